@@ -1,0 +1,129 @@
+-- almaclean storage schema. Portable between SQLite and PostgreSQL; {autoid} is the one
+-- dialect-specific piece (store/sqlfiles.py fills it in). Every statement is idempotent.
+
+CREATE TABLE IF NOT EXISTS institutions (
+    code        TEXT PRIMARY KEY,
+    created_at  TEXT NOT NULL
+);
+
+-- One row per file ever ingested. (institution, kind, sha256) is unique: the same bytes
+-- again are a no-op. The newest file of a (institution, kind, scope) is the current one;
+-- older ones stay for history (see current_source_files.sql).
+CREATE TABLE IF NOT EXISTS source_files (
+    id               {autoid},
+    institution_code TEXT NOT NULL REFERENCES institutions (code),
+    kind             TEXT NOT NULL,
+    scope            TEXT NOT NULL,
+    file_name        TEXT NOT NULL,
+    file_size        BIGINT NOT NULL,
+    sha256           TEXT NOT NULL,
+    row_count        INTEGER NOT NULL,
+    format           TEXT NOT NULL,
+    encoding         TEXT,
+    header_json      TEXT NOT NULL,
+    column_count     INTEGER NOT NULL,
+    first_row        INTEGER NOT NULL,
+    ingested_at      TEXT NOT NULL,
+    tool_version     TEXT NOT NULL,
+    UNIQUE (institution_code, kind, sha256)
+);
+CREATE INDEX IF NOT EXISTS source_files_scope ON source_files (institution_code, kind, scope);
+
+-- Every data row exactly as read: a JSON object {"c0": text-or-null, ...} by column position,
+-- so a file (an Extended Export with its repeated headers included) can be written back cell
+-- for cell with source_files.header_json.
+CREATE TABLE IF NOT EXISTS raw_rows (
+    source_file_id BIGINT NOT NULL REFERENCES source_files (id),
+    row_number     INTEGER NOT NULL,
+    cells          TEXT NOT NULL,
+    PRIMARY KEY (source_file_id, row_number)
+);
+
+-- Normalised tables: the canonical columns of each kind (kinds/*.py), text as read.
+CREATE TABLE IF NOT EXISTS portfolios (
+    source_file_id          BIGINT NOT NULL REFERENCES source_files (id),
+    row_number              INTEGER NOT NULL,
+    portfolio_id            TEXT NOT NULL,
+    mms_id                  TEXT NOT NULL,
+    title                   TEXT,
+    publisher               TEXT,
+    publication_date        TEXT,
+    issn                    TEXT,
+    isbn                    TEXT,
+    network_number          TEXT,
+    collection_id           TEXT,
+    collection_name         TEXT,
+    interface_name          TEXT,
+    service_id              TEXT,
+    portfolio_linked_to_cz  TEXT,
+    collection_linked_to_cz TEXT,
+    availability            TEXT,
+    url                     TEXT,
+    po_line                 TEXT,
+    coverage_statement      TEXT,
+    material_type           TEXT,
+    license_name            TEXT,
+    is_standalone           TEXT,
+    PRIMARY KEY (source_file_id, row_number)
+);
+CREATE INDEX IF NOT EXISTS portfolios_portfolio_id ON portfolios (portfolio_id);
+CREATE INDEX IF NOT EXISTS portfolios_mms_id ON portfolios (mms_id);
+
+CREATE TABLE IF NOT EXISTS p2e_lines (
+    source_file_id BIGINT NOT NULL REFERENCES source_files (id),
+    row_number     INTEGER NOT NULL,
+    legacy_id      TEXT NOT NULL,
+    p2e_type       TEXT,
+    title          TEXT,
+    issn           TEXT,
+    isbn           TEXT,
+    url            TEXT,
+    provider       TEXT,
+    po_number      TEXT,
+    PRIMARY KEY (source_file_id, row_number)
+);
+
+CREATE TABLE IF NOT EXISTS po_lines (
+    source_file_id  BIGINT NOT NULL REFERENCES source_files (id),
+    row_number      INTEGER NOT NULL,
+    po_line         TEXT NOT NULL,
+    title           TEXT,
+    status          TEXT,
+    order_line_type TEXT,
+    vendor          TEXT,
+    mms_id          TEXT,
+    portfolio_id    TEXT,
+    PRIMARY KEY (source_file_id, row_number)
+);
+
+CREATE TABLE IF NOT EXISTS extended_export_rows (
+    source_file_id      BIGINT NOT NULL REFERENCES source_files (id),
+    row_number          INTEGER NOT NULL,
+    portfolio_id        TEXT NOT NULL,
+    mms_id              TEXT NOT NULL,
+    title               TEXT,
+    localized           TEXT,
+    availability        TEXT,
+    issn                TEXT,
+    isbn                TEXT,
+    other_system_number TEXT,
+    url                 TEXT,
+    po_line             TEXT,
+    coverage_statement  TEXT,
+    publisher           TEXT,
+    PRIMARY KEY (source_file_id, row_number)
+);
+
+-- ISSN/ISBN values of every row, one per value, as normalize/identifiers.py reads them.
+-- value is NULL when the raw text is not a valid identifier (kept raw, flagged, never fixed).
+CREATE TABLE IF NOT EXISTS identifiers (
+    source_file_id BIGINT NOT NULL REFERENCES source_files (id),
+    row_number     INTEGER NOT NULL,
+    source_column  TEXT NOT NULL,
+    raw            TEXT NOT NULL,
+    id_type        TEXT NOT NULL,
+    value          TEXT,
+    valid          INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS identifiers_row ON identifiers (source_file_id, row_number);
+CREATE INDEX IF NOT EXISTS identifiers_value ON identifiers (value);

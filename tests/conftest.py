@@ -1,0 +1,58 @@
+"""Shared test set-up: no test touches the user's data folder or database."""
+from __future__ import annotations
+
+import csv
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REALDATA = REPO.parent / "shared" / "realdata"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALMACLEAN_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("ALMACLEAN_DB_URL", raising=False)
+
+
+def kbart_rows(name: str = "JSTOR_COUPERIN_ALLJOURNALS_2026-03-24.txt", limit: int | None = None) -> list[dict]:
+    """Rows of a real KBART file from shared/realdata (or the package's bundled derived copy)."""
+    path = REALDATA / name
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return rows[:limit] if limit else rows
+
+
+def sqlite_url(tmp_path: Path, name: str = "test.db") -> str:
+    return f"sqlite:///{tmp_path / name}"
+
+
+PG_ENV = "ALMACLEAN_TEST_PG_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database: SQLite always; PostgreSQL when $ALMACLEAN_TEST_PG_URL names a
+    server (.ci/run starts one), each test in a database of its own."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        pytest.skip(f"PostgreSQL tests need ${PG_ENV}")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"almaclean_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -1,0 +1,181 @@
+"""Storage: lossless raw rows, normalised tables, idempotent re-ingest, supersession, rollback."""
+from __future__ import annotations
+
+import csv
+import multiprocessing
+from pathlib import Path
+
+import polars as pl
+import pytest
+import xlsxwriter
+from sqlalchemy import text
+
+from almaclean.errors import InputError
+from almaclean.read.table import read_table
+from almaclean.store import ingest as ingest_module
+from almaclean.store.db import make_engine
+from almaclean.store.ingest import ingest_file, ingest_files
+from almaclean.store.load import current_frame, raw_table, stored_status
+from conftest import kbart_rows, sqlite_url
+
+HEADER = ["Portfolio Id", "MMS Id", "Title", "ISSN", "Electronic Collection Public Name",
+          "Portfolio Linked To CZ", "Availability", "Portfolio Static URL"]
+
+
+def portfolios_csv(path: Path, rows: list[dict], *, start: int = 0) -> Path:
+    """An Analytics-style portfolio export built from real JSTOR KBART rows."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for n, row in enumerate(rows, start=start):
+            issns = "; ".join(v for v in (row["print_identifier"], row["online_identifier"]) if v)
+            writer.writerow([f"53{n:011d}03681", f"99{n:012d}03681", row["publication_title"], issns,
+                             "JSTOR Arts & Sciences I", "Y", "Available", row["title_url"]])
+    return path
+
+
+def counts(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+                for t in ("institutions", "source_files", "raw_rows", "portfolios", "identifiers")}
+
+
+def test_ingest_stores_raw_canonical_and_identifiers(tmp_path, db_url):
+    rows = kbart_rows(limit=300)
+    path = portfolios_csv(tmp_path / "portfolios.csv", rows)
+    engine = make_engine(db_url)
+    result = ingest_file(engine, "portfolios", path, "UNI")
+    assert (result.status, result.rows, result.scope) == ("stored", 300, "all")
+
+    stored = current_frame(engine, "UNI", "portfolios")
+    assert stored.height == 300
+    assert stored["row"].to_list() == list(range(2, 302))  # Excel row numbers: header is row 1
+    assert stored["portfolio_id"][0] == "530000000000003681"
+    assert stored["title"].to_list() == [r["publication_title"] for r in rows]
+
+    expected_issns = sum(bool(r["print_identifier"]) + bool(r["online_identifier"]) for r in rows)
+    with engine.connect() as conn:
+        issns = conn.execute(text("SELECT COUNT(*) FROM identifiers WHERE id_type = 'issn' AND valid = 1")).scalar_one()
+        sample = conn.execute(text("SELECT raw, value FROM identifiers WHERE row_number = 2 ORDER BY raw")).all()
+    assert issns == expected_issns  # every JSTOR ISSN is hyphenated and valid (SOURCES.md)
+    first = rows[0]
+    assert sorted(raw for raw, _ in sample) == sorted(v for v in (first["print_identifier"], first["online_identifier"]) if v)
+
+
+def test_same_file_again_is_a_no_op(tmp_path, db_url):
+    path = portfolios_csv(tmp_path / "portfolios.csv", kbart_rows(limit=50))
+    engine = make_engine(db_url)
+    first = ingest_file(engine, "portfolios", path, "UNI")
+    before = counts(engine)
+    again = ingest_file(engine, "portfolios", path, "UNI")
+    assert again.status == "unchanged" and again.source_file_id == first.source_file_id
+    assert counts(engine) == before
+    # The same bytes for another institution are that institution's own file.
+    other = ingest_file(engine, "portfolios", path, "OTHER")
+    assert other.status == "stored" and other.source_file_id != first.source_file_id
+
+
+def test_newer_export_supersedes_older_and_history_is_kept(tmp_path, db_url):
+    rows = kbart_rows(limit=120)
+    old = portfolios_csv(tmp_path / "old.csv", rows[:100])
+    new = portfolios_csv(tmp_path / "new.csv", rows[20:120], start=20)
+    engine = make_engine(db_url)
+    ingest_file(engine, "portfolios", old, "UNI")
+    ingest_file(engine, "portfolios", new, "UNI")
+    current = current_frame(engine, "UNI", "portfolios")
+    assert current["title"].to_list() == [r["publication_title"] for r in rows[20:120]]
+    assert counts(engine)["portfolios"] == 200  # the old file's rows are history, not deleted
+    status = stored_status(engine).row(0, named=True)
+    assert (status["files"], status["current_files"], status["current_rows"]) == (2, 1, 100)
+
+
+def test_failing_ingest_leaves_database_exactly_as_it_was(tmp_path, monkeypatch, db_url):
+    rows = kbart_rows(limit=80)
+    engine = make_engine(db_url)
+    ingest_file(engine, "portfolios", portfolios_csv(tmp_path / "a.csv", rows[:40]), "UNI")
+    before = counts(engine)
+    real_insert = ingest_module.bulk_insert
+
+    def failing_insert(conn, table, frame, progress=None):
+        real_insert(conn, table, frame, progress)
+        if table == "identifiers":  # the last step: everything before it was already written
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ingest_module, "bulk_insert", failing_insert)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_file(engine, "portfolios", portfolios_csv(tmp_path / "b.csv", rows[40:], start=40), "UNI")
+    assert counts(engine) == before
+    assert current_frame(engine, "UNI", "portfolios").height == 40
+
+
+def test_one_bad_file_stores_none_of_the_batch(tmp_path, db_url):
+    good = portfolios_csv(tmp_path / "good.csv", kbart_rows(limit=10))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Portfolio Id,MMS Id,Title\n53000000000003681,9.97704E+15,Some title\n", encoding="utf-8")
+    engine = make_engine(db_url)
+    before = counts(engine)
+    with pytest.raises(InputError) as error:
+        ingest_files(engine, "portfolios", [good, bad], "UNI")
+    assert "bad.csv" in str(error.value) and "row 2" in str(error.value)
+    assert counts(engine) == before
+
+
+def extended_export(path: Path, rows: list[dict]) -> Path:
+    header = ["LOCALIZED", "ISSN", "ISSN", "ISSN", "PORTFOLIO_PID", "MMS", "TITLE", "URL ", "NOTES"]
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, header)
+    for n, row in enumerate(rows, start=1):
+        cells = ["Y", row["print_identifier"], row["online_identifier"], None, f"53{n:011d}03681",
+                 f"99{n:012d}03681", row["publication_title"], "=HYPERLINK(\"x\")" if n == 3 else None,
+                 "+33 1 44 00" if n == 4 else None]
+        for col, value in enumerate(cells):
+            if value:
+                sheet.write_string(n, col, value)
+    workbook.close()
+    return path
+
+
+def test_extended_export_comes_back_cell_for_cell(tmp_path, db_url):
+    rows = kbart_rows("PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt", limit=60)
+    path = extended_export(tmp_path / "Project+MUSE+Premium_portfolios.xlsx", rows)
+    engine = make_engine(db_url)
+    result = ingest_file(engine, "extended-export", path, "UNI")
+    assert result.scope == "Project MUSE Premium"
+    original = read_table(path)
+    stored = raw_table(engine, result.source_file_id)
+    assert stored.header == original.header == ("LOCALIZED", "ISSN", "ISSN", "ISSN", "PORTFOLIO_PID",
+                                                "MMS", "TITLE", "URL ", "NOTES")
+    assert stored.first_row == original.first_row
+    assert stored.frame.equals(original.frame)
+
+
+def test_headerless_p2e_file_round_trips(tmp_path, db_url):
+    path = tmp_path / "p2e.txt"
+    path.write_text("EDU01000123456,portfolio\nEDU01000123457,database\n", encoding="utf-8")
+    engine = make_engine(db_url)
+    result = ingest_file(engine, "p2e", path, "UNI")
+    stored = raw_table(engine, result.source_file_id)
+    assert stored.header == ()
+    assert stored.frame.rows() == [("EDU01000123456", "portfolio"), ("EDU01000123457", "database")]
+    lines = current_frame(engine, "UNI", "p2e")
+    assert lines.select("row", "legacy_id", "p2e_type").rows() == [
+        (1, "EDU01000123456", "portfolio"), (2, "EDU01000123457", "database")]
+
+
+def _ingest_in_process(args):
+    url, path, institution = args
+    return ingest_file(make_engine(url), "portfolios", Path(path), institution).status
+
+
+def test_concurrent_writers_on_one_sqlite_file_both_finish(tmp_path):
+    rows = kbart_rows()
+    url = sqlite_url(tmp_path, "shared.db")
+    make_engine(url)
+    files = [portfolios_csv(tmp_path / f"p{i}.csv", rows[i * 2000:(i + 1) * 2000], start=i * 2000)
+             for i in range(2)]
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        statuses = pool.map(_ingest_in_process, [(url, str(f), f"INST{i}") for i, f in enumerate(files)])
+    assert statuses == ["stored", "stored"]
+    engine = make_engine(url)
+    assert [current_frame(engine, f"INST{i}", "portfolios").height for i in range(2)] == [2000, 2000]
