@@ -1,0 +1,127 @@
+"""Portfolio URLs: remove a proxy in front of the target URL, and get the target's host.
+
+Proxy forms undone by `strip_proxy` (anything else is returned as it is, trimmed):
+- prefix proxies: ``https://proxy.x.edu/login?url=<target>`` (EZproxy; the target is taken
+  as written, "&" included), ``.../login?qurl=<url-encoded target>``, and OpenAthens
+  ``https://go.openathens.net/redirector/<org>?url=<url-encoded target>``. A ``url=`` value
+  that is itself URL-encoded ("https%3A%2F%2F...") is decoded. The prefix form is
+  recognised when the path ends in ``/login``, the host has a proxy label (below), or it
+  is the OpenAthens redirector, and only when the target is a URL (scheme or "www.").
+- host-rewriting proxies: ``https://www-jstor-org.ezproxy.x.edu/stable/1`` ->
+  ``https://www.jstor.org/stable/1``, recognised by a whole host label such as ``ezproxy``,
+  ``proxy``, ``libproxy2`` or ``ezp`` after the rewritten part. EZproxy's "HttpsHyphens"
+  form writes "." as "-" and "-" as "--"; the older form keeps the dots
+  (``www.jstor.org.ezproxy.x.edu``). The proxy's port is dropped.
+Nested proxies are undone one after the other.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit
+
+import polars as pl
+
+from almaclean.normalize import map_unique
+
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
+_TARGET_PARAMETER = re.compile(r"[?&](q?url)=", re.IGNORECASE)
+# a whole host label: "proxy", "ezproxy", "libproxy2", "ezp"; not "proxyvote"
+_PROXY_LABEL = re.compile(r"^(?:[a-z]*proxy\d*|ezp\d*)$", re.IGNORECASE)
+_ENCODED_TARGET = re.compile(r"^https?%3a", re.IGNORECASE)
+_HOST = re.compile(r"^[\w\-]+(?:\.[\w\-]+)+$|^localhost$")
+_MAX_NESTING = 5
+
+
+def _is_prefix_proxy(host: str, path: str) -> bool:
+    if host == "go.openathens.net" and path.lower().startswith("/redirector"):
+        return True
+    return path.lower().rstrip("/").endswith("/login") or any(
+        _PROXY_LABEL.match(label) for label in host.split(".")
+    )
+
+
+def _strip_prefix_proxy(url: str) -> str | None:
+    """The target of a prefix proxy URL, or None when `url` is not one."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    parameter = _TARGET_PARAMETER.search(url)
+    if parameter is None or not _is_prefix_proxy(host, parts.path):
+        return None
+    target = url[parameter.end():]
+    if parameter.group(1).lower() == "qurl" or _ENCODED_TARGET.match(target):
+        target = unquote(target)
+    target = target.strip()
+    return target if _SCHEME.match(target) or target.lower().startswith("www.") else None
+
+
+def _unrewrite_host(host: str) -> str | None:
+    """The original host of a host-rewriting proxy ("www-jstor-org.ezproxy.x.edu"), or None."""
+    labels = host.split(".")
+    for index, label in enumerate(labels):
+        if index > 0 and _PROXY_LABEL.match(label):
+            rewritten = labels[:index]
+            break
+    else:
+        return None
+    if len(rewritten) == 1:  # HttpsHyphens: "-" stands for ".", "--" for "-"
+        original = rewritten[0].replace("--", "\0").replace("-", ".").replace("\0", "-")
+    else:
+        original = ".".join(rewritten)
+    return original if "." in original else None  # "www.proxy.com" is not a rewritten host
+
+
+def _strip_host_proxy(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not parts.netloc:
+        return None
+    original = _unrewrite_host((parts.hostname or "").lower())
+    if original is None:
+        return None
+    start = url.index(parts.netloc)
+    # credentials and the proxy's port belong to the proxy, not the target
+    return url[:start] + original + url[start + len(parts.netloc):]
+
+
+def strip_proxy(url: str | None) -> str | None:
+    """`url` without a proxy in front of it; None for an empty value; other URLs unchanged (trimmed)."""
+    if url is None:
+        return None
+    current = url.strip()
+    for _ in range(_MAX_NESTING):
+        if not current:
+            return None
+        stripped = _strip_prefix_proxy(current) or _strip_host_proxy(current)
+        if stripped is None or stripped == current:
+            break
+        current = stripped
+    return current or None
+
+
+def url_host(url: str | None) -> str | None:
+    """Lower-case host of `url` without a leading "www." and without port; None for empty or garbage.
+
+    A URL without a scheme ("www.jstor.org/journal/x") is read as a host and path. The proxy is
+    not removed here: call `strip_proxy` first to get the target's host.
+    """
+    if url is None:
+        return None
+    text = url.strip()
+    if not text:
+        return None
+    if not _SCHEME.match(text):
+        text = "//" + text.lstrip("/")
+    try:
+        host = urlsplit(text).hostname
+    except ValueError:  # e.g. an invalid IPv6 literal
+        return None
+    if not host:
+        return None
+    host = host.lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    return host if _HOST.match(host) else None
+
+
+def target_hosts(urls: pl.Series) -> pl.Series:
+    """url_host(strip_proxy(url)) for every value of `urls`, computed once per distinct URL."""
+    return map_unique(urls, lambda url: url_host(strip_proxy(url)), pl.String)

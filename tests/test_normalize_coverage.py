@@ -1,0 +1,156 @@
+"""Coverage from Alma statements and KBART/Extended Export columns, and containment."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from almaclean.normalize.coverage import (
+    UNSTATED,
+    Coverage,
+    contains,
+    from_columns,
+    parse_statement,
+    parse_statements,
+)
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+NOW = 2026
+
+
+def kbart(name: str) -> pl.DataFrame:
+    path = REALDATA / name
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    return pl.read_csv(path, separator="\t", infer_schema=False, quote_char=None)
+
+
+def kbart_coverage(row: dict) -> Coverage:
+    return from_columns(
+        row["date_first_issue_online"], row["date_last_issue_online"], row["embargo_info"], current_year=NOW
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Available from 1997 until 2005.", Coverage(1997, 2005, None, True)),
+        (
+            "Available from 1998 volume: 1 issue: 1. Most recent 1 year(s) not available.",
+            Coverage(1998, None, 1.0, True),
+        ),
+        ("Available from 2001.", Coverage(2001, None, None, True)),
+        ("Most recent 6 month(s) not available.", Coverage(None, None, 0.5, True)),
+        (
+            "Available from 1998 volume: 1 issue: 1 until 2005 volume: 8 issue: 4.",
+            Coverage(1998, 2005, None, True),
+        ),
+        ("Available from 01/01/1997 until 12/31/2005.", Coverage(1997, 2005, None, True)),
+        ("Available until 2005.", Coverage(None, 2005, None, True)),
+        ("  available FROM 1987 ", Coverage(1987, None, None, True)),
+        ("Most recent 2 year(s) available.", Coverage(NOW - 1, None, None, True)),
+        ("Available from 2010. Most recent 18 month(s) not available.", Coverage(2010, None, 1.5, True)),
+        # two ranges that join up are one range; with a gap the span is not exact
+        ("Available from 1990 until 1999. Available from 2000.", Coverage(1990, None, None, True)),
+        ("Available from 1990 until 1995. Available from 2000.", Coverage(1990, None, None, True, exact=False)),
+        ("", UNSTATED),
+        ("   ", UNSTATED),
+        (None, UNSTATED),
+        ("Only local", UNSTATED),  # Extended Export COVERAGE_STATEMENT choice, not a range
+    ],
+)
+def test_parse_statement(text, expected):
+    assert parse_statement(text, current_year=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "embargo", "expected"),
+    [
+        ("1987-09-01", "2022-12-01", "P4Y", Coverage(1987, 2022, 4.0, True)),  # JSTOR row
+        ("1996", "", "", Coverage(1996, None, None, True)),  # MUSE bare year, open end
+        ("2002-03", None, "P6M", Coverage(2002, None, 0.5, True)),
+        ("1990", None, "R2Y", Coverage(NOW - 1, None, None, True)),  # only the last 2 years
+        ("2025", None, "R5Y", Coverage(2025, None, None, True)),  # the later start wins
+        (None, None, "r1y", Coverage(NOW, None, None, True)),
+        ("1950", "1960", 3, Coverage(1950, 1960, 3.0, True)),  # a number of years
+        ("1950", "1960", "0", Coverage(1950, 1960, None, True)),
+        (None, None, None, UNSTATED),
+        ("", " ", "", UNSTATED),
+    ],
+)
+def test_from_columns(start, end, embargo, expected):
+    assert from_columns(start, end, embargo, current_year=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "embargo"),
+    [("19xx", None, None), ("01/09/1987", None, None), (None, "soon", None), (None, None, "4 years"), ("1990", None, "P4W")],
+)
+def test_from_columns_rejects_what_it_cannot_read(start, end, embargo):
+    with pytest.raises(ValueError):
+        from_columns(start, end, embargo, current_year=NOW)
+
+
+@pytest.mark.parametrize(
+    ("outer", "inner", "expected"),
+    [
+        ("Available from 1990.", "Available from 1997 until 2005.", True),
+        ("Available from 1997 until 2005.", "Available from 1997 until 2005.", True),
+        ("Available from 1998.", "Available from 1997 until 2005.", False),  # misses 1997
+        ("Available from 1990 until 2004.", "Available from 1997 until 2005.", False),  # misses 2005
+        ("Available from 1997 until 2005.", "Available from 1990.", False),
+        # an embargo on the kept portfolio hides the recent years the other one has
+        ("Available from 1990. Most recent 1 year(s) not available.", "Available from 1997.", False),
+        ("Available from 1990. Most recent 1 year(s) not available.", "Available from 1997 until 2005.", True),
+        ("Most recent 6 month(s) not available.", "Available from 2001. Most recent 1 year(s) not available.", True),
+        ("Available from 2001. Most recent 1 year(s) not available.", "Most recent 6 month(s) not available.", False),
+        ("Available from 1990 until 1995. Available from 2000.", "Available from 2001.", None),  # gap in outer
+        ("Available from 1990.", "Available from 1990 until 1995. Available from 2000.", True),
+        ("", "", True),
+        ("Only local", "", True),
+        ("Available from 1990.", "", None),
+        ("", "Available from 1990.", None),
+    ],
+)
+def test_contains(outer, inner, expected):
+    result = contains(parse_statement(outer, current_year=NOW), parse_statement(inner, current_year=NOW), current_year=NOW)
+    assert result is expected
+
+
+def test_every_real_kbart_row_gives_a_coverage_with_the_stated_counts():
+    jstor = kbart("JSTOR_COUPERIN_ALLJOURNALS_2026-03-24.txt")
+    coverages = [kbart_coverage(row) for row in jstor.iter_rows(named=True)]
+    assert all(c.stated and c.from_year is not None and c.to_year is not None for c in coverages)
+    assert sum(c.embargo_years is not None for c in coverages) == 2083  # SOURCES.md moving walls
+    muse = kbart("PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt")
+    muse_coverages = [kbart_coverage(row) for row in muse.iter_rows(named=True)]
+    assert sum(c.to_year is not None for c in muse_coverages) == 261  # SOURCES.md: only 261 end dates
+
+
+def test_same_journal_on_jstor_and_muse():
+    # SOURCES.md: 484 JSTOR rows match MUSE by ISSN, with different coverage and moving walls
+    jstor = kbart("JSTOR_COUPERIN_ALLJOURNALS_2026-03-24.txt").filter(pl.col("print_identifier") == "0898-5510")
+    jstor_row = jstor.row(0, named=True)
+    jstor_coverage = kbart_coverage(jstor_row)
+    assert jstor_coverage == Coverage(1987, 2022, 4.0, True)
+    later_and_open = Coverage(1990, None, None, True)
+    assert contains(jstor_coverage, Coverage(1990, 2010, None, True), current_year=NOW) is True
+    assert contains(jstor_coverage, later_and_open, current_year=NOW) is False
+    assert contains(later_and_open, jstor_coverage, current_year=NOW) is False  # misses 1987-1989
+
+
+def test_parse_statements_matches_parse_statement_row_by_row():
+    texts = [
+        "Available from 1997 until 2005.",
+        None,
+        "Most recent 6 month(s) not available.",
+        "Available from 1997 until 2005.",
+        "",
+        "Available from 1990 until 1995. Available from 2000.",
+    ]
+    frame = parse_statements(pl.Series("coverage_statement", texts), current_year=NOW)
+    assert frame.columns == ["from_year", "to_year", "embargo_years", "stated", "exact"]
+    assert [Coverage(**row) for row in frame.iter_rows(named=True)] == [
+        parse_statement(text, current_year=NOW) for text in texts
+    ]

@@ -1,0 +1,224 @@
+"""ISSN/ISBN splitting and classification, checked on the real KBART lists in shared/realdata."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from almaclean.normalize.identifiers import classify, identifier_table, split_values
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+FILES = {
+    "JSTOR": "JSTOR_COUPERIN_ALLJOURNALS_2026-03-24.txt",
+    "MUSE": "PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt",
+    "GARNIER": "CLASSIQUESGARNIER_GLOBAL_ALLTITLES_2024-08-28.txt",
+    "ERUDIT": "ERUDIT_GLOBAL_ALLTITLES_2025-04-01.txt",
+}
+
+
+def kbart(source: str) -> pl.DataFrame:
+    path = REALDATA / FILES[source]
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    frame = pl.read_csv(path, separator="\t", infer_schema=False, quote_char=None)
+    return frame.with_row_index("line", offset=2)  # line 1 is the header
+
+
+def kbart_identifiers(source: str) -> pl.DataFrame:
+    table = identifier_table(kbart(source), "line", ["print_identifier", "online_identifier"])
+    return table.with_columns(
+        pl.col("raw").str.replace_all("-", "").str.len_chars().alias("digits")
+    )
+
+
+# --- split_values -------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("0898-5510; 2374-8753", ["0898-5510", "2374-8753"]),
+        ("9782406044376 | 2406044378", ["9782406044376", "2406044378"]),
+        ("0935-9915,1861-9908", ["0935-9915", "1861-9908"]),
+        ("0898-5510 2374-8753", ["0898-5510", "2374-8753"]),
+        ("0898-5510 (Online)", ["0898-5510 (Online)"]),
+        ("0898-5510 (Print) 2374-8753 (Online)", ["0898-5510 (Print)", "2374-8753 (Online)"]),
+        ("9780801883620 (pbk., alk. paper); 0801883628", ["9780801883620 (pbk., alk. paper)", "0801883628"]),
+        ("ISSN 0898-5510", ["ISSN 0898-5510"]),
+        ("978 2 406 04437 6", ["978 2 406 04437 6"]),  # an ISBN written with spaces is one value
+        ("  1538-4594 ;; ", ["1538-4594"]),
+        (" ; | ", []),
+        ("", []),
+        (None, []),
+    ],
+)
+def test_split_values(cell, expected):
+    assert split_values(cell) == expected
+
+
+# --- classify --------------------------------------------------------------------------
+
+def test_valid_hyphenated_issns_from_jstor_are_kept_in_normal_form():
+    frame = kbart("JSTOR")
+    first = frame.row(0, named=True)  # Journal Of Forensic Economics
+    assert classify(first["print_identifier"]) == ("issn", "0898-5510")
+    assert classify(first["online_identifier"]) == ("issn", "2374-8753")
+
+
+@pytest.mark.parametrize("token", ["1552-8339", "0742-4617", "1935-8562"])
+def test_muse_issns_with_wrong_check_digit_are_flagged_not_fixed(token):
+    assert classify(token) == ("issn", None)
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("0898-5510 (Online)", ("issn", "0898-5510")),
+        ("eISSN: 2374-8753", ("issn", "2374-8753")),
+        ("ISSN 1538-4594 (Print)", ("issn", "1538-4594")),
+        ("[0968-8005]", ("issn", "0968-8005")),
+        ("0968.8005", ("issn", "0968-8005")),
+        ("ISBN 978-2-406-04437-6 (ebook)", ("isbn", "9782406044376")),
+        ("ISBN-13: 9782406044376", ("isbn", "9782406044376")),
+        ("2406044378 (pbk.)", ("isbn", "9782406044376")),
+        ("978 2 406 04437 6", ("isbn", "9782406044376")),
+    ],
+)
+def test_qualifiers_prefixes_and_fillers_are_ignored(token, expected):
+    assert classify(token) == expected
+
+
+def test_lower_case_x_check_digit_is_accepted_and_upper_cased():
+    # 2269-479X: online ISSN of Garnier's "Revue d'Histoire et de Philosophie religieuses"
+    assert classify("2269-479x") == ("issn", "2269-479X")
+    assert classify("2269479x") == ("issn", "2269-479X")
+    # 0-8044-2957-X: a valid ISBN-10 whose check digit is X
+    assert classify("0-8044-2957-x") == ("isbn", "9780804429573")
+    assert classify("0-8044-2957-X") == ("isbn", "9780804429573")
+
+
+def test_isbn10_converts_to_the_same_isbn13():
+    # Erudit lists print ISBN-10s unhyphenated; Garnier hyphenates ISBN-10s and ISBN-13s
+    isbn13 = classify("978-2-406-04437-6")
+    assert isbn13 == ("isbn", "9782406044376")
+    assert classify("2-406-04437-8") == isbn13
+    assert classify("2406044378") == isbn13
+
+
+def test_bad_isbns_from_garnier_and_erudit_are_flagged():
+    assert classify("2-86503-237-2") == ("isbn", None)  # Garnier, "Les Visionnaires - Comédie"
+    assert classify("2763772945") == ("isbn", None)  # Erudit, "Les Métaphores De La Culture"
+    # Erudit's print/online pair: the print one is wrong (check digit should be 4) and so,
+    # although SOURCES.md only names the print one, is the online one (should be 1).
+    assert classify("9782980846430") == ("isbn", None)
+    assert classify("9782980846434") == ("isbn", "9782980846434")
+    assert classify("9782980846449") == ("isbn", None)
+    assert classify("9782980846441") == ("isbn", "9782980846441")
+
+
+@pytest.mark.parametrize("token", ["", "n/a", "12345", "0898-551", "9771234567003", "X898-5510", "EDU01000123456"])
+def test_anything_else_is_unknown(token):
+    assert classify(token) == ("unknown", None)
+
+
+# --- identifier_table --------------------------------------------------------------
+
+def test_identifier_table_keeps_every_token_in_order_with_its_source():
+    frame = pl.DataFrame(
+        {
+            "portfolio_id": ["53496697910003681", "53496697920003681", "53496697930003681"],
+            "issn": ["0898-5510; 2374-8753", None, "1552-8339"],
+            "isbn": ["2-86503-237-2", "978-2-406-04437-6 (ebook)", "n/a"],
+        }
+    )
+    table = identifier_table(frame, "portfolio_id", ["issn", "isbn"])
+    assert table.columns == ["portfolio_id", "source_column", "raw", "id_type", "value", "valid"]
+    assert table.rows() == [
+        ("53496697910003681", "issn", "0898-5510", "issn", "0898-5510", True),
+        ("53496697910003681", "issn", "2374-8753", "issn", "2374-8753", True),
+        ("53496697910003681", "isbn", "2-86503-237-2", "isbn", None, False),
+        ("53496697920003681", "isbn", "978-2-406-04437-6 (ebook)", "isbn", "9782406044376", True),
+        ("53496697930003681", "issn", "1552-8339", "issn", None, False),
+        ("53496697930003681", "isbn", "n/a", "unknown", None, False),
+    ]
+
+
+def test_identifier_table_with_composite_key_and_no_tokens():
+    frame = pl.DataFrame({"file": ["a", "a"], "row": ["2", "3"], "issn": [None, " ; "]})
+    table = identifier_table(frame, ["file", "row"], ["issn"])
+    assert table.height == 0
+    assert table.columns == ["file", "row", "source_column", "raw", "id_type", "value", "valid"]
+
+
+def test_identifier_table_agrees_with_split_values_and_classify_on_mixed_cells():
+    # the table splits plain cells with polars; the result must equal the per-cell functions
+    cells = [
+        "0898-5510; 2374-8753", "0898-5510 2374-8753", "0264-360x|1538-4594,", " 2-86503-237-2 ",
+        "ISSN 0898-5510 (Online)", "978 2 406 04437 6", ";0968-8005;", "9782980846430 | 9782980846434",
+        None, "-", "x",
+    ]
+    frame = pl.DataFrame({"k": [str(i) for i in range(len(cells))], "id": cells})
+    table = identifier_table(frame, "k", ["id"])
+    expected = [
+        (str(i), token, *classify(token))
+        for i, cell in enumerate(cells)
+        for token in split_values(cell)
+    ]
+    assert table.select("k", "raw", "id_type", "value").rows() == expected
+
+
+# --- all identifiers of each real file against what SOURCES.md states ----------------
+
+# (source, column, id_type, digits of the raw value or None for any, valid, count stated in SOURCES.md)
+STATED_COUNTS = [
+    ("JSTOR", "print_identifier", "issn", None, True, 4559),
+    ("JSTOR", "online_identifier", "issn", None, True, 3157),
+    ("JSTOR", None, None, None, False, 0),  # "every ISSN ... has a valid check digit"
+    ("MUSE", None, "issn", None, False, 3),
+    ("MUSE", "print_identifier", None, None, None, 893 - 28),  # 28 rows have no print ISSN
+    ("GARNIER", "print_identifier", "isbn", 10, None, 193),
+    ("GARNIER", "print_identifier", "isbn", 10, False, 82),
+    ("GARNIER", "print_identifier", "isbn", 13, True, 4098),
+    ("GARNIER", "online_identifier", "isbn", 13, True, 14217),
+    ("GARNIER", "online_identifier", "isbn", 10, False, 1),
+    ("ERUDIT", "online_identifier", "issn", None, True, 351),
+    ("ERUDIT", "print_identifier", "issn", None, True, 226),
+    ("ERUDIT", "print_identifier", "isbn", 10, True, 37),
+    ("ERUDIT", "print_identifier", "isbn", 13, True, 30),
+    ("ERUDIT", "online_identifier", "isbn", 13, True, 96),
+    ("ERUDIT", "online_identifier", "isbn", 10, True, 2),
+]
+
+
+@pytest.mark.parametrize(("source", "column", "id_type", "digits", "valid", "stated"), STATED_COUNTS)
+def test_counts_in_real_files_match_sources_md(source, column, id_type, digits, valid, stated):
+    table = kbart_identifiers(source)
+    for name, wanted in [("source_column", column), ("id_type", id_type), ("digits", digits), ("valid", valid)]:
+        if wanted is not None:
+            table = table.filter(pl.col(name) == wanted)
+    assert table.height == stated
+
+
+def test_muse_invalid_issns_are_the_three_named_in_sources_md():
+    invalid = kbart_identifiers("MUSE").filter(~pl.col("valid"))
+    assert sorted(invalid.select("source_column", "raw").rows()) == [
+        ("online_identifier", "1935-8562"),
+        ("print_identifier", "0742-4617"),
+        ("print_identifier", "1552-8339"),
+    ]
+
+
+def test_every_real_token_is_classified_and_none_is_lost():
+    for source in FILES:
+        frame = kbart(source)
+        table = kbart_identifiers(source)
+        non_empty = sum(frame.get_column(c).is_not_null().sum() for c in ["print_identifier", "online_identifier"])
+        assert table.height == non_empty  # one token per filled KBART cell
+        assert table.filter(pl.col("id_type") == "unknown").height == 0
+        assert table.filter(pl.col("valid")).get_column("value").is_not_null().all()
+
+
+def test_jstor_and_muse_share_issns_once_normalised():
+    jstor = set(kbart_identifiers("JSTOR").filter(pl.col("valid")).get_column("value"))
+    muse = set(kbart_identifiers("MUSE").filter(pl.col("valid")).get_column("value"))
+    assert len(jstor & muse) == 948  # SOURCES.md: JSTOR and MUSE share 948

@@ -1,0 +1,84 @@
+"""Legacy bib numbers (P2E file) against 035 / Network Number cells of migrated bibs."""
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from almaclean.normalize.legacy import legacy_key_table, legacy_keys, legacy_keys_of_cell
+
+
+@pytest.mark.parametrize(
+    ("value", "keys"),
+    [
+        ("EDU01000123456", ["EDU01000123456"]),  # P2E line "EDU01000123456,portfolio"
+        ("000123456", ["000123456"]),  # leading zeros are part of the number
+        ("b1234567x", ["B1234567X"]),  # III/Sierra style
+        (" edu01 000123456 ", ["EDU01000123456"]),
+        ("(EDU01)000123456", ["EDU01000123456", "000123456"]),
+        ("(edu01) 000123456", ["EDU01000123456", "000123456"]),
+        ("(III)b1234567x", ["IIIB1234567X", "B1234567X"]),
+        ("(OCoLC)12345", ["OCOLC12345"]),  # never the bare OCLC digits
+        ("(OCLC)ocm12345", ["OCLCOCM12345"]),
+        ("(EDU01)", ["EDU01"]),
+        ("", []),
+        ("   ", []),
+        (None, []),
+    ],
+)
+def test_legacy_keys(value, keys):
+    assert legacy_keys(value) == keys
+
+
+def test_p2e_number_written_either_way_meets_the_035_value():
+    migrated = set(legacy_keys("(EDU01)000123456"))
+    assert set(legacy_keys("EDU01000123456")) <= migrated
+    assert set(legacy_keys("000123456")) <= migrated
+    assert not set(legacy_keys("000123457")) & migrated
+
+
+@pytest.mark.parametrize(
+    ("cell", "keys"),
+    [
+        ("(OCoLC)12345; (EDU01)000123456", ["EDU01000123456", "000123456"]),
+        ("(OCoLC)ocm00012345 (EDU01)000123456", ["EDU01000123456", "000123456"]),
+        ("ocn123456789|(EDU01)000123456|on1234567890", ["EDU01000123456", "000123456"]),
+        ("(EDU01)000123456; (EDU01)000123456", ["EDU01000123456", "000123456"]),
+        ("(EDU01)000123456, (CKB)111000000001", ["EDU01000123456", "000123456", "CKB111000000001", "111000000001"]),
+        ("(OCoLC)12345; (OCLC)678", []),
+        ("12345", ["12345"]),  # a bare number without prefix is taken as a legacy number
+        (None, []),
+        (" ; ", []),
+    ],
+)
+def test_legacy_keys_of_cell(cell, keys):
+    assert legacy_keys_of_cell(cell) == keys
+
+
+def test_an_oclc_number_never_matches_a_legacy_number_with_the_same_digits():
+    p2e_keys = set(legacy_keys("12345"))
+    assert not p2e_keys & set(legacy_keys_of_cell("(OCoLC)12345"))
+    assert not p2e_keys & set(legacy_keys_of_cell("ocm12345"))
+    assert p2e_keys & set(legacy_keys_of_cell("(OCoLC)999; (EDU01)12345"))
+
+
+def test_legacy_key_table_joins_p2e_lines_to_portfolios():
+    portfolios = pl.DataFrame(
+        {
+            "portfolio_id": ["53496697910003681", "53496697920003681", "53496697930003681"],
+            "network_number": ["(OCoLC)000123456; (EDU01)000123456", None, "(EDU01)000999999"],
+        }
+    )
+    p2e = pl.DataFrame({"legacy_id": ["EDU01000123456", "000999999", "000123456x"]})
+    portfolio_keys = legacy_key_table(portfolios, "portfolio_id", "network_number")
+    assert portfolio_keys.rows() == [
+        ("53496697910003681", "EDU01000123456"),
+        ("53496697910003681", "000123456"),
+        ("53496697930003681", "EDU01000999999"),
+        ("53496697930003681", "000999999"),
+    ]
+    p2e_keys = legacy_key_table(p2e, "legacy_id", "legacy_id")
+    matched = p2e_keys.join(portfolio_keys, on="legacy_key").select("legacy_id", "portfolio_id").unique()
+    assert sorted(matched.rows()) == [
+        ("000999999", "53496697930003681"),
+        ("EDU01000123456", "53496697910003681"),
+    ]

@@ -1,0 +1,135 @@
+"""Proxy stripping and host extraction, on the real title_url values of the KBART lists."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+import polars as pl
+import pytest
+
+from almaclean.normalize.urls import strip_proxy, target_hosts, url_host
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+
+
+@pytest.fixture(scope="module")
+def title_urls() -> list[str]:
+    files = sorted(REALDATA.glob("*_20*.txt"))
+    if not files:
+        pytest.skip(f"no KBART files in {REALDATA}")
+    urls: list[str] = []
+    for path in files:
+        frame = pl.read_csv(path, separator="\t", infer_schema=False, quote_char=None)
+        urls.extend(frame.get_column("title_url").drop_nulls().to_list())
+    return urls
+
+
+def hyphenated(host: str) -> str:
+    """How EZproxy's HttpsHyphens option writes a host into its own domain."""
+    return host.replace("-", "--").replace(".", "-")
+
+
+def test_real_title_urls_are_not_proxied_and_stay_exactly_as_written(title_urls):
+    assert len(title_urls) > 20_000
+    assert all(strip_proxy(url) == url for url in title_urls)
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda url: "https://proxy.library.example.edu/login?url=" + url,
+        lambda url: "http://ezproxy.example.ac.uk:2048/login?url=" + url,
+        lambda url: "https://login.libproxy.example.edu/login?qurl=" + quote(url, safe=""),
+        lambda url: "https://go.openathens.net/redirector/example.edu?url=" + quote(url, safe=""),
+    ],
+    ids=["ezproxy-url", "ezproxy-port", "ezproxy-qurl", "openathens"],
+)
+def test_prefix_proxies_give_back_the_real_url(title_urls, wrap):
+    sample = title_urls[::97]  # every platform, with query strings (Garnier "?filename=")
+    assert any("?" in url for url in sample)
+    assert [strip_proxy(wrap(url)) for url in sample] == sample
+
+
+def test_hostname_rewriting_proxies_give_back_the_real_url(title_urls):
+    for url in title_urls[::97]:
+        scheme, rest = url.split("://", 1)
+        host, _, path = rest.partition("/")
+        proxied_hyphens = f"{scheme}://{hyphenated(host)}.ezproxy.example.edu/{path}"
+        proxied_dots = f"{scheme}://{host}.proxy.example.edu:8443/{path}"
+        assert strip_proxy(proxied_hyphens) == url
+        assert strip_proxy(proxied_dots) == url
+
+
+def test_hyphens_in_the_real_host_survive_the_hyphenated_form():
+    proxied = "https://num-classiques--garnier-com.ezproxy.univ-example.fr/numerique-bases/index.php"
+    assert strip_proxy(proxied) == "https://num.classiques-garnier.com/numerique-bases/index.php"
+
+
+def test_nested_proxies_are_all_removed():
+    inner = "https://www-jstor-org.ezproxy.example.edu/journal/jforeecon"
+    outer = "https://go.openathens.net/redirector/example.edu?url=" + quote(inner, safe="")
+    assert strip_proxy(outer) == "https://www.jstor.org/journal/jforeecon"
+
+
+def test_ezproxy_url_parameter_keeps_the_target_query_as_written():
+    proxied = "https://proxy.example.edu/login?url=https://www.jstor.org/action/doBasicSearch?Query=a&so=rel"
+    assert strip_proxy(proxied) == "https://www.jstor.org/action/doBasicSearch?Query=a&so=rel"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.proxyvote.com/journal/1",  # "proxy" inside a word is not a proxy label
+        "https://www.jstor.org/action/redirect?url=https://example.org/",  # not a proxy host
+        "https://proxy.example.edu/login?url=not a url",  # the target must be a URL
+        "https://ezproxy.example.edu/menu",  # the proxy's own page
+    ],
+)
+def test_non_proxy_urls_are_kept(url):
+    assert strip_proxy(url) == url
+
+
+def test_strip_proxy_empty_values():
+    assert strip_proxy(None) is None
+    assert strip_proxy("   ") is None
+    assert strip_proxy(" https://muse.jhu.edu/journal/142 ") == "https://muse.jhu.edu/journal/142"
+
+
+def test_real_hosts_lose_www_so_garnier_variants_collapse(title_urls):
+    hosts = {url_host(url) for url in title_urls}
+    assert hosts == {"jstor.org", "muse.jhu.edu", "erudit.org", "classiques-garnier.com", "num.classiques-garnier.com"}
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("HTTPS://WWW.JSTOR.ORG:443/journal/jforeecon", "jstor.org"),
+        ("www.erudit.org/fr/revues/", "erudit.org"),
+        ("muse.jhu.edu/journal/142", "muse.jhu.edu"),
+        ("https://user:pw@num.classiques-garnier.com/x", "num.classiques-garnier.com"),
+        ("https://www.érudit.example/fr", "érudit.example"),
+        ("", None),
+        (None, None),
+        ("n/a", None),
+        ("see public note", None),
+        ("http://", None),
+        ("http://[::1", None),
+    ],
+)
+def test_url_host(url, host):
+    assert url_host(url) == host
+
+
+def test_target_hosts_on_a_column_with_repeats_and_nulls():
+    urls = pl.Series(
+        "url",
+        [
+            "https://www-jstor-org.ezproxy.example.edu/journal/a",
+            None,
+            "https://www.jstor.org/journal/a",
+            "https://proxy.example.edu/login?url=https://muse.jhu.edu/journal/4",
+            "https://www-jstor-org.ezproxy.example.edu/journal/a",
+            "garbage",
+        ],
+    )
+    assert target_hosts(urls).to_list() == ["jstor.org", None, "jstor.org", "muse.jhu.edu", "jstor.org", None]
