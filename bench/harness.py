@@ -1,0 +1,45 @@
+"""Runs a piece of work in a fresh Python process and reports its wall time and peak RSS.
+
+Each measurement is its own process so that peak RSS is that work's alone, never inflated by
+an earlier step. Import time of the libraries is excluded from wall time (the `setup` code),
+so figures compare the work itself with its floor.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+
+CHILD = """
+import json, resource, time
+{setup}
+_t0 = time.perf_counter()
+{work}
+_wall = time.perf_counter() - _t0
+print("__MEASURE__" + json.dumps({{"wall": _wall,
+      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    label: str
+    wall: float
+    rss_mb: float
+
+    def line(self, floor: "Measurement | None" = None) -> str:
+        ratio = f"  ({self.wall / floor.wall:.2f}x the floor's time)" if floor and floor.wall else ""
+        return f"{self.label:<48} {self.wall:8.2f} s  {self.rss_mb:8.0f} MB peak RSS{ratio}"
+
+
+def measure(label: str, work: str, setup: str = "") -> Measurement:
+    code = CHILD.format(setup=textwrap.dedent(setup), work=textwrap.dedent(work))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"benchmark step failed: {label}")
+    line = next(l for l in done.stdout.splitlines() if l.startswith("__MEASURE__"))
+    figures = json.loads(line.removeprefix("__MEASURE__"))
+    return Measurement(label, figures["wall"], figures["rss_mb"])
