@@ -1,0 +1,31 @@
+"""Kinds of input file: find their columns by header name and check them.
+
+read_kind(kind, path) reads a file (read.table), maps its headers to canonical columns
+(kinds.aliases + an optional user mapping, kinds.mapping), checks the IDs and returns a
+KindRead with the lossless table and the canonical frame.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from almaclean.kinds import extended_export, p2e, po_lines, portfolios
+from almaclean.kinds.aliases import ALIASES, KINDS, REQUIRED, canonical_columns, check_kind
+from almaclean.kinds.common import KindRead
+from almaclean.kinds.mapping import UserMapping, load_mapping, resolve_columns
+
+READERS: dict[str, Callable[[str | Path, UserMapping | None], KindRead]] = {
+    portfolios.KIND: portfolios.read,
+    p2e.KIND: p2e.read,
+    po_lines.KIND: po_lines.read,
+    extended_export.KIND: extended_export.read,
+}
+
+
+def read_kind(kind: str, path: str | Path, *, mapping: UserMapping | None = None) -> KindRead:
+    """Read one file as a kind; mapping: {canonical column: [header names]} for this kind."""
+    return READERS[check_kind(kind)](path, mapping)
+
+
+__all__ = ["ALIASES", "KINDS", "REQUIRED", "KindRead", "canonical_columns", "load_mapping", "read_kind",
+           "resolve_columns"]

@@ -1,0 +1,101 @@
+"""What every kind does once its columns are known: canonical frame and the ID checks."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from almaclean.errors import InputError
+from almaclean.kinds.aliases import ALMA_ID_COLUMNS, JOIN_SEPARATOR, REQUIRED, canonical_columns
+from almaclean.kinds.mapping import UserMapping, require_columns, resolve_columns
+from almaclean.read.table import TextTable, check_text_columns, read_table
+
+log = logging.getLogger(__name__)
+
+DIGITS = r"^\d+$"
+
+
+@dataclass(frozen=True)
+class KindRead:
+    kind: str
+    table: TextTable
+    canonical: pl.DataFrame   # "row" (Int64, Excel row) + every canonical column (String, stripped)
+    present: frozenset[str]   # canonical columns found in the file
+    sources: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # column -> table positions
+
+    def source_name(self, column: str) -> str | None:
+        """Header (or Excel letter) of the first file column feeding a canonical column."""
+        positions = self.sources.get(column)
+        return self.table.column_name(positions[0]) if positions else None
+
+
+def read_with_aliases(kind: str, path: str | Path, mapping: UserMapping | None = None) -> KindRead:
+    """The path for kinds whose columns are all found by header name."""
+    table = read_table(path)
+    columns = resolve_columns(kind, table.header, file=table.path, mapping=mapping)
+    require_columns(kind, columns, table.header, file=table.path, mapping=mapping)
+    return finish(kind, table, columns)
+
+
+def finish(kind: str, table: TextTable, columns: Mapping[str, Sequence[int]],
+           text_id_columns: Sequence[str] = ALMA_ID_COLUMNS) -> KindRead:
+    """ID cells checked, canonical frame built, required values and Alma IDs checked."""
+    check_text_columns(table, [j for column in text_id_columns for j in columns.get(column, ())])
+    read = KindRead(kind, table, canonical_frame(table, kind, columns), frozenset(columns),
+                    {column: tuple(positions) for column, positions in columns.items()})
+    for column in REQUIRED[kind]:
+        require_values(read, column)
+    for column in ALMA_ID_COLUMNS:
+        if column in read.present:
+            require_digits(read, column)
+    log.info("%s %s: %d rows; columns found: %s", kind, table.path.name, read.canonical.height,
+             ", ".join(f"{c} <- {read.source_name(c)!r}" for c in canonical_columns(kind) if c in read.present))
+    return read
+
+
+def canonical_frame(table: TextTable, kind: str, columns: Mapping[str, Sequence[int]]) -> pl.DataFrame:
+    """"row" + every canonical column, stripped, empty -> null; rows with no cell left out."""
+    frame = table.frame
+    expressions = [pl.int_range(table.first_row, table.first_row + frame.height, dtype=pl.Int64).alias("row")]
+    for column in canonical_columns(kind):
+        positions = columns.get(column, ())
+        if not positions:
+            value = pl.lit(None, dtype=pl.String)
+        elif len(positions) == 1:
+            value = _stripped(pl.col(f"c{positions[0]}"))
+        else:
+            joined = pl.concat_str([_stripped(pl.col(f"c{j}")) for j in positions],
+                                   separator=JOIN_SEPARATOR, ignore_nulls=True)
+            value = pl.when(joined == "").then(None).otherwise(joined)
+        expressions.append(value.alias(column))
+    # Only rows with no cell at all: a row holding just spaces is reported, not skipped.
+    blank = pl.all_horizontal(pl.col(name).is_null() for name in frame.columns) if frame.width else pl.lit(True)
+    canonical = frame.select(*expressions, blank.alias("__blank"))
+    skipped = canonical.get_column("__blank").sum()
+    if skipped:
+        log.info("%s: %d blank rows left out", table.path.name, skipped)
+    return canonical.filter(~pl.col("__blank")).drop("__blank")
+
+
+def _stripped(expr: pl.Expr) -> pl.Expr:
+    text = expr.str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def require_values(read: KindRead, column: str) -> None:
+    """InputError at the first row whose required column is empty."""
+    missing = read.canonical.filter(pl.col(column).is_null())
+    if missing.height:
+        raise InputError(f"{column} is empty in this row; every row needs one",
+                         file=read.table.path, row=missing.item(0, "row"), column=read.source_name(column))
+
+
+def require_digits(read: KindRead, column: str) -> None:
+    """Alma IDs are digit strings: InputError at the first row holding anything else."""
+    bad = read.canonical.filter(pl.col(column).is_not_null() & ~pl.col(column).str.contains(DIGITS))
+    if bad.height:
+        raise InputError(f"{column} {bad.item(0, column)!r} is not an Alma ID (digits only)",
+                         file=read.table.path, row=bad.item(0, "row"), column=read.source_name(column))

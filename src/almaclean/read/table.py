@@ -1,0 +1,322 @@
+"""Read any input file as a lossless text table: every cell text, Excel row numbers kept.
+
+Choices worth knowing:
+- Nothing is stripped or dropped here: blank rows and columns stay (in xlsx, blank columns
+  left of the data too), so frame row i is Excel row first_row + i and column c{j} is
+  Excel column j (A = 0). Empty cells, including quoted "" in CSV, become null.
+- CSV/TSV: RFC 4180 quoting, CRLF or LF, last line with or without newline. A row with
+  fewer fields than the header is read with nulls for the missing trailing fields (some
+  tools drop trailing empties); a row with more fields than the header is refused, since
+  the extra values would belong to no column. A TSV whose stray quotes break RFC 4180
+  (KBART-style, never quoted) is re-read with quoting off.
+- xlsx: first sheet unless told. fastexcel renders a number cell as text, but a number at
+  or above 2**53 has already lost digits in the file, so ID columns (text_columns) are
+  checked: such number cells are found in the sheet XML and refused, as are text cells
+  holding scientific notation or a ".0" ending.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import zipfile
+from collections.abc import Iterable
+import posixpath
+from dataclasses import dataclass, replace
+from pathlib import Path
+from xml.etree import ElementTree
+
+import fastexcel
+import polars as pl
+
+from almaclean.errors import InputError
+from almaclean.read.detect import (
+    NOT_UTF8,
+    SEPARATOR_FORMAT,
+    check_xlsx,
+    container_format,
+    detect_encoding,
+    first_line,
+    sniff_separator,
+    to_utf8,
+)
+
+log = logging.getLogger(__name__)
+
+EXACT_FLOAT_LIMIT = 2**53
+HEAD_BYTES = 1 << 16
+# "9.97704E+15", "9977047322103681.0", "1,23E+15" (a decimal comma from a European Excel)
+NUMBER_AS_TEXT = r"^\s*(?:[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+|[+-]?\d+[.,]0+)\s*$"
+
+
+@dataclass(frozen=True)
+class TextTable:
+    path: Path
+    header: tuple[str, ...]   # exact header cells ('' for blank); () for a headerless file
+    frame: pl.DataFrame       # columns "c0".."c{n-1}" by position, all pl.String, empty -> null
+    first_row: int            # Excel row / line number of frame row 0
+    format: str               # "xlsx" | "csv" | "tsv"
+    encoding: str | None      # for text formats
+    sheet: int | str = 0      # xlsx: the sheet read (index or name)
+
+    def column_name(self, position: int) -> str:
+        """The header cell of a column, or its Excel letter when the header is blank or absent."""
+        if position < len(self.header) and self.header[position].strip():
+            return self.header[position]
+        return excel_letter(position)
+
+    def excel_row(self, frame_row: int) -> int:
+        return self.first_row + frame_row
+
+
+def excel_letter(position: int) -> str:
+    """0 -> "A", 25 -> "Z", 26 -> "AA"."""
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def read_table(path: str | Path, *, has_header: bool = True, text_columns: Iterable[str] = (),
+               sheet: int | str = 0) -> TextTable:
+    """Read an xlsx, CSV or TSV file (decided by content) as text; see the module notes."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
+    if container_format(head, path) == "xlsx":
+        table = _read_xlsx(path, has_header, sheet)
+    else:
+        table = _read_text(path, has_header)
+    log.info("read %s: %s%s, %d data rows x %d columns", path.name, table.format,
+             f" ({table.encoding})" if table.encoding else "", table.frame.height, table.frame.width)
+    names = list(text_columns)
+    if names:
+        check_text_columns(table, names)
+    return table
+
+
+# --- xlsx ---------------------------------------------------------------------------------
+
+def _read_xlsx(path: Path, has_header: bool, sheet: int | str) -> TextTable:
+    check_xlsx(path)
+    try:
+        loaded = fastexcel.read_excel(str(path)).load_sheet(sheet, header_row=None, skip_rows=0,
+                                                            dtypes="string")
+        columns = loaded.available_columns()
+        sheet_frame = loaded.to_polars()
+    except Exception as exc:  # fastexcel raises its own error types for every kind of damage
+        raise InputError(f"not a readable Excel file (damaged or truncated?): {exc}", file=path) from None
+    by_position = {info.absolute_index: sheet_frame.get_column(info.name) for info in columns}
+    width = max(by_position) + 1 if by_position else 0
+    height = sheet_frame.height
+    if height == 0 or width == 0:
+        raise InputError("the sheet is empty", file=path)
+    # Blank columns left of the data are not in fastexcel's frame: put them back so c{j} = column j.
+    frame = pl.DataFrame([
+        by_position[j].rename(f"c{j}") if j in by_position
+        else pl.Series(f"c{j}", [None] * height, dtype=pl.String)
+        for j in range(width)
+    ])
+    table = _split_header(path, _empty_to_null(frame), has_header, "xlsx", None)
+    return replace(table, sheet=sheet)
+
+
+# --- CSV / TSV ----------------------------------------------------------------------------
+
+def _read_text(path: Path, has_header: bool) -> TextTable:
+    head = _head(path)
+    encoding = detect_encoding(head, path, utf8_checked_later=True)
+    # Plain UTF-8 (the common case) goes to polars as the file itself; polars refuses invalid
+    # UTF-8, and then the whole file is decoded as NOT_UTF8.
+    source: bytes | Path = path if encoding == "utf-8" else to_utf8(path.read_bytes(), encoding, path)
+    separator = sniff_separator(first_line(head if encoding == "utf-8" else source[:HEAD_BYTES]))
+    try:
+        frame = _parse_delimited(path, source, separator)
+    except pl.exceptions.ComputeError as exc:
+        if "invalid utf-8" not in str(exc):
+            raise
+        if encoding != "utf-8":
+            raise InputError(f"the file starts as {encoding} but holds bytes that are not: "
+                             "save it again as UTF-8", file=path) from None
+        encoding = NOT_UTF8
+        frame = _parse_delimited(path, to_utf8(path.read_bytes(), encoding, path), separator)
+    return _split_header(path, _empty_to_null(frame), has_header, SEPARATOR_FORMAT[separator], encoding)
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes, enough to tell encoding and separator (the whole file when it looks blank)."""
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+        if not head.strip(b" \t\r\n\x00\x0b\x0c\xef\xbb\xbf\xff\xfe"):
+            head += handle.read()
+    return head
+
+
+def _parse_delimited(path: Path, source: bytes | Path, separator: str) -> pl.DataFrame:
+    text = source if isinstance(source, bytes) else None
+
+    def parse(quote: str | None) -> pl.DataFrame:
+        return pl.read_csv(source, has_header=False, separator=separator, quote_char=quote,
+                           infer_schema=False, empty_string_is_null=True,
+                           truncate_ragged_lines=False, raise_if_empty=False)
+
+    try:
+        frame = parse('"')
+    except pl.exceptions.ComputeError as exc:
+        message = str(exc)
+        if "invalid utf-8" in message:
+            raise
+        if "more fields than" in message:
+            _raise_ragged(path, text or path.read_bytes(), separator)
+        if separator != "\t":
+            raise InputError(f"cannot parse the file as CSV: {message.splitlines()[0]}",
+                             file=path, row=_row_at_offset(text or path.read_bytes(), message)) from None
+        log.info("%s: quotes do not follow CSV rules; reading the tab-separated file without quoting",
+                 path.name)
+        try:
+            frame = parse(None)
+        except pl.exceptions.ComputeError as again:
+            if "invalid utf-8" in str(again):
+                raise
+            _raise_ragged(path, text or path.read_bytes(), separator, quoting=csv.QUOTE_NONE)
+            raise InputError(f"cannot parse the tab-separated file: {str(again).splitlines()[0]}",
+                             file=path) from None
+    return frame.rename({name: f"c{j}" for j, name in enumerate(frame.columns)})
+
+
+def _raise_ragged(path: Path, text: bytes, separator: str, quoting: int = csv.QUOTE_MINIMAL) -> None:
+    """Find (slowly, on the error path only) the first row with more fields than the header."""
+    reader = csv.reader(io.StringIO(text.decode("utf-8", "replace"), newline=""), delimiter=separator,
+                        quoting=quoting)
+    width = None
+    for number, row in enumerate(reader, start=1):
+        if width is None:
+            width = len(row)
+        elif len(row) > width:
+            raise InputError(f"this row has {len(row)} fields but the first row has {width}: "
+                             "a separator inside an unquoted value, or values beyond the last column",
+                             file=path, row=number, column=excel_letter(width))
+
+
+def _row_at_offset(text: bytes, message: str) -> int | None:
+    found = re.search(r"offset in the file is (\d+) bytes", message)
+    return text[: int(found.group(1))].count(b"\n") + 1 if found else None
+
+
+# --- shared ---------------------------------------------------------------------------------
+
+def _empty_to_null(frame: pl.DataFrame) -> pl.DataFrame:
+    """"" -> null (a quoted "" in CSV, an empty text cell in xlsx), only in columns that have one."""
+    flags = frame.select((pl.col(name) == "").any() for name in frame.columns).row(0) if frame.height else ()
+    having = [name for name, flag in zip(frame.columns, flags) if flag]
+    return frame.with_columns(
+        pl.when(pl.col(name) == "").then(None).otherwise(pl.col(name)).alias(name) for name in having)
+
+
+def _split_header(path: Path, frame: pl.DataFrame, has_header: bool, fmt: str,
+                  encoding: str | None) -> TextTable:
+    if not has_header:
+        return TextTable(path, (), frame, 1, fmt, encoding)
+    header = tuple(cell if cell is not None else "" for cell in frame.row(0)) if frame.height else ()
+    return TextTable(path, header, frame.slice(1), 2, fmt, encoding)
+
+
+# --- ID columns -----------------------------------------------------------------------------
+
+def check_text_columns(table: TextTable, columns: Iterable[str | int]) -> None:
+    """Refuse ID cells that went through a number: see NUMBER_AS_TEXT and _numeric_xlsx_cells.
+
+    columns: header names (every column with that exact header) or 0-based positions.
+    """
+    for position in _positions(table, columns):
+        name = f"c{position}"
+        cells = table.frame.get_column(name)
+        _refuse_number_text(table, position, cells)
+        if table.format == "xlsx":
+            _refuse_big_number_cells(table, position, cells)
+
+
+def _positions(table: TextTable, columns: Iterable[str | int]) -> list[int]:
+    positions: list[int] = []
+    for column in columns:
+        if isinstance(column, int):
+            positions.append(column)
+        else:
+            positions.extend(j for j, cell in enumerate(table.header) if cell == column)
+    return sorted(set(p for p in positions if p < table.frame.width))
+
+
+def _refuse_number_text(table: TextTable, position: int, cells: pl.Series) -> None:
+    bad = cells.str.contains(NUMBER_AS_TEXT).fill_null(False)
+    if bad.any():
+        index = bad.arg_true()[0]
+        raise InputError(f"the ID {cells[index]!r} was converted to a number (scientific notation or "
+                         "'.0'), so its digits are lost: export the column as text again",
+                         file=table.path, row=table.excel_row(index), column=table.column_name(position))
+
+
+def _refuse_big_number_cells(table: TextTable, position: int, cells: pl.Series) -> None:
+    # A number cell comes back as the exact integer of its double: only digit strings >= 2**53
+    # that a double holds exactly can be one. Most real text IDs are not, so the sheet XML is
+    # read only when such a value shows up.
+    digits = cells.filter(cells.str.contains(r"^\d{16,}$").fill_null(False))
+    as_int = digits.cast(pl.UInt64, strict=False)
+    as_double = digits.cast(pl.Float64).cast(pl.UInt64, strict=False)
+    could_be_number = ((as_int >= EXACT_FLOAT_LIMIT) & (as_double == as_int)) | as_int.is_null()
+    if not could_be_number.any():
+        return
+    for row, value in _numeric_xlsx_cells(table.path, excel_letter(position), table.sheet):
+        if row >= table.first_row and abs(float(value)) >= EXACT_FLOAT_LIMIT:
+            raise InputError(
+                f"this ID is stored as an Excel number ({value}); numbers of 16 or more digits lose "
+                "their last digits in Excel: format the column as Text and export the file again",
+                file=table.path, row=row, column=table.column_name(position))
+
+
+_CELL_TYPE = re.compile(rb'\bt="([^"]*)"')
+_CELL_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
+
+
+def _numeric_xlsx_cells(path: Path, letter: str, sheet: int | str = 0) -> Iterable[tuple[int, str]]:
+    """(row, value) of every number cell in one column of a sheet, straight from its XML."""
+    with zipfile.ZipFile(path) as archive:
+        data = archive.read(_sheet_member(archive, sheet))
+    prefix = re.search(rb"<(\w+:)?c\s", data)
+    tag = (prefix.group(1) or b"") + b"c" if prefix else b"c"
+    cell = re.compile(rb"<" + tag + rb' r="' + letter.encode() + rb'(\d+)"([^>]*?)(?:/>|>(.*?)</' + tag + rb">)",
+                      re.DOTALL)
+    for found in cell.finditer(data):
+        kind = _CELL_TYPE.search(found.group(2))
+        if kind and kind.group(1) != b"n":
+            continue
+        value = _CELL_VALUE.search(found.group(3) or b"")
+        if value:
+            yield int(found.group(1)), value.group(1).decode()
+
+
+def _sheet_member(archive: zipfile.ZipFile, sheet: int | str) -> str:
+    """Zip member of a sheet (index or name), via workbook.xml and its relationships."""
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    sheets = [el for el in workbook.iter() if el.tag.endswith("}sheet") or el.tag == "sheet"]
+    chosen = sheets[sheet] if isinstance(sheet, int) else next(el for el in sheets if el.get("name") == sheet)
+    rel_id = next(v for k, v in chosen.attrib.items() if k.endswith("}id"))
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    target = next(el.attrib["Target"] for el in rels.iter() if el.attrib.get("Id") == rel_id)
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join("xl", target))
+
+
+def as_headerless(table: TextTable) -> TextTable:
+    """The same file read as if it had no header: the header cells become data row 1."""
+    if not table.header:
+        return table
+    first = pl.DataFrame([pl.Series(name, [cell if cell != "" else None], dtype=pl.String)
+                          for name, cell in zip(table.frame.columns, table.header)])
+    return replace(table, header=(), frame=pl.concat([first, table.frame]), first_row=table.first_row - 1)

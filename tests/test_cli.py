@@ -1,0 +1,70 @@
+"""The command line: exit codes, messages, and ingest of every kind on the sample."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from almaclean.cli import build_parser, main
+from almaclean.sample.generator import generate
+from almaclean.store.db import make_engine
+from almaclean.store.load import stored_status
+from conftest import sqlite_url
+
+COMMANDS = ["ingest", "status", "sample", "demo", "resync", "p2e"]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("sample")
+    generate(folder, seed=3, scale=0.2)
+    return folder
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        build_parser().parse_args([command, "--help"])
+    assert done.value.code == 0
+    assert "--db" in capsys.readouterr().out
+
+
+def test_ingest_every_kind_of_the_sample_then_status(sample, tmp_path, capsys):
+    url = sqlite_url(tmp_path)
+    exports = sorted(str(p) for p in sample.glob("*_portfolios.xlsx"))
+    for kind, files in (("portfolios", [str(sample / "portfolios.csv")]), ("p2e", [str(sample / "p2e.txt")]),
+                        ("p2e", [str(sample / "p2e_report.xlsx")]), ("po-lines", [str(sample / "po_lines.csv")]),
+                        ("extended-export", exports)):
+        assert main(["ingest", kind, *files, "--institution", "UNI", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert out.count("stored") == 4 + len(exports)
+    status = stored_status(make_engine(url))
+    assert sorted(status["kind"].to_list()) == ["extended-export", "p2e", "po-lines", "portfolios"]
+    # The report variant of the P2E file supersedes the text one (same kind and scope).
+    p2e = status.filter(kind="p2e").row(0, named=True)
+    assert (p2e["files"], p2e["current_files"]) == (2, 1)
+
+    assert main(["ingest", "portfolios", str(sample / "portfolios.csv"), "--institution", "UNI", "--db", url]) == 0
+    assert "unchanged" in capsys.readouterr().out
+
+
+def test_bad_input_exits_2_naming_file_row_and_column(tmp_path, capsys):
+    bad = tmp_path / "export.csv"
+    bad.write_text("Portfolio Id,MMS Id,Title\n5312345678903681,9912345678903681,Fine\n"
+                   "5312345678903682,9.97704E+15,Corrupted by Excel\n", encoding="utf-8")
+    url = sqlite_url(tmp_path)
+    code = main(["ingest", "portfolios", str(bad), "--institution", "UNI", "--db", url])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "export.csv" in err and "row 3" in err and "MMS Id" in err
+    assert stored_status(make_engine(url)).is_empty()
+
+
+def test_installed_command_runs(tmp_path):
+    """The console script itself (as a user runs it): status on an empty database."""
+    done = subprocess.run([sys.executable, "-m", "almaclean.cli", "status", "--db", sqlite_url(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "nothing stored yet" in done.stdout

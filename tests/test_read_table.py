@@ -1,0 +1,213 @@
+"""read_table: every cell as text, header exact, Excel row numbers right, lossy IDs refused."""
+from __future__ import annotations
+
+import codecs
+
+import polars as pl
+import pytest
+
+from almaclean.errors import InputError
+from almaclean.read.table import as_headerless, excel_letter, read_table
+from readers_fixtures import (
+    JSTOR,
+    kbart_rows,
+    mms_id,
+    portfolio_id,
+    realdata_file,
+    write_text,
+    write_xlsx,
+)
+
+
+def assert_points_at(error: InputError, file_name: str, row: int, column: str) -> None:
+    message = str(error)
+    assert file_name in message
+    assert f"row {row}" in message
+    assert repr(column) in message
+    assert (error.row, error.column) == (row, column)
+
+
+# --- xlsx ----------------------------------------------------------------------------------
+
+def test_xlsx_keeps_header_exactly_and_every_cell_as_text(tmp_path):
+    rows = kbart_rows(accented=True, limit=3)
+    sheet = [["LOCALIZED", "ISSN", "ISSN", "PORTFOLIO_PID", "MMS", "TITLE", "URL ", "FROM_YEAR"]]
+    for n, row in enumerate(rows):
+        sheet.append(["N", row["print_identifier"] or None, row["online_identifier"] or None,
+                      portfolio_id(n), mms_id(n), row["publication_title"], row["title_url"], 1997 + n])
+    table = read_table(write_xlsx(tmp_path / "Erudit_portfolios.xlsx", sheet), text_columns=["PORTFOLIO_PID", "MMS"])
+    assert table.header == tuple(sheet[0])
+    assert (table.format, table.encoding, table.first_row) == ("xlsx", None, 2)
+    assert set(table.frame.dtypes) == {pl.String}
+    assert table.frame.columns == [f"c{j}" for j in range(8)]
+    assert table.frame.get_column("c5").to_list() == [row["publication_title"] for row in rows]
+    assert table.frame.get_column("c3").to_list() == [portfolio_id(n) for n in range(3)]
+    assert table.frame.get_column("c7").to_list() == ["1997", "1998", "1999"]   # number cells as text
+
+
+def test_xlsx_keeps_blank_rows_and_leading_blank_columns(tmp_path):
+    sheet = [[None, "Portfolio Id", "Title"],
+             [None, portfolio_id(1), "Études françaises"],
+             [],
+             [None, portfolio_id(3), None],
+             [None, None, " "]]
+    table = read_table(write_xlsx(tmp_path / "report.xlsx", sheet))
+    assert table.header == ("", "Portfolio Id", "Title")
+    assert table.frame.rows() == [(None, portfolio_id(1), "Études françaises"), (None, None, None),
+                                  (None, portfolio_id(3), None), (None, None, " ")]
+    # portfolio_id(3) is on Excel row 4
+    assert table.excel_row(2) == 4
+    assert table.column_name(0) == "A"
+
+
+def test_xlsx_empty_text_cell_is_null(tmp_path):
+    table = read_table(write_xlsx(tmp_path / "r.xlsx", [["Title", "ISSN"], ["Études", ""]]))
+    assert table.frame.rows() == [("Études", None)]
+
+
+def test_numeric_id_cell_above_2_53_is_refused(tmp_path):
+    sheet = [["Portfolio Id", "MMS Id", "Title"],
+             [portfolio_id(1), mms_id(1), "Liberté"],
+             [portfolio_id(2), 9977047322103681, "Études"]]
+    path = write_xlsx(tmp_path / "E-Inventory.xlsx", sheet)
+    with pytest.raises(InputError, match="Excel number") as caught:
+        read_table(path, text_columns=["Portfolio Id", "MMS Id"])
+    assert_points_at(caught.value, "E-Inventory.xlsx", 3, "MMS Id")
+    # Without text_columns the same file reads: the check is asked for, not implied.
+    assert read_table(path).frame.height == 2
+
+
+def test_text_id_that_a_double_holds_exactly_is_accepted(tmp_path):
+    # 53496697910003680 is a double exactly, so it looks like a number cell rendered as text;
+    # the sheet XML shows it is a text cell.
+    sheet = [["PORTFOLIO_PID", "MMS"], ["53496697910003680", "9977047322103680"], ["53496697910003681", 15]]
+    table = read_table(write_xlsx(tmp_path / "x.xlsx", sheet), text_columns=["PORTFOLIO_PID", "MMS"])
+    assert table.frame.rows() == [("53496697910003680", "9977047322103680"), ("53496697910003681", "15")]
+
+
+@pytest.mark.parametrize("value", ["9.97704E+15", "9977047322103681.0", " 5.34967E+16 ", "9,97704E+15"])
+def test_scientific_notation_and_dot_zero_ids_are_refused_in_xlsx(tmp_path, value):
+    sheet = [["Title", "MMS Id"], ["Études", mms_id(1)], ["Liberté", mms_id(2)], ["Acadiensis", value]]
+    with pytest.raises(InputError, match="converted to a number") as caught:
+        read_table(write_xlsx(tmp_path / "mms.xlsx", sheet), text_columns=["MMS Id"])
+    assert_points_at(caught.value, "mms.xlsx", 4, "MMS Id")
+
+
+def test_refusal_in_a_duplicate_header_column(tmp_path):
+    sheet = [["ISSN", "MMS", "MMS"], ["0001-0001", mms_id(1), mms_id(1)], ["0001-0002", mms_id(2), "1.2E+16"]]
+    with pytest.raises(InputError) as caught:
+        read_table(write_xlsx(tmp_path / "dup.xlsx", sheet), text_columns=["MMS"])
+    assert_points_at(caught.value, "dup.xlsx", 3, "MMS")
+
+
+def test_not_an_id_column_is_not_checked(tmp_path):
+    sheet = [["MMS Id", "Price"], [mms_id(1), "1.5E+3"], [mms_id(2), 9977047322103681]]
+    table = read_table(write_xlsx(tmp_path / "x.xlsx", sheet), text_columns=["MMS Id"])
+    assert table.frame.get_column("c1").to_list() == ["1.5E+3", "9977047322103680"]
+
+
+# --- CSV / TSV -----------------------------------------------------------------------------
+
+def test_real_kbart_tsv_reads_whole(tmp_path):
+    path = realdata_file(JSTOR)
+    table = read_table(path)
+    lines = path.read_bytes().split(b"\r\n")
+    assert (table.format, table.encoding) == ("tsv", "utf-8")
+    assert table.header == tuple(lines[0].decode().split("\t"))
+    assert table.frame.height == len(lines) - 1    # CRLF, last line without line ending
+    last = lines[-1].decode().split("\t")
+    assert table.frame.row(-1) == tuple(v or None for v in last)
+
+
+@pytest.mark.parametrize(("encoding", "bom"), [
+    ("utf-8", codecs.BOM_UTF8), ("utf-16-le", codecs.BOM_UTF16_LE), ("cp1252", b""), ("utf-16-le", b"")])
+def test_text_encodings_decode_to_the_same_table(tmp_path, encoding, bom):
+    rows = kbart_rows(accented=True, limit=20)
+    cells = [["Title", "Portfolio Id", "Publisher "]] + [
+        [r["publication_title"], portfolio_id(n), r["publisher_name"]] for n, r in enumerate(rows)]
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(bom + write_text(tmp_path / "tmp.txt", cells, separator="\t").read_text("utf-8").encode(encoding))
+    table = read_table(path)
+    assert table.header == ("Title", "Portfolio Id", "Publisher ")
+    assert table.frame.rows() == [tuple(v or None for v in row) for row in cells[1:]]
+    assert table.encoding == (encoding if not bom or encoding != "utf-8" else "utf-8-sig")
+
+
+def test_csv_quotes_newlines_blank_lines_and_row_numbers(tmp_path):
+    path = tmp_path / "report.csv"
+    path.write_bytes(b'Title,Portfolio Id,Title\r\n'
+                     b'"Lettres, arts","53000000000013681",\r\n'
+                     b'\r\n'
+                     b'"Two\r\nlines ""quoted""",53000000000033681,""\r\n'
+                     b'Acadiensis,,x')
+    table = read_table(path)
+    assert table.header == ("Title", "Portfolio Id", "Title")
+    assert table.frame.rows() == [("Lettres, arts", "53000000000013681", None), (None, None, None),
+                                  ('Two\r\nlines "quoted"', "53000000000033681", None),
+                                  ("Acadiensis", None, "x")]
+    assert (table.first_row, table.format) == (2, "csv")
+
+
+def test_short_rows_get_trailing_nulls(tmp_path):
+    path = write_text(tmp_path / "p.csv", [["a", "b", "c"], ["1", "2"], ["3", "4", "5"]])
+    assert read_table(path).frame.rows() == [("1", "2", None), ("3", "4", "5")]
+
+
+def test_ragged_row_is_refused(tmp_path):
+    rows = [["Title", "Portfolio Id"], ["Études", portfolio_id(1)], ["Lettres, arts", portfolio_id(2)],
+            ["ok", portfolio_id(3)]]
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")  # comma not quoted
+    with pytest.raises(InputError, match="3 fields but the first row has 2") as caught:
+        read_table(path)
+    assert_points_at(caught.value, "ragged.csv", 3, "C")
+
+
+def test_tsv_with_stray_quotes_is_read_as_is(tmp_path):
+    path = tmp_path / "kbart.txt"
+    path.write_text('publication_title\ttitle_id\n"Hamlet" revisited\th1\nPlain\t"p2"\n', encoding="utf-8")
+    assert read_table(path).frame.rows() == [('"Hamlet" revisited', "h1"), ("Plain", '"p2"')]
+
+
+def test_cp1252_fallback_decodes_everything(tmp_path):
+    path = tmp_path / "win.csv"
+    path.write_bytes("Title;Portfolio Id\r\nÉtudes – “Littéraires”;1\r\n".encode("cp1252"))
+    table = read_table(path)
+    assert table.encoding == "cp1252"
+    assert table.frame.rows() == [("Études – “Littéraires”", "1")]
+
+
+@pytest.mark.parametrize("value", ["9.97704E+15", "9977047322103681.0"])
+def test_number_like_ids_are_refused_in_csv(tmp_path, value):
+    path = write_text(tmp_path / "pol.csv", [["PO Line Reference", "MMS Id"], ["POL-1", mms_id(1)],
+                                             ["POL-2", ""], ["POL-3", value]])
+    with pytest.raises(InputError) as caught:
+        read_table(path, text_columns=["MMS Id"])
+    assert_points_at(caught.value, "pol.csv", 4, "MMS Id")
+
+
+def test_headerless_file(tmp_path):
+    path = tmp_path / "p2e.txt"
+    path.write_text("EDU01000123456,portfolio\nEDU01000123457,database\n", encoding="utf-8")
+    table = read_table(path, has_header=False)
+    assert (table.header, table.first_row) == ((), 1)
+    assert table.frame.rows() == [("EDU01000123456", "portfolio"), ("EDU01000123457", "database")]
+    assert as_headerless(read_table(path)).frame.equals(table.frame)
+
+
+def test_excel_letters():
+    assert [excel_letter(j) for j in (0, 25, 26, 51, 52, 701, 702)] == ["A", "Z", "AA", "AZ", "BA", "ZZ", "AAA"]
+
+
+def test_empty_sheet_is_refused(tmp_path):
+    with pytest.raises(InputError, match="empty") as caught:
+        read_table(write_xlsx(tmp_path / "blank.xlsx", []))
+    assert "blank.xlsx" in str(caught.value)
+
+
+def test_bytes_no_encoding_knows_are_refused_with_their_line(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_bytes(b"Title,ISSN\r\nCaf\xe9,1\r\nBad \x81 byte,2\r\n")   # not UTF-8, and 0x81 is not cp1252
+    with pytest.raises(InputError, match="cannot decode") as caught:
+        read_table(path)
+    assert "odd.csv" in str(caught.value) and caught.value.row == 3
