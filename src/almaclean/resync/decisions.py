@@ -1,0 +1,194 @@
+"""Review decisions: what a person may write in each review sheet, and turning a filled
+review workbook into loader edits (pure), after checking it belongs to this export."""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from almaclean.errors import InputError
+from almaclean.resync.audit import NOTES_COLUMNS, positions_of
+from almaclean.resync.loader import Edits, cell_edits, drop_edits
+
+log = logging.getLogger(__name__)
+
+KEEP, DROP, KEEP_ROW = "keep", "drop row", "keep row"
+SET_Y, SET_N = "set LOCALIZED Y", "set LOCALIZED N"
+CLEAR_URL, CLEAR_POL, CLEAR_NOTES = "clear URL", "clear PO_LINE", "clear notes"
+PO_LINE_SHEET = "po_line_check"
+
+# First choice of each list is the default (what a blank decision cell means),
+# except localized_n whose default depends on --keep-localized-n.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "localized_n": (SET_Y, SET_N, DROP),
+    "local_coverage": (KEEP, DROP),
+    "inactive": (DROP, KEEP_ROW),
+    "notes": (KEEP, CLEAR_NOTES, DROP),
+    "acquisitions": (KEEP, CLEAR_POL, DROP),
+    "override_url": (KEEP, CLEAR_URL, DROP),
+    PO_LINE_SHEET: (KEEP, CLEAR_POL, DROP),
+}
+
+# Which columns a "clear"/"set" decision writes, and the value written.
+_CELL_ACTIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    SET_Y: (("LOCALIZED",), "Y"),
+    SET_N: (("LOCALIZED",), "N"),
+    CLEAR_URL: (("URL",), None),
+    CLEAR_POL: (("PO_LINE",), None),
+    CLEAR_NOTES: (NOTES_COLUMNS, None),
+}
+
+SHA_ITEM = "export sha256"
+DECISION, ROW, PID = "decision", "row", "PORTFOLIO_PID"
+
+
+def default_decision(sheet: str, *, keep_localized_n: bool = False) -> str:
+    if sheet == "localized_n":
+        return SET_N if keep_localized_n else SET_Y
+    return CHOICES[sheet][0]
+
+
+def normalise_choice(sheet: str, value: str | None, *, keep_localized_n: bool = False) -> str | None:
+    """The canonical spelling of a decision (case and spaces ignored); None if not allowed."""
+    text = re.sub(r"\s+", " ", (value or "").strip()).lower()
+    if not text:
+        return default_decision(sheet, keep_localized_n=keep_localized_n)
+    for choice in CHOICES[sheet]:
+        if choice.lower() == text:
+            return choice
+    return None
+
+
+@dataclass(frozen=True)
+class ReviewTable:
+    """One sheet of a review workbook as read back: header names and text rows."""
+    header: list[str]
+    frame: pl.DataFrame   # positional columns, text
+
+
+@dataclass(frozen=True)
+class Decisions:
+    edits: Edits
+    undrop: set[int]                       # frame rows kept despite a guide removal
+    chosen: dict[tuple[str, int], str]     # (sheet, frame row) -> decision, to show again
+    source: Path
+
+
+def review_sha256(path: Path, sheets: dict[str, ReviewTable]) -> str | None:
+    summary = sheets.get("summary")
+    if summary is None or summary.frame.width < 2:
+        return None
+    for item, value in summary.frame.select(summary.frame.columns[:2]).iter_rows():
+        if (item or "").strip().lower() == SHA_ITEM:
+            return (value or "").strip().lower()
+    return None
+
+
+def check_belongs(path: Path, sheets: dict[str, ReviewTable], export_sha256: str, export_name: str) -> None:
+    found = review_sha256(path, sheets)
+    if found is None:
+        raise InputError(f"not an almaclean review workbook: no {SHA_ITEM!r} line in its summary sheet",
+                         file=path)
+    if found != export_sha256.lower():
+        raise InputError(
+            f"this review workbook belongs to another export (sha256 {found[:12]}...), "
+            f"not to {export_name} (sha256 {export_sha256[:12]}...)", file=path)
+
+
+def _column(path: Path, sheet: str, table: ReviewTable, name: str) -> str:
+    for i, h in enumerate(table.header):
+        if (h or "").strip().lower() == name.lower():
+            return table.frame.columns[i]
+    raise InputError(f"sheet {sheet!r} has no {name!r} column", file=path, row=1, column=name)
+
+
+def _export_row(value: str | None) -> int | None:
+    text = (value or "").strip()
+    if re.fullmatch(r"\d+(\.0+)?", text):
+        return int(float(text))
+    return None
+
+
+def parse_decisions(
+    path: Path,
+    sheets: dict[str, ReviewTable],
+    *,
+    header,
+    frame: pl.DataFrame,
+    pids: pl.Series,
+    first_row: int,
+    keep_localized_n: bool = False,
+) -> Decisions:
+    """Turn the decision cells of a filled review workbook into edits on the export.
+
+    header/frame: the export's exact header and text frame (c0..cN); pids: its PORTFOLIO_PIDs.
+    Rows are matched by (sheet, export row, PORTFOLIO_PID); anything else is refused with
+    an InputError naming the review file, sheet, row and column.
+    """
+    n = len(pids)
+    pid_list = pids.cast(pl.String).to_list()
+    cells: list[tuple[int, int, str | None, str]] = []
+    drops: list[tuple[int, str]] = []
+    undrop: set[int] = set()
+    chosen: dict[tuple[str, int], str] = {}
+    for sheet, table in sheets.items():
+        if sheet not in CHOICES:
+            continue
+        dcol, rcol, pcol = (_column(path, sheet, table, c) for c in (DECISION, ROW, PID))
+        for i, (raw, row_text, pid) in enumerate(table.frame.select(dcol, rcol, pcol).iter_rows()):
+            review_row = i + 2
+            if not any((raw, row_text, pid)):
+                continue
+            choice = normalise_choice(sheet, raw, keep_localized_n=keep_localized_n)
+            if choice is None:
+                raise InputError(f"sheet {sheet!r}: unknown decision {raw!r}; write one of: "
+                                 + ", ".join(CHOICES[sheet]), file=path, row=review_row, column=DECISION)
+            export_row = _export_row(row_text)
+            index = None if export_row is None else export_row - first_row
+            if index is None or not 0 <= index < n:
+                raise InputError(f"sheet {sheet!r}: {row_text!r} is not a row of the export",
+                                 file=path, row=review_row, column=ROW)
+            if (pid or "").strip() != (pid_list[index] or "").strip():
+                raise InputError(
+                    f"sheet {sheet!r}: PORTFOLIO_PID {pid!r} does not match export row {export_row} "
+                    f"(PORTFOLIO_PID {pid_list[index]!r})", file=path, row=review_row, column=PID)
+            chosen[(sheet, index)] = choice
+            reason = f"review decision: {choice} (sheet {sheet})"
+            if choice == DROP:
+                drops.append((index, reason))
+            elif choice == KEEP_ROW:
+                undrop.add(index)
+            elif choice in _CELL_ACTIONS:
+                names, value = _CELL_ACTIONS[choice]
+                for pos in positions_of(header, names):
+                    old = frame[f"c{pos}"][index]
+                    # A cell that already says what was asked keeps its exact text (" n" stays " n").
+                    same = value is not None and (old or "").strip().upper() == value
+                    cells.append((index, pos, old if same else value, reason))
+    # A row dropped in any sheet is dropped, whatever another sheet says.
+    undrop -= {index for index, _ in drops}
+    log.info("decisions from %s: %d rows dropped, %d kept despite INACTIVE, %d cell edits",
+             path, len({d for d, _ in drops}), len(undrop), len(cells))
+    return Decisions(Edits(cell_edits(cells), drop_edits(drops)), undrop, chosen, path)
+
+
+def read_review_workbook(path: Path) -> dict[str, ReviewTable]:
+    """Read every sheet of a review workbook as text (header row = row 1)."""
+    import fastexcel
+
+    from almaclean.read.table import read_table
+
+    path = Path(path)
+    try:
+        names = fastexcel.read_excel(str(path)).sheet_names
+    except Exception as exc:  # fastexcel has its own error types for unreadable files
+        raise InputError(f"cannot read the review workbook: {exc}", file=path) from exc
+    sheets: dict[str, ReviewTable] = {}
+    for name in names:
+        table = read_table(path, sheet=name)
+        sheets[name] = ReviewTable(list(table.header), table.frame)
+    log.info("read review workbook %s: sheets %s", path, list(sheets))
+    return sheets

@@ -1,0 +1,115 @@
+"""The loader spreadsheet: the export with the guide's changes applied, and a change log
+line for every changed cell and every removed row. Pure functions over polars frames.
+
+Edits are planned as data (`Edits`), merged (review decisions override the guide's
+defaults), then applied column by column; untouched cells are never rewritten.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import polars as pl
+
+from almaclean.resync.audit import Audit, positions_of
+
+log = logging.getLogger(__name__)
+
+ROW_REMOVED = "*row*"
+CHANGE_COLUMNS = ("row", "portfolio_pid", "column", "old", "new", "reason")
+REASON_INACTIVE = "INACTIVE row removed"
+REASON_LOCALIZED = "LOCALIZED N changed to Y (link the portfolio to the CZ, as the guide recommends)"
+
+_CELL_SCHEMA = {"index": pl.Int64, "pos": pl.Int64, "new": pl.String, "reason": pl.String}
+_DROP_SCHEMA = {"index": pl.Int64, "reason": pl.String}
+
+
+@dataclass(frozen=True)
+class Edits:
+    cells: pl.DataFrame   # index (frame row), pos (column position), new (null = empty cell), reason
+    drops: pl.DataFrame   # index, reason
+
+
+def cell_edits(rows: list[tuple[int, int, str | None, str]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=_CELL_SCHEMA, orient="row")
+
+
+def drop_edits(rows: list[tuple[int, str]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=_DROP_SCHEMA, orient="row")
+
+
+def guide_edits(header, frame: pl.DataFrame, audit: Audit, *, keep_localized_n: bool = False) -> Edits:
+    """The guide's default changes: remove INACTIVE rows; LOCALIZED N -> Y unless kept."""
+    index = pl.int_range(pl.len(), dtype=pl.Int64).alias("index")
+    drops = pl.DataFrame(schema=_DROP_SCHEMA)
+    if "inactive" in audit.flags.columns:
+        drops = (
+            audit.flags.select(index, pl.col("inactive"))
+            .filter("inactive")
+            .select("index", pl.lit(REASON_INACTIVE).alias("reason"))
+        )
+    cells = [pl.DataFrame(schema=_CELL_SCHEMA)]
+    if not keep_localized_n:
+        for pos in positions_of(header, ["LOCALIZED"]):
+            col = pl.col(f"c{pos}")
+            is_n = (col.str.strip_chars().str.to_uppercase() == "N").fill_null(False)
+            cells.append(
+                frame.select(index, is_n.alias("_n")).filter("_n").select(
+                    "index", pl.lit(pos, pl.Int64).alias("pos"),
+                    pl.lit("Y").alias("new"), pl.lit(REASON_LOCALIZED).alias("reason"))
+            )
+    return Edits(pl.concat(cells), drops)
+
+
+def merge_edits(base: Edits, override: Edits, *, undrop: set[int] = frozenset()) -> Edits:
+    """Later edits win on the same cell; `undrop` rows are kept despite a base removal."""
+    cells = pl.concat([base.cells, override.cells]).unique(subset=["index", "pos"], keep="last",
+                                                          maintain_order=True)
+    base_drops = base.drops.filter(~pl.col("index").is_in(sorted(undrop)))
+    drops = pl.concat([base_drops, override.drops]).unique(subset="index", keep="first", maintain_order=True)
+    return Edits(cells, drops)
+
+
+@dataclass(frozen=True)
+class Loader:
+    frame: pl.DataFrame      # c0..cN, kept rows in original order, edited cells applied
+    rows: pl.Series          # Excel row in the export of each kept row
+    changes: pl.DataFrame    # CHANGE_COLUMNS, sorted by row then column
+
+
+def apply_edits(header, frame: pl.DataFrame, first_row: int, pids: pl.Series, edits: Edits) -> Loader:
+    """Apply edits; log each cell whose text really changes and each removed row."""
+    dropped = edits.drops["index"].unique()
+    cells = edits.cells.filter(~pl.col("index").is_in(dropped.implode()))
+    work = frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("__i"))
+    logged: list[pl.DataFrame] = []
+    for pos in sorted(cells["pos"].unique().to_list()):
+        col = f"c{pos}"
+        these = cells.filter(pl.col("pos") == pos).select(
+            pl.col("index").alias("__i"), pl.col("new").alias("__new"), pl.col("reason").alias("__why"),
+            pl.lit(True).alias("__hit"))
+        joined = work.select("__i", col).join(these, on="__i", how="left", maintain_order="left")
+        changed = pl.col("__hit").fill_null(False) & pl.col(col).ne_missing(pl.col("__new"))
+        new_col = joined.select(pl.when(changed).then(pl.col("__new")).otherwise(pl.col(col)).alias(col))
+        work = work.with_columns(new_col.to_series())
+        logged.append(joined.filter(changed).select(
+            pl.col("__i").alias("index"), pl.lit(pos, pl.Int64).alias("pos"),
+            pl.col(col).alias("old"), pl.col("__new").alias("new"), pl.col("__why").alias("reason")))
+    removed = edits.drops.select(
+        "index", pl.lit(-1, pl.Int64).alias("pos"), pl.lit(None, pl.String).alias("old"),
+        pl.lit(None, pl.String).alias("new"), "reason")
+    plan = pl.concat([removed, *logged]).sort(["index", "pos"])
+    names = pl.Series("column", [ROW_REMOVED, *header], dtype=pl.String)
+    changes = pl.DataFrame({
+        "row": plan["index"] + first_row,
+        "portfolio_pid": pids.cast(pl.String).gather(plan["index"]),
+        "column": names.gather(plan["pos"] + 1),
+        "old": plan["old"],
+        "new": plan["new"],
+        "reason": plan["reason"],
+    })
+    kept = work.filter(~pl.col("__i").is_in(dropped.implode()))
+    rows = (kept["__i"] + first_row).rename("row")
+    log.info("loader: %d rows kept, %d removed, %d cells changed",
+             kept.height, frame.height - kept.height, changes.height - edits.drops.height)
+    return Loader(kept.drop("__i"), rows, changes)

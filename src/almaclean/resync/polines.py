@@ -1,0 +1,58 @@
+"""Check the export's PO_LINE cells against a PO line export (guide: "verify that the
+correct POL is attached to the correct portfolio"). Flags only; never edits."""
+from __future__ import annotations
+
+import logging
+
+import polars as pl
+
+log = logging.getLogger(__name__)
+
+CLOSED_STATUSES = ("CLOSED", "CANCELLED", "CANCELED")
+
+ISSUE_COLUMNS = ("index", "row", "portfolio_pid", "po_line", "reason")
+
+
+def _norm(col: str) -> pl.Expr:
+    return pl.col(col).str.strip_chars().replace("", None)
+
+
+def check_po_lines(rows: pl.DataFrame, po_lines: pl.DataFrame) -> pl.DataFrame:
+    """Flag each row whose PO line is unknown, closed/cancelled or linked to another title.
+
+    rows: "index" (frame row), "row" (Excel row), "portfolio_pid", "mms", "po_line".
+    po_lines: the po-lines kind's canonical frame (po_line, status, mms_id, portfolio_id, ...).
+    Returns ISSUE_COLUMNS, one line per flagged row (reasons joined with "; ").
+    """
+    cells = rows.with_columns(_norm("po_line").alias("_pol")).filter(pl.col("_pol").is_not_null())
+    pols = (
+        po_lines.select(
+            _norm("po_line").alias("_pol"),
+            _norm("status").str.to_uppercase().str.replace_all(" ", "_").alias("_status"),
+            _norm("mms_id").alias("_pol_mms"),
+            _norm("portfolio_id").alias("_pol_pid"),
+        )
+        .filter(pl.col("_pol").is_not_null())
+        .unique(subset="_pol", keep="first", maintain_order=True)
+        .with_columns(pl.lit(True).alias("_known"))
+    )
+    joined = cells.join(pols, on="_pol", how="left")
+    pid = pl.col("portfolio_pid").str.strip_chars()
+    mms = pl.col("mms").str.strip_chars()
+    reasons = [
+        pl.when(pl.col("_known").is_null()).then(pl.lit("PO line not found in the PO line export")),
+        pl.when(pl.col("_status").is_in(list(CLOSED_STATUSES)))
+        .then(pl.format("PO line is {}", pl.col("_status"))),
+        pl.when(pl.col("_pol_pid").is_not_null() & (pl.col("_pol_pid") != pid).fill_null(True))
+        .then(pl.format("PO line is linked to another portfolio ({})", pl.col("_pol_pid"))),
+        pl.when(pl.col("_pol_mms").is_not_null() & (pl.col("_pol_mms") != mms).fill_null(True))
+        .then(pl.format("PO line is linked to another title (MMS {})", pl.col("_pol_mms"))),
+    ]
+    issues = (
+        joined.with_columns(pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias("reason"))
+        .filter(pl.col("reason").is_not_null() & (pl.col("reason") != ""))
+        .sort("index")
+        .select(ISSUE_COLUMNS)
+    )
+    log.info("checked %d PO_LINE cells against %d PO lines: %d flagged", cells.height, pols.height, issues.height)
+    return issues

@@ -1,0 +1,111 @@
+"""The resync Prefect flow end to end: several collections, then the review decisions round trip."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from test_resync_rules import PID, assert_loader_matches, build_export
+
+from almaclean.read.table import read_table
+from almaclean.resync.decisions import read_review_workbook
+from almaclean.write.xlsx import Sheet, write_workbook
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield
+
+
+def _changes(folder: Path) -> pl.DataFrame:
+    table = read_table(folder / "changes.csv")
+    assert table.header == ("row", "portfolio_pid", "column", "old", "new", "reason")
+    return table.frame.rename(dict(zip(table.frame.columns, table.header))).with_columns(pl.col("row").cast(pl.Int64))
+
+
+def _fill(review: Path, target: Path, decisions: dict[tuple[str, str], str]) -> Path:
+    """Write a copy of review.xlsx with some decision cells filled in, as a person would."""
+    sheets = []
+    for name, table in read_review_workbook(review).items():
+        frame = table.frame
+        if name in {s for s, _ in decisions}:
+            rows = frame[frame.columns[1]].to_list()
+            frame = frame.with_columns(pl.Series(frame.columns[0], [
+                decisions.get((name, r), d) for r, d in zip(rows, frame[frame.columns[0]].to_list())]))
+        sheets.append(Sheet(name, table.header, frame))
+    write_workbook(target, sheets)
+    return target
+
+
+def test_resync_flow_many_collections_then_decisions(prefect_harness, tmp_path):
+    from almaclean.sample.generator import generate
+    from flows.resync import resync_flow
+
+    manifest = generate(tmp_path / "sample", seed=3, scale=0.05)
+    truth = json.loads(manifest.path("truth").read_text(encoding="utf-8"))["extended_export_truth"]
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for name in manifest.extended_exports:
+        shutil.copy(manifest.out_dir / name, exports / name)
+    hand = build_export(exports / "Hand+Made_portfolios.xlsx")
+    db = f"sqlite:///{tmp_path / 'history.db'}"
+
+    run = resync_flow([exports], po_lines=manifest.path("po_lines"), institution="TEST",
+                      out=tmp_path / "out", db_url=db)
+
+    summary = read_table(run / "summary.xlsx")
+    assert summary.header[:4] == ("collection", "export", "rows", "decision")
+    by_collection = {r[0]: r for r in summary.frame.rows()}
+    assert set(by_collection) == {"Hand Made"} | {t["collection_name"] for t in truth.values()}
+    for export in sorted(exports.glob("*.xlsx")):
+        record_row = next(r for r in summary.frame.rows() if r[1] == export.name)
+        folder = run / record_row[-1]
+        audit = json.loads((folder / "audit.json").read_text(encoding="utf-8"))
+        assert audit["rows"] == int(record_row[2]) and audit["decision"] == record_row[3]
+        if export.name in truth:
+            expected = truth[export.name]
+            assert audit["rows"] == expected["rows"]
+            assert audit["decision"] == ("reactivate_all" if expected["reactivate_all"] else "manual_load")
+            assert audit["categories"]["inactive"] == len(expected["categories"]["inactive"])
+        assert audit["po_lines_checked"] is True
+        assert (folder / export.name).read_bytes() == export.read_bytes()
+        assert_loader_matches(export, folder / export.name.replace(".xlsx", "_loader.xlsx"), _changes(folder))
+        review = read_review_workbook(folder / "review.xlsx")
+        assert review["summary"].frame.row(4)[1] == audit["decision"]
+    hand_folder = run / "Hand-Made"
+    hand_review = read_review_workbook(hand_folder / "review.xlsx")
+    po_check = hand_review["po_line_check"]
+    problems = dict(zip(po_check.frame[po_check.frame.columns[2]].to_list(),
+                        po_check.frame[po_check.frame.columns[-1]].to_list()))
+    assert problems[PID[3]] == "PO line not found in the PO line export"
+
+    from almaclean.store.db import make_engine
+    from almaclean.store.load import current_frame
+
+    stored = current_frame(make_engine(db), "TEST", "extended-export", scope="Hand Made")
+    assert sorted(stored["portfolio_id"].to_list()) == sorted(PID)
+
+    filled = _fill(hand_folder / "review.xlsx", tmp_path / "filled.xlsx", {
+        ("override_url", "6"): "clear URL",
+        ("notes", "2"): "drop row",
+        ("localized_n", "6"): "set LOCALIZED N",
+        ("inactive", "3"): "keep row",
+    })
+    final = resync_flow([hand], decisions=filled, out=tmp_path / "out", db_url=db)
+    assert final != run
+    folder = final / "Hand-Made"
+    changes = _changes(folder)
+    log = {(r, c): (n, why) for r, c, n, why in changes.select("row", "column", "new", "reason").iter_rows()}
+    assert log[(6, "URL")] == (None, "review decision: clear URL (sheet override_url)")
+    assert log[(2, "*row*")][1] == "review decision: drop row (sheet notes)"
+    assert (6, "LOCALIZED") not in log and (3, "*row*") not in log
+    assert_loader_matches(hand, folder / "Hand+Made_portfolios_loader.xlsx", changes)
+    audit = json.loads((folder / "audit.json").read_text(encoding="utf-8"))
+    assert audit["decisions_file"] == "filled.xlsx"
+    again = read_review_workbook(folder / "review.xlsx")["override_url"]
+    assert "clear URL" in again.frame[again.frame.columns[0]].to_list()
