@@ -13,13 +13,14 @@ import textwrap
 from dataclasses import dataclass
 
 CHILD = """
-import json, resource, time
+import json, time
 {setup}
 _t0 = time.perf_counter()
 {work}
 _wall = time.perf_counter() - _t0
-print("__MEASURE__" + json.dumps({{"wall": _wall,
-      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec.
+_hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print("__MEASURE__" + json.dumps({{"wall": _wall, "rss_mb": _hwm / 1024}}))
 """
 
 
