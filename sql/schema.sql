@@ -125,3 +125,49 @@ CREATE TABLE IF NOT EXISTS identifiers (
     value          TEXT,
     valid          INTEGER NOT NULL
 );
+
+-- Nightly P2E detection (src/almaclean/nightly/, docs/nightly.md). One row per institution
+-- per nightly run; status is 'running' until the run is recorded, then 'succeeded' or
+-- 'failed' (error says why). A run left 'running' (a killed process) is never compared with.
+-- sources_json names the stored files the analysis used: {"portfolios": [id], ...}.
+CREATE TABLE IF NOT EXISTS nightly_runs (
+    id               {autoid},
+    institution_code TEXT NOT NULL,
+    started_at       TEXT NOT NULL,
+    finished_at      TEXT,
+    tool_version     TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    error            TEXT,
+    sources_json     TEXT,
+    findings         INTEGER
+);
+CREATE INDEX IF NOT EXISTS nightly_runs_institution ON nightly_runs (institution_code, status);
+
+-- What a succeeded run found: one row per P2E portfolio with an outcome (delete, pol_relink,
+-- review). Changed evidence is told by evidence_sha256 (sha256 of the evidence text).
+CREATE TABLE IF NOT EXISTS nightly_findings (
+    run_id              BIGINT NOT NULL REFERENCES nightly_runs (id),
+    portfolio_id        TEXT NOT NULL,
+    mms_id              TEXT,
+    outcome             TEXT NOT NULL,
+    keeper_portfolio_id TEXT,
+    keeper_mms_id       TEXT,
+    evidence            TEXT,
+    evidence_sha256     TEXT NOT NULL,
+    PRIMARY KEY (run_id, portfolio_id)
+);
+
+-- What changed since the institution's previous succeeded run (new, changed, resolved,
+-- no longer a duplicate, open): resolved ones live only here.
+CREATE TABLE IF NOT EXISTS nightly_changes (
+    run_id           BIGINT NOT NULL REFERENCES nightly_runs (id),
+    portfolio_id     TEXT NOT NULL,
+    mms_id           TEXT,
+    change           TEXT NOT NULL,
+    what_changed     TEXT,
+    outcome          TEXT,
+    previous_outcome TEXT,
+    keeper           TEXT,
+    previous_keeper  TEXT,
+    PRIMARY KEY (run_id, portfolio_id)
+);

@@ -1,0 +1,150 @@
+"""Nightly reports: per institution changes.csv and report.md, per run summary.md and
+summary.json, and the text of the Prefect artifacts (the flow publishes them).
+
+Markdown is built by pure functions from an InstitutionRun; the writers only put text in
+new files (almaclean.write: atomic, never overwriting).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from almaclean.nightly.changes import CHANGE_COLUMNS, CHANGED, CHANGES, NEW, NO_LONGER, OPEN, OUTCOMES, RESOLVED
+from almaclean.write.atomic import atomic_path
+from almaclean.write.csvfile import write_csv
+
+log = logging.getLogger(__name__)
+
+CHANGES_CSV = "changes.csv"
+REPORT_MD = "report.md"
+SUMMARY_MD = "summary.md"
+SUMMARY_JSON = "summary.json"
+P2E_FOLDER = "p2e"
+MARKDOWN_ROWS = 50  # rows per list in report.md and the artifact; changes.csv has them all
+SUMMARY_COUNTS = (NEW, CHANGED, RESOLVED, NO_LONGER, OPEN, "still open")
+
+
+@dataclass
+class InstitutionRun:
+    """What happened to one institution in a nightly run."""
+
+    institution: str
+    status: str                      # "succeeded" | "failed"
+    folder: str                      # its folder in the run folder
+    run_id: int | None = None        # nightly_runs.id
+    previous_run_id: int | None = None
+    files: list[dict] = field(default_factory=list)   # file, kind, status (stored/unchanged), rows
+    changes: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+
+def artifact_key(institution: str) -> str:
+    """Prefect artifact keys allow lower-case letters, digits and dashes only."""
+    return "nightly-" + (re.sub(r"[^a-z0-9]+", "-", institution.lower()).strip("-") or "institution")
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _list_section(title: str, frame: pl.DataFrame, columns: list[str]) -> list[str]:
+    if frame.is_empty():
+        return []
+    shown = frame.head(MARKDOWN_ROWS)
+    more = frame.height - shown.height
+    lines = [f"## {title} ({frame.height})", "", markdown_table(columns, shown.select(columns).rows())]
+    if more:
+        lines += ["", f"... and {more} more: see {CHANGES_CSV}."]
+    return lines + [""]
+
+
+def institution_markdown(run: InstitutionRun, changes: pl.DataFrame | None) -> str:
+    """report.md of one institution (also its Prefect markdown artifact)."""
+    lines = [f"# Nightly P2E detection: {run.institution}", ""]
+    if run.status != "succeeded":
+        lines += [f"**Failed**: {run.error}", "", "This run is not recorded as succeeded: the next run compares "
+                  "with the last succeeded one.", ""]
+    elif run.previous_run_id is None:
+        lines += [f"Run #{run.run_id}: the first succeeded run of this institution, so every finding is new.", ""]
+    else:
+        lines += [f"Run #{run.run_id}, compared with run #{run.previous_run_id}.", ""]
+    if run.files:
+        files = [[f["file"], f["kind"], f["status"], f["rows"]] for f in run.files]
+        lines += ["## Inbox files", "", markdown_table(["file", "kind", "status", "rows"], files), ""]
+    if run.status != "succeeded" or changes is None:
+        return "\n".join(lines)
+    counts = [[c, run.changes.get(c, 0)] for c in SUMMARY_COUNTS]
+    lines += ["## Changes", "", markdown_table(["change", "portfolios"], counts),
+              "", "Findings now: " + ", ".join(f"{o} {run.outcomes.get(o, 0)}" for o in OUTCOMES)
+              + f". The P2E report of this run is in {P2E_FOLDER}/.", ""]
+    by = {c: changes.filter(pl.col("change") == c) for c in CHANGES}
+    lines += _list_section("New", by[NEW], ["portfolio_id", "mms_id", "outcome", "keeper", "evidence"])
+    lines += _list_section("Resolved (deleted in Alma)", by[RESOLVED],
+                           ["portfolio_id", "mms_id", "previous_outcome", "previous_keeper"])
+    lines += _list_section("No longer a duplicate (portfolio still in the export)", by[NO_LONGER],
+                           ["portfolio_id", "mms_id", "previous_outcome", "previous_keeper", "evidence"])
+    lines += _list_section("Changed", by[CHANGED], ["portfolio_id", "what_changed", "previous_outcome", "outcome",
+                                                    "previous_keeper", "keeper"])
+    return "\n".join(lines)
+
+
+def summary_rows(runs: list[InstitutionRun]) -> list[dict]:
+    """One row per institution: the run summary table (also the Prefect table artifact)."""
+    return [
+        {"institution": r.institution, "status": r.status, "run": r.run_id,
+         **{c: r.changes.get(c) for c in SUMMARY_COUNTS}, "findings": sum(r.outcomes.values()) if r.outcomes else None,
+         "error": r.error}
+        for r in runs
+    ]
+
+
+def summary_markdown(run_folder: Path, runs: list[InstitutionRun]) -> str:
+    rows = summary_rows(runs)
+    failed = [r for r in runs if r.status != "succeeded"]
+    lines = [f"# Nightly P2E detection: {Path(run_folder).name}", "",
+             f"{len(runs)} institution(s), {len(failed)} failed.", ""]
+    if rows:
+        header = list(rows[0])
+        lines.append(markdown_table(header, [[row[h] for h in header] for row in rows]))
+    return "\n".join(lines) + "\n"
+
+
+def _write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as temp:
+        temp.write_text(text, encoding="utf-8")
+
+
+def write_changes(folder: Path, changes: pl.DataFrame) -> Path:
+    return write_csv(Path(folder) / CHANGES_CSV, changes.select(CHANGE_COLUMNS))
+
+
+def write_institution_report(folder: Path, run: InstitutionRun, changes: pl.DataFrame | None) -> str:
+    """report.md in the institution's folder; returns the markdown."""
+    markdown = institution_markdown(run, changes)
+    _write_text(Path(folder) / REPORT_MD, markdown)
+    return markdown
+
+
+def write_summary(run_folder: Path, runs: list[InstitutionRun]) -> str:
+    """summary.md and summary.json of the whole run; returns the markdown."""
+    run_folder = Path(run_folder)
+    markdown = summary_markdown(run_folder, runs)
+    _write_text(run_folder / SUMMARY_MD, markdown)
+    payload = {"run_folder": run_folder.name, "institutions": [asdict(r) for r in runs],
+               "failed": [r.institution for r in runs if r.status != "succeeded"]}
+    _write_text(run_folder / SUMMARY_JSON, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    log.info("nightly summary written to %s", run_folder)
+    return markdown
