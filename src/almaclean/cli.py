@@ -100,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set-size", type=int, default=10_000, help="IDs per set file at most")
     p.add_argument("--mapping", type=Path, metavar="TOML", help="site-specific header names")
     p.set_defaults(run=_p2e)
+
+    p = sub.add_parser("nightly", parents=[common],
+                       help="ingest what is new in each institution's inbox, re-run P2E detection, report changes",
+                       description="INBOX holds one folder per institution code (see docs/nightly.md). "
+                                   "Reports new, resolved, still open and changed duplicates since the previous run.")
+    p.add_argument("inbox", type=Path, metavar="INBOX")
+    p.add_argument("--institution", action="append", dest="institutions", metavar="CODE",
+                   help="only this institution (repeatable; default: every folder in INBOX)")
+    p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR")
+    p.set_defaults(run=_nightly)
     return parser
 
 
@@ -166,6 +176,14 @@ def _p2e(args) -> int:
                    institution=args.institution, out=args.out, db_url=args.db,
                    set_header=args.set_header, set_size=args.set_size, mapping=args.mapping)
     print(f"P2E clean-up outputs: {run}")
+    return 0
+
+
+def _nightly(args) -> int:
+    from flows.nightly import nightly_flow
+
+    run = nightly_flow(args.inbox, institutions=args.institutions, out=args.out, db_url=args.db)
+    print(f"nightly outputs: {run}")
     return 0
 
 
