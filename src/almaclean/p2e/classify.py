@@ -1,0 +1,125 @@
+"""Which portfolios are P2E (rule 1) and which are keepers (rule 2).
+
+- *CZ-linked*: ``portfolio_linked_to_cz`` is Y / Yes / true. Everything else is *local*.
+- *Standalone*: ``is_standalone`` says so; when that column is empty, a portfolio with no
+  collection (no id, no name) is standalone.
+- *P2E*: a local standalone portfolio whose bib carries, in an 035 (``network_number``), a
+  legacy number of a P2E line (with or without its prefix; the keys come from
+  ``normalize.legacy``). Other local standalone portfolios are "standalone, not in the P2E
+  file"; P2E lines that match no local standalone portfolio are reported as unmatched.
+- *Keeper*: CZ-linked, available (Available / ACTIVE) and in a collection. The exports carry
+  no collection status, so "active collection" means the portfolio sits in a collection.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import polars as pl
+
+from almaclean.normalize import map_unique
+from almaclean.normalize.legacy import legacy_key_table, legacy_keys
+
+log = logging.getLogger(__name__)
+
+PORTFOLIO_COLUMNS = (
+    "portfolio_id", "mms_id", "title", "publisher", "publication_date", "issn", "isbn",
+    "network_number", "collection_id", "collection_name", "interface_name", "service_id",
+    "portfolio_linked_to_cz", "collection_linked_to_cz", "availability", "url", "po_line",
+    "coverage_statement", "material_type", "license_name", "is_standalone",
+)
+P2E_COLUMNS = ("legacy_id", "p2e_type", "title", "issn", "isbn", "url", "provider", "po_number")
+PO_LINE_COLUMNS = ("po_line", "title", "status", "order_line_type", "vendor", "mms_id", "portfolio_id")
+
+DATABASE_TYPES = ("database", "package", "db")
+
+
+def with_columns(frame: pl.DataFrame | None, columns: tuple[str, ...]) -> pl.DataFrame:
+    """The frame with every listed column present (missing ones as null text)."""
+    if frame is None:
+        frame = pl.DataFrame(schema={c: pl.String for c in columns})
+    missing = [pl.lit(None, dtype=pl.String).alias(c) for c in columns if c not in frame.columns]
+    return frame.with_columns(missing) if missing else frame
+
+
+def _lower(column: str) -> pl.Expr:
+    return pl.col(column).str.strip_chars().str.to_lowercase()
+
+
+def is_yes(column: str) -> pl.Expr:
+    return _lower(column).is_in(["y", "yes", "true", "1"]).fill_null(False)
+
+
+def is_available(column: str) -> pl.Expr:
+    return _lower(column).is_in(["available", "active"]).fill_null(False)
+
+
+def flag_portfolios(portfolios: pl.DataFrame) -> pl.DataFrame:
+    """Portfolios with boolean columns cz_linked, standalone, available, in_collection, keeper."""
+    frame = with_columns(portfolios, PORTFOLIO_COLUMNS)
+    in_collection = pl.col("collection_id").is_not_null() | pl.col("collection_name").is_not_null()
+    standalone = (
+        pl.when(pl.col("is_standalone").is_not_null())
+        .then(is_yes("is_standalone"))
+        .otherwise(~in_collection)
+    )
+    return frame.with_columns(
+        is_yes("portfolio_linked_to_cz").alias("cz_linked"),
+        standalone.alias("standalone"),
+        is_available("availability").alias("available"),
+        in_collection.alias("in_collection"),
+    ).with_columns(
+        (pl.col("cz_linked") & pl.col("available") & pl.col("in_collection")).alias("keeper"),
+    )
+
+
+@dataclass(frozen=True)
+class P2EClasses:
+    p2e: pl.DataFrame              # flagged P2E portfolios + legacy_id and the P2E line's fields (p2e_*)
+    not_in_p2e: pl.DataFrame       # local standalone portfolios with no P2E line
+    unmatched_lines: pl.DataFrame  # P2E lines with no local standalone portfolio
+
+
+def classify_p2e(flagged: pl.DataFrame, p2e_lines: pl.DataFrame) -> P2EClasses:
+    """Tie P2E lines to local standalone portfolios through the bib's legacy number (035)."""
+    lines = with_columns(p2e_lines, P2E_COLUMNS).filter(pl.col("legacy_id").is_not_null())
+    local = flagged.filter(~pl.col("cz_linked") & pl.col("standalone"))
+    portfolio_keys = legacy_key_table(local, "portfolio_id", "network_number").select(
+        "portfolio_id", pl.col("legacy_key").alias("key")
+    ).unique()
+    line_fields = lines.select(
+        "legacy_id",
+        pl.col("p2e_type").str.strip_chars().str.to_lowercase().fill_null("portfolio").alias("p2e_type"),
+        *[pl.col(c).alias(f"p2e_{c}") for c in ("title", "issn", "isbn", "url", "provider", "po_number")],
+    ).unique("legacy_id", keep="first", maintain_order=True)
+    line_keys = (
+        line_fields.select(
+            "legacy_id",
+            map_unique(line_fields.get_column("legacy_id"), legacy_keys, pl.List(pl.String)).alias("key"),
+        )
+        .explode("key")
+        .drop_nulls("key")
+        .unique()
+    )
+    links = (
+        portfolio_keys.join(line_keys, on="key")
+        .select("portfolio_id", "legacy_id")
+        .unique()
+        .sort("portfolio_id", "legacy_id")
+    )
+    # One P2E line per portfolio (the first legacy number); every matched line counts as matched.
+    first_link = links.unique("portfolio_id", keep="first", maintain_order=True)
+    p2e = local.join(first_link, on="portfolio_id").join(line_fields, on="legacy_id", how="left")
+    not_in_p2e = local.join(links, on="portfolio_id", how="anti")
+    unmatched = lines.join(links, on="legacy_id", how="anti")
+    log.info(
+        "P2E: %d lines, %d local standalone portfolios; %d are P2E, %d standalone not in the P2E file, "
+        "%d P2E lines match no portfolio",
+        lines.height, local.height, p2e.height, not_in_p2e.height, unmatched.height,
+    )
+    return P2EClasses(p2e=p2e, not_in_p2e=not_in_p2e, unmatched_lines=unmatched)
+
+
+def is_database_record() -> pl.Expr:
+    """P2E lines typed database/package: not portfolios to delete by portfolio id."""
+    return pl.col("p2e_type").is_in(DATABASE_TYPES)

@@ -1,0 +1,85 @@
+"""Itemized set files for Alma (rule 5): one ID per line under a header, split by size.
+
+File names are safe forms of the group name, ``<group>_<n>.csv`` (n from 1). Two groups whose
+safe names collide get a short hash of the real name appended, so no file ever mixes groups.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+import polars as pl
+
+from almaclean.write.csvfile import write_csv
+from almaclean.write.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HEADER = "Portfolio Id"
+DEFAULT_SIZE = 10_000
+DELETE_JOB_PARAMETERS = (
+    ("Portfolio is linked to an active PO line", "Skip"),
+    ("Portfolio is linked to an active e-activation task", "Skip"),
+    ("Handling bibliographic records without inventory", "Delete bibliographic record(s)"),
+)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(group: str) -> str:
+    """Letters, digits, '.', '_' and '-' only; at most 60 characters; never empty."""
+    return _UNSAFE.sub("_", group.strip()).strip("._-")[:60] or "group"
+
+
+def _file_stems(groups: list[str]) -> dict[str, str]:
+    stems = {g: safe_name(g) for g in groups}
+    taken: dict[str, int] = {}
+    for stem in stems.values():
+        taken[stem.lower()] = taken.get(stem.lower(), 0) + 1
+    return {
+        g: (s if taken[s.lower()] == 1 else f"{s}-{hashlib.sha1(g.encode()).hexdigest()[:6]}")
+        for g, s in stems.items()
+    }
+
+
+def plan_sets(frame: pl.DataFrame, *, group: str, id_column: str, size: int = DEFAULT_SIZE) -> pl.DataFrame:
+    """group, file, id: each id assigned to ``<group>_<n>.csv`` with at most `size` ids per file."""
+    if size < 1:
+        raise ValueError("set size must be at least 1")
+    ordered = frame.select(pl.col(group).alias("group"), pl.col(id_column).alias("id")).unique().sort("group", "id")
+    stems = _file_stems(ordered["group"].unique().sort().to_list())
+    lookup = pl.DataFrame({"group": list(stems), "stem": list(stems.values())}, schema={"group": pl.String, "stem": pl.String})
+    return (
+        ordered.join(lookup, on="group", how="left", maintain_order="left")
+        .with_columns(((pl.int_range(pl.len()).over("group") // size) + 1).alias("n"))
+        .select("group", (pl.col("stem") + "_" + pl.col("n").cast(pl.String) + ".csv").alias("file"), "id")
+    )
+
+
+def write_sets(folder: Path, plan: pl.DataFrame, *, header: str = DEFAULT_HEADER) -> pl.DataFrame:
+    """Write each planned file (header line, then one id per line). Returns group, file, ids."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for (file,), part in plan.group_by("file", maintain_order=True):
+        write_csv(folder / file, part.select("id"), header=[header])
+    summary = plan.group_by("group", "file", maintain_order=True).agg(pl.len().alias("ids"))
+    log.info("wrote %d set files (%d ids) in %s", summary.height, plan.height, folder)
+    return summary
+
+
+def job_readme(title: str, summary: pl.DataFrame, *, header: str, job: bool) -> str:
+    """Text for the README beside the set files."""
+    lines = [title, "", f"Each file is an itemized set: a header line '{header}', then one portfolio id per line."]
+    lines.append("Upload a file as an itemized set of electronic portfolios (Admin > Manage Sets > Add Set > Itemized).")
+    if job:
+        lines += ["", "Then run Admin > Run a Job > Delete Portfolios on the set with these parameters:"]
+        lines += [f"  {name}: {value}" for name, value in DELETE_JOB_PARAMETERS]
+    lines += ["", "Files:"]
+    lines += [f"  {f}  ({n} ids)  group: {g}" for g, f, n in summary.select("group", "file", "ids").iter_rows()]
+    return "\n".join(lines) + "\n"
+
+
+def write_readme(path: Path, text: str) -> Path:
+    with atomic_path(path) as temp:
+        temp.write_text(text, encoding="utf-8")
+    return path

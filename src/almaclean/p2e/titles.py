@@ -1,0 +1,125 @@
+"""Title keys and the title-similarity tier (review only, never deletion).
+
+A title key is the title case-folded, accents stripped, punctuation turned into spaces and a
+leading article dropped, so "The Eugene O'neill Review" and "Eugene O'Neill Review" share one.
+Similar titles are found by blocking on the first two significant words of the key (so the
+work grows with the block sizes, not with P2E x keepers), scoring unique key pairs with
+rapidfuzz ``token_sort_ratio`` and gating on the publication year (within one year when both
+sides state a year). Repeated generic titles ("Théâtre complet. Tome I") still match: that is
+why this tier only ever sends a portfolio to review.
+"""
+from __future__ import annotations
+
+import logging
+
+import polars as pl
+from rapidfuzz import fuzz
+
+log = logging.getLogger(__name__)
+
+_LEADING_ARTICLE = r"^(?:the|an?|l|le|la|les|un|une|des|der|die|das|el|los|las|il|lo|gli)\s+"
+_STOPWORDS = [
+    "of", "and", "the", "for", "in", "on", "to", "a", "an", "de", "du", "des", "la", "le",
+    "les", "l", "d", "et", "en", "und", "der", "die", "das", "y", "el", "e",
+]
+
+
+def title_key(column: str) -> pl.Expr:
+    """Normalised title: casefold, no accents or punctuation, no leading article."""
+    text = (
+        pl.col(column)
+        .str.to_lowercase()
+        .str.replace_all("œ", "oe", literal=True)
+        .str.replace_all("æ", "ae", literal=True)
+        .str.replace_all("ß", "ss", literal=True)
+        .str.normalize("NFKD")
+        .str.replace_all(r"\p{M}", "")
+        .str.replace_all(r"[^\p{L}\p{N}]+", " ")
+        .str.strip_chars()
+        .str.replace(_LEADING_ARTICLE, "")
+    )
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def block_key(column: str) -> pl.Expr:
+    """First two significant words of a title key: the blocking key for fuzzy comparison."""
+    words = pl.col(column).str.split(" ").list.eval(
+        pl.element().filter(~pl.element().is_in(_STOPWORDS))
+    )
+    return words.list.head(2).list.join(" ")
+
+
+def year_of(column: str) -> pl.Expr:
+    """First four-digit year (1000-2999) in a date cell, as an integer; null when none."""
+    return pl.col(column).str.extract(r"\b([12]\d{3})\b", 1).cast(pl.Int32, strict=False)
+
+
+def title_matches(
+    queries: pl.DataFrame,
+    candidates: pl.DataFrame,
+    *,
+    cutoff: float = 90.0,
+    max_candidates: int = 5,
+) -> pl.DataFrame:
+    """Similar titles from ``queries`` to ``candidates``.
+
+    Both frames have ``id`` (text), ``title`` and ``year`` (Int32, may be null). Returns one
+    row per query id with a hit: ``id``, ``candidate_ids`` (list, best first, at most
+    ``max_candidates``) and ``best_score``.
+    """
+    def keyed(frame: pl.DataFrame) -> pl.DataFrame:
+        return (
+            frame.with_columns(title_key("title").alias("tkey"))
+            .drop_nulls("tkey")
+            .with_columns(block_key("tkey").alias("block"))
+        )
+
+    q, c = keyed(queries), keyed(candidates)
+    pairs = (
+        q.select("tkey", "block").unique()
+        .join(c.select("tkey", "block").unique(), on="block", suffix="_c")
+        .select("tkey", "tkey_c")
+    )
+    if pairs.height == 0:
+        return _empty_matches()
+    scores = [
+        fuzz.token_sort_ratio(a, b, score_cutoff=cutoff)
+        for a, b in zip(pairs["tkey"].to_list(), pairs["tkey_c"].to_list())
+    ]
+    scored = pairs.with_columns(score=pl.Series(scores, dtype=pl.Float64)).filter(
+        pl.col("score") >= cutoff
+    )
+    log.info("title tier: %d key pairs compared, %d similar", pairs.height, scored.height)
+    # Repeated titles: a few candidate ids per (title key, year) are enough for a reviewer.
+    c_ids = (
+        c.join(scored.select(pl.col("tkey_c").alias("tkey")).unique(), on="tkey", how="semi")
+        .group_by("tkey", "year")
+        .agg(pl.col("id").sort().head(max_candidates).alias("cid"))
+        .explode("cid")
+        .select("cid", pl.col("tkey").alias("tkey_c"), pl.col("year").alias("cyear"))
+    )
+    hits = (
+        q.select("id", "tkey", "year")
+        .join(scored, on="tkey")
+        .join(c_ids, on="tkey_c")
+        .filter(
+            pl.col("year").is_null()
+            | pl.col("cyear").is_null()
+            | ((pl.col("year") - pl.col("cyear")).abs() <= 1)
+        )
+        .filter(pl.col("id") != pl.col("cid"))
+    )
+    return (
+        hits.sort(["id", "score", "cid"], descending=[False, True, False])
+        .group_by("id", maintain_order=True)
+        .agg(
+            pl.col("cid").unique(maintain_order=True).head(max_candidates).alias("candidate_ids"),
+            pl.col("score").max().alias("best_score"),
+        )
+    )
+
+
+def _empty_matches() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={"id": pl.String, "candidate_ids": pl.List(pl.String), "best_score": pl.Float64}
+    )

@@ -1,0 +1,76 @@
+"""The P2E flow end to end: real files in, database in between, run folder out."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from almaclean.errors import AlmacleanError
+from flows.p2e import p2e_flow
+
+PORTFOLIOS = [
+    ["Portfolio Id", "MMS Id", "Title", "ISSN", "ISBN", "Network Number", "Electronic Collection Id",
+     "Electronic Collection Public Name", "Portfolio Linked To CZ", "Availability", "Portfolio Static URL",
+     "PO Line Reference", "Coverage Statement", "Is Standalone"],
+    ["53100000000000001", "99100000000000001", "Journal of Film and Video", "0742-4671; 1934-6018", "", "",
+     "61000000000000001", "Project MUSE Premium Collection", "Y", "Available", "https://muse.jhu.edu/j/1", "",
+     "Available from 1984.", "No"],
+    ["53200000000000001", "99200000000000001", "Journal of film and video", "1934-6018", "",
+     "(OCoLC)123; (EDU01)000000001", "", "", "N", "Available", "https://ezproxy.x.edu/login?url=https://muse.jhu.edu/j/1",
+     "", "Available from 1990 until 2000.", "Yes"],
+    ["53200000000000002", "99200000000000002", "Journal of film and video", "19346018", "",
+     "(EDU01)000000002", "", "", "N", "Available", "", "", "", "Yes"],
+    ["53200000000000003", "99200000000000003", "Théâtre complet. Tome I", "", "2-8124-1234-8",
+     "(EDU01)000000003", "", "", "N", "Available", "https://classiques-garnier.com/x", "", "", "Yes"],
+]
+PO_LINES = [["PO Line Reference", "Status", "MMS Id"], ["POL-77", "ACTIVE", "99200000000000002"]]
+
+
+@pytest.fixture(scope="session")
+def harness():
+    with prefect_test_harness():
+        yield
+
+
+def _write(path, rows):
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def _csv(path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_flow_writes_the_run_folder_and_reuses_stored_files(harness, tmp_path):
+    portfolios = _write(tmp_path / "portfolios.csv", PORTFOLIOS)
+    po_lines = _write(tmp_path / "po_lines.csv", PO_LINES)
+    p2e = tmp_path / "p2e.txt"
+    p2e.write_text("EDU01000000001,portfolio\nEDU01000000002,portfolio\nEDU01000000003,portfolio\n"
+                   "EDU01000000404,portfolio\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'almaclean.db'}"
+
+    with pytest.raises(AlmacleanError, match="no P2E file"):
+        p2e_flow(portfolios=portfolios, institution="edu01", out=tmp_path / "out", db_url=db)
+
+    run = p2e_flow(portfolios=None, p2e=p2e, po_lines=po_lines, institution="edu01", out=tmp_path / "out",
+                   db_url=db, set_size=5)
+    deletion = _csv(run / "deletion_candidates.csv")
+    assert [r["portfolio_id"] for r in deletion] == ["53200000000000001"]
+    relinks = _csv(run / "pol_relinks.csv")
+    assert [(r["po_line"], r["portfolio_id"], r["target_portfolio_id"]) for r in relinks] == [
+        ("POL-77", "53200000000000002", "53100000000000001")
+    ]
+    groups = _csv(run / "groups.csv")
+    assert [(r["portfolio_id"], r["host"]) for r in groups] == [("53200000000000003", "classiques-garnier.com")]
+    set_file = run / "deletion-sets" / "Project_MUSE_Premium_Collection_1.csv"
+    assert set_file.read_text(encoding="utf-8").splitlines() == ["Portfolio Id", "53200000000000001"]
+    assert (run / "p2e_report.xlsx").exists() and (run / "summary.json").exists()
+    assert (run / "p2e_unmatched.csv").read_text(encoding="utf-8").count("EDU01000000404") == 1
+
+    # Same stored data, new run folder: nothing re-read from files.
+    again = p2e_flow(portfolios=None, institution="edu01", out=tmp_path / "out", db_url=db)
+    assert again != run
+    assert _csv(again / "deletion_candidates.csv") == deletion

@@ -1,0 +1,110 @@
+"""Set files and the run folder of the P2E clean-up: names, headers, splitting, ids as text."""
+from __future__ import annotations
+
+import csv
+import json
+
+import fastexcel
+import polars as pl
+
+from almaclean.p2e.analyse import analyse_p2e
+from almaclean.p2e.classify import P2E_COLUMNS, PO_LINE_COLUMNS, PORTFOLIO_COLUMNS
+from almaclean.p2e.report import write_report
+from almaclean.p2e.sets import DELETE_JOB_PARAMETERS, plan_sets, safe_name, write_sets
+
+
+def test_plan_splits_each_group_at_the_size_with_safe_names():
+    ids = [f"5349669791{n:07d}" for n in range(25)]
+    frame = pl.DataFrame({"group": ["JSTOR Arts & Sciences I"] * 20 + ["Project MUSE"] * 5, "id": ids})
+    plan = plan_sets(frame, group="group", id_column="id", size=10)
+    files = plan.group_by("file", maintain_order=True).len()
+    assert files.rows() == [
+        ("JSTOR_Arts_Sciences_I_1.csv", 10), ("JSTOR_Arts_Sciences_I_2.csv", 10), ("Project_MUSE_1.csv", 5),
+    ]
+    assert sorted(plan["id"].to_list()) == ids
+
+
+def test_groups_whose_safe_names_collide_never_share_a_file():
+    frame = pl.DataFrame({"group": ["A/B", "A:B"], "id": ["53000000000000001", "53000000000000002"]})
+    plan = plan_sets(frame, group="group", id_column="id", size=10)
+    assert safe_name("A/B") == safe_name("A:B") == "A_B"
+    assert plan["file"].n_unique() == 2
+
+
+def test_set_file_is_header_then_one_id_per_line(tmp_path):
+    ids = ["5349669791000003681", "53496697910003681", "53496697910013681"]
+    plan = plan_sets(pl.DataFrame({"group": ["G"] * 3, "id": ids}), group="group", id_column="id", size=2)
+    summary = write_sets(tmp_path, plan, header="PID")
+    assert summary.rows() == [("G", "G_1.csv", 2), ("G", "G_2.csv", 1)]
+    first = (tmp_path / "G_1.csv").read_text(encoding="utf-8")
+    second = (tmp_path / "G_2.csv").read_text(encoding="utf-8")
+    assert first.splitlines()[0] == "PID" and second.splitlines()[0] == "PID"
+    assert sorted(first.splitlines()[1:] + second.splitlines()[1:]) == sorted(ids)
+
+
+def _frame(rows, columns):
+    return pl.DataFrame([{c: r.get(c) for c in columns} for r in rows], schema={c: pl.String for c in columns})
+
+
+def _institution():
+    keep = {"portfolio_id": "53100000000000001", "mms_id": "99100000000000001", "title": "Mens",
+            "issn": "1492-8647", "collection_id": "61000000000000001", "collection_name": "Erudit Revues",
+            "portfolio_linked_to_cz": "Y", "availability": "Available", "url": "https://www.erudit.org/mens"}
+    local = {"portfolio_linked_to_cz": "N", "is_standalone": "Yes", "availability": "Available"}
+    portfolios = [
+        keep,
+        {**local, "portfolio_id": "53200000000000001", "mms_id": "99200000000000001", "title": "Mens",
+         "issn": "1492 8647", "network_number": "(EDU01)000000001"},
+        {**local, "portfolio_id": "53200000000000002", "mms_id": "99200000000000002", "title": "Mens",
+         "issn": "1492-8647", "network_number": "(EDU01)000000002", "po_line": "POL-9"},
+        {**local, "portfolio_id": "53200000000000003", "mms_id": "99200000000000003", "title": "Mens",
+         "issn": "1492-8647", "network_number": "(EDU01)000000003", "coverage_statement": "Available from 1990."},
+        {**local, "portfolio_id": "53200000000000004", "mms_id": "99200000000000004", "title": "Local annual report",
+         "network_number": "(EDU01)000000004", "url": "https://ezproxy.example.edu/login?url=https://reports.example.org/1"},
+    ]
+    lines = [{"legacy_id": f"EDU0100000000{n}", "p2e_type": "portfolio"} for n in range(1, 6)]
+    po_lines = [{"po_line": "POL-9", "status": "ACTIVE"}]
+    return analyse_p2e(_frame(portfolios, PORTFOLIO_COLUMNS), _frame(lines, P2E_COLUMNS), _frame(po_lines, PO_LINE_COLUMNS))
+
+
+def _csv(path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def test_run_folder_follows_the_output_contract(tmp_path):
+    result = _institution()
+    counts = write_report(result, tmp_path, set_header="Portfolio Id", set_size=1)
+
+    deletion = _csv(tmp_path / "deletion_candidates.csv")
+    assert deletion[0] == ["portfolio_id", "mms_id", "keep_portfolio_id", "keep_mms_id", "keep_collection",
+                           "evidence", "group"]
+    assert [r[0] for r in deletion[1:]] == ["53200000000000001"]
+    assert deletion[1][2:5] == ["53100000000000001", "99100000000000001", "Erudit Revues"]
+    relinks = _csv(tmp_path / "pol_relinks.csv")
+    assert relinks[0] == ["po_line", "po_line_status", "portfolio_id", "mms_id", "target_portfolio_id",
+                          "target_mms_id", "blocked_reason"]
+    assert relinks[1] == ["POL-9", "ACTIVE", "53200000000000002", "99200000000000002", "53100000000000001",
+                          "99100000000000001", ""]
+    review = _csv(tmp_path / "review.csv")
+    assert review[0] == ["portfolio_id", "mms_id", "reason", "candidate_keepers"]
+    assert [r[0] for r in review[1:]] == ["53200000000000003"]
+    groups = _csv(tmp_path / "groups.csv")
+    assert groups == [["portfolio_id", "group", "host"], ["53200000000000004", "reports.example.org", "reports.example.org"]]
+
+    assert _csv(tmp_path / "deletion-sets" / "Erudit_Revues_1.csv") == [["Portfolio Id"], ["53200000000000001"]]
+    readme = (tmp_path / "deletion-sets" / "README.txt").read_text(encoding="utf-8")
+    for name, value in DELETE_JOB_PARAMETERS:
+        assert f"{name}: {value}" in readme
+    assert (tmp_path / "group-sets" / "reports.example.org_1.csv").exists()
+
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["deletion_candidates"] == counts["deletion_candidates"] == 1
+    assert summary["pol_relinks"] == 1 and summary["review"] == 1 and summary["group_portfolios"] == 1
+    assert summary["next_steps"][0].startswith("1. POL relinks")
+
+    book = fastexcel.read_excel(tmp_path / "p2e_report.xlsx")
+    assert book.sheet_names[:5] == ["Summary", "Deletion candidates", "POL relinks", "Review", "Groups"]
+    sheet = book.load_sheet("Deletion candidates", dtypes="string").to_polars()
+    assert sheet["P2E portfolio id"].to_list() == ["53200000000000001"]
+    assert sheet["Shared identifiers"].to_list() == ["ISSN 1492-8647"]

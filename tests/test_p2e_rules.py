@@ -1,0 +1,279 @@
+"""Each rule of the P2E clean-up (issue 4) on small hand-built canonical frames."""
+from __future__ import annotations
+
+import itertools
+
+import polars as pl
+import pytest
+
+from almaclean.p2e.analyse import DATABASE_REASON, analyse_p2e
+from almaclean.p2e.classify import PORTFOLIO_COLUMNS, P2E_COLUMNS, PO_LINE_COLUMNS
+from almaclean.p2e.match import DISAGREE, INVALID, JUNK, NOT_AVAILABLE, PARTIAL, TITLE_ONLY
+from almaclean.p2e.relink import CLOSED, NO_KEEPER, SEVERAL_KEEPERS
+
+_ids = itertools.count(1)
+
+
+def new_id(prefix: str = "53") -> str:
+    """A 17-digit Alma-like id."""
+    return f"{prefix}{next(_ids):012d}3681"
+
+
+def frame(rows: list[dict], columns: tuple[str, ...]) -> pl.DataFrame:
+    return pl.DataFrame([{c: row.get(c) for c in columns} for row in rows], schema={c: pl.String for c in columns})
+
+
+def keeper(title: str, *, collection: str = "JSTOR Arts & Sciences I", mms: str | None = None, **kw) -> dict:
+    return {
+        "portfolio_id": new_id(), "mms_id": mms or new_id("99"), "title": title,
+        "collection_id": "61" + collection.encode().hex()[:14], "collection_name": collection,
+        "interface_name": collection.split()[0], "portfolio_linked_to_cz": "Y", "collection_linked_to_cz": "Y",
+        "availability": "Available", "url": "https://www.jstor.org/journal/x", **kw,
+    }
+
+
+def p2e_portfolio(title: str, legacy: str, **kw) -> dict:
+    return {
+        "portfolio_id": new_id(), "mms_id": new_id("99"), "title": title, "network_number": f"(OCoLC)12345; (EDU01){legacy}",
+        "portfolio_linked_to_cz": "N", "availability": "Available", "is_standalone": "Yes",
+        "url": "https://ezproxy.example.edu/login?url=https://www.jstor.org/stable/x", **kw,
+    }
+
+
+def run(portfolios: list[dict], lines: list[dict], po_lines: list[dict] | None = None, **kw):
+    return analyse_p2e(
+        frame(portfolios, PORTFOLIO_COLUMNS),
+        frame(lines, P2E_COLUMNS),
+        frame(po_lines or [], PO_LINE_COLUMNS),
+        **kw,
+    )
+
+
+def line(legacy: str, **kw) -> dict:
+    return {"legacy_id": legacy, "p2e_type": "portfolio", **kw}
+
+
+def deleted(result) -> set[str]:
+    return set(result.deletion_candidates["portfolio_id"].to_list())
+
+
+def review_reason(result, portfolio_id: str) -> str:
+    rows = result.review.filter(pl.col("portfolio_id") == portfolio_id)
+    assert rows.height == 1, result.review
+    return rows["reason"][0]
+
+
+# Rule 1: which portfolios are P2E ------------------------------------------------------------
+
+def test_p2e_is_local_standalone_with_legacy_number_with_or_without_prefix():
+    glued = p2e_portfolio("Mens", "000123456")
+    bare = p2e_portfolio("Urban History Review", "000777777")
+    not_in_file = p2e_portfolio("Local thing", "000999999")
+    cz_with_number = keeper("Mens", network_number="(EDU01)000555555")
+    result = run(
+        [glued, bare, not_in_file, cz_with_number],
+        [line("EDU01000123456"), line("000777777"), line("000555555"), line("EDU01000000404")],
+    )
+    assert result.counts["p2e_portfolios"] == 2
+    assert result.not_in_p2e["portfolio_id"].to_list() == [not_in_file["portfolio_id"]]
+    # The CZ-linked bib is not P2E even though it carries a legacy number; so is a line matching nothing.
+    assert sorted(result.unmatched_lines["legacy_id"].to_list()) == ["000555555", "EDU01000000404"]
+
+
+def test_oclc_number_never_ties_a_p2e_line():
+    p = p2e_portfolio("Some journal", "000123456", network_number="(OCoLC)000123456")
+    result = run([p], [line("000123456")])
+    assert result.counts["p2e_portfolios"] == 0
+    assert result.unmatched_lines.height == 1
+
+
+# Rules 2 and 3: keepers and deletion candidates ------------------------------------------------
+
+def test_shared_issn_with_available_keeper_is_a_deletion_candidate_with_evidence():
+    k = keeper("Journal of Film and Video", issn="0742-4671; 1934-6018", coverage_statement="Available from 1984.")
+    p = p2e_portfolio("Journal of film and video", "000000001", issn="1934-6018",
+                      coverage_statement="Available from 1990 until 2000.")
+    result = run([k, p], [line("000000001")])
+    row = result.deletion_candidates.row(0, named=True)
+    assert row["portfolio_id"] == p["portfolio_id"] and row["mms_id"] == p["mms_id"]
+    assert row["keep_portfolio_id"] == k["portfolio_id"] and row["keep_mms_id"] == k["mms_id"]
+    assert row["group"] == row["keep_collection"] == "JSTOR Arts & Sciences I"
+    for text in ("ISSN 1934-6018", "Available from 1984.", "Available from 1990 until 2000.",
+                 k["url"], p["url"]):
+        assert text in row["evidence"]
+
+
+@pytest.mark.parametrize(
+    ("keeper_value", "p2e_value"),
+    [
+        ("978-2-8124-1234-9", "2-8124-1234-8"),                 # ISBN-13 against hyphenated ISBN-10
+        ("9782812412349", "2812412348 (pbk.); 9780000000002"),   # several per cell
+        ("0000-006x", "0000006X"),                               # lower-case x, with and without hyphen
+        ("1934-6018", "ISSN 1934 6018 (Online)"),
+    ],
+)
+def test_messy_identifier_forms_match(keeper_value, p2e_value):
+    column = "isbn" if len(keeper_value.replace("-", "")) > 9 else "issn"
+    k = keeper("A title", **{column: keeper_value})
+    p = p2e_portfolio("Another title", "000000002", **{column: p2e_value})
+    assert deleted(run([k, p], [line("000000002")])) == {p["portfolio_id"]}
+
+
+def test_identifier_from_the_p2e_file_line_counts_and_print_matches_electronic():
+    k = keeper("Mens", issn="1492-8647")           # electronic ISSN only on the keeper
+    p = p2e_portfolio("Mens", "000000003")          # bib without identifiers
+    result = run([k, p], [line("000000003", issn="1492-8647")])
+    assert deleted(result) == {p["portfolio_id"]}
+
+
+def test_partial_or_disjoint_coverage_goes_to_review_never_to_deletion():
+    k = keeper("Race/Ethnicity", issn="1935-8563", coverage_statement="Available from 2007 until 2012.")
+    p = p2e_portfolio("Race/Ethnicity", "000000004", issn="1935-8563",
+                      coverage_statement="Available from 2000 until 2010.")
+    result = run([k, p], [line("000000004")])
+    assert deleted(result) == set()
+    assert review_reason(result, p["portfolio_id"]) == PARTIAL
+    assert result.review["candidate_keepers"][0] == k["portfolio_id"]
+
+
+def test_coverage_stated_on_one_side_only_is_review():
+    k = keeper("Mens", issn="1492-8647")
+    p = p2e_portfolio("Mens", "000000005", issn="1492-8647", coverage_statement="Available from 2000.")
+    result = run([k, p], [line("000000005")])
+    assert deleted(result) == set()
+    assert result.review["portfolio_id"].to_list() == [p["portfolio_id"]]
+
+
+def test_same_title_on_two_platforms_keeps_the_one_whose_coverage_contains():
+    jstor = keeper("The Eugene O'neill Review", issn="1040-9483; 2161-4318",
+                   coverage_statement="Available from 1989 until 2015.")
+    muse = keeper("Eugene O'Neill Review", issn="2161-4318", collection="Project MUSE Premium",
+                  coverage_statement="Available from 2010.")
+    p = p2e_portfolio("Eugene O'Neill review", "000000006", issn="1040-9483; 2161-4318",
+                      coverage_statement="Available from 2012 until 2014.")
+    result = run([jstor, muse, p], [line("000000006")])
+    row = result.deletion_candidates.row(0, named=True)
+    # Both contain 2012-2014: ties are broken by the smaller portfolio id; the other one is listed.
+    first, second = sorted([jstor["portfolio_id"], muse["portfolio_id"]])
+    assert row["keep_portfolio_id"] == first
+    assert row["other_keepers"] == second and f"other keepers: {second}" in row["evidence"]
+
+    p2 = p2e_portfolio("Eugene O'Neill review", "000000007", issn="2161-4318",
+                       coverage_statement="Available from 2016.")
+    result = run([jstor, muse, p2], [line("000000007")])
+    assert result.deletion_candidates["keep_portfolio_id"].to_list() == [muse["portfolio_id"]]
+
+
+def test_keepers_on_unrelated_bibs_disagree():
+    journal = keeper("Native Plants Journal", issn="1522-8339")
+    book = keeper("Les Visionnaires - Comédie", isbn="9782812412349", collection="Classiques Garnier")
+    p = p2e_portfolio("Native plants journal", "000000008", issn="1522-8339", isbn="9782812412349")
+    result = run([journal, book, p], [line("000000008")])
+    assert deleted(result) == set()
+    assert review_reason(result, p["portfolio_id"]) == DISAGREE
+    assert set(result.review["candidate_keepers"][0].split("; ")) == {journal["portfolio_id"], book["portfolio_id"]}
+
+
+def test_keeper_not_available_is_review():
+    k = keeper("Mens", issn="1492-8647", availability="Not Available")
+    p = p2e_portfolio("Mens", "000000009", issn="1492-8647")
+    result = run([k, p], [line("000000009")])
+    assert deleted(result) == set()
+    assert review_reason(result, p["portfolio_id"]) == NOT_AVAILABLE
+
+
+def test_invalid_identifier_is_review_with_the_raw_value():
+    k = keeper("Native Plants Journal", issn="1522-8339")
+    p = p2e_portfolio("Native Plants Journal", "000000010", issn="1552-8339")  # wrong check digit
+    result = run([k, p], [line("000000010")])
+    assert deleted(result) == set()
+    assert review_reason(result, p["portfolio_id"]) == f"{INVALID}: 1552-8339"
+    # The title tier still offers the candidate.
+    assert result.review["candidate_keepers"][0] == k["portfolio_id"]
+
+
+def test_junk_identifier_is_not_evidence():
+    junk = "0000-0000"  # valid check digit, carried by many unrelated titles
+    keepers = [keeper(f"Unrelated title number {n}", issn=junk) for n in range(6)]
+    p = p2e_portfolio("Yet another title", "000000011", issn=junk)
+    result = run([*keepers, p], [line("000000011")], junk_threshold=5)
+    assert deleted(result) == set()
+    assert review_reason(result, p["portfolio_id"]).startswith(f"{JUNK}: {junk} (7 titles)")
+    # Below the threshold the same value is evidence.
+    assert deleted(run([*keepers[:4], p], [line("000000011")], junk_threshold=5)) == {p["portfolio_id"]}
+
+
+def test_title_match_only_is_review_with_year_gate():
+    k = keeper("Théâtre complet. Tome I", isbn="9782812412349", collection="Classiques Garnier",
+               publication_date="2015")
+    near = p2e_portfolio("THEATRE COMPLET, tome I", "000000012", isbn="9780000000002", publication_date="2016")
+    far = p2e_portfolio("Théâtre complet. Tome I", "000000013", publication_date="1990")
+    result = run([k, near, far], [line("000000012"), line("000000013")])
+    assert deleted(result) == set()
+    assert review_reason(result, near["portfolio_id"]) == TITLE_ONLY
+    assert result.groups["portfolio_id"].to_list() == [far["portfolio_id"]]
+
+
+def test_database_and_package_records_are_reported_not_deleted():
+    k = keeper("Academic Search", issn="1492-8647")
+    p = p2e_portfolio("Academic Search", "000000014", issn="1492-8647")
+    result = run([k, p], [line("000000014", p2e_type="Database")])
+    assert deleted(result) == set()
+    assert review_reason(result, p["portfolio_id"]) == DATABASE_REASON
+
+
+# Rule 4: the POL guard ------------------------------------------------------------------------
+
+def test_pol_from_any_source_blocks_deletion_and_becomes_a_relink():
+    k = keeper("Mens", issn="1492-8647")
+    by_portfolio = p2e_portfolio("Mens", "000000020", issn="1492-8647", po_line="POL-1")
+    by_p2e_file = p2e_portfolio("Mens", "000000021", issn="1492-8647")
+    by_bib = p2e_portfolio("Mens", "000000022", issn="1492-8647")
+    closed = p2e_portfolio("Mens", "000000023", issn="1492-8647", po_line="POL-4")
+    plain = p2e_portfolio("Mens", "000000024", issn="1492-8647")
+    result = run(
+        [k, by_portfolio, by_p2e_file, by_bib, closed, plain],
+        [line(f"0000000{n}", po_number="POL-2" if n == 21 else None) for n in range(20, 25)],
+        [{"po_line": "POL-3", "status": "ACTIVE", "mms_id": by_bib["mms_id"]},
+         {"po_line": "POL-1", "status": "ACTIVE"}, {"po_line": "POL-4", "status": "Closed"}],
+    )
+    assert deleted(result) == {plain["portfolio_id"]}
+    relinks = {r["portfolio_id"]: r for r in result.pol_relinks.iter_rows(named=True)}
+    assert relinks[by_portfolio["portfolio_id"]]["po_line"] == "POL-1"
+    assert relinks[by_p2e_file["portfolio_id"]]["po_line"] == "POL-2"
+    assert relinks[by_bib["portfolio_id"]]["po_line"] == "POL-3"
+    for pid in (by_portfolio["portfolio_id"], by_p2e_file["portfolio_id"], by_bib["portfolio_id"]):
+        assert relinks[pid]["target_portfolio_id"] == k["portfolio_id"]
+        assert relinks[pid]["target_mms_id"] == k["mms_id"]
+        assert relinks[pid]["blocked_reason"] is None
+    assert relinks[by_portfolio["portfolio_id"]]["po_line_status"] == "ACTIVE"
+    assert relinks[closed["portfolio_id"]]["blocked_reason"] == CLOSED
+
+
+def test_pol_without_keeper_or_with_disagreeing_keepers_is_blocked():
+    journal = keeper("Native Plants Journal", issn="1522-8339")
+    book = keeper("Les Visionnaires", isbn="9782812412349", collection="Classiques Garnier")
+    lonely = p2e_portfolio("Local newsletter", "000000030", po_line="POL-30")
+    torn = p2e_portfolio("Native plants journal", "000000031", issn="1522-8339", isbn="9782812412349",
+                         po_line="POL-31")
+    result = run([journal, book, lonely, torn], [line("000000030"), line("000000031")])
+    relinks = {r["portfolio_id"]: r for r in result.pol_relinks.iter_rows(named=True)}
+    assert relinks[lonely["portfolio_id"]]["blocked_reason"] == NO_KEEPER
+    assert relinks[torn["portfolio_id"]]["blocked_reason"] == SEVERAL_KEEPERS
+    assert relinks[torn["portfolio_id"]]["target_portfolio_id"] is None
+    assert deleted(result) == set()
+
+
+# Rule 6: local-collection groups ---------------------------------------------------------------
+
+def test_groups_by_provider_and_host_with_proxy_stripped():
+    a = p2e_portfolio("Video one", "000000040", url="https://ezproxy.example.edu/login?url=https://www.aspresolver.com/a")
+    b = p2e_portfolio("Video two", "000000041", url="http://aspresolver.com/b")
+    c = p2e_portfolio("Report", "000000042", url=None)
+    result = run([a, b, c], [line("000000040", provider="Alexander Street Press"),
+                             line("000000041", provider="Alexander  Street Press"),
+                             line("000000042", url="https://www.gale.com/x")])
+    groups = dict(result.groups.select("portfolio_id", "group").iter_rows())
+    assert groups[a["portfolio_id"]] == groups[b["portfolio_id"]] == "Alexander Street Press - aspresolver.com"
+    assert groups[c["portfolio_id"]] == "gale.com"
+    assert deleted(result) == set() and result.review.height == 0
