@@ -12,6 +12,15 @@ REPO = Path(__file__).resolve().parents[1]
 REALDATA = REPO.parent / "shared" / "realdata"
 
 
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One temporary Prefect API for every flow test of the session (starting one costs 10-20 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_data(tmp_path, monkeypatch):
     monkeypatch.setenv("ALMACLEAN_DATA", str(tmp_path / "data"))

@@ -31,7 +31,7 @@ def test_every_command_has_help(command, capsys):
     assert "--db" in capsys.readouterr().out
 
 
-def test_ingest_every_kind_of_the_sample_then_status(sample, tmp_path, capsys):
+def test_ingest_every_kind_of_the_sample_then_status(prefect_server, sample, tmp_path, capsys):
     url = sqlite_url(tmp_path)
     exports = sorted(str(p) for p in sample.glob("*_portfolios.xlsx"))
     for kind, files in (("portfolios", [str(sample / "portfolios.csv")]), ("p2e", [str(sample / "p2e.txt")]),
@@ -50,7 +50,7 @@ def test_ingest_every_kind_of_the_sample_then_status(sample, tmp_path, capsys):
     assert "unchanged" in capsys.readouterr().out
 
 
-def test_bad_input_exits_2_naming_file_row_and_column(tmp_path, capsys):
+def test_bad_input_exits_2_naming_file_row_and_column(prefect_server, tmp_path, capsys):
     bad = tmp_path / "export.csv"
     bad.write_text("Portfolio Id,MMS Id,Title\n5312345678903681,9912345678903681,Fine\n"
                    "5312345678903682,9.97704E+15,Corrupted by Excel\n", encoding="utf-8")

@@ -14,7 +14,6 @@ import shutil
 
 import polars as pl
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 from almaclean.errors import AlmacleanError
 from almaclean.nightly import history
@@ -26,12 +25,6 @@ from flows.nightly import nightly_flow
 
 INSTITUTION = "EDU01"
 T1, T2 = 1_700_000_000, 1_700_090_000  # inbox file times: run 1's files, then the newer exports
-
-
-@pytest.fixture(scope="session")
-def harness():
-    with prefect_test_harness():
-        yield
 
 
 def _csv(path):
@@ -96,7 +89,7 @@ def _edit_scenario(sample, truth, first_findings):
     return newer, newer_p2e, expected
 
 
-def test_two_nightly_runs_report_new_resolved_and_open_sets(harness, tmp_path):
+def test_two_nightly_runs_report_new_resolved_and_open_sets(prefect_server, tmp_path):
     sample = tmp_path / "sample"
     generate(sample, seed=7, scale=0.1)
     truth = json.loads((sample / "truth.json").read_text(encoding="utf-8"))

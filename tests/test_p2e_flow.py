@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 from almaclean.errors import AlmacleanError
 from flows.p2e import p2e_flow
@@ -27,12 +26,6 @@ PORTFOLIOS = [
 PO_LINES = [["PO Line Reference", "Status", "MMS Id"], ["POL-77", "ACTIVE", "99200000000000002"]]
 
 
-@pytest.fixture(scope="session")
-def harness():
-    with prefect_test_harness():
-        yield
-
-
 def _write(path, rows):
     with open(path, "w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows(rows)
@@ -44,7 +37,7 @@ def _csv(path):
         return list(csv.DictReader(handle))
 
 
-def test_flow_writes_the_run_folder_and_reuses_stored_files(harness, tmp_path):
+def test_flow_writes_the_run_folder_and_reuses_stored_files(prefect_server, tmp_path):
     portfolios = _write(tmp_path / "portfolios.csv", PORTFOLIOS)
     po_lines = _write(tmp_path / "po_lines.csv", PO_LINES)
     p2e = tmp_path / "p2e.txt"

@@ -14,14 +14,6 @@ from almaclean.resync.decisions import read_review_workbook
 from almaclean.write.xlsx import Sheet, write_workbook
 
 
-@pytest.fixture(scope="session")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness():
-        yield
-
-
 def _changes(folder: Path) -> pl.DataFrame:
     table = read_table(folder / "changes.csv")
     assert table.header == ("row", "portfolio_pid", "column", "old", "new", "reason")
@@ -42,7 +34,7 @@ def _fill(review: Path, target: Path, decisions: dict[tuple[str, str], str]) -> 
     return target
 
 
-def test_resync_flow_many_collections_then_decisions(prefect_harness, tmp_path):
+def test_resync_flow_many_collections_then_decisions(prefect_server, tmp_path):
     from almaclean.sample.generator import generate
     from flows.resync import resync_flow
 
