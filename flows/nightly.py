@@ -178,6 +178,7 @@ def nightly_flow(inbox: Path, *, institutions: list[str] | None = None, out: Pat
     write_summary(run_folder, runs)
     create_table_artifact(_summary_table(runs), key="nightly-summary",
                           description=f"Nightly P2E detection {run_folder.name}")
+    write_bundle(inbox, run_folder, runs, db_url)
     failed = [r for r in runs if r.status != "succeeded"]
     log.info("nightly run %s: %d institution(s), %d failed", run_folder, len(runs), len(failed))
     if failed:
@@ -189,3 +190,22 @@ def nightly_flow(inbox: Path, *, institutions: list[str] | None = None, out: Pat
 
 def _summary_table(runs: list[InstitutionRun]) -> list[dict]:
     return [{k: ("" if v is None else v) for k, v in row.items()} for row in summary_rows(runs)]
+
+
+@step
+def write_bundle(inbox: Path, run_folder: Path, runs: list[InstitutionRun], db_url: str | None) -> Path:
+    """bundle.json (docs/audit.md): each succeeded institution's analysed files, kept re-runnable."""
+    from almaclean.bundle.runs import nightly_bundle
+
+    files: dict[str, dict[str, list[Path]]] = {}
+    mappings: dict[str, Path | None] = {}
+    for run in runs:
+        if run.status == "succeeded":
+            by_kind: dict[str, list[Path]] = defaultdict(list)
+            for item in inbox_files(inbox / run.institution):
+                by_kind[item.kind].append(item.path)
+            files[run.institution] = by_kind
+            mappings[run.institution] = mapping_file(inbox / run.institution)
+    institutions = [{"code": r.institution, "folder": r.folder, "status": r.status} for r in runs]
+    return nightly_bundle(run_folder, _engine(db_url), institutions=institutions, inbox_files=files,
+                          mappings=mappings)

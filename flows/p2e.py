@@ -68,4 +68,18 @@ def p2e_flow(*, portfolios: Path | None, p2e: Path | None = None, po_lines: Path
     if frames["p2e"].height == 0:
         raise AlmacleanError(f"no P2E file stored for institution {institution!r}: pass --p2e")
     result = analyse(frames["portfolios"], frames["p2e"], frames["po-lines"])
-    return write(result, out, institution, set_header, set_size)
+    folder = write(result, out, institution, set_header, set_size)
+    write_bundle(folder, institution, {"portfolios": portfolios, "p2e": p2e, "po-lines": po_lines}, mapping,
+                 set_header, set_size, db_url)
+    return folder
+
+
+@task(cache_policy=NO_CACHE)
+def write_bundle(folder: Path, institution: str, given: dict, mapping: Path | None, set_header: str, set_size: int,
+                 db_url: str | None) -> Path:
+    """bundle.json (docs/audit.md): the current source files the analysis read, kept re-runnable."""
+    from almaclean.bundle.runs import p2e_bundle
+
+    return p2e_bundle(folder, make_engine(db_url), institution=institution,
+                      given={k: Path(v) if v else None for k, v in given.items()},
+                      mapping=Path(mapping) if mapping else None, set_header=set_header, set_size=set_size)

@@ -124,5 +124,18 @@ def resync_flow(exports: list[Path], *, po_lines: Path | None = None, institutio
         records.append((write_outputs(collection_plan, folder), name))
         del collection_plan
     write_summary(run, records)
+    write_bundle(run, list(zip(digests, digests.values(), _folder_names(list(digests)))), po_lines, decisions,
+                 institution, keep_localized_n)
     log.info("re-sync of %d collection(s) written to %s", len(records), run)
     return run
+
+
+@step
+def write_bundle(run: Path, exports: list[tuple[Path, str, str]], po_lines: Path | None, decisions: Path | None,
+                 institution: str, keep_localized_n: bool) -> Path:
+    """bundle.json (docs/audit.md): `almaclean verify` re-runs the collection from the run folder."""
+    from almaclean.bundle.runs import resync_bundle
+
+    return resync_bundle(run, exports=exports, po_lines=Path(po_lines) if po_lines else None,
+                         decisions=Path(decisions) if decisions else None, institution=institution,
+                         keep_localized_n=keep_localized_n)

@@ -1,0 +1,148 @@
+"""`almaclean verify RUN_FOLDER`: re-run a bundle (docs/audit.md) and confirm its outputs.
+
+Checks every kept input and every output against bundle.json, then re-runs the same flow with
+the same parameters on the bundle's inputs into a temporary folder and a temporary SQLite
+database (never the user's), and compares every output byte for byte."""
+from __future__ import annotations
+
+import datetime
+import logging
+import tempfile
+from pathlib import Path
+
+from prefect import flow
+from sqlalchemy import text
+
+import almaclean
+from almaclean.bundle.manifest import read_bundle
+from almaclean.bundle.runs import ANALYSED_KINDS
+from almaclean.bundle.verify import VerifyResult, check_inputs, check_recorded_outputs, compare_rerun
+from almaclean.errors import AlmacleanError, InputError
+from almaclean.kinds import load_mapping
+from almaclean.store.db import make_engine
+from almaclean.store.ingest import ingest_file
+
+log = logging.getLogger(__name__)
+
+__all__ = ["VerifyResult", "verify_run", "verify_flow"]
+
+
+def _optional(run: Path, relative: str | None) -> Path | None:
+    return run / relative if relative else None
+
+
+def _rerun_resync(run: Path, bundle: dict, out: Path, db_url: str) -> list[str]:
+    from flows.resync import resync_flow
+
+    p = bundle["parameters"]
+    folder = resync_flow([run / e for e in p["exports"]], po_lines=_optional(run, p["po_lines"]),
+                         institution=p["institution"], out=out, decisions=_optional(run, p["decisions"]),
+                         keep_localized_n=p["keep_localized_n"], db_url=db_url)
+    return compare_rerun(bundle, folder)
+
+
+def _rerun_p2e_of(run: Path, bundle: dict, institution: str, out: Path, db_url: str, *, under: str = "",
+                  set_header: str | None = None, set_size: int | None = None) -> list[str]:
+    """Store the institution's kept inputs in the empty database, then run the P2E flow on them."""
+    from flows.p2e import p2e_flow
+
+    records = [r for r in bundle["inputs"] if r.get("institution", institution) == institution]
+    mapping_record = next((r for r in records if r["role"] == "mapping"), None)
+    mapping = load_mapping(run / mapping_record["file"]) if mapping_record else {}
+    engine = make_engine(db_url)
+    for record in records:
+        if record["role"] in ANALYSED_KINDS:
+            ingest_file(engine, record["role"], run / record["file"], institution, scope=record["scope"],
+                        mapping=mapping.get(record["role"]))
+    options = {k: v for k, v in (("set_header", set_header), ("set_size", set_size)) if v is not None}
+    folder = p2e_flow(portfolios=None, institution=institution, out=out, db_url=db_url, **options)
+    return compare_rerun(bundle, folder, under=under)
+
+
+def _rerun_p2e(run: Path, bundle: dict, out: Path, db_url: str) -> list[str]:
+    p = bundle["parameters"]
+    return _rerun_p2e_of(run, bundle, p["institution"], out, db_url, set_header=p["set_header"],
+                         set_size=p["set_size"])
+
+
+def _rerun_nightly(run: Path, bundle: dict, out: Path, db_url: str) -> list[str]:
+    """Each succeeded institution's P2E report is re-run; report.md, changes.csv and the summary
+    depend on the run history in the database, so they are checked against bundle.json only."""
+    from almaclean.nightly.report import P2E_FOLDER
+
+    lines = []
+    for entry in bundle["parameters"]["institutions"]:
+        if entry["status"] == "succeeded":
+            lines += _rerun_p2e_of(run, bundle, entry["code"], out / entry["folder"], db_url,
+                                   under=f"{entry['folder']}/{P2E_FOLDER}/")
+    log.info("nightly bundle: reports and changes depend on run history; checked against bundle.json only")
+    return lines
+
+
+RERUNS = {"resync": _rerun_resync, "p2e": _rerun_p2e, "nightly": _rerun_nightly}
+
+
+def _institutions(bundle: dict) -> set[str]:
+    p = bundle["parameters"]
+    if "institutions" in p:
+        return {e["code"] for e in p["institutions"]}
+    return {p["institution"]}
+
+
+def _require_empty(db_url: str, institutions: set[str]) -> None:
+    """A database given for the re-run must hold nothing of these institutions (no user data)."""
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        for code in sorted(institutions):
+            if conn.execute(text("SELECT COUNT(*) FROM source_files WHERE institution_code = :i"),
+                            {"i": code}).scalar_one():
+                raise AlmacleanError(f"verify re-runs into an empty database: {db_url!r} already holds files "
+                                     f"of institution {code!r}")
+
+
+def _hints(bundle: dict) -> list[str]:
+    env = bundle.get("environment", {})
+    hints = []
+    if env.get("almaclean") not in (None, almaclean.__version__):
+        hints.append(f"note: the bundle was made with almaclean {env['almaclean']}, this is {almaclean.__version__}")
+    if env.get("current_year") not in (None, datetime.date.today().year):
+        hints.append(f"note: the run was made in {env['current_year']}; rolling embargoes are read against the "
+                     "current year")
+    return hints
+
+
+def verify_run(run_folder: Path, *, db_url: str | None = None) -> VerifyResult:
+    """ok when every input and output matches bundle.json and a re-run writes the same bytes.
+    db_url: an empty database for the re-run (default: a temporary SQLite file).
+    InputError when the folder is not a bundle."""
+    run = Path(run_folder)
+    bundle = read_bundle(run)
+    rerun = RERUNS.get(bundle["flow"])
+    if rerun is None:
+        raise InputError(f"bundle of an unknown flow {bundle['flow']!r}", file=run / "bundle.json")
+    input_lines = check_inputs(run, bundle)
+    lines = input_lines + check_recorded_outputs(run, bundle)
+    if input_lines:
+        lines.append("not re-run: the inputs are not the ones the run read")
+    else:
+        with tempfile.TemporaryDirectory(prefix="almaclean-verify-", ignore_cleanup_errors=True) as tmp:
+            url = db_url or f"sqlite:///{Path(tmp) / 'verify.db'}"
+            _require_empty(url, _institutions(bundle))
+            try:
+                rerun_lines = rerun(run, bundle, Path(tmp) / "out", url)
+            except AlmacleanError as exc:
+                rerun_lines = [f"re-run failed: {exc}"]
+            lines += rerun_lines + (_hints(bundle) if rerun_lines else [])
+    for line in lines:
+        log.warning("%s: %s", run.name, line)
+    log.info("verify %s (%s): %s", run, bundle["flow"], "ok" if not lines else f"{len(lines)} mismatch(es)")
+    return VerifyResult(not lines, lines)
+
+
+@flow(name="almaclean-verify")
+def verify_flow(run_folder: Path, *, db_url: str | None = None) -> VerifyResult:
+    """For deployments: the same check; the flow run fails when the bundle does not verify."""
+    result = verify_run(run_folder, db_url=db_url)
+    if not result.ok:
+        raise AlmacleanError(f"{run_folder} does not verify:\n" + "\n".join(result.lines))
+    return result

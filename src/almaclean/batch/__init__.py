@@ -1,0 +1,1 @@
+"""Batch runs over a tree of institutions (docs/audit.md): jobs, retries, the summary."""

@@ -1,0 +1,131 @@
+"""The audit bundle: a run folder plus `bundle.json` (docs/audit.md).
+
+bundle.json says which flow ran with which parameters, on which inputs (sha256, size, where
+the original was, where a copy is kept inside the bundle), with which almaclean, Python and
+library versions and which lock file, and the sha256 of every output file. Outputs are every
+file of the run folder except bundle.json and inputs/.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import platform
+import shutil
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import almaclean
+from almaclean.errors import InputError
+from almaclean.store.ingest import file_digest
+from almaclean.write.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+BUNDLE_FILE = "bundle.json"
+INPUTS_FOLDER = "inputs"
+BUNDLE_FORMAT = 1
+KEY_LIBRARIES = ("polars", "fastexcel", "xlsxwriter", "prefect", "sqlalchemy")
+LOCK_FILE = "uv.lock"
+
+
+def lock_file_record(start: Path | None = None) -> dict:
+    """sha256 of the uv.lock of the source tree almaclean runs from, or why there is none."""
+    here = Path(start or almaclean.__file__).resolve()
+    for folder in here.parents:
+        candidate = folder / LOCK_FILE
+        if candidate.is_file() and (folder / "pyproject.toml").is_file():
+            sha, size = file_digest(candidate)
+            return {"file": LOCK_FILE, "sha256": sha, "size": size}
+    return {"file": LOCK_FILE, "sha256": None,
+            "note": "no uv.lock beside this almaclean (an installed package): library versions below"}
+
+
+def library_versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name in KEY_LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def environment() -> dict:
+    return {
+        "almaclean": almaclean.__version__,
+        "python": platform.python_version(),
+        "libraries": library_versions(),
+        "lock_file": lock_file_record(),
+        # Coverage statements with a rolling embargo are read against the current year.
+        "current_year": datetime.date.today().year,
+    }
+
+
+def relative_name(path: Path, run_folder: Path) -> str:
+    return Path(path).relative_to(run_folder).as_posix()
+
+
+def input_record(role: str, kept: Path, run_folder: Path, *, original: Path | None,
+                 original_sha256: str | None = None, **extra) -> dict:
+    """One input: the copy kept in the bundle (its sha256 and size) and where it came from."""
+    sha, size = file_digest(kept)
+    record = {"role": role, "file": relative_name(kept, run_folder), "sha256": sha, "size": size,
+              "original_path": None if original is None else str(Path(original).absolute())}
+    if original_sha256 is not None:
+        record["original_sha256"] = original_sha256
+    return record | extra
+
+
+def keep_input(source: Path, run_folder: Path, folder: str) -> Path:
+    """Copy an input file unchanged into `folder` (relative, under inputs/) of the bundle."""
+    target = Path(run_folder) / folder / Path(source).name
+    with atomic_path(target) as temp:
+        shutil.copyfile(source, temp)
+    return target
+
+
+def output_records(run_folder: Path) -> list[dict]:
+    """Every output file (all but bundle.json and inputs/), by path, with sha256 and size."""
+    run_folder = Path(run_folder)
+    records = []
+    for path in sorted(p for p in run_folder.rglob("*") if p.is_file()):
+        name = relative_name(path, run_folder)
+        if name == BUNDLE_FILE or name.split("/", 1)[0] == INPUTS_FOLDER:
+            continue
+        sha, size = file_digest(path)
+        records.append({"file": name, "sha256": sha, "size": size})
+    return records
+
+
+def write_bundle(run_folder: Path, *, flow: str, parameters: dict, inputs: list[dict]) -> Path:
+    """Write bundle.json last, once every output is in place."""
+    run_folder = Path(run_folder)
+    outputs = output_records(run_folder)
+    payload = {"bundle_format": BUNDLE_FORMAT, "flow": flow, "parameters": parameters,
+               "environment": environment(), "inputs": inputs, "outputs": outputs}
+    path = run_folder / BUNDLE_FILE
+    with atomic_path(path) as temp:
+        temp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    log.info("bundle %s: %d input(s), %d output(s)", path, len(inputs), len(outputs))
+    return path
+
+
+def read_bundle(run_folder: Path) -> dict:
+    """bundle.json of a run folder; InputError when the folder is not a bundle."""
+    path = Path(run_folder) / BUNDLE_FILE
+    if not Path(run_folder).is_dir():
+        raise InputError("no such run folder", file=run_folder)
+    if not path.is_file():
+        raise InputError(f"not an audit bundle: no {BUNDLE_FILE} in this folder", file=run_folder)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"unreadable bundle file: {exc}", file=path) from exc
+    missing = [k for k in ("bundle_format", "flow", "parameters", "inputs", "outputs") if k not in payload]
+    if missing:
+        raise InputError(f"not an audit bundle: missing {', '.join(missing)}", file=path)
+    if payload["bundle_format"] != BUNDLE_FORMAT:
+        raise InputError(f"bundle format {payload['bundle_format']!r} is not supported (expected {BUNDLE_FORMAT})",
+                         file=path)
+    return payload

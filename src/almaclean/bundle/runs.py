@@ -1,0 +1,124 @@
+"""What each flow puts in its bundle (I/O adapter): inputs, parameters, then bundle.json.
+
+resync: the export copies the flow already keeps in each collection folder (with their
+.sha256), plus copies of the PO line export and the review workbook under inputs/.
+p2e and nightly: the analysis reads the institution's CURRENT stored data, which may have been
+ingested on an earlier run, so each current source file is kept: a copy of the file given on
+this run when its bytes are the stored ones, else its stored rows written back (exact header
+and cells) as CSV, with the original file's sha256 recorded beside the copy's.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from almaclean.bundle.manifest import INPUTS_FOLDER, input_record, keep_input, relative_name, write_bundle
+from almaclean.store.ingest import file_digest
+from almaclean.store.load import current_sources, raw_table
+from almaclean.write.atomic import atomic_path, safe_label
+from almaclean.write.csvfile import write_csv
+
+log = logging.getLogger(__name__)
+
+ANALYSED_KINDS = ("portfolios", "p2e", "po-lines")
+
+
+def write_back(engine: Engine, source_file_id: int, folder: Path) -> Path:
+    """A stored file's rows as CSV: its exact header (none for a headerless file) and cells."""
+    stored = raw_table(engine, source_file_id)
+    stem = safe_label(Path(stored.file_name).stem)
+    target = Path(folder) / f"{stem}.csv"
+    if target.exists():
+        target = Path(folder) / f"{stem}-{source_file_id}.csv"
+    if stored.header:
+        return write_csv(target, stored.frame, header=list(stored.header))
+    with atomic_path(target) as temp, open(temp, "wb") as out:
+        stored.frame.write_csv(out, include_header=False, line_terminator="\n", quote_style="necessary")
+    return target
+
+
+def stored_inputs(engine: Engine, institution: str, run_folder: Path, *, given: dict[str, list[Path]],
+                  folder: str = INPUTS_FOLDER, kinds: tuple[str, ...] = ANALYSED_KINDS) -> list[dict]:
+    """An input record per current source file of each kind, with the re-runnable copy kept."""
+    run_folder = Path(run_folder)
+    records: list[dict] = []
+    for kind in kinds:
+        digests = {file_digest(p)[0]: Path(p) for p in given.get(kind, [])}
+        for source in current_sources(engine, institution, kind).iter_rows(named=True):
+            place = run_folder / folder / kind
+            original = digests.get(source["sha256"])
+            extra = {"kind": kind, "scope": source["scope"], "institution": institution,
+                     "original_name": source["file_name"]}
+            if original is not None:
+                kept = keep_input(original, run_folder, relative_name(place, run_folder))
+                records.append(input_record(kind, kept, run_folder, original=original, **extra))
+            else:
+                place.mkdir(parents=True, exist_ok=True)
+                kept = write_back(engine, int(source["id"]), place)
+                records.append(input_record(kind, kept, run_folder, original=None, original_sha256=source["sha256"],
+                                            written_back=True, **extra))
+                log.info("%s (%s) was ingested on an earlier run: its stored rows are kept as %s",
+                         source["file_name"], kind, kept.name)
+    return records
+
+
+def resync_bundle(run: Path, *, exports: list[tuple[Path, str, str]], po_lines: Path | None,
+                  decisions: Path | None, institution: str, keep_localized_n: bool) -> Path:
+    """exports: (original path, sha256, collection folder) in the order they were run."""
+    run = Path(run)
+    inputs = []
+    for original, sha, name in exports:
+        copy = run / name / Path(original).name
+        record = input_record("extended-export", copy, run, original=original)
+        if record["sha256"] != sha:
+            log.warning("the copy of %s differs from the export that was read", original)
+        inputs.append(record)
+    kept = {}
+    for role, path in (("po-lines", po_lines), ("decisions", decisions)):
+        if path is not None:
+            copy = keep_input(Path(path), run, f"{INPUTS_FOLDER}/{role}")
+            inputs.append(input_record(role, copy, run, original=Path(path)))
+            kept[role] = relative_name(copy, run)
+    parameters = {"exports": [r["file"] for r in inputs if r["role"] == "extended-export"],
+                  "po_lines": kept.get("po-lines"), "decisions": kept.get("decisions"),
+                  "institution": institution, "keep_localized_n": keep_localized_n}
+    return write_bundle(run, flow="resync", parameters=parameters, inputs=inputs)
+
+
+def _mapping_input(mapping: Path | None, run: Path, folder: str) -> dict | None:
+    if mapping is None:
+        return None
+    copy = keep_input(Path(mapping), run, f"{folder}/mapping")
+    return input_record("mapping", copy, run, original=Path(mapping))
+
+
+def p2e_bundle(folder: Path, engine: Engine, *, institution: str, given: dict[str, Path | None],
+               mapping: Path | None, set_header: str, set_size: int) -> Path:
+    folder = Path(folder)
+    inputs = stored_inputs(engine, institution, folder, given={k: [p] for k, p in given.items() if p is not None})
+    mapping_record = _mapping_input(mapping, folder, INPUTS_FOLDER)
+    if mapping_record:
+        inputs.append(mapping_record)
+    parameters = {"institution": institution, "set_header": set_header, "set_size": set_size,
+                  "mapping": mapping_record["file"] if mapping_record else None}
+    return write_bundle(folder, flow="p2e", parameters=parameters, inputs=inputs)
+
+
+def nightly_bundle(run_folder: Path, engine: Engine, *, institutions: list[dict],
+                   inbox_files: dict[str, dict[str, list[Path]]], mappings: dict[str, Path | None]) -> Path:
+    """institutions: {"code", "folder", "status"} per institution of the run; the inputs of each
+    succeeded one are kept under inputs/<folder>/."""
+    run_folder = Path(run_folder)
+    inputs: list[dict] = []
+    for entry in institutions:
+        if entry["status"] != "succeeded":
+            continue
+        place = f"{INPUTS_FOLDER}/{entry['folder']}"
+        inputs += stored_inputs(engine, entry["code"], run_folder, given=inbox_files.get(entry["code"], {}),
+                                folder=place)
+        mapping_record = _mapping_input(mappings.get(entry["code"]), run_folder, place)
+        if mapping_record:
+            inputs.append(mapping_record | {"institution": entry["code"]})
+    return write_bundle(run_folder, flow="nightly", parameters={"institutions": institutions}, inputs=inputs)
