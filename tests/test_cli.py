@@ -13,7 +13,7 @@ from almaclean.store.db import make_engine
 from almaclean.store.load import stored_status
 from conftest import sqlite_url
 
-COMMANDS = ["ingest", "status", "sample", "demo", "resync", "p2e", "nightly"]
+COMMANDS = ["ingest", "status", "sample", "demo", "resync", "p2e", "nightly", "batch", "verify"]
 
 
 @pytest.fixture(scope="module")

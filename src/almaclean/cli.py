@@ -110,6 +110,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only this institution (repeatable; default: every folder in INBOX)")
     p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR")
     p.set_defaults(run=_nightly)
+
+    p = sub.add_parser("batch", parents=[common],
+                       help="re-sync every collection and run P2E clean-up for every institution in a folder tree",
+                       description="TREE holds one folder per institution code, laid out like the nightly inbox "
+                                   "(docs/audit.md). Jobs run concurrently; a failing one is reported and the "
+                                   "others finish.")
+    p.add_argument("tree", type=Path, metavar="TREE")
+    p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR")
+    p.add_argument("--workers", type=int, default=4, metavar="N", help="jobs at once (threads; default 4)")
+    p.add_argument("--dask", dest="dask_address", metavar="ADDRESS",
+                   help="run the jobs on this Dask scheduler (needs the almaclean[dask] extra)")
+    p.set_defaults(run=_batch)
+
+    p = sub.add_parser("verify", parents=[common],
+                       help="re-run a run folder from its bundle and check every output is byte-identical",
+                       description="Exit 0 when inputs, outputs and a fresh re-run all match bundle.json, "
+                                   "1 when anything differs (each difference is listed), 2 when the folder "
+                                   "is not a bundle.")
+    p.add_argument("run_folder", type=Path, metavar="RUN_FOLDER")
+    p.set_defaults(run=_verify)
     return parser
 
 
@@ -185,6 +205,26 @@ def _nightly(args) -> int:
     run = nightly_flow(args.inbox, institutions=args.institutions, out=args.out, db_url=args.db)
     print(f"nightly outputs: {run}")
     return 0
+
+
+def _batch(args) -> int:
+    from flows.batch import batch_flow
+
+    run = batch_flow(args.tree, out=args.out, db_url=args.db, workers=args.workers,
+                     dask_address=args.dask_address)
+    print(f"batch outputs: {run}")
+    return 0
+
+
+def _verify(args) -> int:
+    from flows.verify import verify_run
+
+    result = verify_run(args.run_folder, db_url=args.db)
+    for line in result.lines:
+        print(line)
+    print(f"{args.run_folder}: " + ("verified, every output is byte-identical" if result.ok
+                                     else "NOT verified: see the lines above"))
+    return 0 if result.ok else 1
 
 
 def _demo(args) -> int:
