@@ -68,3 +68,20 @@ def test_installed_command_runs(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "nothing stored yet" in done.stdout
+
+
+def test_resync_then_verify_exit_codes(prefect_server, sample, tmp_path, capsys):
+    export = sorted(sample.glob("*_portfolios.xlsx"))[0]
+    url = sqlite_url(tmp_path)
+    assert main(["resync", str(export), "--out", str(tmp_path / "out"), "--db", url]) == 0
+    run = next((tmp_path / "out").iterdir())
+    assert main(["verify", str(run)]) == 0
+    assert "verified" in capsys.readouterr().out
+
+    changes = next(run.glob("*/changes.csv"))
+    changes.write_bytes(changes.read_bytes() + b"\n")
+    assert main(["verify", str(run)]) == 1
+    assert "changes.csv" in capsys.readouterr().out
+
+    assert main(["verify", str(tmp_path)]) == 2
+    assert "not an audit bundle" in capsys.readouterr().err
