@@ -63,13 +63,29 @@ def store_export(read: KindRead, institution: str, scope: str, digest: tuple[str
     return ingest_read(make_engine(db_url), read, institution, scope=scope, digest=digest)
 
 
-@step
-def review_decisions(review_path: Path, sheets: dict[str, ReviewTable], read: KindRead,
-                     keep_localized_n: bool) -> Decisions:
+def _decisions(review_path: Path, sheets: dict[str, ReviewTable], read: KindRead,
+               keep_localized_n: bool) -> Decisions:
     table = read.table
     return parse_decisions(review_path, sheets, header=table.header, frame=table.frame,
                            pids=identity_of(read.canonical, table.frame.height).pid,
                            first_row=table.first_row, keep_localized_n=keep_localized_n)
+
+
+@step
+def review_decisions(review_path: Path, sheets: dict[str, ReviewTable], read: KindRead,
+                     keep_localized_n: bool) -> Decisions:
+    return _decisions(review_path, sheets, read, keep_localized_n)
+
+
+@step
+def check_exports(exports: list[Path], review_path: Path | None, sheets: dict[str, ReviewTable] | None,
+                  review_for: Path | None, keep_localized_n: bool) -> None:
+    """Bad input in any export (or in its review decisions) stops the run before anything is
+    written. Each export is read again later, one at a time, so memory stays that of one."""
+    for export in exports:
+        read = read_kind("extended-export", export)
+        if export == review_for:
+            _decisions(review_path, sheets, read, keep_localized_n)
 
 
 @step
@@ -109,16 +125,20 @@ def resync_flow(exports: list[Path], *, po_lines: Path | None = None, institutio
     digests = find_exports([Path(e) for e in exports])
     po_frame = read_po_lines(Path(po_lines)) if po_lines else None
     review_for, review_sheets = read_review(Path(decisions), digests) if decisions else (None, None)
-    run = new_run_folder(Path(out), "resync")
+    if len(digests) > 1:
+        check_exports(list(digests), Path(decisions) if decisions else None, review_sheets, review_for,
+                      keep_localized_n)
+    run: Path | None = None
     records: list[tuple[dict, str]] = []
     for (export, sha), name in zip(digests.items(), _folder_names(list(digests))):
+        read = read_export(export)
+        chosen = (review_decisions(Path(decisions), review_sheets, read, keep_localized_n)
+                  if export == review_for else None)
+        run = run or new_run_folder(Path(out), "resync")
         folder = run / name
         folder.mkdir()
         digest = copy_original(export, folder, sha)
-        read = read_export(export)
         store_export(read, institution, collection_name(export), digest, db_url)
-        chosen = (review_decisions(Path(decisions), review_sheets, read, keep_localized_n)
-                  if export == review_for else None)
         collection_plan = plan(export, sha, read, po_frame, chosen, keep_localized_n)
         del read
         records.append((write_outputs(collection_plan, folder), name))

@@ -85,3 +85,15 @@ def test_resync_then_verify_exit_codes(prefect_server, sample, tmp_path, capsys)
 
     assert main(["verify", str(tmp_path)]) == 2
     assert "not an audit bundle" in capsys.readouterr().err
+
+
+def test_resync_with_one_corrupt_export_writes_nothing(prefect_server, sample, tmp_path, capsys):
+    good = sorted(sample.glob("*_portfolios.xlsx"))[0]
+    corrupt = tmp_path / "Broken+Collection_portfolios.xlsx"
+    corrupt.write_bytes(good.read_bytes()[:4000])  # a download cut short
+    out = tmp_path / "out"
+    url = sqlite_url(tmp_path)
+    assert main(["resync", str(good), str(corrupt), "--out", str(out), "--db", url]) == 2
+    assert "Broken+Collection_portfolios.xlsx" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())
+    assert stored_status(make_engine(url)).is_empty()
