@@ -57,16 +57,17 @@ from pathlib import Path
 from almaclean.p2e.analyse import analyse_p2e
 from almaclean.p2e.report import write_report
 from almaclean.store.db import make_engine
-from almaclean.store.ingest import ingest_file
-from almaclean.store.load import current_frame
+from almaclean.store.ingest import ingest_file_keeping
+from almaclean.store.load import current_data
 from almaclean.write.atomic import new_run_folder
 """
 STEPS_WORK = """
 engine = make_engine("sqlite:///{db}")
-for kind, path in (("portfolios", {portfolios!r}), ("p2e", {p2e!r}), ("po-lines", {po_lines!r})):
-    ingest_file(engine, kind, Path(path), "BENCH")
-frames = [current_frame(engine, "BENCH", kind) for kind in ("portfolios", "p2e", "po-lines")]
-result = analyse_p2e(*frames)
+stored = {{kind: ingest_file_keeping(engine, kind, Path(path), "BENCH") for kind, path in
+          (("portfolios", {portfolios!r}), ("p2e", {p2e!r}), ("po-lines", {po_lines!r}))}}
+data = [current_data(engine, "BENCH", kind, just_stored=stored.pop(kind)) for kind in ("portfolios", "p2e", "po-lines")]
+result = analyse_p2e(*(d.frame for d in data), portfolio_identifiers=data[0].identifiers)
+del data
 write_report(result, new_run_folder(Path({out!r}), "p2e-bench"))
 print("counts", result.counts)
 """

@@ -17,8 +17,8 @@ from almaclean.p2e.analyse import P2EResult, analyse_p2e
 from almaclean.p2e.report import write_report
 from almaclean.p2e.sets import DEFAULT_HEADER, DEFAULT_SIZE
 from almaclean.store.db import make_engine
-from almaclean.store.ingest import ingest_file
-from almaclean.store.load import current_frame
+from almaclean.store.ingest import IngestResult, StoredFrames, ingest_file_keeping
+from almaclean.store.load import CurrentData, current_data
 from almaclean.write.atomic import new_run_folder
 
 log = logging.getLogger(__name__)
@@ -27,21 +27,22 @@ step = task(cache_policy=NO_CACHE)
 
 
 @step
-def ingest(kind: str, path: Path, institution: str, mapping: Path | None, db_url: str | None) -> None:
+def ingest(kind: str, path: Path, institution: str, mapping: Path | None,
+           db_url: str | None) -> tuple[IngestResult, StoredFrames | None]:
     kind_mapping = load_mapping(mapping).get(kind) if mapping else None
-    ingest_file(make_engine(db_url), kind, Path(path), institution, mapping=kind_mapping)
+    return ingest_file_keeping(make_engine(db_url), kind, Path(path), institution, mapping=kind_mapping)
 
 
 @step
-def load_current(kind: str, institution: str, db_url: str | None) -> pl.DataFrame:
-    frame = current_frame(make_engine(db_url), institution, kind)
-    log.info("current %s data for %s: %d rows", kind, institution, frame.height)
-    return frame
+def load_current(kind: str, institution: str, db_url: str | None,
+                 just_stored: tuple[IngestResult, StoredFrames | None] | None) -> CurrentData:
+    """The current data; a file this run just stored is handed over in memory, not read back."""
+    return current_data(make_engine(db_url), institution, kind, just_stored=just_stored)
 
 
 @step
-def analyse(portfolios: pl.DataFrame, p2e: pl.DataFrame, po_lines: pl.DataFrame) -> P2EResult:
-    return analyse_p2e(portfolios, p2e, po_lines)
+def analyse(portfolios: CurrentData, p2e: pl.DataFrame, po_lines: pl.DataFrame) -> P2EResult:
+    return analyse_p2e(portfolios.frame, p2e, po_lines, portfolio_identifiers=portfolios.identifiers)
 
 
 @step
@@ -59,15 +60,19 @@ def p2e_flow(*, portfolios: Path | None, p2e: Path | None = None, po_lines: Path
     so a file ingested on an earlier run still counts. Returns the new run folder."""
     if set_size < 1:
         raise AlmacleanError("--set-size must be at least 1")
+    stored = {}
     for kind, path in (("portfolios", portfolios), ("p2e", p2e), ("po-lines", po_lines)):
         if path is not None:
-            ingest(kind, path, institution, mapping, db_url)
-    frames = {kind: load_current(kind, institution, db_url) for kind in ("portfolios", "p2e", "po-lines")}
+            stored[kind] = ingest(kind, path, institution, mapping, db_url)
+    current = {kind: load_current(kind, institution, db_url, stored.pop(kind, None))
+               for kind in ("portfolios", "p2e", "po-lines")}
+    frames = {kind: data.frame for kind, data in current.items()}
     if frames["portfolios"].height == 0:
         raise AlmacleanError(f"no portfolio export stored for institution {institution!r}: pass --portfolios")
     if frames["p2e"].height == 0:
         raise AlmacleanError(f"no P2E file stored for institution {institution!r}: pass --p2e")
-    result = analyse(frames["portfolios"], frames["p2e"], frames["po-lines"])
+    result = analyse(current.pop("portfolios"), frames["p2e"], frames["po-lines"])
+    del frames, current
     folder = write(result, out, institution, set_header, set_size)
     write_bundle(folder, institution, {"portfolios": portfolios, "p2e": p2e, "po-lines": po_lines}, mapping,
                  set_header, set_size, db_url)

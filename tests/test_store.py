@@ -179,3 +179,34 @@ def test_concurrent_writers_on_one_sqlite_file_both_finish(tmp_path):
     assert statuses == ["stored", "stored"]
     engine = make_engine(url)
     assert [current_frame(engine, f"INST{i}", "portfolios").height for i in range(2)] == [2000, 2000]
+
+
+def test_a_file_just_stored_is_handed_over_in_memory_exactly_as_the_database_gives_it_back(tmp_path, db_url):
+    from almaclean.normalize.identifiers import identifier_table
+    from almaclean.store.ingest import ingest_file_keeping
+    from almaclean.store.load import current_data
+
+    engine = make_engine(db_url)
+    first = portfolios_csv(tmp_path / "first.csv", kbart_rows(limit=120))
+    second = portfolios_csv(tmp_path / "second.csv", kbart_rows(limit=200), start=500)
+    kept = ingest_file_keeping(engine, "portfolios", first, "UNI")
+    assert kept[0].status == "stored"
+    from_db = current_frame(engine, "UNI", "portfolios")
+    assert kept[1].frame.equals(from_db) and kept[1].frame.schema == from_db.schema
+    db_identifiers = identifier_table(from_db, ["source_file_id", "row"], ["issn", "isbn"])
+    assert kept[1].identifiers.equals(db_identifiers) and kept[1].identifiers.height > 120
+    with engine.connect() as conn:
+        stored_rows = conn.execute(text("SELECT COUNT(*) FROM identifiers")).scalar_one()
+    assert stored_rows == db_identifiers.height
+
+    in_memory = current_data(engine, "UNI", "portfolios", just_stored=kept)
+    assert in_memory.frame is kept[1].frame and in_memory.identifiers is kept[1].identifiers
+
+    # once a newer file is current, the kept frame of the older one is not used
+    ingest_file(engine, "portfolios", second, "UNI")
+    stale = current_data(engine, "UNI", "portfolios", just_stored=kept)
+    assert stale.identifiers is None and stale.frame["portfolio_id"][0] == "530000000050003681"
+    # the same bytes again are not read at all: nothing kept, the database is read
+    again = ingest_file_keeping(engine, "portfolios", second, "UNI")
+    assert again[0].status == "unchanged" and again[1] is None
+    assert current_data(engine, "UNI", "portfolios", just_stored=again).frame.height == 200

@@ -10,6 +10,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import repeat
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +18,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from almaclean import __version__
-from almaclean.kinds import KindRead, read_kind
+from almaclean.kinds import KindRead, canonical_columns, read_kind
 from almaclean.normalize.identifiers import identifier_table
 from almaclean.progress import Progress
 from almaclean.store.db import write_transaction
@@ -49,6 +50,14 @@ class IngestResult:
     kind: str
     scope: str
     file: str
+
+
+@dataclass(frozen=True)
+class StoredFrames:
+    """What an ingest just stored, as load.current_frame would read it back."""
+
+    frame: pl.DataFrame                # "source_file_id", "row" and the kind's canonical columns
+    identifiers: pl.DataFrame | None   # identifier_table(frame, ["source_file_id", "row"], IDENTIFIER_COLUMNS[kind])
 
 
 def file_digest(path: Path) -> tuple[str, int]:
@@ -83,6 +92,16 @@ def ingest_file(engine: Engine, kind: str, path: Path, institution: str, *, scop
     return ingest_files(engine, kind, [path], institution, scope=scope, mapping=mapping)[0]
 
 
+def ingest_file_keeping(engine: Engine, kind: str, path: Path, institution: str, *, scope: str | None = None,
+                        mapping: dict | None = None) -> tuple[IngestResult, StoredFrames | None]:
+    """ingest_file, also handing back what was stored (None when the file was stored already),
+    so that an analysis of the file just ingested need not read it back from the database."""
+    read = _read_unless_stored(engine, kind, Path(path), institution, mapping)
+    if isinstance(read, IngestResult):
+        return read, None
+    return _store_read(engine, read[0], institution, scope=scope, digest=read[1])
+
+
 def ingest_files(engine: Engine, kind: str, paths: list[Path], institution: str, *,
                  scope: str | None = None, mapping: dict | None = None) -> list[IngestResult]:
     """Several files of one kind: all are read and checked before any is stored, so one bad
@@ -90,21 +109,35 @@ def ingest_files(engine: Engine, kind: str, paths: list[Path], institution: str,
     pending: list[tuple[int, KindRead, tuple[str, int]]] = []
     results: dict[int, IngestResult] = {}
     for index, path in enumerate(map(Path, paths)):
-        sha, size = file_digest(path)
-        with engine.connect() as conn:
-            existing = _existing(conn, institution, kind, sha)
-        if existing is not None:
-            results[index] = _unchanged(existing, kind, path, sha)
+        read = _read_unless_stored(engine, kind, path, institution, mapping)
+        if isinstance(read, IngestResult):
+            results[index] = read
         else:
-            pending.append((index, read_kind(kind, path, mapping=mapping), (sha, size)))
+            pending.append((index, *read))
     for index, read, digest in pending:
         results[index] = ingest_read(engine, read, institution, scope=scope, digest=digest)
     return [results[i] for i in sorted(results)]
 
 
+def _read_unless_stored(engine: Engine, kind: str, path: Path, institution: str,
+                        mapping: dict | None) -> IngestResult | tuple[KindRead, tuple[str, int]]:
+    """The "unchanged" result when these bytes are stored already, else the file read and its digest."""
+    sha, size = file_digest(path)
+    with engine.connect() as conn:
+        existing = _existing(conn, institution, kind, sha)
+    if existing is not None:
+        return _unchanged(existing, kind, path, sha)
+    return read_kind(kind, path, mapping=mapping), (sha, size)
+
+
 def ingest_read(engine: Engine, read: KindRead, institution: str, *, scope: str | None = None,
                 digest: tuple[str, int] | None = None) -> IngestResult:
     """Store a file already read with kinds.read_kind, in one transaction."""
+    return _store_read(engine, read, institution, scope=scope, digest=digest)[0]
+
+
+def _store_read(engine: Engine, read: KindRead, institution: str, *, scope: str | None,
+                digest: tuple[str, int] | None) -> tuple[IngestResult, StoredFrames | None]:
     path = Path(read.table.path)
     sha, size = digest or file_digest(path)
     scope = scope or default_scope(read.kind, path)
@@ -112,20 +145,20 @@ def ingest_read(engine: Engine, read: KindRead, institution: str, *, scope: str 
         with write_transaction(engine) as conn:
             existing = _existing(conn, institution, read.kind, sha)
             if existing is not None:
-                return _unchanged(existing, read.kind, path, sha)
+                return _unchanged(existing, read.kind, path, sha), None
             source_id = _insert_source(conn, read, institution, scope, sha, size)
-            _store_rows(conn, read, source_id)
+            stored = _store_rows(conn, read, source_id)
     except IntegrityError:
         # Another process stored the same bytes between our check and our insert.
         with engine.connect() as conn:
             existing = _existing(conn, institution, read.kind, sha)
         if existing is None:
             raise
-        return _unchanged(existing, read.kind, path, sha)
+        return _unchanged(existing, read.kind, path, sha), None
     rows = read.canonical.height
     log.info("stored %s (%s, institution %s, scope %r): %s rows, sha256 %s", path.name, read.kind,
              institution, scope, f"{rows:,}", sha[:12])
-    return IngestResult(source_id, "stored", rows, sha, read.kind, scope, str(path))
+    return IngestResult(source_id, "stored", rows, sha, read.kind, scope, str(path)), stored
 
 
 def _existing(conn: Connection, institution: str, kind: str, sha: str):
@@ -162,43 +195,46 @@ def _insert_source(conn: Connection, read: KindRead, institution: str, scope: st
     ).scalar_one()
 
 
-def _store_rows(conn: Connection, read: KindRead, source_id: int) -> None:
-    table = read.table
-    row_numbers = pl.int_range(table.first_row, table.first_row + table.frame.height, eager=True)
-    raw = pl.DataFrame({
-        "source_file_id": pl.repeat(source_id, table.frame.height, dtype=pl.Int64, eager=True),
-        "row_number": row_numbers,
-        "cells": table.frame.select(pl.struct(pl.all()).struct.json_encode()).to_series()
-        if table.frame.width else pl.repeat("{}", table.frame.height, eager=True),
-    })
-    canonical = read.canonical.rename({"row": "row_number"}).with_columns(
-        pl.lit(source_id, dtype=pl.Int64).alias("source_file_id"))
+def _store_rows(conn: Connection, read: KindRead, source_id: int) -> StoredFrames:
+    canonical = read.canonical.with_columns(pl.lit(source_id, dtype=pl.Int64).alias("source_file_id")).select(
+        "source_file_id", "row", *canonical_columns(read.kind))
     columns = IDENTIFIER_COLUMNS[read.kind]
-    identifiers = (
-        identifier_table(read.canonical, "row", columns)
-        .rename({"row": "row_number"})
-        .with_columns(pl.lit(source_id, dtype=pl.Int64).alias("source_file_id"),
-                      pl.col("valid").cast(pl.Int64))
-        if columns else None
-    )
-    total = raw.height + canonical.height + (identifiers.height if identifiers is not None else 0)
-    progress = Progress(f"storing {Path(table.path).name}", total, logger=log)
-    bulk_insert(conn, "raw_rows", raw, progress)
-    bulk_insert(conn, TABLE_OF_KIND[read.kind], canonical, progress)
+    identifiers = identifier_table(canonical, ["source_file_id", "row"], columns) if columns else None
+    height = read.table.frame.height
+    total = 2 * height + (identifiers.height if identifiers is not None else 0)
+    progress = Progress(f"storing {Path(read.table.path).name}", total, logger=log)
+    _insert_raw_rows(conn, read.table, source_id, progress)
+    bulk_insert(conn, TABLE_OF_KIND[read.kind], canonical.rename({"row": "row_number"}), progress)
     if identifiers is not None:
         bulk_insert(conn, "identifiers", identifiers.select(
-            "source_file_id", "row_number", "source_column", "raw", "id_type", "value", "valid"), progress)
+            "source_file_id", pl.col("row").alias("row_number"), "source_column", "raw", "id_type", "value",
+            pl.col("valid").cast(pl.Int64)), progress)
     progress.finish()
+    return StoredFrames(canonical, identifiers)
+
+
+def _insert_raw_rows(conn: Connection, table, source_id: int, progress: Progress) -> None:
+    """raw_rows: every row's cells as one JSON object, encoded chunk by chunk (never all at once)."""
+    statement = _insert_statement(conn, "raw_rows", ["source_file_id", "row_number", "cells"])
+    for offset in range(0, table.frame.height, CHUNK_ROWS):
+        chunk = table.frame.slice(offset, CHUNK_ROWS)
+        cells = (chunk.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
+                 if chunk.width else ["{}"] * chunk.height)
+        first = table.first_row + offset
+        conn.exec_driver_sql(statement, list(zip(repeat(source_id), range(first, first + chunk.height), cells)))
+        progress.advance(chunk.height)
+
+
+def _insert_statement(conn: Connection, table: str, columns: list[str]) -> str:
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
 
 
 def bulk_insert(conn: Connection, table: str, frame: pl.DataFrame, progress: Progress | None = None) -> None:
     """executemany in chunks: the fast path on SQLite and PostgreSQL alike."""
     if frame.is_empty():
         return
-    columns = frame.columns
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    statement = (f"INSERT INTO {table} ({', '.join(columns)}) "
-                 f"VALUES ({', '.join([marker] * len(columns))})")
+    statement = _insert_statement(conn, table, frame.columns)
     for chunk in frame.iter_slices(CHUNK_ROWS):
         conn.exec_driver_sql(statement, chunk.rows())
         if progress is not None:

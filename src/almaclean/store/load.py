@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 
 import polars as pl
 from sqlalchemy import Engine, text
 
-from almaclean.store.ingest import TABLE_OF_KIND
+from almaclean.store.ingest import TABLE_OF_KIND, IngestResult, StoredFrames
 from almaclean.store.sqlfiles import query
+
+log = logging.getLogger(__name__)
 
 FETCH_ROWS = 100_000
 INTEGER_COLUMNS = {"source_file_id", "row_number", "row_count", "file_size", "first_row", "valid",
@@ -31,6 +34,27 @@ def current_frame(engine: Engine, institution: str, kind: str, *, scope: str | N
         f"SELECT * FROM {table} WHERE source_file_id IN ({id_list}) ORDER BY source_file_id, row_number",
     )
     return frame.rename({"row_number": "row"})
+
+
+@dataclass(frozen=True)
+class CurrentData:
+    frame: pl.DataFrame               # as current_frame returns it
+    identifiers: pl.DataFrame | None  # its identifier table keyed by ("source_file_id", "row"), when at hand
+
+
+def current_data(engine: Engine, institution: str, kind: str, *,
+                 just_stored: tuple[IngestResult, StoredFrames | None] | None = None) -> CurrentData:
+    """current_frame, taken from memory (with its identifiers) when the file just stored
+    (ingest.ingest_file_keeping) is the kind's only current file; else read from the database."""
+    if just_stored is not None and just_stored[1] is not None:
+        result, stored = just_stored
+        if current_sources(engine, institution, kind)["id"].to_list() == [result.source_file_id]:
+            log.info("current %s data for %s: the file just stored, %d rows (in memory)", kind, institution,
+                     stored.frame.height)
+            return CurrentData(stored.frame, stored.identifiers)
+    frame = current_frame(engine, institution, kind)
+    log.info("current %s data for %s: %d rows (from the database)", kind, institution, frame.height)
+    return CurrentData(frame, None)
 
 
 @dataclass(frozen=True)
