@@ -232,3 +232,19 @@ def test_every_kind_has_canonical_columns_and_unknown_kind_fails():
     assert all(canonical_columns(kind) for kind in KINDS)
     with pytest.raises(ValueError, match="unknown kind"):
         read_kind("holdings", "x.csv")
+
+
+def test_canonical_values_are_stripped_only_where_needed(tmp_path):
+    """Columns with stray spaces are stripped (and blank-only cells become null); clean columns
+    come through unchanged."""
+    path = tmp_path / "portfolios.csv"
+    path.write_text(
+        "Portfolio Id,MMS Id,Title,Publisher\n"
+        "53496697910003681, 9977047322103681 ,Revue d’histoire de l’Amérique française ,Érudit\n"
+        "53496697920003681,9977047322203681,  ,Presses de l'Université de Montréal\n",
+        encoding="utf-8")
+    canonical = read_kind("portfolios", path).canonical
+    assert canonical["mms_id"].to_list() == ["9977047322103681", "9977047322203681"]
+    assert canonical["title"].to_list() == ["Revue d’histoire de l’Amérique française", None]
+    assert canonical["publisher"].to_list() == ["Érudit", "Presses de l'Université de Montréal"]
+    assert canonical["portfolio_id"].to_list() == ["53496697910003681", "53496697920003681"]

@@ -60,12 +60,14 @@ def canonical_frame(table: TextTable, kind: str, columns: Mapping[str, Sequence[
     """"row" + every canonical column, stripped, empty -> null; rows with no cell left out."""
     frame = table.frame
     expressions = [pl.int_range(table.first_row, table.first_row + frame.height, dtype=pl.Int64).alias("row")]
+    clean = _already_clean(frame, {f"c{p[0]}" for p in columns.values() if len(p) == 1})
     for column in canonical_columns(kind):
         positions = columns.get(column, ())
         if not positions:
             value = pl.lit(None, dtype=pl.String)
         elif len(positions) == 1:
-            value = _stripped(pl.col(f"c{positions[0]}"))
+            name = f"c{positions[0]}"
+            value = pl.col(name) if name in clean else _stripped(pl.col(name))
         else:
             joined = pl.concat_str([_stripped(pl.col(f"c{j}")) for j in positions],
                                    separator=JOIN_SEPARATOR, ignore_nulls=True)
@@ -75,9 +77,19 @@ def canonical_frame(table: TextTable, kind: str, columns: Mapping[str, Sequence[
     blank = pl.all_horizontal(pl.col(name).is_null() for name in frame.columns) if frame.width else pl.lit(True)
     canonical = frame.select(*expressions, blank.alias("__blank"))
     skipped = canonical.get_column("__blank").sum()
-    if skipped:
-        log.info("%s: %d blank rows left out", table.path.name, skipped)
+    if not skipped:
+        return canonical.drop("__blank")  # no copy of a million-row frame for nothing
+    log.info("%s: %d blank rows left out", table.path.name, skipped)
     return canonical.filter(~pl.col("__blank")).drop("__blank")
+
+
+def _already_clean(frame: pl.DataFrame, names: set[str]) -> set[str]:
+    """Columns with no value that stripping would change: used as they are, sharing memory
+    with the table instead of a stripped copy (most exports have no stray spaces)."""
+    if not names:
+        return set()
+    dirty = frame.select(pl.col(n).str.contains(r"^\s|\s$|^$").any().alias(n) for n in sorted(names))
+    return {n for n in dirty.columns if not dirty.item(0, n)}
 
 
 def _stripped(expr: pl.Expr) -> pl.Expr:
