@@ -202,7 +202,9 @@ def _store_rows(conn: Connection, read: KindRead, source_id: int) -> StoredFrame
     identifiers = identifier_table(canonical, ["source_file_id", "row"], columns) if columns else None
     height = read.table.frame.height
     total = 2 * height + (identifiers.height if identifiers is not None else 0)
-    progress = Progress(f"storing {Path(read.table.path).name}", total, logger=log)
+    progress = Progress(f"storing {Path(read.table.path).name} (raw rows, {TABLE_OF_KIND[read.kind]}"
+                        f"{', identifiers' if identifiers is not None else ''})", total, logger=log,
+                        unit="records")
     _insert_raw_rows(conn, read.table, source_id, progress)
     bulk_insert(conn, TABLE_OF_KIND[read.kind], canonical.rename({"row": "row_number"}), progress)
     if identifiers is not None:
