@@ -248,6 +248,10 @@ def test_pol_from_any_source_blocks_deletion_and_becomes_a_relink():
         assert relinks[pid]["blocked_reason"] is None
     assert relinks[by_portfolio["portfolio_id"]]["po_line_status"] == "ACTIVE"
     assert relinks[closed["portfolio_id"]]["blocked_reason"] == CLOSED
+    # POL-2 comes from the P2E file only: its status is unknown, so the steps say to check it first.
+    assert relinks[by_p2e_file["portfolio_id"]]["po_line_status"] is None
+    assert relinks[by_p2e_file["portfolio_id"]]["steps"].startswith("0. This PO line's status is not")
+    assert relinks[by_bib["portfolio_id"]]["steps"].startswith("1. ")
 
 
 def test_pol_without_keeper_or_with_disagreeing_keepers_is_blocked():

@@ -26,6 +26,8 @@ RELINK_STEPS = (
     "2. Edit the keeper portfolio (target_portfolio_id), Acquisition tab: add the PO line, Save. "
     "3. Delete the P2E portfolio with 'Delete bibliographic record(s)' for the bib left without inventory."
 )
+UNKNOWN_STATUS_STEP = ("0. This PO line's status is not in the PO line export: check in Alma that it is "
+                       "still open (only an open line can be relinked). ")
 RELINK_COLUMNS = ("po_line", "po_line_status", "portfolio_id", "mms_id", "target_portfolio_id",
                   "target_mms_id", "blocked_reason")
 _SEPARATORS = r"\s*[;,|]\s*"
@@ -94,7 +96,8 @@ def relinks(p2e: pl.DataFrame, decisions: pl.DataFrame, po_lines: pl.DataFrame |
         pl.when(blocked == "").then(None).otherwise(blocked).alias("blocked_reason"),
         pl.when(has_target).then(pl.col("keep_portfolio_id")).alias("target_portfolio_id"),
         pl.when(has_target).then(pl.col("keep_mms_id")).alias("target_mms_id"),
-        pl.lit(RELINK_STEPS).alias("steps"),
+        pl.when(pl.col("po_line_status").is_null()).then(pl.lit(UNKNOWN_STATUS_STEP + RELINK_STEPS))
+        .otherwise(pl.lit(RELINK_STEPS)).alias("steps"),
     ).select(*RELINK_COLUMNS, "source", "decision", "reason", "steps").sort("portfolio_id", "po_line")
     log.info(
         "POL relinks: %d rows, %d ready, %d blocked",
