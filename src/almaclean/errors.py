@@ -29,6 +29,10 @@ class InputError(AlmacleanError):
         self.column = column
         super().__init__(str(self))
 
+    def __reduce__(self):
+        # Keep file, row and column when the error crosses a process boundary (Dask workers).
+        return (_rebuild_input_error, (self.message, self.file, self.row, self.column))
+
     def __str__(self) -> str:
         where = []
         if self.row is not None:
@@ -38,3 +42,7 @@ class InputError(AlmacleanError):
         prefix = f"{self.file}: " if self.file else ""
         place = f"{', '.join(where)}: " if where else ""
         return f"{prefix}{place}{self.message}"
+
+
+def _rebuild_input_error(message: str, file: str | None, row: int | None, column: str | None) -> InputError:
+    return InputError(message, file=file, row=row, column=column)
