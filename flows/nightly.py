@@ -23,13 +23,12 @@ from almaclean import settings
 from almaclean.errors import AlmacleanError
 from almaclean.kinds import load_mapping
 from almaclean.nightly import history
-from almaclean.nightly.changes import change_counts, compare, findings_of
+from almaclean.nightly.changes import findings_and_changes
 from almaclean.nightly.inbox import inbox_files, institutions_in, mapping_file
 from almaclean.nightly.report import (
-    P2E_FOLDER, InstitutionRun, artifact_key, summary_rows, write_changes, write_institution_report, write_summary,
+    InstitutionRun, artifact_key, summary_rows, write_institution_files, write_institution_report, write_summary,
 )
 from almaclean.p2e.analyse import P2EResult, analyse_p2e
-from almaclean.p2e.report import write_report
 from almaclean.store.db import make_engine
 from almaclean.store.ingest import ingest_files
 from almaclean.store.load import current_frame
@@ -90,13 +89,12 @@ def detect_changes(result: P2EResult, exported_ids: pl.Series, institution: str,
     engine = _engine(db_url)
     previous = history.previous_run(engine, institution, run_id)
     before = history.run_findings(engine, previous) if previous is not None else None
-    findings = findings_of(result)
-    return findings, compare(before, findings, exported_ids), previous
+    return *findings_and_changes(result, before, exported_ids), previous
 
 
 @step
-def write_p2e_report(result: P2EResult, folder: Path) -> None:
-    write_report(result, folder / P2E_FOLDER)
+def write_files(folder: Path, result: P2EResult, changes: pl.DataFrame) -> None:
+    write_institution_files(folder, result, changes)
 
 
 @step
@@ -116,12 +114,10 @@ def _run_institution(inbox: Path, institution: str, folder: Path, db_url: str | 
         result = analyse(frames)
         findings, changes, run.previous_run_id = detect_changes(
             result, frames["portfolios"]["portfolio_id"], institution, run.run_id, db_url)
-        run.changes = change_counts(changes)
-        run.outcomes = dict(findings.group_by("outcome").len().sort("outcome").iter_rows())
+        run.count(findings, changes)
         # Files first, then the record: a run whose files could not be written is not the one
         # the next run compares with.
-        write_p2e_report(result, folder)
-        write_changes(folder, changes)
+        write_files(folder, result, changes)
         sources = {kind: sorted(int(i) for i in frame["source_file_id"].unique()) for kind, frame in frames.items()}
         record(run.run_id, findings, changes, sources, db_url)
         run.status = "succeeded"
@@ -194,8 +190,9 @@ def _summary_table(runs: list[InstitutionRun]) -> list[dict]:
 
 @step
 def write_bundle(inbox: Path, run_folder: Path, runs: list[InstitutionRun], db_url: str | None) -> Path:
-    """bundle.json (docs/audit.md): each succeeded institution's analysed files, kept re-runnable."""
-    from almaclean.bundle.runs import nightly_bundle
+    """bundle.json (docs/audit.md): each institution's run facts, and each succeeded one's analysed
+    files and previous findings, kept re-runnable."""
+    from almaclean.bundle.runs import nightly_bundle, run_record
 
     files: dict[str, dict[str, list[Path]]] = {}
     mappings: dict[str, Path | None] = {}
@@ -206,6 +203,6 @@ def write_bundle(inbox: Path, run_folder: Path, runs: list[InstitutionRun], db_u
                 by_kind[item.kind].append(item.path)
             files[run.institution] = by_kind
             mappings[run.institution] = mapping_file(inbox / run.institution)
-    institutions = [{"code": r.institution, "folder": r.folder, "status": r.status} for r in runs]
+    institutions = [run_record(r) for r in runs]
     return nightly_bundle(run_folder, _engine(db_url), institutions=institutions, inbox_files=files,
                           mappings=mappings)

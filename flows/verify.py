@@ -10,15 +10,22 @@ import logging
 import tempfile
 from pathlib import Path
 
+import polars as pl
 from prefect import flow
 from sqlalchemy import text
 
 import almaclean
-from almaclean.bundle.manifest import read_bundle
-from almaclean.bundle.runs import ANALYSED_KINDS
+from almaclean.bundle.manifest import output_records, read_bundle
+from almaclean.bundle.runs import ANALYSED_KINDS, PREVIOUS_FINDINGS, RUN_FACTS, institution_run
 from almaclean.bundle.verify import VerifyResult, check_inputs, check_recorded_outputs, compare_rerun
 from almaclean.errors import AlmacleanError, InputError
 from almaclean.kinds import load_mapping
+from almaclean.nightly.changes import findings_and_changes
+from almaclean.nightly.report import (
+    P2E_FOLDER, REPORT_MD, SUMMARY_JSON, SUMMARY_MD, read_findings, write_institution_files, write_institution_report,
+    write_summary,
+)
+from almaclean.p2e.report import write_report
 from almaclean.store.db import make_engine
 from almaclean.store.ingest import ingest_file
 
@@ -41,11 +48,8 @@ def _rerun_resync(run: Path, bundle: dict, out: Path, db_url: str) -> list[str]:
     return compare_rerun(bundle, folder)
 
 
-def _rerun_p2e_of(run: Path, bundle: dict, institution: str, out: Path, db_url: str, *, under: str = "",
-                  set_header: str | None = None, set_size: int | None = None) -> list[str]:
-    """Store the institution's kept inputs in the empty database, then run the P2E flow on them."""
-    from flows.p2e import p2e_flow
-
+def _store_inputs(run: Path, bundle: dict, institution: str, db_url: str) -> None:
+    """Store the institution's kept inputs in the empty database, with their kind, scope and mapping."""
     records = [r for r in bundle["inputs"] if r.get("institution", institution) == institution]
     mapping_record = next((r for r in records if r["role"] == "mapping"), None)
     mapping = load_mapping(run / mapping_record["file"]) if mapping_record else {}
@@ -54,29 +58,89 @@ def _rerun_p2e_of(run: Path, bundle: dict, institution: str, out: Path, db_url: 
         if record["role"] in ANALYSED_KINDS:
             ingest_file(engine, record["role"], run / record["file"], institution, scope=record["scope"],
                         mapping=mapping.get(record["role"]))
-    options = {k: v for k, v in (("set_header", set_header), ("set_size", set_size)) if v is not None}
-    folder = p2e_flow(portfolios=None, institution=institution, out=out, db_url=db_url, **options)
-    return compare_rerun(bundle, folder, under=under)
 
 
 def _rerun_p2e(run: Path, bundle: dict, out: Path, db_url: str) -> list[str]:
+    from flows.p2e import p2e_flow
+
     p = bundle["parameters"]
-    return _rerun_p2e_of(run, bundle, p["institution"], out, db_url, set_header=p["set_header"],
-                         set_size=p["set_size"])
+    _store_inputs(run, bundle, p["institution"], db_url)
+    folder = p2e_flow(portfolios=None, institution=p["institution"], out=out, db_url=db_url,
+                      set_header=p["set_header"], set_size=p["set_size"])
+    return compare_rerun(bundle, folder)
+
+
+def _previous_findings(run: Path, bundle: dict, entry: dict) -> pl.DataFrame | None:
+    """The findings the run compared with (kept in the bundle), None for a first run."""
+    if entry["previous_run_id"] is None:
+        return None
+    record = next((r for r in bundle["inputs"] if r["role"] == PREVIOUS_FINDINGS and r["institution"] == entry["code"]),
+                  None)
+    if record is None:
+        raise AlmacleanError(f"{entry['code']} was compared with run #{entry['previous_run_id']} but the bundle "
+                             "does not keep that run's findings")
+    return read_findings(run / record["file"])
+
+
+def _reanalyse(run: Path, bundle: dict, entry: dict, previous: pl.DataFrame | None, db_url: str):
+    """A nightly institution's kept inputs stored and analysed as the flow does; its findings and
+    changes against `previous`."""
+    from flows.nightly import analyse, load_current
+
+    _store_inputs(run, bundle, entry["code"], db_url)
+    frames = load_current.fn(entry["code"], db_url)
+    result = analyse.fn(frames)
+    return result, *findings_and_changes(result, previous, frames["portfolios"]["portfolio_id"])
+
+
+def _compare_selected(bundle: dict, out: Path, compared: list[str]) -> list[str]:
+    """compare_rerun on the outputs named in `compared` (a file, or a folder ending in "/")."""
+    folders = tuple(name for name in compared if name.endswith("/"))
+
+    def selected(name: str) -> bool:
+        return name in compared or name.startswith(folders)
+
+    expected = dict(bundle, outputs=[r for r in bundle["outputs"] if selected(r["file"])])
+    skip = frozenset(r["file"] for r in output_records(out) if not selected(r["file"]))
+    return compare_rerun(expected, out, skip=skip)
 
 
 def _rerun_nightly(run: Path, bundle: dict, out: Path, db_url: str) -> list[str]:
-    """Each succeeded institution's P2E report is re-run; report.md, changes.csv and the summary
-    depend on the run history in the database, so they are checked against bundle.json only."""
-    from almaclean.nightly.report import P2E_FOLDER
+    """Every file again from the bundle: each institution's recorded run facts (run ids, inbox
+    files, error), its kept inputs re-analysed and diffed against the kept previous findings,
+    then the summaries. A failed institution has its report.md compared only (anything else it
+    left was written before it failed: checked against bundle.json)."""
+    entries = bundle["parameters"]["institutions"]
+    if not all(set(RUN_FACTS) <= entry.keys() for entry in entries):
+        return _rerun_nightly_p2e(run, bundle, out, db_url)
+    runs, compared = [], [SUMMARY_MD, SUMMARY_JSON]
+    for entry in entries:
+        folder = out / entry["folder"]
+        folder.mkdir(parents=True)
+        institution, changes = institution_run(entry), None
+        if entry["status"] == "succeeded":
+            result, findings, changes = _reanalyse(run, bundle, entry, _previous_findings(run, bundle, entry), db_url)
+            institution.count(findings, changes)
+            write_institution_files(folder, result, changes)
+            compared.append(f"{entry['folder']}/")
+        else:
+            compared.append(f"{entry['folder']}/{REPORT_MD}")
+        write_institution_report(folder, institution, changes)
+        runs.append(institution)
+    write_summary(out, runs)
+    return _compare_selected(bundle, out, compared)
 
-    lines = []
+
+def _rerun_nightly_p2e(run: Path, bundle: dict, out: Path, db_url: str) -> list[str]:
+    """A bundle made before the run facts were recorded: each succeeded institution's p2e/ only."""
+    log.info("nightly bundle without run facts (an older almaclean): only each institution's p2e/ is re-run")
+    compared = []
     for entry in bundle["parameters"]["institutions"]:
         if entry["status"] == "succeeded":
-            lines += _rerun_p2e_of(run, bundle, entry["code"], out / entry["folder"], db_url,
-                                   under=f"{entry['folder']}/{P2E_FOLDER}/")
-    log.info("nightly bundle: reports and changes depend on run history; checked against bundle.json only")
-    return lines
+            result, _, _ = _reanalyse(run, bundle, entry, None, db_url)
+            write_report(result, out / entry["folder"] / P2E_FOLDER)
+            compared.append(f"{entry['folder']}/{P2E_FOLDER}/")
+    return _compare_selected(bundle, out, compared)
 
 
 RERUNS = {"resync": _rerun_resync, "p2e": _rerun_p2e, "nightly": _rerun_nightly}

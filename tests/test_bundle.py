@@ -1,20 +1,27 @@
-"""Audit bundles and `verify`: a fresh resync bundle and a fresh P2E bundle verify; one changed
-input byte, one changed output byte, or an output the re-run does not reproduce makes it fail."""
+"""Audit bundles and `verify`: fresh resync, P2E and nightly bundles verify; one changed input
+byte, one changed output byte, or an output the re-run does not reproduce makes it fail."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from almaclean.bundle.manifest import BUNDLE_FILE, lock_file_record, output_records, read_bundle
 from almaclean.bundle.runs import write_back
-from almaclean.errors import InputError
+from almaclean.errors import AlmacleanError, InputError
 from almaclean.kinds import read_kind
+from almaclean.nightly import history
+from almaclean.nightly.report import read_findings
 from almaclean.store.db import make_engine
 from almaclean.store.ingest import file_digest, ingest_file
+from almaclean.write.csvfile import write_csv
 from conftest import REPO
+
+T1, T2 = 1_700_000_000, 1_700_090_000  # nightly inbox file times: run 1's files, then the newer export
 
 
 @pytest.fixture(scope="module")
@@ -125,26 +132,91 @@ def test_resync_and_p2e_bundles_verify_and_detect_changes(prefect_server, sample
     assert result.lines == [f"re-run output differs: {edited}"]
 
 
-def test_nightly_bundle_reruns_each_institutions_p2e_report(prefect_server, sample, tmp_path):
+def _forge(run: Path, edited: str) -> None:
+    """bundle.json made to agree with an edited file (an input or an output)."""
+    payload = json.loads((run / BUNDLE_FILE).read_text(encoding="utf-8"))
+    for record in payload["inputs"] + payload["outputs"]:
+        if record["file"] == edited:
+            record["sha256"] = file_digest(run / edited)[0]
+    (run / BUNDLE_FILE).write_text(json.dumps(payload), encoding="utf-8")
+
+
+def test_nightly_bundles_rerun_every_file_from_the_kept_inputs(prefect_server, sample, tmp_path):
+    """Two nightly runs over a changing inbox: the second compares with the first, keeps its
+    findings as an input, and verify rewrites report.md, changes.csv and the summaries byte for byte."""
     from flows.nightly import nightly_flow
     from flows.verify import verify_run
 
-    inbox = tmp_path / "inbox"
+    inbox, out, db = tmp_path / "inbox", tmp_path / "out", f"sqlite:///{tmp_path / 'user.db'}"
+    edu = inbox / "EDU01"
     for role, folder in (("portfolios", "portfolios"), ("p2e", "p2e"), ("po_lines", "po-lines")):
-        (inbox / "EDU01" / folder).mkdir(parents=True)
-        shutil.copyfile(sample.path(role), inbox / "EDU01" / folder / sample.path(role).name)
-    run = nightly_flow(inbox, out=tmp_path / "out", db_url=f"sqlite:///{tmp_path / 'user.db'}")
+        (edu / folder).mkdir(parents=True)
+        shutil.copyfile(sample.path(role), edu / folder / sample.path(role).name)
+        os.utime(edu / folder / sample.path(role).name, (T1, T1))
+    first = nightly_flow(inbox, out=out, db_url=db)
 
-    bundle = read_bundle(run)
-    assert bundle["parameters"]["institutions"] == [{"code": "EDU01", "folder": "EDU01", "status": "succeeded"}]
+    bundle = read_bundle(first)
+    (entry,) = bundle["parameters"]["institutions"]
+    assert (entry["code"], entry["folder"], entry["status"], entry["previous_run_id"]) == \
+        ("EDU01", "EDU01", "succeeded", None)
     assert sorted(r["role"] for r in bundle["inputs"]) == ["p2e", "po-lines", "portfolios"]
     assert all(r["file"].startswith("inputs/EDU01/") and "written_back" not in r for r in bundle["inputs"])
-    assert verify_run(run).ok
+    result = verify_run(first)
+    assert result.ok, result.lines
 
-    # The P2E report is re-run: a forged output is caught even with bundle.json updated.
-    forged = next(r for r in bundle["outputs"] if r["file"] == "EDU01/p2e/deletion_candidates.csv")
-    path = run / forged["file"]
-    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n", 1))
-    forged["sha256"] = file_digest(path)[0]
-    (run / BUNDLE_FILE).write_text(json.dumps(bundle), encoding="utf-8")
-    assert verify_run(run).lines == ["re-run output differs: EDU01/p2e/deletion_candidates.csv"]
+    # Run 2: Alma deleted two deletion candidates (a newer portfolio export), and a second
+    # institution fails on a bad P2E file.
+    first_changes = pl.read_csv(first / "EDU01" / "changes.csv", infer_schema=False)
+    gone = first_changes.filter(pl.col("outcome") == "delete")["portfolio_id"].head(2).to_list()
+    assert len(gone) == 2
+    portfolios = pl.read_csv(sample.path("portfolios"), infer_schema=False)
+    write_csv(edu / "portfolios" / "portfolios-newer.csv", portfolios.filter(~pl.col("Portfolio Id").is_in(gone)))
+    os.utime(edu / "portfolios" / "portfolios-newer.csv", (T2, T2))
+    (inbox / "BAD02" / "p2e").mkdir(parents=True)
+    (inbox / "BAD02" / "p2e" / "p2e.txt").write_text("EDU01000100000,portfolio\nEDU01000100004,journal\n",
+                                                     encoding="utf-8")
+    with pytest.raises(AlmacleanError, match="BAD02"):
+        nightly_flow(inbox, out=out, db_url=db)
+    (second,) = set(out.glob("nightly-*")) - {first}
+
+    bundle = read_bundle(second)
+    entries = {e["code"]: e for e in bundle["parameters"]["institutions"]}
+    runs = history.runs(make_engine(db), "EDU01")
+    assert [entries["EDU01"]["run_id"], entries["EDU01"]["previous_run_id"]] == [runs[1]["id"], runs[0]["id"]]
+    assert entries["BAD02"]["status"] == "failed" and "journal" in entries["BAD02"]["error"]
+    (kept,) = [r for r in bundle["inputs"] if r["role"] == "previous-findings"]
+    assert kept["file"] == "inputs/EDU01/previous_findings.csv" and kept["run_id"] == runs[0]["id"]
+    previous = read_findings(second / kept["file"])
+    assert previous.equals(history.run_findings(make_engine(db), runs[0]["id"]))
+    assert set(previous["portfolio_id"]) == set(first_changes["portfolio_id"])
+    changes = pl.read_csv(second / "EDU01" / "changes.csv", infer_schema=False)
+    assert set(changes.filter(pl.col("change") == "resolved")["portfolio_id"]) == set(gone)
+    for record in bundle["outputs"]:  # the run folder's name (it carries the time) is in no file
+        assert second.name.encode() not in (second / record["file"]).read_bytes(), record["file"]
+
+    result = verify_run(second)
+    assert result.ok, result.lines
+
+    # One byte of changes.csv or of the P2E report, bundle.json forged to match: the re-run tells.
+    forged = tmp_path / "forged"
+    shutil.copytree(second, forged)
+    for name in ("EDU01/changes.csv", "EDU01/p2e/deletion_candidates.csv"):
+        _flip_byte(forged / name)
+        _forge(forged, name)
+    assert verify_run(forged).lines == ["re-run output differs: EDU01/changes.csv",
+                                        "re-run output differs: EDU01/p2e/deletion_candidates.csv"]
+
+    # One byte of the previous findings (a portfolio id of the first row): an input that changed,
+    # and with bundle.json forged, the diff (and what reports it) is no longer the run's.
+    edited = tmp_path / "previous-edit"
+    shutil.copytree(second, edited)
+    path = edited / kept["file"]
+    offset = path.read_bytes().index(b"\n") + 1
+    assert chr(path.read_bytes()[offset]).isdigit()
+    _flip_byte(path, offset)
+    assert verify_run(edited).lines == [f"input changed: {kept['file']} (sha256 differs from bundle.json)",
+                                        "not re-run: the inputs are not the ones the run read"]
+    _forge(edited, kept["file"])
+    lines = verify_run(edited).lines
+    assert "re-run output differs: EDU01/changes.csv" in lines and "re-run output differs: EDU01/report.md" in lines
+    assert all(line.startswith("re-run output differs: ") for line in lines)

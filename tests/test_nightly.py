@@ -158,3 +158,25 @@ def test_report_markdown_escapes_cells_and_keys_are_prefect_safe():
     assert "shared: ISSN 0742-4671 \\| keeper URL: x" in text
     assert "first succeeded run" in text
     assert artifact_key("EDU_01 Main") == "nightly-edu-01-main"
+
+
+def test_findings_csv_reads_back_as_written_and_the_diff_is_the_same(tmp_path):
+    """The previous findings a nightly bundle keeps: quotes, separators, line breaks, diacritics
+    and missing cells come back unchanged, so the diff against them is the diff against the database's."""
+    from almaclean.nightly.report import read_findings, write_findings
+
+    previous = findings([
+        ("53200000000000002", "review", None, 'title "Revue d\'études" differs, publisher: Garnier; Érudit'),
+        ("53200000000000001", "delete", KEEPER, "shared: ISSN 0742-4671 | keeper URL: https://x.org/a?b=1,2"),
+        ("53200000000000003", "pol_relink", KEEPER, "two lines\nof evidence"),
+    ])
+    path = write_findings(tmp_path / "previous_findings.csv", previous)
+    back = read_findings(path)
+    assert back.equals(previous.sort("portfolio_id"))
+    current = findings([("53200000000000002", "review", None, "coverage stated on one side only")])
+    exported = pl.Series(["53200000000000002", "53200000000000003"])
+    assert compare(back, current, exported).equals(compare(previous, current, exported))
+
+    (tmp_path / "bad.csv").write_text("portfolio_id,outcome\n1,delete\n", encoding="utf-8")
+    with pytest.raises(InputError, match="not a findings file"):
+        read_findings(tmp_path / "bad.csv")

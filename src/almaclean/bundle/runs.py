@@ -6,6 +6,9 @@ p2e and nightly: the analysis reads the institution's CURRENT stored data, which
 ingested on an earlier run, so each current source file is kept: a copy of the file given on
 this run when its bytes are the stored ones, else its stored rows written back (exact header
 and cells) as CSV, with the original file's sha256 recorded beside the copy's.
+nightly also keeps, per succeeded institution with a previous run, that run's findings (what
+the run-over-run diff compared with) and records each institution's run facts (run ids, inbox
+files, error) so that verify rewrites report.md, changes.csv and the summaries.
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from almaclean.bundle.manifest import INPUTS_FOLDER, input_record, keep_input, relative_name, write_bundle
+from almaclean.nightly.history import run_findings
+from almaclean.nightly.report import InstitutionRun, write_findings
 from almaclean.store.ingest import file_digest
 from almaclean.store.load import current_sources, raw_table
 from almaclean.write.atomic import atomic_path, safe_label
@@ -23,6 +28,22 @@ from almaclean.write.csvfile import write_csv
 log = logging.getLogger(__name__)
 
 ANALYSED_KINDS = ("portfolios", "p2e", "po-lines")
+PREVIOUS_FINDINGS = "previous-findings"   # input role
+PREVIOUS_FINDINGS_FILE = "previous_findings.csv"
+RUN_FACTS = ("run_id", "previous_run_id", "files", "error")   # recorded per nightly institution
+
+
+def run_record(run: InstitutionRun) -> dict:
+    """A nightly institution's entry in bundle.json: what a re-run cannot reproduce (the run ids
+    the database gave, the inbox files and whether each was new, the error) plus status."""
+    return {"code": run.institution, "folder": run.folder, "status": run.status,
+            **{name: getattr(run, name) for name in RUN_FACTS}}
+
+
+def institution_run(record: dict) -> InstitutionRun:
+    """The InstitutionRun of a bundle entry (counts are recomputed by the re-run)."""
+    return InstitutionRun(record["code"], record["status"], record["folder"],
+                          **{name: record[name] for name in RUN_FACTS})
 
 
 def write_back(engine: Engine, source_file_id: int, folder: Path) -> Path:
@@ -108,8 +129,8 @@ def p2e_bundle(folder: Path, engine: Engine, *, institution: str, given: dict[st
 
 def nightly_bundle(run_folder: Path, engine: Engine, *, institutions: list[dict],
                    inbox_files: dict[str, dict[str, list[Path]]], mappings: dict[str, Path | None]) -> Path:
-    """institutions: {"code", "folder", "status"} per institution of the run; the inputs of each
-    succeeded one are kept under inputs/<folder>/."""
+    """institutions: run_record() of each institution of the run; the inputs of each succeeded
+    one (and the previous run's findings it was compared with) are kept under inputs/<folder>/."""
     run_folder = Path(run_folder)
     inputs: list[dict] = []
     for entry in institutions:
@@ -121,4 +142,10 @@ def nightly_bundle(run_folder: Path, engine: Engine, *, institutions: list[dict]
         mapping_record = _mapping_input(mappings.get(entry["code"]), run_folder, place)
         if mapping_record:
             inputs.append(mapping_record | {"institution": entry["code"]})
+        if entry.get("previous_run_id") is not None:
+            (run_folder / place).mkdir(parents=True, exist_ok=True)
+            kept = write_findings(run_folder / place / PREVIOUS_FINDINGS_FILE,
+                                  run_findings(engine, entry["previous_run_id"]))
+            inputs.append(input_record(PREVIOUS_FINDINGS, kept, run_folder, original=None,
+                                       institution=entry["code"], run_id=entry["previous_run_id"]))
     return write_bundle(run_folder, flow="nightly", parameters={"institutions": institutions}, inputs=inputs)

@@ -102,6 +102,9 @@ def findings_of(result: P2EResult) -> pl.DataFrame:
     rank = pl.col("outcome").replace_strict({o: i for i, o in enumerate(OUTCOMES)}, return_dtype=pl.Int32)
     frames = [f.cast({c: pl.String for c in f.columns}) for f in (deletions, relinks, review)]
     findings = pl.concat(frames).sort(rank, "portfolio_id").unique("portfolio_id", keep="first", maintain_order=True)
+    # An empty cell is null, as everywhere in almaclean: the findings then read back the same from
+    # a CSV (the previous findings a nightly bundle keeps), e.g. a review with no candidate keeper.
+    findings = findings.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in findings.columns)
     findings = findings.with_columns(
         map_unique(findings["evidence"], evidence_digest, pl.String).alias("evidence_sha256")
     ).select(FINDING_COLUMNS).sort("portfolio_id")
@@ -167,6 +170,18 @@ def compare(previous: pl.DataFrame | None, current: pl.DataFrame, exported_ids: 
     )
     log.info("nightly changes: %s", change_counts(changes))
     return changes
+
+
+def findings_and_changes(result: P2EResult, previous: pl.DataFrame | None,
+                         exported_ids: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A run's findings and its changes against the previous run's findings (None: first run)."""
+    findings = findings_of(result)
+    return findings, compare(previous, findings, exported_ids)
+
+
+def outcome_counts(findings: pl.DataFrame) -> dict[str, int]:
+    """Findings per outcome (only outcomes found), by outcome name."""
+    return dict(findings.group_by("outcome").len().sort("outcome").iter_rows())
 
 
 def change_counts(changes: pl.DataFrame) -> dict[str, int]:

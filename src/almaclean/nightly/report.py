@@ -2,7 +2,9 @@
 summary.json, and the text of the Prefect artifacts (the flow publishes them).
 
 Markdown is built by pure functions from an InstitutionRun; the writers only put text in
-new files (almaclean.write: atomic, never overwriting).
+new files (almaclean.write: atomic, never overwriting). No file names the run folder or holds
+a time: `almaclean verify` rewrites them from the bundle (the recorded InstitutionRun facts and
+the previous run's findings kept as findings CSV) and compares bytes (docs/audit.md).
 """
 from __future__ import annotations
 
@@ -14,7 +16,14 @@ from pathlib import Path
 
 import polars as pl
 
-from almaclean.nightly.changes import CHANGE_COLUMNS, CHANGED, CHANGES, NEW, NO_LONGER, OPEN, OUTCOMES, RESOLVED
+from almaclean.errors import InputError
+from almaclean.nightly.changes import (
+    CHANGE_COLUMNS, CHANGED, CHANGES, FINDING_COLUMNS, NEW, NO_LONGER, OPEN, OUTCOMES, RESOLVED, change_counts,
+    outcome_counts,
+)
+from almaclean.p2e.analyse import P2EResult
+from almaclean.p2e.report import write_report
+from almaclean.read.table import read_table
 from almaclean.write.atomic import atomic_path
 from almaclean.write.csvfile import write_csv
 
@@ -42,6 +51,10 @@ class InstitutionRun:
     changes: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+
+    def count(self, findings: pl.DataFrame, changes: pl.DataFrame) -> None:
+        """Set the counts of a succeeded run from its findings and changes."""
+        self.changes, self.outcomes = change_counts(changes), outcome_counts(findings)
 
 
 def artifact_key(institution: str) -> str:
@@ -111,10 +124,11 @@ def summary_rows(runs: list[InstitutionRun]) -> list[dict]:
     ]
 
 
-def summary_markdown(run_folder: Path, runs: list[InstitutionRun]) -> str:
+def summary_markdown(runs: list[InstitutionRun]) -> str:
+    """summary.md; the run folder's name (it carries the time) is not in it, so a re-run matches."""
     rows = summary_rows(runs)
     failed = [r for r in runs if r.status != "succeeded"]
-    lines = [f"# Nightly P2E detection: {Path(run_folder).name}", "",
+    lines = ["# Nightly P2E detection", "",
              f"{len(runs)} institution(s), {len(failed)} failed.", ""]
     if rows:
         header = list(rows[0])
@@ -131,6 +145,26 @@ def write_changes(folder: Path, changes: pl.DataFrame) -> Path:
     return write_csv(Path(folder) / CHANGES_CSV, changes.select(CHANGE_COLUMNS))
 
 
+def write_institution_files(folder: Path, result: P2EResult, changes: pl.DataFrame) -> None:
+    """A succeeded institution's P2E report (p2e/) and changes.csv (the flow and verify both)."""
+    write_report(result, Path(folder) / P2E_FOLDER)
+    write_changes(folder, changes)
+
+
+def write_findings(path: Path, findings: pl.DataFrame) -> Path:
+    """Findings (FINDING_COLUMNS) as CSV, by portfolio_id: the previous run's, kept in a bundle."""
+    return write_csv(path, findings.select(FINDING_COLUMNS).sort("portfolio_id"))
+
+
+def read_findings(path: Path) -> pl.DataFrame:
+    """Findings written by write_findings, every cell text, empty cell -> null."""
+    table = read_table(path)
+    if table.header != FINDING_COLUMNS:
+        raise InputError(f"not a findings file: header {list(table.header)}, expected {list(FINDING_COLUMNS)}",
+                         file=path, row=1)
+    return table.frame.rename({f"c{i}": name for i, name in enumerate(FINDING_COLUMNS)})
+
+
 def write_institution_report(folder: Path, run: InstitutionRun, changes: pl.DataFrame | None) -> str:
     """report.md in the institution's folder; returns the markdown."""
     markdown = institution_markdown(run, changes)
@@ -141,9 +175,9 @@ def write_institution_report(folder: Path, run: InstitutionRun, changes: pl.Data
 def write_summary(run_folder: Path, runs: list[InstitutionRun]) -> str:
     """summary.md and summary.json of the whole run; returns the markdown."""
     run_folder = Path(run_folder)
-    markdown = summary_markdown(run_folder, runs)
+    markdown = summary_markdown(runs)
     _write_text(run_folder / SUMMARY_MD, markdown)
-    payload = {"run_folder": run_folder.name, "institutions": [asdict(r) for r in runs],
+    payload = {"institutions": [asdict(r) for r in runs],
                "failed": [r.institution for r in runs if r.status != "succeeded"]}
     _write_text(run_folder / SUMMARY_JSON, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     log.info("nightly summary written to %s", run_folder)
