@@ -32,7 +32,7 @@ from almaclean.p2e.analyse import P2EResult, analyse_p2e
 from almaclean.store.db import make_engine
 from almaclean.store.ingest import ingest_files
 from almaclean.store.load import current_frame
-from almaclean.write.atomic import new_run_folder, safe_label
+from almaclean.write.atomic import new_run_folder, unique_folder_names
 
 log = logging.getLogger(__name__)
 
@@ -145,16 +145,6 @@ def _record_failure(run: InstitutionRun, db_url: str | None) -> None:
         log.exception("cannot record the failure of nightly run #%s", run.run_id)
 
 
-def _folder_names(institutions: list[str]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for code in institutions:
-        base = safe_label(code)
-        name, n = base, 2
-        while name.lower() in (x.lower() for x in names.values()):
-            name, n = f"{base}-{n}", n + 1
-        names[code] = name
-    return names
-
 
 @flow(name="almaclean-nightly")
 def nightly_flow(inbox: Path, *, institutions: list[str] | None = None, out: Path = Path("out"),
@@ -167,7 +157,7 @@ def nightly_flow(inbox: Path, *, institutions: list[str] | None = None, out: Pat
         raise AlmacleanError(f"{inbox}: no institution folder in the inbox (INBOX/<INSTITUTION_CODE>/...)")
     run_folder = new_run_folder(Path(out), "nightly")
     runs = []
-    for code, name in _folder_names(codes).items():
+    for code, name in zip(codes, unique_folder_names(codes)):
         folder = run_folder / name
         folder.mkdir()
         runs.append(_run_institution(inbox, code, folder, db_url))

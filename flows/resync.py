@@ -17,7 +17,7 @@ from almaclean.resync.inputs import expand_exports, match_review
 from almaclean.resync.outputs import copy_export, write_collection, write_run_summary
 from almaclean.resync.plan import CollectionPlan, collection_name, identity_of, plan_collection
 from almaclean.store.ingest import file_digest
-from almaclean.write.atomic import new_run_folder, safe_label
+from almaclean.write.atomic import new_run_folder, unique_folder_names
 
 log = logging.getLogger(__name__)
 
@@ -106,16 +106,6 @@ def write_summary(run: Path, records: list[tuple[dict, str]]) -> Path:
     return write_run_summary(run, records)
 
 
-def _folder_names(exports: list[Path]) -> list[str]:
-    names: list[str] = []
-    for export in exports:
-        base = safe_label(collection_name(export))
-        name, n = base, 2
-        while name.lower() in (x.lower() for x in names):
-            name, n = f"{base}-{n}", n + 1
-        names.append(name)
-    return names
-
 
 @flow(name="almaclean-resync")
 def resync_flow(exports: list[Path], *, po_lines: Path | None = None, institution: str = "default",
@@ -130,7 +120,8 @@ def resync_flow(exports: list[Path], *, po_lines: Path | None = None, institutio
                       keep_localized_n)
     run: Path | None = None
     records: list[tuple[dict, str]] = []
-    for (export, sha), name in zip(digests.items(), _folder_names(list(digests))):
+    names = unique_folder_names([collection_name(export) for export in digests])
+    for (export, sha), name in zip(digests.items(), names):
         read = read_export(export)
         chosen = (review_decisions(Path(decisions), review_sheets, read, keep_localized_n)
                   if export == review_for else None)
@@ -144,7 +135,7 @@ def resync_flow(exports: list[Path], *, po_lines: Path | None = None, institutio
         records.append((write_outputs(collection_plan, folder), name))
         del collection_plan
     write_summary(run, records)
-    write_bundle(run, list(zip(digests, digests.values(), _folder_names(list(digests)))), po_lines, decisions,
+    write_bundle(run, list(zip(digests, digests.values(), names)), po_lines, decisions,
                  institution, keep_localized_n)
     log.info("re-sync of %d collection(s) written to %s", len(records), run)
     return run

@@ -148,3 +148,10 @@ def test_csv_utf8_quoting_exact_header(tmp_path):
         write_csv(path, frame)
     plain = write_csv(tmp_path / "p.csv", frame)
     assert plain.read_text(encoding="utf-8").splitlines()[0] == "a,b"
+
+
+def test_unique_folder_names_are_safe_and_distinct_ignoring_case():
+    from almaclean.write.atomic import unique_folder_names
+
+    assert unique_folder_names(["JSTOR Arts & Sciences I", "jstor arts & sciences i", "Revues", "EDU01"]) == [
+        "JSTOR-Arts-Sciences-I", "jstor-arts-sciences-i-2", "Revues", "EDU01"]

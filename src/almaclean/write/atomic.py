@@ -23,6 +23,21 @@ def safe_label(label: str) -> str:
     return cleaned[:80] or "run"
 
 
+def unique_folder_names(labels: list[str]) -> list[str]:
+    """One safe folder name per label, in order; a name already taken (case ignored, as on
+    Windows and macOS) gets -2, -3, ..."""
+    names: list[str] = []
+    taken: set[str] = set()
+    for label in labels:
+        base = safe_label(label)
+        name, n = base, 2
+        while name.lower() in taken:
+            name, n = f"{base}-{n}", n + 1
+        names.append(name)
+        taken.add(name.lower())
+    return names
+
+
 def new_run_folder(out_root: Path, label: str, *, now: datetime | None = None) -> Path:
     """Create and return out_root/<label>-<YYYYmmdd-HHMMSS>[-N]; never an existing folder."""
     out_root = Path(out_root)
