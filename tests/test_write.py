@@ -153,5 +153,5 @@ def test_csv_utf8_quoting_exact_header(tmp_path):
 def test_unique_folder_names_are_safe_and_distinct_ignoring_case():
     from almaclean.write.atomic import unique_folder_names
 
-    assert unique_folder_names(["JSTOR Arts & Sciences I", "jstor arts & sciences i", "Revues", "EDU01"]) == [
-        "JSTOR-Arts-Sciences-I", "jstor-arts-sciences-i-2", "Revues", "EDU01"]
+    assert unique_folder_names(["JSTOR Arts & Sciences I", "jstor arts & sciences i", "Érudit", "EDU01"]) == [
+        "JSTOR-Arts-Sciences-I", "jstor-arts-sciences-i-2", "Erudit", "EDU01"]

@@ -5,6 +5,7 @@ import contextlib
 import logging
 import os
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,7 +20,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def safe_label(label: str) -> str:
     """A label usable in a file name on every OS: letters, digits, '.', '_', '-'."""
-    cleaned = _UNSAFE.sub("-", label.strip()).strip(".-_")
+    folded = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")  # É -> E
+    cleaned = _UNSAFE.sub("-", folded.strip()).strip(".-_")
     return cleaned[:80] or "run"
 
 
