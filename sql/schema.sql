@@ -29,9 +29,19 @@ CREATE TABLE IF NOT EXISTS source_files (
 );
 CREATE INDEX IF NOT EXISTS source_files_scope ON source_files (institution_code, kind, scope);
 
--- Every data row exactly as read: a JSON object {"c0": text-or-null, ...} by column position,
--- so a file (an Extended Export with its repeated headers included) can be written back cell
--- for cell with source_files.header_json.
+-- Every data row exactly as read, by column position, so a file (an Extended Export with its
+-- repeated headers included) can be written back cell for cell with source_files.header_json.
+-- A file column whose cells are, row for row, exactly those of one canonical column is not
+-- repeated: raw_columns names that column (load.raw_table puts the cells back). raw_rows holds
+-- the other columns as a JSON object {"c<position>": text-or-null, ...}, and has no row at all
+-- for a file whose every column is held (a clean portfolio export).
+CREATE TABLE IF NOT EXISTS raw_columns (
+    source_file_id   BIGINT NOT NULL REFERENCES source_files (id),
+    column_position  INTEGER NOT NULL,
+    canonical_column TEXT NOT NULL,
+    PRIMARY KEY (source_file_id, column_position)
+);
+
 CREATE TABLE IF NOT EXISTS raw_rows (
     source_file_id BIGINT NOT NULL REFERENCES source_files (id),
     row_number     INTEGER NOT NULL,
@@ -41,7 +51,9 @@ CREATE TABLE IF NOT EXISTS raw_rows (
 
 -- Normalised tables: the canonical columns of each kind (kinds/*.py), text as read.
 -- Analysis reads them by source file (the primary key's prefix); no secondary index is kept,
--- since each one costs about 10% of ingest time and no query uses it yet.
+-- since each one costs about 10% of ingest time and no query uses it yet. Normalised ISSN/ISBN
+-- values are not stored: normalize/identifiers.py derives them from these columns when an
+-- analysis runs (storing 2 million derived rows per million portfolios cost more than deriving).
 CREATE TABLE IF NOT EXISTS portfolios (
     source_file_id          BIGINT NOT NULL REFERENCES source_files (id),
     row_number              INTEGER NOT NULL,
@@ -112,18 +124,6 @@ CREATE TABLE IF NOT EXISTS extended_export_rows (
     coverage_statement  TEXT,
     publisher           TEXT,
     PRIMARY KEY (source_file_id, row_number)
-);
-
--- ISSN/ISBN values of every row, one per value, as normalize/identifiers.py reads them.
--- value is NULL when the raw text is not a valid identifier (kept raw, flagged, never fixed).
-CREATE TABLE IF NOT EXISTS identifiers (
-    source_file_id BIGINT NOT NULL REFERENCES source_files (id),
-    row_number     INTEGER NOT NULL,
-    source_column  TEXT NOT NULL,
-    raw            TEXT NOT NULL,
-    id_type        TEXT NOT NULL,
-    value          TEXT,
-    valid          INTEGER NOT NULL
 );
 
 -- Nightly P2E detection (src/almaclean/nightly/, docs/nightly.md). One row per institution

@@ -98,17 +98,3 @@ def test_deletion_sets_hold_exactly_the_candidates(institution, tmp_path):
     assert sorted(ids) == sorted(result.deletion_candidates["portfolio_id"].to_list())
     groups = pl.read_csv(tmp_path / "groups.csv", infer_schema=False)
     assert set(groups["portfolio_id"]) == set(result.groups["portfolio_id"])
-
-
-def test_identifiers_computed_at_ingest_give_the_same_analysis(institution):
-    from almaclean.normalize.identifiers import identifier_table
-
-    _, frames = institution
-    # the shape load.current_data hands over: rows of one stored file, its identifier table
-    portfolios = frames["portfolios"].with_columns(pl.lit(1, dtype=pl.Int64).alias("source_file_id"))
-    identifiers = identifier_table(portfolios, ["source_file_id", "row"], ["issn", "isbn"])
-    plain = analyse_p2e(portfolios, frames["p2e"], frames["po_lines"])
-    given = analyse_p2e(portfolios, frames["p2e"], frames["po_lines"], portfolio_identifiers=identifiers)
-    assert plain.counts == given.counts and plain.counts["deletion_candidates"] > 0
-    for name in ("deletion_candidates", "pol_relinks", "review", "groups", "not_in_p2e", "unmatched_lines"):
-        assert getattr(plain, name).equals(getattr(given, name)), name

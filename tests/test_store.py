@@ -37,10 +37,10 @@ def portfolios_csv(path: Path, rows: list[dict], *, start: int = 0) -> Path:
 def counts(engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-                for t in ("institutions", "source_files", "raw_rows", "portfolios", "identifiers")}
+                for t in ("institutions", "source_files", "raw_columns", "raw_rows", "portfolios")}
 
 
-def test_ingest_stores_raw_canonical_and_identifiers(tmp_path, db_url):
+def test_ingest_stores_canonical_rows_and_each_raw_cell_once(tmp_path, db_url):
     rows = kbart_rows(limit=300)
     path = portfolios_csv(tmp_path / "portfolios.csv", rows)
     engine = make_engine(db_url)
@@ -52,14 +52,35 @@ def test_ingest_stores_raw_canonical_and_identifiers(tmp_path, db_url):
     assert stored["row"].to_list() == list(range(2, 302))  # Excel row numbers: header is row 1
     assert stored["portfolio_id"][0] == "530000000000003681"
     assert stored["title"].to_list() == [r["publication_title"] for r in rows]
-
-    expected_issns = sum(bool(r["print_identifier"]) + bool(r["online_identifier"]) for r in rows)
+    # A clean export: every file column is held by a canonical column, so no raw_rows at all,
+    # and the file still comes back cell for cell.
     with engine.connect() as conn:
-        issns = conn.execute(text("SELECT COUNT(*) FROM identifiers WHERE id_type = 'issn' AND valid = 1")).scalar_one()
-        sample = conn.execute(text("SELECT raw, value FROM identifiers WHERE row_number = 2 ORDER BY raw")).all()
-    assert issns == expected_issns  # every JSTOR ISSN is hyphenated and valid (SOURCES.md)
-    first = rows[0]
-    assert sorted(raw for raw, _ in sample) == sorted(v for v in (first["print_identifier"], first["online_identifier"]) if v)
+        held = dict(conn.execute(text("SELECT column_position, canonical_column FROM raw_columns")).all())
+        raw_count = conn.execute(text("SELECT COUNT(*) FROM raw_rows")).scalar_one()
+    assert held == {0: "portfolio_id", 1: "mms_id", 2: "title", 3: "issn", 4: "collection_name",
+                    5: "portfolio_linked_to_cz", 6: "availability", 7: "url"}
+    assert raw_count == 0
+    assert raw_table(engine, result.source_file_id).frame.equals(read_table(path).frame)
+
+
+def test_a_column_whose_cells_differ_from_their_canonical_value_is_kept_raw(tmp_path, db_url):
+    rows = kbart_rows(limit=40)
+    path = portfolios_csv(tmp_path / "portfolios.csv", rows)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    # a stray space around one title: canonical titles are stripped, the raw cell is not
+    cells = next(csv.reader([lines[5]]))
+    cells[2] = f"  {cells[2]} "
+    lines[5] = ",".join(f'"{c}"' for c in cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    engine = make_engine(db_url)
+    result = ingest_file(engine, "portfolios", path, "UNI")
+    with engine.connect() as conn:
+        held = dict(conn.execute(text("SELECT column_position, canonical_column FROM raw_columns")).all())
+        raw_count = conn.execute(text("SELECT COUNT(*) FROM raw_rows")).scalar_one()
+    assert 2 not in held and len(held) == 7 and raw_count == 40
+    back = raw_table(engine, result.source_file_id).frame
+    assert back.equals(read_table(path).frame) and back["c2"][4] == cells[2]
+    assert current_frame(engine, "UNI", "portfolios")["title"][4] == cells[2].strip()
 
 
 def test_same_file_again_is_a_no_op(tmp_path, db_url):
@@ -98,7 +119,7 @@ def test_failing_ingest_leaves_database_exactly_as_it_was(tmp_path, monkeypatch,
 
     def failing_insert(conn, table, frame, progress=None):
         real_insert(conn, table, frame, progress)
-        if table == "identifiers":  # the last step: everything before it was already written
+        if table == "portfolios":  # the last step: everything before it was already written
             raise RuntimeError("disk full")
 
     monkeypatch.setattr(ingest_module, "bulk_insert", failing_insert)
@@ -182,31 +203,28 @@ def test_concurrent_writers_on_one_sqlite_file_both_finish(tmp_path):
 
 
 def test_a_file_just_stored_is_handed_over_in_memory_exactly_as_the_database_gives_it_back(tmp_path, db_url):
-    from almaclean.normalize.identifiers import identifier_table
-    from almaclean.store.ingest import ingest_file_keeping
+    from almaclean.store.ingest import PENDING_SOURCE_ID, ingest_file_keeping, read_unless_stored
     from almaclean.store.load import current_data
 
     engine = make_engine(db_url)
     first = portfolios_csv(tmp_path / "first.csv", kbart_rows(limit=120))
     second = portfolios_csv(tmp_path / "second.csv", kbart_rows(limit=200), start=500)
+    pending = read_unless_stored(engine, "portfolios", first, "UNI")
     kept = ingest_file_keeping(engine, "portfolios", first, "UNI")
     assert kept[0].status == "stored"
     from_db = current_frame(engine, "UNI", "portfolios")
     assert kept[1].frame.equals(from_db) and kept[1].frame.schema == from_db.schema
-    db_identifiers = identifier_table(from_db, ["source_file_id", "row"], ["issn", "isbn"])
-    assert kept[1].identifiers.equals(db_identifiers) and kept[1].identifiers.height > 120
-    with engine.connect() as conn:
-        stored_rows = conn.execute(text("SELECT COUNT(*) FROM identifiers")).scalar_one()
-    assert stored_rows == db_identifiers.height
+    # rows read but not stored yet differ only by their (unknown) source id
+    assert pending.frame.drop("source_file_id").equals(from_db.drop("source_file_id"))
+    assert set(pending.frame["source_file_id"]) == {PENDING_SOURCE_ID}
 
-    in_memory = current_data(engine, "UNI", "portfolios", just_stored=kept)
-    assert in_memory.frame is kept[1].frame and in_memory.identifiers is kept[1].identifiers
+    assert current_data(engine, "UNI", "portfolios", just_stored=kept) is kept[1].frame
 
     # once a newer file is current, the kept frame of the older one is not used
     ingest_file(engine, "portfolios", second, "UNI")
     stale = current_data(engine, "UNI", "portfolios", just_stored=kept)
-    assert stale.identifiers is None and stale.frame["portfolio_id"][0] == "530000000050003681"
+    assert stale is not kept[1].frame and stale["portfolio_id"][0] == "530000000050003681"
     # the same bytes again are not read at all: nothing kept, the database is read
     again = ingest_file_keeping(engine, "portfolios", second, "UNI")
     assert again[0].status == "unchanged" and again[1] is None
-    assert current_data(engine, "UNI", "portfolios", just_stored=again).frame.height == 200
+    assert current_data(engine, "UNI", "portfolios", just_stored=again).height == 200

@@ -39,15 +39,6 @@ class P2EResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def keyed_by_portfolio(identifiers: pl.DataFrame, portfolios: pl.DataFrame) -> pl.DataFrame:
-    """An identifier table keyed by ("source_file_id", "row") of `portfolios`, keyed by portfolio_id
-    instead, rows in the same order."""
-    keys = ["source_file_id", "row"]
-    return identifiers.join(
-        portfolios.select(*keys, "portfolio_id"), on=keys, how="left", maintain_order="left"
-    ).select("portfolio_id", *[c for c in identifiers.columns if c not in keys])
-
-
 def _evidence_text() -> pl.Expr:
     def part(label: str, column: str) -> pl.Expr:
         return pl.lit(f"{label}: ") + pl.col(column).fill_null("-")
@@ -75,21 +66,14 @@ def analyse_p2e(
     *,
     junk_threshold: int = DEFAULT_JUNK_THRESHOLD,
     title_cutoff: float = 90.0,
-    portfolio_identifiers: pl.DataFrame | None = None,
 ) -> P2EResult:
-    """Classify, match, guard and group: every output of the P2E clean-up as frames.
-
-    portfolio_identifiers: identifier_table(portfolios, ["source_file_id", "row"], ["issn", "isbn"])
-    when already computed (at ingest); None: computed here.
-    """
-    all_ids = None if portfolio_identifiers is None else keyed_by_portfolio(portfolio_identifiers, portfolios)
+    """Classify, match, guard and group: every output of the P2E clean-up as frames."""
     flagged = flag_portfolios(with_columns(portfolios, PORTFOLIO_COLUMNS).select(ANALYSED_COLUMNS))
     classes = classify_p2e(flagged, with_columns(p2e_lines, P2E_COLUMNS))
     databases = classes.p2e.filter(is_database_record())
     p2e = classes.p2e.filter(~is_database_record())
 
-    evidence = identifier_evidence(flagged, p2e, junk_threshold=junk_threshold, all_ids=all_ids)
-    del all_ids
+    evidence = identifier_evidence(flagged, p2e, junk_threshold=junk_threshold)
     with_hit = evidence.pairs.select("portfolio_id").unique()
     queries = p2e.join(with_hit, on="portfolio_id", how="anti").select(
         pl.col("portfolio_id").alias("id"),

@@ -96,14 +96,9 @@ def junk_values(all_ids: pl.DataFrame, flagged: pl.DataFrame, threshold: int,
 
 def identifier_evidence(
     flagged: pl.DataFrame, p2e: pl.DataFrame, *, junk_threshold: int = DEFAULT_JUNK_THRESHOLD,
-    all_ids: pl.DataFrame | None = None,
 ) -> Evidence:
-    """Identifier tables, junk values and (P2E, CZ-linked portfolio) pairs sharing a value.
-
-    all_ids: the identifier table of every portfolio keyed by portfolio_id, when already at hand.
-    """
-    if all_ids is None:
-        all_ids = identifier_table(flagged.select("portfolio_id", "issn", "isbn"), "portfolio_id", ["issn", "isbn"])
+    """Identifier tables, junk values and (P2E, CZ-linked portfolio) pairs sharing a value."""
+    all_ids = identifier_table(flagged.select("portfolio_id", "issn", "isbn"), "portfolio_id", ["issn", "isbn"])
     line_ids = identifier_table(
         p2e.select("portfolio_id", "p2e_issn", "p2e_isbn"), "portfolio_id", ["p2e_issn", "p2e_isbn"]
     )

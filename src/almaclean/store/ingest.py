@@ -1,4 +1,4 @@
-"""Stores a read file: one transaction, raw rows losslessly, canonical rows, identifiers.
+"""Stores a read file: one transaction, canonical rows, and the raw cells losslessly.
 
 The same bytes again (institution, kind, sha256) are a no-op. A failure leaves the database
 exactly as it was: everything happens inside one transaction.
@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 
 from almaclean import __version__
 from almaclean.kinds import KindRead, canonical_columns, read_kind
-from almaclean.normalize.identifiers import identifier_table
 from almaclean.progress import Progress
 from almaclean.store.db import write_transaction
 
@@ -30,12 +29,6 @@ TABLE_OF_KIND = {
     "p2e": "p2e_lines",
     "po-lines": "po_lines",
     "extended-export": "extended_export_rows",
-}
-IDENTIFIER_COLUMNS = {
-    "portfolios": ["issn", "isbn"],
-    "p2e": ["issn", "isbn"],
-    "extended-export": ["issn", "isbn"],
-    "po-lines": [],
 }
 CHUNK_ROWS = 50_000
 EXTENDED_EXPORT_SUFFIX = "_portfolios"
@@ -56,8 +49,7 @@ class IngestResult:
 class StoredFrames:
     """What an ingest just stored, as load.current_frame would read it back."""
 
-    frame: pl.DataFrame                # "source_file_id", "row" and the kind's canonical columns
-    identifiers: pl.DataFrame | None   # identifier_table(frame, ["source_file_id", "row"], IDENTIFIER_COLUMNS[kind])
+    frame: pl.DataFrame  # "source_file_id", "row" and the kind's canonical columns
 
 
 def file_digest(path: Path) -> tuple[str, int]:
@@ -92,42 +84,60 @@ def ingest_file(engine: Engine, kind: str, path: Path, institution: str, *, scop
     return ingest_files(engine, kind, [path], institution, scope=scope, mapping=mapping)[0]
 
 
+@dataclass(frozen=True)
+class PendingFile:
+    """A file read and checked (kinds.read_kind), not stored yet."""
+
+    read: KindRead
+    sha256: str
+    size: int
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """Its canonical rows as load.current_frame will give them back once stored, but for
+        "source_file_id", unknown until then (PENDING_SOURCE_ID)."""
+        return _canonical_rows(self.read, PENDING_SOURCE_ID)
+
+
+PENDING_SOURCE_ID = 0  # never a stored id (they start at 1)
+
+
 def ingest_file_keeping(engine: Engine, kind: str, path: Path, institution: str, *, scope: str | None = None,
                         mapping: dict | None = None) -> tuple[IngestResult, StoredFrames | None]:
     """ingest_file, also handing back what was stored (None when the file was stored already),
     so that an analysis of the file just ingested need not read it back from the database."""
-    read = _read_unless_stored(engine, kind, Path(path), institution, mapping)
-    if isinstance(read, IngestResult):
-        return read, None
-    return _store_read(engine, read[0], institution, scope=scope, digest=read[1])
+    pending = read_unless_stored(engine, kind, Path(path), institution, mapping)
+    if isinstance(pending, IngestResult):
+        return pending, None
+    return store_pending(engine, pending, institution, scope=scope)
 
 
 def ingest_files(engine: Engine, kind: str, paths: list[Path], institution: str, *,
                  scope: str | None = None, mapping: dict | None = None) -> list[IngestResult]:
     """Several files of one kind: all are read and checked before any is stored, so one bad
     file stores nothing. Each file is then stored in its own transaction."""
-    pending: list[tuple[int, KindRead, tuple[str, int]]] = []
-    results: dict[int, IngestResult] = {}
-    for index, path in enumerate(map(Path, paths)):
-        read = _read_unless_stored(engine, kind, path, institution, mapping)
-        if isinstance(read, IngestResult):
-            results[index] = read
-        else:
-            pending.append((index, *read))
-    for index, read, digest in pending:
-        results[index] = ingest_read(engine, read, institution, scope=scope, digest=digest)
-    return [results[i] for i in sorted(results)]
+    read = [read_unless_stored(engine, kind, path, institution, mapping) for path in map(Path, paths)]
+    return [r if isinstance(r, IngestResult) else store_pending(engine, r, institution, scope=scope)[0]
+            for r in read]
 
 
-def _read_unless_stored(engine: Engine, kind: str, path: Path, institution: str,
-                        mapping: dict | None) -> IngestResult | tuple[KindRead, tuple[str, int]]:
-    """The "unchanged" result when these bytes are stored already, else the file read and its digest."""
+def read_unless_stored(engine: Engine, kind: str, path: Path, institution: str,
+                       mapping: dict | None = None) -> IngestResult | PendingFile:
+    """The "unchanged" result when these bytes are stored already (no read at all), else the
+    file read and checked, ready for store_pending."""
     sha, size = file_digest(path)
     with engine.connect() as conn:
         existing = _existing(conn, institution, kind, sha)
     if existing is not None:
         return _unchanged(existing, kind, path, sha)
-    return read_kind(kind, path, mapping=mapping), (sha, size)
+    return PendingFile(read_kind(kind, path, mapping=mapping), sha, size)
+
+
+def store_pending(engine: Engine, pending: PendingFile, institution: str, *,
+                  scope: str | None = None) -> tuple[IngestResult, StoredFrames | None]:
+    """Store a file read by read_unless_stored, in one transaction; with what was stored
+    (None when another process stored the same bytes meanwhile)."""
+    return _store_read(engine, pending.read, institution, scope=scope, digest=(pending.sha256, pending.size))
 
 
 def ingest_read(engine: Engine, read: KindRead, institution: str, *, scope: str | None = None,
@@ -195,33 +205,57 @@ def _insert_source(conn: Connection, read: KindRead, institution: str, scope: st
     ).scalar_one()
 
 
-def _store_rows(conn: Connection, read: KindRead, source_id: int) -> StoredFrames:
-    canonical = read.canonical.with_columns(pl.lit(source_id, dtype=pl.Int64).alias("source_file_id")).select(
+def _canonical_rows(read: KindRead, source_id: int) -> pl.DataFrame:
+    return read.canonical.with_columns(pl.lit(source_id, dtype=pl.Int64).alias("source_file_id")).select(
         "source_file_id", "row", *canonical_columns(read.kind))
-    columns = IDENTIFIER_COLUMNS[read.kind]
-    identifiers = identifier_table(canonical, ["source_file_id", "row"], columns) if columns else None
+
+
+def _store_rows(conn: Connection, read: KindRead, source_id: int) -> StoredFrames:
+    canonical = _canonical_rows(read, source_id)
+    held = held_columns(read)
+    rest = [name for position, name in enumerate(read.table.frame.columns) if position not in held]
+    table = TABLE_OF_KIND[read.kind]
     height = read.table.frame.height
-    total = 2 * height + (identifiers.height if identifiers is not None else 0)
-    progress = Progress(f"storing {Path(read.table.path).name} (raw rows, {TABLE_OF_KIND[read.kind]}"
-                        f"{', identifiers' if identifiers is not None else ''})", total, logger=log,
-                        unit="records")
-    _insert_raw_rows(conn, read.table, source_id, progress)
-    bulk_insert(conn, TABLE_OF_KIND[read.kind], canonical.rename({"row": "row_number"}), progress)
-    if identifiers is not None:
-        bulk_insert(conn, "identifiers", identifiers.select(
-            "source_file_id", pl.col("row").alias("row_number"), "source_column", "raw", "id_type", "value",
-            pl.col("valid").cast(pl.Int64)), progress)
+    progress = Progress(f"storing {Path(read.table.path).name} ({table}{', raw cells' if rest else ''})",
+                        height * (2 if rest else 1), logger=log, unit="records")
+    bulk_insert(conn, "raw_columns", pl.DataFrame(
+        {"source_file_id": [source_id] * len(held), "column_position": list(held),
+         "canonical_column": list(held.values())},
+        schema={"source_file_id": pl.Int64, "column_position": pl.Int64, "canonical_column": pl.String}))
+    if rest:
+        _insert_raw_rows(conn, read.table, rest, source_id, progress)
+    # Columns the file did not have are left out of the INSERT (they default to NULL): a
+    # third fewer values to bind for a typical portfolio export.
+    present = [c for c in canonical.columns if canonical.get_column(c).null_count() < canonical.height]
+    bulk_insert(conn, table, canonical.select(present).rename({"row": "row_number"}), progress)
     progress.finish()
-    return StoredFrames(canonical, identifiers)
+    log.info("%s: %d of %d file columns held by canonical columns, %d kept as raw cells",
+             Path(read.table.path).name, len(held), read.table.frame.width, len(rest))
+    return StoredFrames(canonical)
 
 
-def _insert_raw_rows(conn: Connection, table, source_id: int, progress: Progress) -> None:
-    """raw_rows: every row's cells as one JSON object, encoded chunk by chunk (never all at once)."""
+def held_columns(read: KindRead) -> dict[int, str]:
+    """File column position -> the canonical column holding exactly its cells, row for row
+    (same text, same nulls). Those cells need not be stored twice."""
+    frame, canonical = read.table.frame, read.canonical
+    if canonical.height != frame.height:  # blank rows left out: rows no longer line up
+        return {}
+    held: dict[int, str] = {}
+    for column, positions in read.sources.items():
+        if len(positions) != 1 or positions[0] in held:
+            continue
+        position = positions[0]
+        if canonical.get_column(column).eq_missing(frame.get_column(f"c{position}")).all():
+            held[position] = column
+    return dict(sorted(held.items()))
+
+
+def _insert_raw_rows(conn: Connection, table, columns: list[str], source_id: int, progress: Progress) -> None:
+    """raw_rows: each row's cells of `columns` as one JSON object, encoded chunk by chunk."""
     statement = _insert_statement(conn, "raw_rows", ["source_file_id", "row_number", "cells"])
     for offset in range(0, table.frame.height, CHUNK_ROWS):
-        chunk = table.frame.slice(offset, CHUNK_ROWS)
-        cells = (chunk.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
-                 if chunk.width else ["{}"] * chunk.height)
+        chunk = table.frame.slice(offset, CHUNK_ROWS).select(columns)
+        cells = chunk.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
         first = table.first_row + offset
         conn.exec_driver_sql(statement, list(zip(repeat(source_id), range(first, first + chunk.height), cells)))
         progress.advance(chunk.height)

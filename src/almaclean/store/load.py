@@ -36,25 +36,24 @@ def current_frame(engine: Engine, institution: str, kind: str, *, scope: str | N
     return frame.rename({"row_number": "row"})
 
 
-@dataclass(frozen=True)
-class CurrentData:
-    frame: pl.DataFrame               # as current_frame returns it
-    identifiers: pl.DataFrame | None  # its identifier table keyed by ("source_file_id", "row"), when at hand
-
-
 def current_data(engine: Engine, institution: str, kind: str, *,
-                 just_stored: tuple[IngestResult, StoredFrames | None] | None = None) -> CurrentData:
-    """current_frame, taken from memory (with its identifiers) when the file just stored
-    (ingest.ingest_file_keeping) is the kind's only current file; else read from the database."""
+                 just_stored: tuple[IngestResult, StoredFrames | None] | None = None) -> pl.DataFrame:
+    """current_frame, taken from memory when the file just stored (ingest.ingest_file_keeping)
+    is the kind's only current file; else read from the database."""
     if just_stored is not None and just_stored[1] is not None:
         result, stored = just_stored
-        if current_sources(engine, institution, kind)["id"].to_list() == [result.source_file_id]:
+        if is_only_current(engine, institution, kind, result.source_file_id):
             log.info("current %s data for %s: the file just stored, %d rows (in memory)", kind, institution,
                      stored.frame.height)
-            return CurrentData(stored.frame, stored.identifiers)
+            return stored.frame
     frame = current_frame(engine, institution, kind)
     log.info("current %s data for %s: %d rows (from the database)", kind, institution, frame.height)
-    return CurrentData(frame, None)
+    return frame
+
+
+def is_only_current(engine: Engine, institution: str, kind: str, source_file_id: int) -> bool:
+    """Whether this stored file is, alone, the current data of its kind."""
+    return current_sources(engine, institution, kind)["id"].to_list() == [source_file_id]
 
 
 @dataclass(frozen=True)
@@ -69,21 +68,36 @@ class StoredTable:
 
 
 def raw_table(engine: Engine, source_file_id: int) -> StoredTable:
+    """The file as read: cells held by a canonical column (raw_columns) come from the kind's
+    table, the others from raw_rows; rows neither has (blank rows) are all null."""
     with engine.connect() as conn:
         source = conn.execute(
-            text("SELECT file_name, header_json, column_count, first_row FROM source_files WHERE id = :i"),
-            {"i": source_file_id},
+            text("SELECT kind, file_name, header_json, column_count, first_row, row_count FROM source_files "
+                 "WHERE id = :i"), {"i": source_file_id},
         ).one()
+        held = dict(conn.execute(
+            text("SELECT column_position, canonical_column FROM raw_columns WHERE source_file_id = :i"),
+            {"i": source_file_id},
+        ).all())
     header = tuple(json.loads(source.header_json))
-    cells = fetch_frame(
-        engine, "SELECT cells FROM raw_rows WHERE source_file_id = :i ORDER BY row_number",
-        {"i": source_file_id},
-    )
-    fields = {f"c{i}": pl.String for i in range(source.column_count)}
-    if cells.is_empty() or not fields:
-        frame = pl.DataFrame(schema=fields)
-    else:
-        frame = cells.select(pl.col("cells").str.json_decode(pl.Struct(fields))).unnest("cells")
+    names = [f"c{i}" for i in range(source.column_count)]
+    rows = pl.DataFrame({"row_number": pl.int_range(source.first_row, source.first_row + source.row_count,
+                                                    dtype=pl.Int64, eager=True)})
+    rest = {name: pl.String for position, name in enumerate(names) if position not in held}
+    if rest:
+        cells = fetch_frame(engine, "SELECT row_number, cells FROM raw_rows WHERE source_file_id = :i",
+                            {"i": source_file_id})
+        decoded = cells.select("row_number", pl.col("cells").str.json_decode(pl.Struct(rest))).unnest("cells")
+        rows = rows.join(decoded, on="row_number", how="left")
+    if held:
+        columns = sorted(set(held.values()))
+        canonical = fetch_frame(
+            engine, f"SELECT row_number, {', '.join(columns)} FROM {TABLE_OF_KIND[source.kind]} "
+                    "WHERE source_file_id = :i", {"i": source_file_id})
+        rows = rows.join(canonical, on="row_number", how="left").with_columns(
+            pl.col(column).alias(names[position]) for position, column in held.items())
+    frame = rows.sort("row_number").select(pl.col(name).cast(pl.String) if name in rows.columns
+                                           else pl.lit(None, dtype=pl.String).alias(name) for name in names)
     return StoredTable(source_file_id, source.file_name, header, frame, source.first_row)
 
 
