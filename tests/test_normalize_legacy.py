@@ -82,3 +82,54 @@ def test_legacy_key_table_joins_p2e_lines_to_portfolios():
         ("000999999", "53496697930003681"),
         ("EDU01000123456", "53496697910003681"),
     ]
+
+
+# The rule as first written, value by value in plain Python: the vectorised key_rows is held to it.
+def _reference_keys(cleaned: str, *, skip_oclc: bool) -> list[str]:
+    import re
+
+    if cleaned.startswith("(") and ")" in cleaned and "(" not in cleaned[1:cleaned.find(")")]:
+        end = cleaned.find(")")
+        prefix, rest = cleaned[1:end], cleaned[end + 1:]
+        if prefix in ("OCOLC", "OCLC"):
+            return [] if skip_oclc else [prefix + rest]
+        keys = [prefix + rest] if prefix + rest else []
+        return keys + ([rest] if rest and rest != keys[0] else [])
+    if skip_oclc and re.fullmatch(r"(?:OCM|OCN|ON)\d+", cleaned):
+        return []
+    return [cleaned] if cleaned else []
+
+
+def _reference_cell(cell: str | None) -> list[str]:
+    import re
+
+    if cell is None:
+        return []
+    keys = [k for value in re.split(r"[;|,]|\s+(?=\()", cell)
+            for k in _reference_keys("".join(value.split()).upper(), skip_oclc=True)]
+    return list(dict.fromkeys(keys))
+
+
+def _reference_value(value: str | None) -> list[str]:
+    return [] if value is None else _reference_keys("".join(value.split()).upper(), skip_oclc=False)
+
+
+def test_vectorised_keys_follow_the_rule_on_messy_cells():
+    import random
+
+    from almaclean.normalize.legacy import key_rows
+
+    rng = random.Random(4)
+    pieces = ["(OCoLC)", "(OCLC)", "(EDU01)", "(edu01) ", "(CKB)", "(III)", "ocm", "ocn", "on", "b", "x",
+              "000123456", "12345", "9", "(", ")", "((A)", ";", "|", ",", " ", "  ", "\t", "\u00a0", "\u3000",
+              "\x1c", "\n", "ß", "é", "Ǆ", "-", "_"]
+    cells = [None, "", " ", ";;", "(A)(B)1", "()", "()123", "(OCoLC)"] + [
+        "".join(rng.choice(pieces) for _ in range(rng.randint(1, 9))) for _ in range(3000)]
+    series = pl.Series(cells, dtype=pl.String)
+    for cells_mode, reference in ((True, _reference_cell), (False, _reference_value)):
+        rows = key_rows(series, cells=cells_mode)
+        got = {i: [] for i in range(len(cells))}
+        for index, key in rows.iter_rows():
+            got[index].append(key)
+        mismatches = [(c, got[i], reference(c)) for i, c in enumerate(cells) if got[i] != reference(c)]
+        assert not mismatches, mismatches[:5]

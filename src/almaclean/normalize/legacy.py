@@ -15,78 +15,70 @@ The rule (the only place it lives):
 
 A cell holds several 035 values separated by ";", "|" or ",", or by whitespace before a
 "(": "(OCoLC)12345; (EDU01)000123456".
+
+Keys are computed with polars expressions over whole columns (key_rows); legacy_keys and
+legacy_keys_of_cell run the same expressions on one value.
 """
 from __future__ import annotations
 
 import logging
-import re
 
 import polars as pl
 
-from almaclean.normalize import map_unique
-
 log = logging.getLogger(__name__)
 
-_OCLC_PREFIXES = frozenset({"OCOLC", "OCLC"})
-_BARE_OCLC = re.compile(r"(?:OCM|OCN|ON)\d+")
-_CELL_SEPARATORS = re.compile(r"[;|,]|\s+(?=\()")
+_OCLC_PREFIXES = ["OCOLC", "OCLC"]
+_BARE_OCLC = r"^(?:OCM|OCN|ON)\d+$"
+_SPACE = r"[\s\x1c-\x1f]"  # what Python's str.split() splits on: Unicode spaces and \x1c-\x1f
+_PREFIXED = r"^\(([^()]*)\)(.*)$"  # "(PREFIX)rest": PREFIX up to the first ")", no "(" inside
 
 
-def _prefix_and_rest(cleaned: str) -> tuple[str, str] | None:
-    """("EDU01", "000123456") for "(EDU01)000123456"; None when there is no "(PREFIX)"."""
-    if not cleaned.startswith("("):
-        return None
-    end = cleaned.find(")")
-    if end < 0 or "(" in cleaned[1:end]:
-        return None
-    return cleaned[1:end], cleaned[end + 1:]
-
-
-def _keys(cleaned: str, *, skip_oclc: bool) -> list[str]:
-    """The keys of one cleaned (upper-case, no spaces) value; the whole rule is here."""
-    parts = _prefix_and_rest(cleaned)
-    if parts is None:
-        if skip_oclc and _BARE_OCLC.fullmatch(cleaned):
-            return []
-        return [cleaned] if cleaned else []
-    prefix, rest = parts
-    if prefix in _OCLC_PREFIXES:
-        return [] if skip_oclc else [prefix + rest]
-    keys = [prefix + rest] if prefix + rest else []
-    if rest and rest != keys[0]:
-        keys.append(rest)
-    return keys
-
-
-def _cleaned(value: str) -> str:
-    return "".join(value.split()).upper()
+def key_rows(values: pl.Series, *, cells: bool) -> pl.DataFrame:
+    """Columns "index" (position in `values`) and "legacy_key", one row per key, in order, no repeats
+    per value. cells=True: `values` are 035 cells (several values, OCLC numbers skipped);
+    False: each is one legacy number (an OCLC number keeps its prefixed key)."""
+    frame = pl.DataFrame({"value": values.cast(pl.String)}).with_row_index("index")
+    if cells:  # "a; b|c, d (X)e" -> "a", "b", "c", "d", "(X)e"
+        frame = frame.select("index", pl.col("value").str.replace_all(f"{_SPACE}+\\(", ";(")
+                             .str.replace_all(r"[|,]", ";").str.split(";")).explode("value")
+    parts = (
+        frame.select("index", pl.col("value").str.replace_all(f"{_SPACE}+", "").str.to_uppercase().alias("clean"))
+        .filter(pl.col("clean").is_not_null() & (pl.col("clean") != ""))
+        .with_columns(pl.col("clean").str.extract_groups(_PREFIXED).struct.rename_fields(["prefix", "rest"])
+                      .alias("parts"))
+        .unnest("parts")
+    )
+    clean, prefix, rest = pl.col("clean"), pl.col("prefix"), pl.col("rest")
+    prefixed = prefix.is_not_null()
+    oclc_prefix = prefix.is_in(_OCLC_PREFIXES).fill_null(False)
+    whole = pl.when(prefixed).then(prefix + rest).otherwise(clean)
+    skipped = (oclc_prefix | (~prefixed & clean.str.contains(_BARE_OCLC))) if cells else pl.lit(False)
+    first = pl.when(~skipped & (whole != "")).then(whole)
+    second = pl.when(prefixed & ~oclc_prefix & (rest != "") & (rest != whole)).then(rest)
+    return (
+        parts.select("index", pl.concat_list(first, second).alias("legacy_key"))
+        .explode("legacy_key")
+        .drop_nulls("legacy_key")
+        .unique(maintain_order=True)
+    )
 
 
 def legacy_keys(value: str | None) -> list[str]:
     """The match keys of one legacy bib number or one 035 value (see the module rule)."""
-    return [] if value is None else _keys(_cleaned(value), skip_oclc=False)
+    return key_rows(pl.Series([value], dtype=pl.String), cells=False).get_column("legacy_key").to_list()
 
 
 def legacy_keys_of_cell(cell: str | None) -> list[str]:
     """The match keys of every non-OCLC value in an 035 / Network Number cell, without repeats."""
-    if cell is None:
-        return []
-    keys: list[str] = []
-    for value in _CELL_SEPARATORS.split(cell):
-        keys.extend(_keys(_cleaned(value), skip_oclc=True))
-    return list(dict.fromkeys(keys))
+    return key_rows(pl.Series([cell], dtype=pl.String), cells=True).get_column("legacy_key").to_list()
 
 
-def legacy_key_table(frame: pl.DataFrame, key: str | list[str], column: str) -> pl.DataFrame:
-    """Long frame: the key column(s) and "legacy_key", one row per key of each cell of `column`
-    (legacy_keys_of_cell, run once per distinct cell); cells without a key give no row."""
+def legacy_key_table(frame: pl.DataFrame, key: str | list[str], column: str, *, cells: bool = True) -> pl.DataFrame:
+    """Long frame: the key column(s) and "legacy_key", one row per key of each value of `column`
+    (key_rows; cells=False when each value is one legacy number); values without a key give no row."""
     keys = [key] if isinstance(key, str) else list(key)
-    cells = frame.get_column(column).cast(pl.String)
-    table = (
-        frame.select(keys)
-        .with_columns(map_unique(cells, legacy_keys_of_cell, pl.List(pl.String)).alias("legacy_key"))
-        .explode("legacy_key")
-        .filter(pl.col("legacy_key").is_not_null())
-    )
+    rows = key_rows(frame.get_column(column), cells=cells)
+    table = rows.join(frame.select(keys).with_row_index("index"), on="index", how="left",
+                      maintain_order="left").select(*keys, "legacy_key")
     log.info("legacy keys: %d keys from %d rows of column %r", table.height, frame.height, column)
     return table

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from almaclean.normalize import map_unique
-from almaclean.normalize.legacy import legacy_key_table, legacy_keys
+from almaclean.normalize.legacy import legacy_key_table
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +91,9 @@ def classify_p2e(flagged: pl.DataFrame, p2e_lines: pl.DataFrame) -> P2EClasses:
         pl.col("p2e_type").str.strip_chars().str.to_lowercase().fill_null("portfolio").alias("p2e_type"),
         *[pl.col(c).alias(f"p2e_{c}") for c in ("title", "issn", "isbn", "url", "provider", "po_number")],
     ).unique("legacy_id", keep="first", maintain_order=True)
-    line_keys = (
-        line_fields.select(
-            "legacy_id",
-            map_unique(line_fields.get_column("legacy_id"), legacy_keys, pl.List(pl.String)).alias("key"),
-        )
-        .explode("key")
-        .drop_nulls("key")
-        .unique()
-    )
+    line_keys = legacy_key_table(line_fields, "legacy_id", "legacy_id", cells=False).select(
+        "legacy_id", pl.col("legacy_key").alias("key")
+    ).unique()
     links = (
         portfolio_keys.join(line_keys, on="key")
         .select("portfolio_id", "legacy_id")
