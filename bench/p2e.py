@@ -53,21 +53,25 @@ STEPS_SETUP = """
 import logging, sys
 sys.path.insert(0, {root!r})
 logging.basicConfig(level=logging.WARNING)
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from almaclean.p2e.analyse import analyse_p2e
 from almaclean.p2e.report import write_report
 from almaclean.store.db import make_engine
-from almaclean.store.ingest import ingest_file_keeping
-from almaclean.store.load import current_data
+from almaclean.store.ingest import read_unless_stored, store_pending
 from almaclean.write.atomic import new_run_folder
 """
+# The flow's steps without Prefect, in the same order: read, store in the background while
+# the analysis runs, write once storage has committed.
 STEPS_WORK = """
 engine = make_engine("sqlite:///{db}")
-stored = {{kind: ingest_file_keeping(engine, kind, Path(path), "BENCH") for kind, path in
-          (("portfolios", {portfolios!r}), ("p2e", {p2e!r}), ("po-lines", {po_lines!r}))}}
-data = [current_data(engine, "BENCH", kind, just_stored=stored.pop(kind)) for kind in ("portfolios", "p2e", "po-lines")]
-result = analyse_p2e(*(d.frame for d in data), portfolio_identifiers=data[0].identifiers)
-del data
+pending = {{kind: read_unless_stored(engine, kind, Path(path), "BENCH") for kind, path in
+           (("portfolios", {portfolios!r}), ("p2e", {p2e!r}), ("po-lines", {po_lines!r}))}}
+with ThreadPoolExecutor(1) as pool:
+    storing = pool.submit(lambda: [store_pending(engine, p, "BENCH") for p in pending.values()])
+    result = analyse_p2e(*(p.frame for p in pending.values()))
+    storing.result()
+del pending
 write_report(result, new_run_folder(Path({out!r}), "p2e-bench"))
 print("counts", result.counts)
 """

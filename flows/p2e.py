@@ -1,7 +1,10 @@
-"""P2E clean-up (issue 4, the CARLI P2E guide): ingest, load the current data, analyse, write.
+"""P2E clean-up (issue 4, the CARLI P2E guide): read, store while analysing, write.
 
-Orchestration only: every rule is in almaclean.p2e. Big frames pass between tasks in memory,
-so no task caches."""
+Orchestration only: every rule is in almaclean.p2e. The files given are read and checked
+first (a bad file stores nothing). Storing them runs in the background while the analysis
+works on the rows just read, which are what the database will hold once they are stored; the
+run folder is written only after storage has committed. Big frames pass between tasks in
+memory, so no task caches."""
 from __future__ import annotations
 
 import logging
@@ -17,32 +20,39 @@ from almaclean.p2e.analyse import P2EResult, analyse_p2e
 from almaclean.p2e.report import write_report
 from almaclean.p2e.sets import DEFAULT_HEADER, DEFAULT_SIZE
 from almaclean.store.db import make_engine
-from almaclean.store.ingest import IngestResult, StoredFrames, ingest_file_keeping
-from almaclean.store.load import CurrentData, current_data
+from almaclean.store.ingest import IngestResult, PendingFile, read_unless_stored, store_pending
+from almaclean.store.load import current_frame, is_only_current
 from almaclean.write.atomic import new_run_folder
 
 log = logging.getLogger(__name__)
+
+KINDS = ("portfolios", "p2e", "po-lines")
 
 step = task(cache_policy=NO_CACHE)
 
 
 @step
-def ingest(kind: str, path: Path, institution: str, mapping: Path | None,
-           db_url: str | None) -> tuple[IngestResult, StoredFrames | None]:
+def read_input(kind: str, path: Path, institution: str, mapping: Path | None,
+               db_url: str | None) -> IngestResult | PendingFile:
     kind_mapping = load_mapping(mapping).get(kind) if mapping else None
-    return ingest_file_keeping(make_engine(db_url), kind, Path(path), institution, mapping=kind_mapping)
+    return read_unless_stored(make_engine(db_url), kind, Path(path), institution, kind_mapping)
 
 
 @step
-def load_current(kind: str, institution: str, db_url: str | None,
-                 just_stored: tuple[IngestResult, StoredFrames | None] | None) -> CurrentData:
-    """The current data; a file this run just stored is handed over in memory, not read back."""
-    return current_data(make_engine(db_url), institution, kind, just_stored=just_stored)
+def store(pending: dict[str, PendingFile], institution: str, db_url: str | None) -> dict[str, IngestResult]:
+    """Each file read, stored in its own transaction."""
+    engine = make_engine(db_url)
+    return {kind: store_pending(engine, file, institution)[0] for kind, file in pending.items()}
 
 
 @step
-def analyse(portfolios: CurrentData, p2e: pl.DataFrame, po_lines: pl.DataFrame) -> P2EResult:
-    return analyse_p2e(portfolios.frame, p2e, po_lines, portfolio_identifiers=portfolios.identifiers)
+def load_current(kind: str, institution: str, db_url: str | None) -> pl.DataFrame:
+    return current_frame(make_engine(db_url), institution, kind)
+
+
+@step
+def analyse(portfolios: pl.DataFrame, p2e: pl.DataFrame, po_lines: pl.DataFrame) -> P2EResult:
+    return analyse_p2e(portfolios, p2e, po_lines)
 
 
 @step
@@ -56,26 +66,37 @@ def write(result: P2EResult, out: Path, institution: str, set_header: str, set_s
 def p2e_flow(*, portfolios: Path | None, p2e: Path | None = None, po_lines: Path | None = None,
              institution: str = "default", out: Path = Path("out"), db_url: str | None = None,
              set_header: str = DEFAULT_HEADER, set_size: int = DEFAULT_SIZE, mapping: Path | None = None) -> Path:
-    """Files given are ingested first; the analysis then uses the institution's current data,
+    """Files given are stored first; the analysis then uses the institution's current data,
     so a file ingested on an earlier run still counts. Returns the new run folder."""
     if set_size < 1:
         raise AlmacleanError("--set-size must be at least 1")
-    stored = {}
-    for kind, path in (("portfolios", portfolios), ("p2e", p2e), ("po-lines", po_lines)):
-        if path is not None:
-            stored[kind] = ingest(kind, path, institution, mapping, db_url)
-    current = {kind: load_current(kind, institution, db_url, stored.pop(kind, None))
-               for kind in ("portfolios", "p2e", "po-lines")}
-    frames = {kind: data.frame for kind, data in current.items()}
-    if frames["portfolios"].height == 0:
-        raise AlmacleanError(f"no portfolio export stored for institution {institution!r}: pass --portfolios")
-    if frames["p2e"].height == 0:
-        raise AlmacleanError(f"no P2E file stored for institution {institution!r}: pass --p2e")
-    result = analyse(current.pop("portfolios"), frames["p2e"], frames["po-lines"])
-    del frames, current
+    given = {"portfolios": portfolios, "p2e": p2e, "po-lines": po_lines}
+    read = {kind: read_input(kind, path, institution, mapping, db_url) for kind, path in given.items() if path}
+    pending = {kind: r for kind, r in read.items() if isinstance(r, PendingFile)}
+    frames = {kind: pending[kind].frame if kind in pending else load_current(kind, institution, db_url)
+              for kind in KINDS}
+    storing = store.submit(pending, institution, db_url) if pending else None
+    missing = [f"no {name} stored for institution {institution!r}: pass {option}"
+               for kind, name, option in (("portfolios", "portfolio export", "--portfolios"), ("p2e", "P2E file", "--p2e"))
+               if frames[kind].height == 0]
+    if missing:
+        if storing is not None:
+            storing.result()  # the files given are stored all the same, for the next run
+        raise AlmacleanError(missing[0])
+    result = analyse(frames["portfolios"], frames["p2e"], frames["po-lines"])
+    if storing is not None:
+        stored = storing.result()  # a storage failure ends the run here, before anything is written
+        # Rows just read are the current data unless another file of the kind is current
+        # beside or after them (another scope, another process): then analyse what is stored.
+        engine = make_engine(db_url)
+        stale = [kind for kind, r in stored.items() if not is_only_current(engine, institution, kind, r.source_file_id)]
+        if stale:
+            log.info("current data of %s is not just the file stored now: analysing what is stored", ", ".join(stale))
+            frames.update({kind: load_current(kind, institution, db_url) for kind in stale})
+            result = analyse(frames["portfolios"], frames["p2e"], frames["po-lines"])
+    del frames, read, pending
     folder = write(result, out, institution, set_header, set_size)
-    write_bundle(folder, institution, {"portfolios": portfolios, "p2e": p2e, "po-lines": po_lines}, mapping,
-                 set_header, set_size, db_url)
+    write_bundle(folder, institution, given, mapping, set_header, set_size, db_url)
     return folder
 
 

@@ -67,3 +67,23 @@ def test_flow_writes_the_run_folder_and_reuses_stored_files(prefect_server, tmp_
     again = p2e_flow(portfolios=None, institution="edu01", out=tmp_path / "out", db_url=db)
     assert again != run
     assert _csv(again / "deletion_candidates.csv") == deletion
+
+
+def test_portfolios_stored_under_another_scope_are_analysed_with_the_new_file(prefect_server, tmp_path):
+    """The analysis starts on the rows just read while they are stored; when they are not the
+    whole of the current data (here a second scope), the run analyses what is stored instead."""
+    from almaclean.store.db import make_engine
+    from almaclean.store.ingest import ingest_file
+
+    db = f"sqlite:///{tmp_path / 'almaclean.db'}"
+    keeper, *p2e_rows = PORTFOLIOS[1:]
+    keepers = _write(tmp_path / "cz.csv", [PORTFOLIOS[0], keeper])
+    ingest_file(make_engine(db), "portfolios", keepers, "edu01", scope="CZ collections")
+    local = _write(tmp_path / "local.csv", [PORTFOLIOS[0], *p2e_rows])
+    p2e = tmp_path / "p2e.txt"
+    p2e.write_text("EDU01000000001,portfolio\n", encoding="utf-8")
+
+    run = p2e_flow(portfolios=local, p2e=p2e, institution="edu01", out=tmp_path / "out", db_url=db)
+    # the keeper lives only in the other scope's file: found, so the P2E duplicate is a candidate
+    assert [(r["portfolio_id"], r["keep_portfolio_id"]) for r in _csv(run / "deletion_candidates.csv")] == [
+        ("53200000000000001", "53100000000000001")]
