@@ -35,7 +35,7 @@ import polars as pl
 
 from almaclean.normalize.coverage import contains, parse_statement
 from almaclean.normalize.identifiers import identifier_table
-from almaclean.p2e.titles import title_key
+from almaclean.p2e.titles import with_title_key
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +81,10 @@ def junk_values(all_ids: pl.DataFrame, flagged: pl.DataFrame, threshold: int,
     carriers = all_ids.filter(pl.col("valid")).select("portfolio_id", "value")
     if values is not None:
         carriers = carriers.join(values.select("value").unique(), on="value", how="semi")
-    titles = flagged.join(carriers.select("portfolio_id").unique(), on="portfolio_id", how="semi").select(
-        "portfolio_id",
-        pl.coalesce(title_key("title"), pl.lit("mms:") + pl.col("mms_id")).alias("tkey"),
-    )
+    titles = with_title_key(
+        flagged.join(carriers.select("portfolio_id").unique(), on="portfolio_id", how="semi")
+        .select("portfolio_id", "mms_id", "title")
+    ).select("portfolio_id", pl.coalesce("tkey", pl.lit("mms:") + pl.col("mms_id")).alias("tkey"))
     return (
         carriers
         .join(titles, on="portfolio_id")

@@ -41,6 +41,13 @@ def title_key(column: str) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text)
 
 
+def with_title_key(frame: pl.DataFrame, column: str = "title", alias: str = "tkey") -> pl.DataFrame:
+    """`frame` plus title_key(column) as `alias`, computed once per distinct title (the same
+    title recurs across collections and between P2E and CZ records)."""
+    keys = frame.select(pl.col(column).unique()).with_columns(title_key(column).alias(alias))
+    return frame.join(keys, on=column, how="left", nulls_equal=True, maintain_order="left")
+
+
 def block_key(column: str) -> pl.Expr:
     """First two significant words of a title key: the blocking key for fuzzy comparison."""
     words = pl.col(column).str.split(" ").list.eval(
@@ -69,7 +76,7 @@ def title_matches(
     """
     def keyed(frame: pl.DataFrame) -> pl.DataFrame:
         return (
-            frame.with_columns(title_key("title").alias("tkey"))
+            with_title_key(frame)
             .drop_nulls("tkey")
             .with_columns(block_key("tkey").alias("block"))
         )
