@@ -59,20 +59,23 @@ from almaclean.p2e.analyse import analyse_p2e
 from almaclean.p2e.report import write_report
 from almaclean.store.db import make_engine
 from almaclean.store.ingest import read_unless_stored, store_pending
-from almaclean.write.atomic import new_run_folder
+from almaclean.write.atomic import new_staging_folder, publish_run_folder
 """
-# The flow's steps without Prefect, in the same order: read, store in the background while
-# the analysis runs, write once storage has committed.
+# The flow's steps without Prefect, in the same order: read, then store in the background
+# while the analysis runs and the outputs are written into the staging folder.
 STEPS_WORK = """
 engine = make_engine("sqlite:///{db}")
 pending = {{kind: read_unless_stored(engine, kind, Path(path), "BENCH") for kind, path in
            (("portfolios", {portfolios!r}), ("p2e", {p2e!r}), ("po-lines", {po_lines!r}))}}
-with ThreadPoolExecutor(1) as pool:
+with ThreadPoolExecutor(2) as pool:
     storing = pool.submit(lambda: [store_pending(engine, p, "BENCH") for p in pending.values()])
     result = analyse_p2e(*(p.frame for p in pending.values()))
+    staging = new_staging_folder(Path({out!r}), "p2e-bench")
+    writing = pool.submit(write_report, result, staging)
     storing.result()
-del pending
-write_report(result, new_run_folder(Path({out!r}), "p2e-bench"))
+    del pending
+    writing.result()
+publish_run_folder(staging)
 print("counts", result.counts)
 """
 ANALYSIS_SETUP = """

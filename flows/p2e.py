@@ -1,10 +1,11 @@
-"""P2E clean-up (issue 4, the CARLI P2E guide): read, store while analysing, write.
+"""P2E clean-up (issue 4, the CARLI P2E guide): read, then store while analysing and writing.
 
 Orchestration only: every rule is in almaclean.p2e. The files given are read and checked
 first (a bad file stores nothing). Storing them runs in the background while the analysis
-works on the rows just read, which are what the database will hold once they are stored; the
-run folder is written only after storage has committed. Big frames pass between tasks in
-memory, so no task caches."""
+works on the rows just read, which are what the database will hold once they are stored, and
+while the outputs are written into a hidden staging folder. That folder becomes the run folder
+only once storage has committed and bundle.json is written; a failed run leaves no run folder.
+Big frames pass between tasks in memory, so no task caches."""
 from __future__ import annotations
 
 import logging
@@ -22,7 +23,7 @@ from almaclean.p2e.sets import DEFAULT_HEADER, DEFAULT_SIZE
 from almaclean.store.db import make_engine
 from almaclean.store.ingest import IngestResult, PendingFile, read_unless_stored, store_pending
 from almaclean.store.load import current_frame, is_only_current
-from almaclean.write.atomic import new_run_folder
+from almaclean.write.atomic import discard_staging_folder, new_staging_folder, publish_run_folder
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,7 @@ def analyse(portfolios: pl.DataFrame, p2e: pl.DataFrame, po_lines: pl.DataFrame)
 
 
 @step
-def write(result: P2EResult, out: Path, institution: str, set_header: str, set_size: int) -> Path:
-    folder = new_run_folder(Path(out), f"p2e-{institution}")
+def write(result: P2EResult, folder: Path, set_header: str, set_size: int) -> Path:
     write_report(result, folder, set_header=set_header, set_size=set_size)
     return folder
 
@@ -76,28 +76,43 @@ def p2e_flow(*, portfolios: Path | None, p2e: Path | None = None, po_lines: Path
     frames = {kind: pending[kind].frame if kind in pending else load_current(kind, institution, db_url)
               for kind in KINDS}
     storing = store.submit(pending, institution, db_url) if pending else None
+    needed = (("portfolios", "portfolio export", "--portfolios"), ("p2e", "P2E file", "--p2e"))
     missing = [f"no {name} stored for institution {institution!r}: pass {option}"
-               for kind, name, option in (("portfolios", "portfolio export", "--portfolios"), ("p2e", "P2E file", "--p2e"))
-               if frames[kind].height == 0]
+               for kind, name, option in needed if frames[kind].height == 0]
     if missing:
         if storing is not None:
             storing.result()  # the files given are stored all the same, for the next run
         raise AlmacleanError(missing[0])
     result = analyse(frames["portfolios"], frames["p2e"], frames["po-lines"])
-    if storing is not None:
-        stored = storing.result()  # a storage failure ends the run here, before anything is written
-        # Rows just read are the current data unless another file of the kind is current
-        # beside or after them (another scope, another process): then analyse what is stored.
-        engine = make_engine(db_url)
-        stale = [kind for kind, r in stored.items() if not is_only_current(engine, institution, kind, r.source_file_id)]
-        if stale:
-            log.info("current data of %s is not just the file stored now: analysing what is stored", ", ".join(stale))
-            frames.update({kind: load_current(kind, institution, db_url) for kind in stale})
-            result = analyse(frames["portfolios"], frames["p2e"], frames["po-lines"])
-    del frames, read, pending
-    folder = write(result, out, institution, set_header, set_size)
-    write_bundle(folder, institution, given, mapping, set_header, set_size, db_url)
-    return folder
+    staging = new_staging_folder(Path(out), f"p2e-{institution}")
+    writing = None
+    try:
+        writing = write.submit(result, staging, set_header, set_size)
+        if storing is not None:
+            stored = storing.result()  # a storage failure ends the run here: no run folder
+            # Rows just read are the current data unless another file of the kind is current
+            # beside or after them (another scope, another process): then analyse what is stored.
+            engine = make_engine(db_url)
+            stale = [kind for kind, r in stored.items()
+                     if not is_only_current(engine, institution, kind, r.source_file_id)]
+            if stale:
+                log.info("current data of %s is not just the file stored now: analysing what is stored",
+                         ", ".join(stale))
+                writing.result()
+                discard_staging_folder(staging)
+                frames.update({kind: load_current(kind, institution, db_url) for kind in stale})
+                result = analyse(frames["portfolios"], frames["p2e"], frames["po-lines"])
+                staging = new_staging_folder(Path(out), f"p2e-{institution}")
+                writing = write.submit(result, staging, set_header, set_size)
+        del frames, read, pending
+        writing.result()
+        write_bundle(staging, institution, given, mapping, set_header, set_size, db_url)
+    except BaseException:
+        if writing is not None:
+            writing.wait()  # never remove a folder a task is still writing into
+        discard_staging_folder(staging)
+        raise
+    return publish_run_folder(staging)
 
 
 @task(cache_policy=NO_CACHE)

@@ -87,3 +87,23 @@ def test_portfolios_stored_under_another_scope_are_analysed_with_the_new_file(pr
     # the keeper lives only in the other scope's file: found, so the P2E duplicate is a candidate
     assert [(r["portfolio_id"], r["keep_portfolio_id"]) for r in _csv(run / "deletion_candidates.csv")] == [
         ("53200000000000001", "53100000000000001")]
+
+
+def test_a_storage_failure_leaves_no_run_folder_and_stores_nothing(prefect_server, tmp_path, monkeypatch):
+    """The outputs are written while the files are stored: a failed store must not publish them."""
+    import flows.p2e as p2e_module
+    from almaclean.store.db import make_engine
+    from almaclean.store.load import stored_status
+
+    def full_disk(engine, pending, institution):
+        raise OSError("disk full")
+
+    portfolios = _write(tmp_path / "portfolios.csv", PORTFOLIOS)
+    p2e = tmp_path / "p2e.txt"
+    p2e.write_text("EDU01000000001,portfolio\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'almaclean.db'}"
+    monkeypatch.setattr(p2e_module, "store_pending", full_disk)
+    with pytest.raises(OSError, match="disk full"):
+        p2e_flow(portfolios=portfolios, p2e=p2e, institution="edu01", out=tmp_path / "out", db_url=db)
+    assert list((tmp_path / "out").iterdir()) == []  # neither a run folder nor a staging folder
+    assert stored_status(make_engine(db)).height == 0

@@ -33,6 +33,30 @@ def test_new_run_folder_never_reuses_and_sanitises(tmp_path):
     assert a.parent == tmp_path
 
 
+def test_staging_folder_is_hidden_until_published_and_never_lands_on_a_taken_name(tmp_path):
+    from datetime import datetime
+
+    from almaclean.write.atomic import discard_staging_folder, new_staging_folder, publish_run_folder
+
+    now = datetime(2026, 11, 23, 15, 4, 5)
+    staging = new_staging_folder(tmp_path, "p2e-Érudit", now=now)
+    assert staging.name == ".p2e-Erudit-20261123-150405.partial"
+    (staging / "review.csv").write_text("portfolio_id\n", encoding="utf-8")
+    taken = tmp_path / "p2e-Erudit-20261123-150405"
+    taken.mkdir()
+    (taken / "mine.txt").write_text("a user's file", encoding="utf-8")
+
+    final = publish_run_folder(staging)
+    assert final.name == "p2e-Erudit-20261123-150405-2" and not staging.exists()
+    assert (final / "review.csv").is_file() and (taken / "mine.txt").read_text(encoding="utf-8") == "a user's file"
+
+    failed = new_staging_folder(tmp_path, "p2e-Erudit", now=now)
+    (failed / "deletion_candidates.csv").write_text("x", encoding="utf-8")
+    discard_staging_folder(failed)
+    discard_staging_folder(final)  # only ever a staging folder is removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == [taken.name, final.name]
+
+
 def test_atomic_path_publishes_on_success_and_cleans_on_error(tmp_path):
     final = tmp_path / "out.csv"
     with pytest.raises(RuntimeError):

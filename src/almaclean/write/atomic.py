@@ -5,6 +5,7 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -55,6 +56,54 @@ def new_run_folder(out_root: Path, label: str, *, now: datetime | None = None) -
         log.info("run folder %s", folder)
         return folder
     raise AlmacleanError(f"cannot create a new run folder under {out_root} for {label!r}")
+
+
+STAGING_SUFFIX = ".partial"
+
+
+def new_staging_folder(out_root: Path, label: str, *, now: datetime | None = None) -> Path:
+    """A hidden folder to write a run's outputs into before they are final:
+    out_root/.<label>-<YYYYmmdd-HHMMSS>[-N].partial. publish_run_folder gives it its final
+    name; discard_staging_folder removes it when the run fails."""
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 10_000):
+        folder = out_root / f".{safe_label(label)}-{stamp}{'' if n == 1 else f'-{n}'}{STAGING_SUFFIX}"
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        log.info("writing the run's outputs in %s", folder)
+        return folder
+    raise AlmacleanError(f"cannot create a staging folder under {out_root} for {label!r}")
+
+
+def publish_run_folder(staging: Path) -> Path:
+    """Rename a staging folder to its run folder name (never onto an existing folder)."""
+    staging = Path(staging)
+    base = staging.name.removeprefix(".").removesuffix(STAGING_SUFFIX)
+    for n in range(1, 10_000):
+        final = staging.with_name(base if n == 1 else f"{base}-{n}")
+        if final.exists():
+            continue
+        try:
+            os.rename(staging, final)
+        except OSError:  # the name was taken meanwhile (a folder with files is never replaced)
+            if final.exists():
+                continue
+            raise
+        log.info("run folder %s", final)
+        return final
+    raise AlmacleanError(f"cannot publish {staging}: no free run folder name")
+
+
+def discard_staging_folder(staging: Path) -> None:
+    """Remove a staging folder of a failed run (only ever one new_staging_folder made)."""
+    staging = Path(staging)
+    if staging.name.startswith(".") and staging.name.endswith(STAGING_SUFFIX) and staging.is_dir():
+        shutil.rmtree(staging)
+        log.info("removed the unfinished outputs in %s", staging)
 
 
 def _publish(temp: Path, final: Path) -> None:
