@@ -14,7 +14,7 @@ from xlsxwriter.xmlwriter import XMLwriter
 
 from almaclean.errors import AlmacleanError
 from almaclean.write import xlsx_cells
-from almaclean.write.xlsx import FIXED_CREATED, Sheet, default_widths, write_workbook
+from almaclean.write.xlsx import FIXED_CREATED, Sheet, lay_out, write_workbook
 from conftest import REALDATA
 
 CONTROL = [chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]]
@@ -41,20 +41,7 @@ def _reference_workbook(path: Path, sheets: list[Sheet]) -> Path:
         numeric = [(not sheet.text_only) and dt.is_numeric() for dt in sheet.frame.dtypes]
         frame = sheet.frame.select(pl.col(c) if num else pl.col(c).cast(pl.String)
                                    for c, num in zip(sheet.frame.columns, numeric))
-        n_rows, n_cols = frame.height, frame.width
-        widths = default_widths(sheet.header, frame)
-        for col, width in (sheet.widths or {}).items():
-            widths[col] = width
-        for col, width in enumerate(widths):
-            ws.set_column(col, col, width)
-        if sheet.freeze:
-            ws.freeze_panes(1, 0)
-        if sheet.autofilter and n_cols:
-            ws.autofilter(0, 0, max(n_rows, 1), n_cols - 1)
-        if n_cols:
-            ws.ignore_errors({"number_stored_as_text": f"A1:XFD{max(n_rows + 1, 1)}"})
-        for col, values in (sheet.validations or {}).items():
-            ws.data_validation(1, col, max(n_rows, 1), col, {"validate": "list", "source": [str(v) for v in values]})
+        lay_out(ws, sheet, frame)  # the same layout: only the cells are compared
         for col, name in enumerate(sheet.header):
             ws.write_string(0, col, str(name), bold)
         fill = book.add_format({"bg_color": sheet.highlight_color}) if sheet.highlight else None

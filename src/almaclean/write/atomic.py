@@ -8,7 +8,7 @@ import re
 import shutil
 import unicodedata
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -43,19 +43,27 @@ def unique_folder_names(labels: list[str]) -> list[str]:
 
 def new_run_folder(out_root: Path, label: str, *, now: datetime | None = None) -> Path:
     """Create and return out_root/<label>-<YYYYmmdd-HHMMSS>[-N]; never an existing folder."""
+    folder = _claim_folder(out_root, lambda n: f"{_stamped(label, now)}{'' if n == 1 else f'-{n}'}")
+    log.info("run folder %s", folder)
+    return folder
+
+
+def _stamped(label: str, now: datetime | None) -> str:
+    return f"{safe_label(label)}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
+
+
+def _claim_folder(out_root: Path, name: Callable[[int], str]) -> Path:
+    """Create out_root/name(1), else name(2), ...: a folder no one else has."""
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    base = f"{safe_label(label)}-{stamp}"
     for n in range(1, 10_000):
-        folder = out_root / (base if n == 1 else f"{base}-{n}")
+        folder = out_root / name(n)
         try:
             folder.mkdir()
         except FileExistsError:
             continue
-        log.info("run folder %s", folder)
         return folder
-    raise AlmacleanError(f"cannot create a new run folder under {out_root} for {label!r}")
+    raise AlmacleanError(f"cannot create a new folder {name(1)!r} under {out_root}")
 
 
 STAGING_SUFFIX = ".partial"
@@ -65,18 +73,9 @@ def new_staging_folder(out_root: Path, label: str, *, now: datetime | None = Non
     """A hidden folder to write a run's outputs into before they are final:
     out_root/.<label>-<YYYYmmdd-HHMMSS>[-N].partial. publish_run_folder gives it its final
     name; discard_staging_folder removes it when the run fails."""
-    out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    for n in range(1, 10_000):
-        folder = out_root / f".{safe_label(label)}-{stamp}{'' if n == 1 else f'-{n}'}{STAGING_SUFFIX}"
-        try:
-            folder.mkdir()
-        except FileExistsError:
-            continue
-        log.info("writing the run's outputs in %s", folder)
-        return folder
-    raise AlmacleanError(f"cannot create a staging folder under {out_root} for {label!r}")
+    folder = _claim_folder(out_root, lambda n: f".{_stamped(label, now)}{'' if n == 1 else f'-{n}'}{STAGING_SUFFIX}")
+    log.info("writing the run's outputs in %s", folder)
+    return folder
 
 
 def publish_run_folder(staging: Path) -> Path:

@@ -192,9 +192,9 @@ def _sheet_rows(sheet: Sheet, frame: pl.DataFrame, numeric: list[bool],
     return rows
 
 
-def _write_sheet(book: xlsxwriter.Workbook, sheet: Sheet, formats: dict[str, Format]) -> None:
-    ws = book.add_worksheet(sheet.name)
-    frame, numeric = _text_frame(sheet)
+def lay_out(ws: Worksheet, sheet: Sheet, frame: pl.DataFrame) -> None:
+    """Everything of a sheet but its cells: widths, frozen header, filter, ignored "number
+    stored as text" warnings, dropdowns."""
     n_rows, n_cols = frame.height, frame.width
     widths = default_widths(sheet.header, frame)
     for col, width in (sheet.widths or {}).items():
@@ -213,6 +213,12 @@ def _write_sheet(book: xlsxwriter.Workbook, sheet: Sheet, formats: dict[str, For
             raise AlmacleanError(f"sheet {sheet.name!r}: dropdown values for column {col} exceed 255 characters")
         ws.data_validation(1, col, max(n_rows, 1), col, {"validate": "list", "source": source})
 
+
+def _write_sheet(book: xlsxwriter.Workbook, sheet: Sheet, formats: dict[str, Format]) -> None:
+    ws = book.add_worksheet(sheet.name)
+    frame, numeric = _text_frame(sheet)
+    n_rows, n_cols = frame.height, frame.width
+    lay_out(ws, sheet, frame)
     header_too_long = _first_too_long(_header_frame(sheet))
     if header_too_long:
         raise _too_long(sheet, -1, header_too_long[1])
