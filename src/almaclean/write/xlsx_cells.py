@@ -132,7 +132,8 @@ def rows_xml(chunk: pl.DataFrame, first_row: int, numeric: Sequence[bool], style
     """The `<row>` elements for `chunk`, whose row i is worksheet row `first_row + i` (0-based).
 
     Every column is String; `numeric` ones hold numbers already formatted as xlsxwriter does
-    (`{:.16G}`). `marked` rows in `styles` are relative to `chunk`. keep_empty writes "" as an empty text cell (the header).
+    (`{:.16G}`). `marked` rows in `styles` are relative to `chunk`. keep_empty writes "" as an
+    empty text cell (the header).
     Returns the XML and the last worksheet row that got a `<row>` (None if none did).
     """
     names = [f"c{i}" for i in range(chunk.width)]
