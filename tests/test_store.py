@@ -228,3 +228,17 @@ def test_a_file_just_stored_is_handed_over_in_memory_exactly_as_the_database_giv
     again = ingest_file_keeping(engine, "portfolios", second, "UNI")
     assert again[0].status == "unchanged" and again[1] is None
     assert current_data(engine, "UNI", "portfolios", just_stored=again).height == 200
+
+
+def test_a_file_stored_by_an_earlier_version_with_every_cell_in_raw_rows_comes_back(tmp_path, db_url):
+    """Databases written before raw_columns existed hold every cell as JSON in raw_rows."""
+    path = portfolios_csv(tmp_path / "portfolios.csv", kbart_rows(limit=30))
+    engine = make_engine(db_url)
+    result = ingest_file(engine, "portfolios", path, "UNI")
+    table = read_table(path)
+    cells = table.frame.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
+    with engine.begin() as conn:  # the earlier layout: no raw_columns rows, full raw rows
+        conn.execute(text("DELETE FROM raw_columns WHERE source_file_id = :i"), {"i": result.source_file_id})
+        conn.execute(text("INSERT INTO raw_rows (source_file_id, row_number, cells) VALUES (:i, :r, :c)"),
+                     [{"i": result.source_file_id, "r": table.first_row + n, "c": c} for n, c in enumerate(cells)])
+    assert raw_table(engine, result.source_file_id).frame.equals(table.frame)
