@@ -181,6 +181,9 @@ def _split_cells(cells: pl.Series) -> pl.Series:
     )
 
 
+CHUNK_ROWS = 200_000  # rows per pass: bounds the temporaries of a million-row export
+
+
 def identifier_table(frame: pl.DataFrame, key: str | list[str], columns: list[str]) -> pl.DataFrame:
     """One row per identifier token found in `columns` of `frame`.
 
@@ -190,6 +193,17 @@ def identifier_table(frame: pl.DataFrame, key: str | list[str], columns: list[st
     Empty cells give no row; every non-empty token gives one.
     """
     keys = [key] if isinstance(key, str) else list(key)
+    parts = [_identifier_rows(chunk, keys, columns) for chunk in frame.iter_slices(CHUNK_ROWS)]
+    table = pl.concat(parts) if parts else _identifier_rows(frame, keys, columns)
+    log.info(
+        "identifiers: %d tokens from %d rows x %d columns, %d valid, %d invalid or unknown",
+        table.height, frame.height, len(columns), int(table.get_column("valid").sum()),
+        int((~table.get_column("valid")).sum()),
+    )
+    return table
+
+
+def _identifier_rows(frame: pl.DataFrame, keys: list[str], columns: list[str]) -> pl.DataFrame:
     parts = []
     for position, column in enumerate(columns):
         cells = frame.get_column(column).cast(pl.String)
@@ -217,10 +231,5 @@ def identifier_table(frame: pl.DataFrame, key: str | list[str], columns: list[st
         .pipe(with_classification, "__compact")
         .drop("__compact")
         .with_columns(pl.col("value").is_not_null().alias("valid"))
-    )
-    log.info(
-        "identifiers: %d tokens from %d rows x %d columns, %d valid, %d invalid or unknown",
-        table.height, frame.height, len(columns), int(table.get_column("valid").sum()),
-        int((~table.get_column("valid")).sum()),
     )
     return table

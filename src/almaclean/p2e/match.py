@@ -78,9 +78,10 @@ def junk_values(all_ids: pl.DataFrame, flagged: pl.DataFrame, threshold: int,
 
     values: only these values are counted (the ones that matter), when given.
     """
-    carriers = all_ids.filter(pl.col("valid")).select("portfolio_id", "value")
+    carriers = all_ids.lazy().filter(pl.col("valid")).select("portfolio_id", "value")
     if values is not None:
-        carriers = carriers.join(values.select("value").unique(), on="value", how="semi")
+        carriers = carriers.join(values.lazy().select("value").unique(), on="value", how="semi")
+    carriers = carriers.collect()  # lazily: no copy of the whole identifier table on the way
     titles = with_title_key(
         flagged.join(carriers.select("portfolio_id").unique(), on="portfolio_id", how="semi")
         .select("portfolio_id", "mms_id", "title")
@@ -106,15 +107,20 @@ def identifier_evidence(
         [all_ids.join(p2e.select("portfolio_id"), on="portfolio_id", how="semi"), line_ids]
     )
     junk = junk_values(all_ids, flagged, junk_threshold, values=p2e_ids.filter(pl.col("valid")))
-    cz = flagged.filter(pl.col("cz_linked"))
+    # Only the columns used below: a filter of every analysed column copies hundreds of MB.
+    cz = flagged.select(
+        "portfolio_id", "mms_id", "collection_name", "interface_name", "collection_id", "coverage_statement", "url",
+        "keeper", "cz_linked",
+    ).filter(pl.col("cz_linked"))
     cz_ids = (
-        all_ids.filter(pl.col("valid"))
-        .join(cz.select("portfolio_id"), on="portfolio_id", how="semi")
-        .join(junk, on="value", how="anti")
+        all_ids.lazy().filter(pl.col("valid"))
+        .join(cz.lazy().select("portfolio_id"), on="portfolio_id", how="semi")
+        .join(junk.lazy(), on="value", how="anti")
         .select(pl.col("portfolio_id").alias("keep_portfolio_id"), "id_type", "value")
         .unique()
-        .join(cz.select(pl.col("portfolio_id").alias("keep_portfolio_id"), pl.col("mms_id").alias("keep_mms_id")),
-              on="keep_portfolio_id")
+        .join(cz.lazy().select(pl.col("portfolio_id").alias("keep_portfolio_id"),
+                               pl.col("mms_id").alias("keep_mms_id")), on="keep_portfolio_id")
+        .collect()
     )
     hits = (
         p2e_ids.filter(pl.col("valid"))
