@@ -43,7 +43,7 @@ def read_input(kind: str, path: Path, institution: str, mapping: Path | None,
 def store(pending: dict[str, PendingFile], institution: str, db_url: str | None) -> dict[str, IngestResult]:
     """Each file read, stored in its own transaction."""
     engine = make_engine(db_url)
-    return {kind: store_pending(engine, file, institution)[0] for kind, file in pending.items()}
+    return {kind: store_pending(engine, file, institution) for kind, file in pending.items()}
 
 
 @step

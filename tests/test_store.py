@@ -202,32 +202,33 @@ def test_concurrent_writers_on_one_sqlite_file_both_finish(tmp_path):
     assert [current_frame(engine, f"INST{i}", "portfolios").height for i in range(2)] == [2000, 2000]
 
 
-def test_a_file_just_stored_is_handed_over_in_memory_exactly_as_the_database_gives_it_back(tmp_path, db_url):
-    from almaclean.store.ingest import PENDING_SOURCE_ID, ingest_file_keeping, read_unless_stored
-    from almaclean.store.load import current_data
+def test_rows_read_are_the_rows_the_database_gives_back_once_stored(tmp_path, db_url):
+    """The P2E flow analyses a file's rows while they are stored: they must be what
+    current_frame returns afterwards, as long as that file alone is current."""
+    from almaclean.store.ingest import PENDING_SOURCE_ID, read_unless_stored, store_pending
+    from almaclean.store.load import is_only_current
 
     engine = make_engine(db_url)
     first = portfolios_csv(tmp_path / "first.csv", kbart_rows(limit=120))
     second = portfolios_csv(tmp_path / "second.csv", kbart_rows(limit=200), start=500)
     pending = read_unless_stored(engine, "portfolios", first, "UNI")
-    kept = ingest_file_keeping(engine, "portfolios", first, "UNI")
-    assert kept[0].status == "stored"
+    assert set(pending.frame["source_file_id"]) == {PENDING_SOURCE_ID}
+    stored = store_pending(engine, pending, "UNI")
+    assert stored.status == "stored"
     from_db = current_frame(engine, "UNI", "portfolios")
-    assert kept[1].frame.equals(from_db) and kept[1].frame.schema == from_db.schema
     # rows read but not stored yet differ only by their (unknown) source id
     assert pending.frame.drop("source_file_id").equals(from_db.drop("source_file_id"))
-    assert set(pending.frame["source_file_id"]) == {PENDING_SOURCE_ID}
+    assert pending.frame.schema == from_db.schema
+    assert is_only_current(engine, "UNI", "portfolios", stored.source_file_id)
 
-    assert current_data(engine, "UNI", "portfolios", just_stored=kept) is kept[1].frame
-
-    # once a newer file is current, the kept frame of the older one is not used
-    ingest_file(engine, "portfolios", second, "UNI")
-    stale = current_data(engine, "UNI", "portfolios", just_stored=kept)
-    assert stale is not kept[1].frame and stale["portfolio_id"][0] == "530000000050003681"
-    # the same bytes again are not read at all: nothing kept, the database is read
-    again = ingest_file_keeping(engine, "portfolios", second, "UNI")
-    assert again[0].status == "unchanged" and again[1] is None
-    assert current_data(engine, "UNI", "portfolios", just_stored=again).height == 200
+    # once a newer file is current, the older file's rows are no longer the current data
+    newer = ingest_file(engine, "portfolios", second, "UNI")
+    assert not is_only_current(engine, "UNI", "portfolios", stored.source_file_id)
+    assert current_frame(engine, "UNI", "portfolios")["portfolio_id"][0] == "530000000050003681"
+    # the same bytes again are not read at all: the stored file is named, nothing pending
+    again = read_unless_stored(engine, "portfolios", second, "UNI")
+    assert isinstance(again, type(newer)) and again.status == "unchanged"
+    assert again.source_file_id == newer.source_file_id
 
 
 def test_a_file_stored_by_an_earlier_version_with_every_cell_in_raw_rows_comes_back(tmp_path, db_url):

@@ -45,13 +45,6 @@ class IngestResult:
     file: str
 
 
-@dataclass(frozen=True)
-class StoredFrames:
-    """What an ingest just stored, as load.current_frame would read it back."""
-
-    frame: pl.DataFrame  # "source_file_id", "row" and the kind's canonical columns
-
-
 def file_digest(path: Path) -> tuple[str, int]:
     """sha256 hex and size of a file, streamed."""
     digest = hashlib.sha256()
@@ -102,23 +95,12 @@ class PendingFile:
 PENDING_SOURCE_ID = 0  # never a stored id (they start at 1)
 
 
-def ingest_file_keeping(engine: Engine, kind: str, path: Path, institution: str, *, scope: str | None = None,
-                        mapping: dict | None = None) -> tuple[IngestResult, StoredFrames | None]:
-    """ingest_file, also handing back what was stored (None when the file was stored already),
-    so that an analysis of the file just ingested need not read it back from the database."""
-    pending = read_unless_stored(engine, kind, Path(path), institution, mapping)
-    if isinstance(pending, IngestResult):
-        return pending, None
-    return store_pending(engine, pending, institution, scope=scope)
-
-
 def ingest_files(engine: Engine, kind: str, paths: list[Path], institution: str, *,
                  scope: str | None = None, mapping: dict | None = None) -> list[IngestResult]:
     """Several files of one kind: all are read and checked before any is stored, so one bad
     file stores nothing. Each file is then stored in its own transaction."""
     read = [read_unless_stored(engine, kind, path, institution, mapping) for path in map(Path, paths)]
-    return [r if isinstance(r, IngestResult) else store_pending(engine, r, institution, scope=scope)[0]
-            for r in read]
+    return [r if isinstance(r, IngestResult) else store_pending(engine, r, institution, scope=scope) for r in read]
 
 
 def read_unless_stored(engine: Engine, kind: str, path: Path, institution: str,
@@ -134,20 +116,20 @@ def read_unless_stored(engine: Engine, kind: str, path: Path, institution: str,
 
 
 def store_pending(engine: Engine, pending: PendingFile, institution: str, *,
-                  scope: str | None = None) -> tuple[IngestResult, StoredFrames | None]:
-    """Store a file read by read_unless_stored, in one transaction; with what was stored
-    (None when another process stored the same bytes meanwhile)."""
+                  scope: str | None = None) -> IngestResult:
+    """Store a file read by read_unless_stored, in one transaction ("unchanged" when another
+    process stored the same bytes meanwhile)."""
     return _store_read(engine, pending.read, institution, scope=scope, digest=(pending.sha256, pending.size))
 
 
 def ingest_read(engine: Engine, read: KindRead, institution: str, *, scope: str | None = None,
                 digest: tuple[str, int] | None = None) -> IngestResult:
     """Store a file already read with kinds.read_kind, in one transaction."""
-    return _store_read(engine, read, institution, scope=scope, digest=digest)[0]
+    return _store_read(engine, read, institution, scope=scope, digest=digest)
 
 
 def _store_read(engine: Engine, read: KindRead, institution: str, *, scope: str | None,
-                digest: tuple[str, int] | None) -> tuple[IngestResult, StoredFrames | None]:
+                digest: tuple[str, int] | None) -> IngestResult:
     path = Path(read.table.path)
     sha, size = digest or file_digest(path)
     scope = scope or default_scope(read.kind, path)
@@ -155,20 +137,20 @@ def _store_read(engine: Engine, read: KindRead, institution: str, *, scope: str 
         with write_transaction(engine) as conn:
             existing = _existing(conn, institution, read.kind, sha)
             if existing is not None:
-                return _unchanged(existing, read.kind, path, sha), None
+                return _unchanged(existing, read.kind, path, sha)
             source_id = _insert_source(conn, read, institution, scope, sha, size)
-            stored = _store_rows(conn, read, source_id)
+            _store_rows(conn, read, source_id)
     except IntegrityError:
         # Another process stored the same bytes between our check and our insert.
         with engine.connect() as conn:
             existing = _existing(conn, institution, read.kind, sha)
         if existing is None:
             raise
-        return _unchanged(existing, read.kind, path, sha), None
+        return _unchanged(existing, read.kind, path, sha)
     rows = read.canonical.height
     log.info("stored %s (%s, institution %s, scope %r): %s rows, sha256 %s", path.name, read.kind,
              institution, scope, f"{rows:,}", sha[:12])
-    return IngestResult(source_id, "stored", rows, sha, read.kind, scope, str(path)), stored
+    return IngestResult(source_id, "stored", rows, sha, read.kind, scope, str(path))
 
 
 def _existing(conn: Connection, institution: str, kind: str, sha: str):
@@ -210,7 +192,7 @@ def _canonical_rows(read: KindRead, source_id: int) -> pl.DataFrame:
         "source_file_id", "row", *canonical_columns(read.kind))
 
 
-def _store_rows(conn: Connection, read: KindRead, source_id: int) -> StoredFrames:
+def _store_rows(conn: Connection, read: KindRead, source_id: int) -> None:
     canonical = _canonical_rows(read, source_id)
     held = held_columns(read)
     rest = [name for position, name in enumerate(read.table.frame.columns) if position not in held]
@@ -231,7 +213,6 @@ def _store_rows(conn: Connection, read: KindRead, source_id: int) -> StoredFrame
     progress.finish()
     log.info("%s: %d of %d file columns held by canonical columns, %d kept as raw cells",
              Path(read.table.path).name, len(held), read.table.frame.width, len(rest))
-    return StoredFrames(canonical)
 
 
 def held_columns(read: KindRead) -> dict[int, str]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Engine, text
 
-from almaclean.store.ingest import TABLE_OF_KIND, IngestResult, StoredFrames
+from almaclean.store.ingest import TABLE_OF_KIND
 from almaclean.store.sqlfiles import query
 
 log = logging.getLogger(__name__)
@@ -34,21 +34,6 @@ def current_frame(engine: Engine, institution: str, kind: str, *, scope: str | N
         f"SELECT * FROM {table} WHERE source_file_id IN ({id_list}) ORDER BY source_file_id, row_number",
     )
     return frame.rename({"row_number": "row"})
-
-
-def current_data(engine: Engine, institution: str, kind: str, *,
-                 just_stored: tuple[IngestResult, StoredFrames | None] | None = None) -> pl.DataFrame:
-    """current_frame, taken from memory when the file just stored (ingest.ingest_file_keeping)
-    is the kind's only current file; else read from the database."""
-    if just_stored is not None and just_stored[1] is not None:
-        result, stored = just_stored
-        if is_only_current(engine, institution, kind, result.source_file_id):
-            log.info("current %s data for %s: the file just stored, %d rows (in memory)", kind, institution,
-                     stored.frame.height)
-            return stored.frame
-    frame = current_frame(engine, institution, kind)
-    log.info("current %s data for %s: %d rows (from the database)", kind, institution, frame.height)
-    return frame
 
 
 def is_only_current(engine: Engine, institution: str, kind: str, source_file_id: int) -> bool:
