@@ -1,7 +1,8 @@
 -- The files analysis uses: per institution, kind and scope, the newest ingested one.
 -- Older files of the same scope are superseded but kept for history.
 SELECT sf.id, sf.institution_code, sf.kind, sf.scope, sf.file_name, sf.sha256, sf.row_count,
-       sf.ingested_at
+       sf.ingested_at,
+       sf.columns_json
 FROM source_files sf
 WHERE sf.institution_code = :institution
   AND sf.kind = :kind

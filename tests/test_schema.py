@@ -1,7 +1,10 @@
 """The storage schema holds every canonical column each reader produces."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect
+
+from almaclean.errors import AlmacleanError
 
 from almaclean.kinds import KINDS, canonical_columns
 from almaclean.store.db import make_engine
@@ -19,3 +22,81 @@ def test_every_kind_has_a_table_with_its_canonical_columns(db_url):
 def test_schema_creation_is_idempotent(db_url):
     make_engine(db_url)
     make_engine(db_url)  # a second process starting on the same database changes nothing
+
+
+def test_a_database_made_before_schema_versions_is_upgraded_and_keeps_its_files(tmp_path):
+    """The first almaclean versions created the tables with no alembic_version: such a database
+    is brought to the newest schema on the first write, and what it held reads as before."""
+    import sqlite3
+    from pathlib import Path
+
+    from almaclean.store import schema
+    from almaclean.store.ingest import ingest_file
+    from almaclean.store.load import current_frame
+    from almaclean.store.sqlfiles import schema_statements
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        for statement in schema_statements("sqlite"):
+            conn.execute(statement)
+        conn.execute("INSERT INTO institutions VALUES ('OLD', '2025-01-01')")
+        conn.execute("INSERT INTO source_files (institution_code, kind, scope, file_name, file_size, sha256, "
+                     "row_count, format, encoding, header_json, column_count, first_row, ingested_at, tool_version) "
+                     "VALUES ('OLD', 'portfolios', 'all', 'p.csv', 1, 'abc', 1, 'csv', 'utf-8', "
+                     "'[\"Portfolio Id\", \"MMS Id\"]', 2, 2, '2025-01-01', '0.1.0')")
+        conn.execute("INSERT INTO portfolios (source_file_id, row_number, portfolio_id, mms_id) "
+                     "VALUES (1, 2, '531000000000000001', '991000000000000001')")
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert schema.current_revision(conn) == schema.HEAD
+    assert "columns_json" in {c["name"] for c in inspect(engine).get_columns("source_files")}
+    assert current_frame(engine, "OLD", "portfolios")["portfolio_id"].to_list() == ["531000000000000001"]
+    csv = tmp_path / "new.csv"
+    csv.write_text("Portfolio Id,MMS Id\n531000000000000002,991000000000000002\n", encoding="utf-8")
+    assert ingest_file(engine, "portfolios", Path(csv), "OLD").status == "stored"
+
+
+def test_head_is_the_newest_migration():
+    from almaclean.store import schema
+
+    names = sorted(p.name for p in (schema.MIGRATIONS / "versions").glob("[0-9]*.py"))
+    assert names[-1].startswith(schema.HEAD + "_")
+
+
+def test_readers_need_no_write_access_and_wait_for_no_writer(tmp_path):
+    """status opens a read-only database file, and answers at once while another process holds
+    a write transaction."""
+    import subprocess
+    import sys
+    import time
+
+    from almaclean.store.db import open_database
+    from almaclean.store.load import stored_status
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    open_database(url).dispose()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+         "c.execute('BEGIN IMMEDIATE'); c.execute(\"INSERT INTO institutions VALUES ('X', 'now')\"); "
+         "print('locked', flush=True); time.sleep(30)", str(tmp_path / "a.db")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        assert stored_status(open_database(url, read_only=True)).is_empty()
+        assert time.monotonic() - started < 5
+    finally:
+        holder.kill()
+        holder.wait()
+    # A read-only open never writes: the database file keeps its bytes (as root, file modes
+    # cannot show this, so the bytes are compared).
+    open_database(url).dispose()
+    before = (tmp_path / "a.db").read_bytes()
+    engine = open_database(url, read_only=True)
+    assert stored_status(engine).is_empty()
+    engine.dispose()
+    assert (tmp_path / "a.db").read_bytes() == before
+    with pytest.raises(AlmacleanError, match="nothing stored yet"):
+        open_database(f"sqlite:///{tmp_path / 'none.db'}", read_only=True)
+    assert not (tmp_path / "none.db").exists()

@@ -1,17 +1,22 @@
-"""The database engine: any SQLAlchemy URL; SQLite (WAL, busy timeout) by default."""
+"""The database engine: any SQLAlchemy URL; SQLite (WAL, busy timeout) by default.
+
+Wired once: the entry point opens the database (open_database) and hands the engine down.
+Writers bring the schema to the newest version on open (store.schema); readers never write:
+`status` and other read-only commands take no lock and work on a read-only database file.
+"""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
 
 from almaclean import settings
 from almaclean.errors import AlmacleanError
-from almaclean.store.sqlfiles import schema_statements
 
 log = logging.getLogger(__name__)
 
@@ -21,33 +26,73 @@ BUSY_TIMEOUT_MS = 600_000
 WRITE_OPTION = "almaclean_write"
 
 
-def make_engine(url: str | None = None, *, create_schema: bool = True) -> Engine:
-    """An engine for --db URL / $ALMACLEAN_DB_URL / the default SQLite file, schema in place."""
+def open_database(url: str | None = None, *, read_only: bool = False) -> Engine:
+    """The engine of --db URL / $ALMACLEAN_DB_URL / the default SQLite file.
+
+    read_only: no schema change, no write lock, and a read-only SQLite file opens too;
+    raises AlmacleanError when a SQLite file does not exist (nothing to read).
+    Otherwise the schema is brought to the newest version once, here."""
     url = settings.database_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = _sqlite_engine(parsed)
+        engine = _sqlite_engine(parsed, read_only=read_only)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    if create_schema:
-        ensure_schema(engine)
+    if not read_only:
+        from almaclean.store import schema
+
+        try:
+            current = schema.is_current(engine)
+        except Exception as exc:
+            raise AlmacleanError(f"cannot open the database {describe(engine)}: {exc}") from exc
+        if not current:
+            schema.upgrade(engine)
     return engine
 
 
-def _sqlite_engine(parsed) -> Engine:
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+def make_engine(url: str | None = None, *, create_schema: bool = True) -> Engine:
+    """open_database for a writer (create_schema=True) or a reader."""
+    return open_database(url, read_only=not create_schema)
+
+
+def describe(engine: Engine) -> str:
+    """The database as the user named it, password hidden."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory ones)."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _sqlite_engine(parsed: URL, *, read_only: bool) -> Engine:
+    path = sqlite_file(parsed)
+    if read_only:
+        if path is not None and not path.is_file():
+            raise AlmacleanError(f"no database at {path}: nothing stored yet (use `almaclean ingest`)")
+        # mode=ro never writes; a WAL database in a folder the user cannot write to still
+        # opens when its -shm file exists, else it is read as immutable.
+        writable_folder = path is None or os.access(path.parent, os.W_OK)
+        uri = f"file:{path}?mode=ro" if writable_folder else f"file:{path}?immutable=1"
+        engine = create_engine(parsed, creator=_connector(uri))
+    else:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy, not pysqlite, decide when a transaction starts (see "begin" below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -60,6 +105,15 @@ def _sqlite_engine(parsed) -> Engine:
     return engine
 
 
+def _connector(uri: str):
+    import sqlite3
+
+    def connect():
+        return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    return connect
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One write transaction: committed on success, rolled back on any error."""
@@ -70,9 +124,8 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def ensure_schema(engine: Engine) -> None:
-    try:
-        with write_transaction(engine) as conn:
-            for statement in schema_statements(engine.dialect.name):
-                conn.execute(text(statement))
-    except Exception as exc:  # an unreachable server or a bad URL: say which database
-        raise AlmacleanError(f"cannot prepare the database {engine.url!r}: {exc}") from exc
+    """The schema at its newest version (a no-op read when it already is)."""
+    from almaclean.store import schema
+
+    if not schema.is_current(engine):
+        schema.upgrade(engine)

@@ -176,14 +176,16 @@ def _insert_source(conn: Connection, read: KindRead, institution: str, scope: st
     table = read.table
     return conn.execute(
         text("INSERT INTO source_files (institution_code, kind, scope, file_name, file_size, sha256, "
-             "row_count, format, encoding, header_json, column_count, first_row, ingested_at, tool_version) VALUES "
-             "(:i, :k, :scope, :name, :size, :sha, :rows, :fmt, :enc, :header, :width, :first, :at, :ver) "
+             "row_count, format, encoding, header_json, column_count, first_row, ingested_at, tool_version, "
+             "columns_json) VALUES "
+             "(:i, :k, :scope, :name, :size, :sha, :rows, :fmt, :enc, :header, :width, :first, :at, :ver, :columns) "
              "RETURNING id"),
         {"i": institution, "k": read.kind, "scope": scope, "name": Path(table.path).name, "size": size,
          "sha": sha, "rows": table.frame.height, "fmt": table.format, "enc": table.encoding,
          "header": json.dumps(list(table.header), ensure_ascii=False),
          "width": table.frame.width, "first": table.first_row,
-         "at": now, "ver": __version__},
+         "at": now, "ver": __version__,
+         "columns": json.dumps({c: list(p) for c, p in sorted(read.sources.items())})},
     ).scalar_one()
 
 

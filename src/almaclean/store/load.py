@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, TextClause, bindparam, text
 
 from almaclean.store.ingest import TABLE_OF_KIND
 from almaclean.store.sqlfiles import query
@@ -26,7 +26,37 @@ def current_sources(engine: Engine, institution: str, kind: str, *, scope: str |
 
 def current_frame(engine: Engine, institution: str, kind: str, *, scope: str | None = None) -> pl.DataFrame:
     """Canonical rows of the current file(s): "source_file_id", "row" and the kind's columns."""
-    ids = current_sources(engine, institution, kind, scope=scope)["id"].to_list()
+    return sources_frame(engine, kind, current_sources(engine, institution, kind, scope=scope)["id"].to_list())
+
+
+def sources_by_id(engine: Engine, ids: list[int]) -> pl.DataFrame:
+    """Stored files by id (sql/source_files_by_id.sql), as current_sources gives them."""
+    if not ids:
+        return fetch_frame(engine, query("source_files_by_id").replace(":ids", "(NULL)"))
+    statement = text(query("source_files_by_id")).bindparams(bindparam("ids", expanding=True))
+    return fetch_frame(engine, statement, {"ids": [int(i) for i in ids]})
+
+
+def present_columns(sources: pl.DataFrame, frame: pl.DataFrame) -> frozenset[str]:
+    """Canonical columns the files had (a column absent from every file is missing evidence,
+    not an empty one). Files stored before columns were recorded: the columns holding a value."""
+    present: set[str] = set()
+    for columns in sources["columns_json"].to_list() if "columns_json" in sources.columns else [None]:
+        if columns is None:
+            present |= {c for c in frame.columns if c not in ("source_file_id", "row")
+                        and frame.get_column(c).null_count() < frame.height}
+        else:
+            present |= set(json.loads(columns))
+    return frozenset(present)
+
+
+def institutions(engine: Engine) -> list[str]:
+    """Institution codes with stored files."""
+    return fetch_frame(engine, query("institutions"))["institution"].to_list()
+
+
+def sources_frame(engine: Engine, kind: str, ids: list[int]) -> pl.DataFrame:
+    """Canonical rows of exactly these stored files: "source_file_id", "row" and the kind's columns."""
     table = TABLE_OF_KIND[kind]
     id_list = ", ".join(str(int(i)) for i in ids) or "NULL"
     frame = fetch_frame(
@@ -86,11 +116,11 @@ def raw_table(engine: Engine, source_file_id: int) -> StoredTable:
     return StoredTable(source_file_id, source.file_name, header, frame, source.first_row)
 
 
-def fetch_frame(engine: Engine, sql: str, params: dict | None = None) -> pl.DataFrame:
+def fetch_frame(engine: Engine, sql: str | TextClause, params: dict | None = None) -> pl.DataFrame:
     """Runs a query and returns a frame: text columns stay text, counters are integers."""
     parts: list[pl.DataFrame] = []
     with engine.connect() as conn:
-        result = conn.execute(text(sql), params or {})
+        result = conn.execute(text(sql) if isinstance(sql, str) else sql, params or {})
         columns = list(result.keys())
         schema = {c: (pl.Int64 if c in INTEGER_COLUMNS else pl.String) for c in columns}
         while rows := result.fetchmany(FETCH_ROWS):

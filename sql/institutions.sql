@@ -1,0 +1,2 @@
+-- Institutions with at least one stored file.
+SELECT DISTINCT institution_code AS institution FROM source_files ORDER BY institution_code

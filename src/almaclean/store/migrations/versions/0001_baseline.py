@@ -1,0 +1,19 @@
+"""Baseline: the tables of sql/schema.sql (idempotent, so databases made before schema
+versions existed are upgraded in place).
+
+Revision ID: 0001
+"""
+from alembic import op
+
+from almaclean.store.sqlfiles import schema_statements
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    for statement in schema_statements(bind.dialect.name):
+        op.execute(statement)
