@@ -65,3 +65,20 @@ def db_url(request, tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def p2e_run(*, db_url: str, institution: str, out: Path, **kwargs) -> Path:
+    """The run folder of one P2E clean-up through the service (portfolios=None: the stored export)."""
+    from almaclean.services.p2e import P2ERequest, run_p2e
+    from almaclean.store.db import open_database
+
+    kwargs.pop("portfolios", None) if kwargs.get("portfolios") is None else None
+    return run_p2e(open_database(db_url), P2ERequest(institution, Path(out), **kwargs)).folder
+
+
+def resync_run(exports: list[Path], *, db_url: str, out: Path, institution: str = "default", **kwargs) -> Path:
+    """The run folder of one re-sync through the service."""
+    from almaclean.services.resync import ResyncRequest, run_resync
+    from almaclean.store.db import open_database
+
+    return run_resync(open_database(db_url), ResyncRequest(list(exports), Path(out), institution, **kwargs)).folder

@@ -80,7 +80,7 @@ def test_only_transient_errors_are_retried():
     assert not is_transient(ValueError("a bug"))
     from prefect.states import Failed
 
-    from flows.batch import _transient_failure
+    from almaclean.orchestration.flows import _transient_failure
 
     assert _transient_failure(None, None, Failed(data=OSError(5, "Input/output error")))
     assert not _transient_failure(None, None, Failed(data=InputError("truncated", file="x.xlsx")))
@@ -89,8 +89,8 @@ def test_only_transient_errors_are_retried():
 
 
 def test_batch_with_a_corrupt_collection_finishes_the_rest(prefect_server, sample, tmp_path):
-    from flows.batch import batch_flow
-    from flows.verify import verify_run
+    from almaclean.orchestration.flows import batch_flow
+    from almaclean.services.verify import verify_run
 
     tree, corrupt = _tree(sample, tmp_path / "tree")
     db = f"sqlite:///{tmp_path / 'batch.db'}"
@@ -125,7 +125,7 @@ def test_batch_with_a_corrupt_collection_finishes_the_rest(prefect_server, sampl
 def test_dask_runner_needs_the_optional_extra():
     import importlib.util
 
-    from flows.batch import task_runner
+    from almaclean.orchestration.flows import task_runner
 
     if importlib.util.find_spec("prefect_dask") is None:
         with pytest.raises(AlmacleanError, match=r"almaclean\[dask\]"):
@@ -135,3 +135,16 @@ def test_dask_runner_needs_the_optional_extra():
     assert task_runner(2, None)._max_workers == 2
     with pytest.raises(AlmacleanError, match="--workers"):
         task_runner(0, None)
+
+
+def test_batch_service_without_prefect_reports_the_failed_job(sample, tmp_path):
+    """The service runs the same jobs on a plain thread pool: the failure is a row, not a crash."""
+    from almaclean.services.batch import run_batch
+
+    tree, corrupt = _tree(sample, tmp_path / "tree")
+    result = run_batch(f"sqlite:///{tmp_path / 'batch.db'}", tree, out=tmp_path / "out", workers=2)
+    assert [r["error_file"] for r in result.failed] == [corrupt]
+    assert sum(r["status"] == "succeeded" for r in result.rows) == 4
+    assert result.folder.parent == tmp_path / "out" and (result.folder / "summary.xlsx").is_file()
+    assert not list((tmp_path / "out").glob(".*partial"))
+    assert any(corrupt in line for line in result.lines())

@@ -73,13 +73,13 @@ def test_written_back_files_read_as_the_originals(sample, tmp_path, db_url):
         assert after.canonical.height > 50
 
 
-def test_resync_and_p2e_bundles_verify_and_detect_changes(prefect_server, sample, tmp_path):
-    from flows.p2e import p2e_flow
-    from flows.resync import resync_flow
-    from flows.verify import verify_run
+def test_resync_and_p2e_bundles_verify_and_detect_changes(sample, tmp_path):
+    from conftest import p2e_run
+    from conftest import resync_run
+    from almaclean.services.verify import verify_run
 
     exports = [sample.out_dir / name for name in sample.extended_exports[:2]]
-    resync_run = resync_flow(exports, po_lines=sample.path("po_lines"), institution="EDU01", out=tmp_path / "out",
+    resync_run = resync_run(exports, po_lines=sample.path("po_lines"), institution="EDU01", out=tmp_path / "out",
                              db_url=f"sqlite:///{tmp_path / 'user.db'}")
     bundle = json.loads((resync_run / BUNDLE_FILE).read_text(encoding="utf-8"))
     assert bundle["flow"] == "resync" and bundle["environment"]["lock_file"]["sha256"]
@@ -90,9 +90,9 @@ def test_resync_and_p2e_bundles_verify_and_detect_changes(prefect_server, sample
 
     # P2E: portfolios ingested on an earlier run, the P2E and PO line files given now.
     db = f"sqlite:///{tmp_path / 'user.db'}"
-    p2e_flow(portfolios=sample.path("portfolios"), p2e=sample.path("p2e"), institution="EDU01",
+    p2e_run(portfolios=sample.path("portfolios"), p2e=sample.path("p2e"), institution="EDU01",
              out=tmp_path / "first", db_url=db)
-    p2e_run = p2e_flow(portfolios=None, p2e=sample.path("p2e"), po_lines=sample.path("po_lines"),
+    p2e_run = p2e_run(portfolios=None, p2e=sample.path("p2e"), po_lines=sample.path("po_lines"),
                        institution="EDU01", out=tmp_path / "out", db_url=db)
     inputs = {r["role"]: r for r in read_bundle(p2e_run)["inputs"]}
     assert inputs["portfolios"]["written_back"] is True
@@ -144,8 +144,8 @@ def _forge(run: Path, edited: str) -> None:
 def test_nightly_bundles_rerun_every_file_from_the_kept_inputs(prefect_server, sample, tmp_path):
     """Two nightly runs over a changing inbox: the second compares with the first, keeps its
     findings as an input, and verify rewrites report.md, changes.csv and the summaries byte for byte."""
-    from flows.nightly import nightly_flow
-    from flows.verify import verify_run
+    from almaclean.orchestration.flows import nightly_flow
+    from almaclean.services.verify import verify_run
 
     inbox, out, db = tmp_path / "inbox", tmp_path / "out", f"sqlite:///{tmp_path / 'user.db'}"
     edu = inbox / "EDU01"

@@ -31,7 +31,7 @@ def test_every_command_has_help(command, capsys):
     assert "--db" in capsys.readouterr().out
 
 
-def test_ingest_every_kind_of_the_sample_then_status(prefect_server, sample, tmp_path, capsys):
+def test_ingest_every_kind_of_the_sample_then_status(sample, tmp_path, capsys):
     url = sqlite_url(tmp_path)
     exports = sorted(str(p) for p in sample.glob("*_portfolios.xlsx"))
     for kind, files in (("portfolios", [str(sample / "portfolios.csv")]), ("p2e", [str(sample / "p2e.txt")]),
@@ -50,7 +50,7 @@ def test_ingest_every_kind_of_the_sample_then_status(prefect_server, sample, tmp
     assert "unchanged" in capsys.readouterr().out
 
 
-def test_bad_input_exits_2_naming_file_row_and_column(prefect_server, tmp_path, capsys):
+def test_bad_input_exits_2_naming_file_row_and_column(tmp_path, capsys):
     bad = tmp_path / "export.csv"
     bad.write_text("Portfolio Id,MMS Id,Title\n5312345678903681,9912345678903681,Fine\n"
                    "5312345678903682,9.97704E+15,Corrupted by Excel\n", encoding="utf-8")
@@ -70,7 +70,7 @@ def test_installed_command_runs(tmp_path):
     assert "nothing stored yet" in done.stdout
 
 
-def test_resync_then_verify_exit_codes(prefect_server, sample, tmp_path, capsys):
+def test_resync_then_verify_exit_codes(sample, tmp_path, capsys):
     export = sorted(sample.glob("*_portfolios.xlsx"))[0]
     url = sqlite_url(tmp_path)
     assert main(["resync", str(export), "--out", str(tmp_path / "out"), "--db", url]) == 0
@@ -87,7 +87,7 @@ def test_resync_then_verify_exit_codes(prefect_server, sample, tmp_path, capsys)
     assert "not an audit bundle" in capsys.readouterr().err
 
 
-def test_resync_with_one_corrupt_export_writes_nothing(prefect_server, sample, tmp_path, capsys):
+def test_resync_with_one_corrupt_export_writes_nothing(sample, tmp_path, capsys):
     good = sorted(sample.glob("*_portfolios.xlsx"))[0]
     corrupt = tmp_path / "Broken+Collection_portfolios.xlsx"
     corrupt.write_bytes(good.read_bytes()[:4000])  # a download cut short

@@ -1,36 +1,43 @@
-"""Two almaclean processes at once against one SQLite database: both finish, nothing is lost."""
+"""almaclean processes at once against one SQLite database: all finish, nothing is lost, and
+each run analyses exactly the files it was given."""
 from __future__ import annotations
 
+import csv
+import json
 import os
 import subprocess
 import sys
 
 from almaclean.sample.generator import generate
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
+from almaclean.store.ingest import file_digest
 from almaclean.store.load import current_frame, stored_status
 from conftest import sqlite_url
 
 
-def test_two_concurrent_p2e_runs_on_one_sqlite_database(prefect_server, tmp_path):
-    from prefect.settings import PREFECT_API_URL
+def _p2e(url, code, portfolios, sample, out):
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "almaclean.cli", "p2e", "--institution", code, "--db", url,
+         "--portfolios", str(portfolios), "--p2e", str(sample / "p2e.txt"),
+         "--po-lines", str(sample / "po_lines.csv"), "--out", str(out)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
+
+def _finish(runs):
+    for code, process in runs.items():
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, f"{code}: {err[-2000:]}"
+
+
+def test_two_concurrent_p2e_runs_on_one_sqlite_database(tmp_path):
     sample = tmp_path / "sample"
     generate(sample, seed=11, scale=0.4)
     url = sqlite_url(tmp_path, "shared.db")
-    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}  # the session's test API
-    runs = {
-        code: subprocess.Popen(
-            [sys.executable, "-m", "almaclean.cli", "p2e", "--institution", code, "--db", url,
-             "--portfolios", str(sample / "portfolios.csv"), "--p2e", str(sample / "p2e.txt"),
-             "--po-lines", str(sample / "po_lines.csv"), "--out", str(tmp_path / code)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for code in ("INST_A", "INST_B")
-    }
-    for code, process in runs.items():
-        out, err = process.communicate(timeout=300)
-        assert process.returncode == 0, f"{code}: {err[-2000:]}"
+    runs = {code: _p2e(url, code, sample / "portfolios.csv", sample, tmp_path / code) for code in ("INST_A", "INST_B")}
+    _finish(runs)
 
-    engine = make_engine(url)
+    engine = open_database(url)
     status = stored_status(engine)
     assert sorted(set(status["institution"].to_list())) == ["INST_A", "INST_B"]
     portfolio_rows = sum(1 for _ in open(sample / "portfolios.csv", encoding="utf-8")) - 1
@@ -40,3 +47,38 @@ def test_two_concurrent_p2e_runs_on_one_sqlite_database(prefect_server, tmp_path
     outputs = [(tmp_path / code).glob("p2e-*/deletion_candidates.csv") for code in runs]
     first, second = (next(iter(o)).read_bytes() for o in outputs)
     assert first == second and first.count(b"\n") > 1
+
+
+def _without_keepers(source, target, keep_every):
+    """The portfolio export less some CZ-linked rows: fewer duplicates are provable."""
+    with open(source, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    linked = rows[0].index("Portfolio Linked To CZ") if "Portfolio Linked To CZ" in rows[0] else None
+    kept = [rows[0]] + [r for i, r in enumerate(rows[1:]) if linked is None or r[linked] != "Y" or i % keep_every]
+    with open(target, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(kept)
+    return target
+
+
+def test_concurrent_runs_of_one_institution_each_analyse_their_own_file(tmp_path):
+    """Four runs of one institution on one database, each with its own portfolio export: each
+    run's deletion candidates are those of its own file, and its bundle names that file."""
+    sample = tmp_path / "sample"
+    generate(sample, seed=12, scale=0.3)
+    files = [sample / "portfolios.csv"] + [_without_keepers(sample / "portfolios.csv", tmp_path / f"p{n}.csv", n)
+                                           for n in (2, 3, 5)]
+    url = sqlite_url(tmp_path, "shared.db")
+    runs = {f"run{i}": _p2e(url, "SAME", f, sample, tmp_path / f"run{i}") for i, f in enumerate(files)}
+    _finish(runs)
+    counts = []
+    for i, portfolios in enumerate(files):
+        folder = next((tmp_path / f"run{i}").glob("p2e-*"))
+        bundle = json.loads((folder / "bundle.json").read_text(encoding="utf-8"))
+        analysed = [r for r in bundle["inputs"] if r["role"] == "portfolios"]
+        assert [r["stored_sha256"] for r in analysed] == [file_digest(portfolios)[0]]
+        alone = _p2e(sqlite_url(tmp_path, f"alone{i}.db"), "SAME", portfolios, sample, tmp_path / f"alone{i}")
+        _finish({f"alone{i}": alone})
+        expected = next((tmp_path / f"alone{i}").glob("p2e-*/deletion_candidates.csv")).read_bytes()
+        assert (folder / "deletion_candidates.csv").read_bytes() == expected
+        counts.append(expected.count(b"\n"))
+    assert len(set(counts)) > 1, "the four files must lead to different answers for the test to mean anything"

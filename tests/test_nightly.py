@@ -11,7 +11,7 @@ from almaclean.nightly import history
 from almaclean.nightly.changes import (
     CHANGE_COLUMNS, CHANGED, FINDING_COLUMNS, NEW, NO_LONGER, OPEN, RESOLVED, change_counts, compare, evidence_digest,
 )
-from almaclean.nightly.inbox import inbox_files, institutions_in, kind_by_name
+from almaclean.nightly.inbox import inbox_files, inbox_listing, institutions_in, kind_by_name
 from almaclean.nightly.report import artifact_key, institution_markdown, InstitutionRun
 from almaclean.store.db import make_engine
 
@@ -96,7 +96,7 @@ def test_kind_by_file_name(name, kind):
     assert kind_by_name(name) == kind
 
 
-def test_inbox_lists_oldest_first_and_refuses_unknown_files(tmp_path):
+def test_inbox_lists_oldest_first_and_skips_unknown_files(tmp_path):
     folder = tmp_path / "EDU01"
     (folder / "portfolios").mkdir(parents=True)
     newer = folder / "portfolios" / "a.csv"
@@ -111,14 +111,17 @@ def test_inbox_lists_oldest_first_and_refuses_unknown_files(tmp_path):
         ("b.csv", "portfolios"), ("p2e.txt", "p2e"), ("a.csv", "portfolios")]
     assert institutions_in(tmp_path) == ["EDU01"]
 
+    # A stray file or an unknown sub-folder is skipped and reported, never fatal.
     (folder / "notes.docx").write_text("", encoding="utf-8")
-    with pytest.raises(InputError, match="notes.docx: cannot tell which kind"):
-        inbox_files(folder)
-    (folder / "notes.docx").unlink()
     (folder / "archive").mkdir()
     (folder / "archive" / "old.csv").write_text("", encoding="utf-8")
-    with pytest.raises(InputError, match="unknown inbox sub-folder 'archive'"):
-        inbox_files(folder)
+    os.mkfifo(folder / "pipe.csv")
+    found, skipped = inbox_listing(folder)
+    assert [f.path.name for f in found] == ["b.csv", "p2e.txt", "a.csv"]
+    assert sorted((p.name, reason.split(":")[0]) for p, reason in skipped) == [
+        ("notes.docx", "cannot tell which kind of export this file is"),
+        ("old.csv", "unknown inbox sub-folder 'archive'"),
+        ("pipe.csv", "not a regular file")]
     with pytest.raises(InputError, match="no inbox folder"):
         inbox_files(tmp_path / "NOPE")
 

@@ -21,7 +21,7 @@ from almaclean.nightly.changes import CHANGED, NEW, NO_LONGER, OPEN, RESOLVED
 from almaclean.sample.generator import generate
 from almaclean.store.db import make_engine
 from almaclean.write.csvfile import write_csv
-from flows.nightly import nightly_flow
+from almaclean.orchestration.flows import nightly_flow
 
 INSTITUTION = "EDU01"
 T1, T2 = 1_700_000_000, 1_700_090_000  # inbox file times: run 1's files, then the newer exports

@@ -1,12 +1,12 @@
-"""The P2E flow end to end: real files in, database in between, run folder out."""
+"""The P2E service end to end: real files in, database in between, run folder out."""
 from __future__ import annotations
 
 import csv
 
 import pytest
 
-from almaclean.errors import AlmacleanError
-from flows.p2e import p2e_flow
+from almaclean.errors import InputError
+from conftest import p2e_run
 
 PORTFOLIOS = [
     ["Portfolio Id", "MMS Id", "Title", "ISSN", "ISBN", "Network Number", "Electronic Collection Id",
@@ -37,7 +37,7 @@ def _csv(path):
         return list(csv.DictReader(handle))
 
 
-def test_flow_writes_the_run_folder_and_reuses_stored_files(prefect_server, tmp_path):
+def test_flow_writes_the_run_folder_and_reuses_stored_files(tmp_path):
     portfolios = _write(tmp_path / "portfolios.csv", PORTFOLIOS)
     po_lines = _write(tmp_path / "po_lines.csv", PO_LINES)
     p2e = tmp_path / "p2e.txt"
@@ -45,11 +45,11 @@ def test_flow_writes_the_run_folder_and_reuses_stored_files(prefect_server, tmp_
                    "EDU01000000404,portfolio\n", encoding="utf-8")
     db = f"sqlite:///{tmp_path / 'almaclean.db'}"
 
-    with pytest.raises(AlmacleanError, match="no P2E file"):
-        p2e_flow(portfolios=portfolios, institution="edu01", out=tmp_path / "out", db_url=db)
+    with pytest.raises(InputError, match="no P2E file"):
+        p2e_run(db_url=db, portfolios=portfolios, institution="edu01", out=tmp_path / "out")
 
-    run = p2e_flow(portfolios=None, p2e=p2e, po_lines=po_lines, institution="edu01", out=tmp_path / "out",
-                   db_url=db, set_size=5)
+    run = p2e_run(db_url=db, portfolios=None, p2e=p2e, po_lines=po_lines, institution="edu01", out=tmp_path / "out",
+                   set_size=5)
     deletion = _csv(run / "deletion_candidates.csv")
     assert [r["portfolio_id"] for r in deletion] == ["53200000000000001"]
     relinks = _csv(run / "pol_relinks.csv")
@@ -64,14 +64,13 @@ def test_flow_writes_the_run_folder_and_reuses_stored_files(prefect_server, tmp_
     assert (run / "p2e_unmatched.csv").read_text(encoding="utf-8").count("EDU01000000404") == 1
 
     # Same stored data, new run folder: nothing re-read from files.
-    again = p2e_flow(portfolios=None, institution="edu01", out=tmp_path / "out", db_url=db)
+    again = p2e_run(db_url=db, portfolios=None, institution="edu01", out=tmp_path / "out")
     assert again != run
     assert _csv(again / "deletion_candidates.csv") == deletion
 
 
-def test_portfolios_stored_under_another_scope_are_analysed_with_the_new_file(prefect_server, tmp_path):
-    """The analysis starts on the rows just read while they are stored; when they are not the
-    whole of the current data (here a second scope), the run analyses what is stored instead."""
+def test_portfolios_stored_under_another_scope_are_analysed_with_the_new_file(tmp_path):
+    """A run analyses the file given plus the current files of the kind's other scopes."""
     from almaclean.store.db import make_engine
     from almaclean.store.ingest import ingest_file
 
@@ -83,15 +82,15 @@ def test_portfolios_stored_under_another_scope_are_analysed_with_the_new_file(pr
     p2e = tmp_path / "p2e.txt"
     p2e.write_text("EDU01000000001,portfolio\n", encoding="utf-8")
 
-    run = p2e_flow(portfolios=local, p2e=p2e, institution="edu01", out=tmp_path / "out", db_url=db)
+    run = p2e_run(db_url=db, portfolios=local, p2e=p2e, institution="edu01", out=tmp_path / "out")
     # the keeper lives only in the other scope's file: found, so the P2E duplicate is a candidate
     assert [(r["portfolio_id"], r["keep_portfolio_id"]) for r in _csv(run / "deletion_candidates.csv")] == [
         ("53200000000000001", "53100000000000001")]
 
 
-def test_a_storage_failure_leaves_no_run_folder_and_stores_nothing(prefect_server, tmp_path, monkeypatch):
+def test_a_storage_failure_leaves_no_run_folder_and_stores_nothing(tmp_path, monkeypatch):
     """The outputs are written while the files are stored: a failed store must not publish them."""
-    import flows.p2e as p2e_module
+    import almaclean.services.p2e as p2e_module
     from almaclean.store.db import make_engine
     from almaclean.store.load import stored_status
 
@@ -104,6 +103,6 @@ def test_a_storage_failure_leaves_no_run_folder_and_stores_nothing(prefect_serve
     db = f"sqlite:///{tmp_path / 'almaclean.db'}"
     monkeypatch.setattr(p2e_module, "store_pending", full_disk)
     with pytest.raises(OSError, match="disk full"):
-        p2e_flow(portfolios=portfolios, p2e=p2e, institution="edu01", out=tmp_path / "out", db_url=db)
+        p2e_run(db_url=db, portfolios=portfolios, p2e=p2e, institution="edu01", out=tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []  # neither a run folder nor a staging folder
     assert stored_status(make_engine(db)).height == 0

@@ -34,9 +34,9 @@ def _fill(review: Path, target: Path, decisions: dict[tuple[str, str], str]) -> 
     return target
 
 
-def test_resync_flow_many_collections_then_decisions(prefect_server, tmp_path):
+def test_resync_service_many_collections_then_decisions(tmp_path):
     from almaclean.sample.generator import generate
-    from flows.resync import resync_flow
+    from conftest import resync_run
 
     manifest = generate(tmp_path / "sample", seed=3, scale=0.05)
     truth = json.loads(manifest.path("truth").read_text(encoding="utf-8"))["extended_export_truth"]
@@ -47,7 +47,7 @@ def test_resync_flow_many_collections_then_decisions(prefect_server, tmp_path):
     hand = build_export(exports / "Hand+Made_portfolios.xlsx")
     db = f"sqlite:///{tmp_path / 'history.db'}"
 
-    run = resync_flow([exports], po_lines=manifest.path("po_lines"), institution="TEST",
+    run = resync_run([exports], po_lines=manifest.path("po_lines"), institution="TEST",
                       out=tmp_path / "out", db_url=db)
 
     summary = read_table(run / "summary.xlsx")
@@ -88,7 +88,7 @@ def test_resync_flow_many_collections_then_decisions(prefect_server, tmp_path):
         ("localized_n", "6"): "set LOCALIZED N",
         ("inactive", "3"): "keep row",
     })
-    final = resync_flow([hand], decisions=filled, out=tmp_path / "out", db_url=db)
+    final = resync_run([hand], decisions=filled, out=tmp_path / "out", db_url=db)
     assert final != run
     folder = final / "Hand-Made"
     changes = _changes(folder)

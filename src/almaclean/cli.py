@@ -1,28 +1,165 @@
-"""The `almaclean` command. Each command runs a Prefect flow from flows/ (or, for the
-quick read-only ones, the package directly) and turns errors into exit codes:
-0 ok, 2 bad input (file, row and column named), 1 any other failure."""
+"""The `almaclean` command: parse, open the database once, call a service, print the result.
+
+One-off commands (ingest, status, p2e, resync, verify, sample, demo) call the services
+directly and never start Prefect; with --prefect, or a Prefect server named in
+$PREFECT_API_URL, they run as flow runs so they show in the Prefect UI. nightly and batch
+always run as flows. Exit codes: 0 ok, 2 bad input (file, row and column named), 1 any
+other failure (and verify: 1 when a run does not verify).
+"""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 from pathlib import Path
 
 from almaclean import __version__, settings
-from almaclean.errors import AlmacleanError
+from almaclean.errors import AlmacleanError, InputError
 
 log = logging.getLogger("almaclean")
 
 KINDS = ("p2e", "portfolios", "extended-export", "po-lines")
+# Prefect's temporary server has to start within this (a loaded 2-core machine needs ~40 s).
+EPHEMERAL_STARTUP_SECONDS = "180"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with each option's flags kept in `flags` and each command in `commands`
+    (the CLI tests are built from them)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.flags: list[tuple[str, ...]] = []
+        self.commands: dict[str, Parser] = {}
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *names, **kwargs):
+        if names and names[0].startswith("-"):
+            self.flags.append(names)
+        return super().add_argument(*names, **kwargs)
+
+
+def _global_options(parser: argparse.ArgumentParser, *, in_command: bool) -> None:
+    """The options every command takes, before or after its name (in a command, an absent
+    option leaves the value given before the name)."""
+
+    def default(value):
+        return argparse.SUPPRESS if in_command else value
+
+    parser.add_argument("--db", metavar="URL", default=default(None),
+                        help=f"SQLAlchemy database URL (default: ${settings.DB_URL_ENV}, else almaclean.db "
+                             f"in the data folder: ${settings.DATA_DIR_ENV} or your user data folder)")
+    parser.add_argument("-v", "--verbose", action="count", default=default(0),
+                        help="log what is done (-vv: debug logs and tracebacks)")
+    parser.add_argument("-q", "--quiet", action="store_true", default=default(False),
+                        help="print nothing but errors")
+    parser.add_argument("--json", action="store_true", default=default(False),
+                        help="print the result as JSON on standard output")
+    parser.add_argument("--prefect", action="store_true", default=default(False),
+                        help="run as a Prefect flow run (default when $PREFECT_API_URL is set)")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="almaclean",
+                    description="Clean up Alma electronic inventory: P2E duplicates, POL relinks, "
+                                "e-collection re-syncs.")
+    parser.add_argument("--version", action="version", version=f"almaclean {__version__}")
+    _global_options(parser, in_command=False)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+
+    def command(name: str, run, **kwargs) -> Parser:
+        p = sub.add_parser(name, **kwargs)
+        _global_options(p, in_command=True)
+        p.set_defaults(run=run)
+        parser.commands[name] = p
+        return p
+
+    out_help = "folder for the run folder (default: runs/ in the data folder)"
+    p = command("ingest", _ingest, help="store P2E files and Alma exports in the database",
+                description="Read, check and store files of one kind. The same file again is a no-op; "
+                            "a newer file of the same kind and scope supersedes the older one.")
+    p.add_argument("kind", choices=KINDS)
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--institution", required=True, metavar="CODE", help="institution code the files belong to")
+    p.add_argument("--scope", help="what the file covers (default: the collection for an Extended Export, "
+                                   "else 'all')")
+    p.add_argument("--mapping", type=Path, metavar="TOML", help="site-specific header names (see README)")
+
+    command("status", _status, help="what is stored, per institution and kind (read-only)")
+
+    p = command("sample", _sample, help="write a realistic sample institution's exports")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--scale", type=float, default=1.0, help="1.0 is about 5,000 portfolios; 200 is 1,000,000")
+    p.add_argument("--ee-rows", type=int, default=None, metavar="N",
+                   help="also write one Extended Export of N rows (up to 100,000)")
+
+    p = command("demo", _demo, help="run both workflows on a realistic sample, in a new folder")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
+
+    p = command("resync", _resync,
+                help="audit Extended Exports and write review workbooks and Portfolio Loader files")
+    p.add_argument("exports", nargs="+", type=Path, metavar="EXPORT", help="Extended Export .xlsx files or folders")
+    p.add_argument("--po-lines", type=Path, metavar="FILE", help="PO line export to check PO_LINE values")
+    p.add_argument("--institution", default=settings.DEFAULT_INSTITUTION, metavar="CODE")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
+    p.add_argument("--decisions", type=Path, metavar="REVIEW.xlsx",
+                   help="a review workbook with decisions filled in: apply them and write the final loader file")
+    p.add_argument("--keep-localized-n", action="store_true", help="do not change LOCALIZED N to Y")
+
+    p = command("p2e", _p2e,
+                help="find P2E duplicates, POL relinks and local-collection groups; write deletion sets")
+    p.add_argument("--portfolios", type=Path, metavar="FILE",
+                   help="all-portfolios export (default: the one stored for the institution)")
+    p.add_argument("--p2e", type=Path, metavar="FILE", help="the P2E file (headerless or spreadsheet)")
+    p.add_argument("--po-lines", type=Path, metavar="FILE", help="PO line export")
+    p.add_argument("--institution", default=None, metavar="CODE",
+                   help="institution code (default: the only one in the database)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
+    p.add_argument("--set-header", default="Portfolio Id", help="header line of the itemized set files")
+    p.add_argument("--set-size", type=int, default=10_000, help="IDs per set file at most")
+    p.add_argument("--mapping", type=Path, metavar="TOML", help="site-specific header names")
+
+    p = command("nightly", _nightly,
+                help="ingest what is new in each institution's inbox, re-run P2E detection, report changes",
+                description="INBOX holds one folder per institution code (see docs/nightly.md). "
+                            "Reports new, resolved, still open and changed duplicates since the previous run. "
+                            "Runs as a Prefect flow.")
+    p.add_argument("inbox", type=Path, metavar="INBOX")
+    p.add_argument("--institution", action="append", dest="institutions", metavar="CODE",
+                   help="only this institution (repeatable; default: every folder in INBOX)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
+
+    p = command("batch", _batch,
+                help="re-sync every collection and run P2E clean-up for every institution in a folder tree",
+                description="TREE holds one folder per institution code, laid out like the nightly inbox "
+                            "(docs/audit.md). Jobs run concurrently as a Prefect flow; a failing one is "
+                            "reported and the others finish.")
+    p.add_argument("tree", type=Path, metavar="TREE")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
+    p.add_argument("--workers", type=int, default=4, metavar="N", help="jobs at once (threads; default 4)")
+    p.add_argument("--dask", dest="dask_address", metavar="ADDRESS",
+                   help="run the jobs on this Dask scheduler (needs the almaclean[dask] extra)")
+
+    p = command("verify", _verify,
+                help="re-run a run folder from its bundle and check every output is byte-identical",
+                description="Exit 0 when inputs, outputs and a fresh re-run all match bundle.json, "
+                            "1 when anything differs (each difference is listed), 2 when the folder "
+                            "is not a bundle. --db names an EMPTY database for the re-run (default: a "
+                            "temporary one).")
+    p.add_argument("run_folder", type=Path, metavar="RUN_FOLDER")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _setup_logging(args.verbose)
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose, args.quiet)
     try:
-        return args.run(args) or 0
+        result = args.run(args)
+        code = 0 if getattr(result, "ok", True) else 1
+        _print(result, args)
+        return code
     except AlmacleanError as exc:
         print(f"almaclean: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -32,207 +169,213 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not bad input: say so, keep the traceback in the log
         log.debug("internal error", exc_info=True)
         print(f"almaclean: internal error: {type(exc).__name__}: {exc} "
-              f"(run with -v for the traceback)", file=sys.stderr)
-        if args.verbose:
+              f"(run with -vv for the traceback)", file=sys.stderr)
+        if args.verbose > 1:
             raise
         return 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="URL", default=None,
-                        help=f"SQLAlchemy database URL (default: ${settings.DB_URL_ENV}, "
-                             f"else a SQLite file in ${settings.DATA_DIR_ENV} or ./data)")
-    common.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
-
-    parser = argparse.ArgumentParser(
-        prog="almaclean", parents=[common],
-        description="Clean up Alma electronic inventory: P2E duplicates, POL relinks, e-collection re-syncs.")
-    parser.add_argument("--version", action="version", version=f"almaclean {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("ingest", parents=[common], help="store P2E files and Alma exports in the database",
-                       description="Read, check and store files of one kind. The same file again is a no-op; "
-                                   "a newer file of the same kind and scope supersedes the older one.")
-    p.add_argument("kind", choices=KINDS)
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument("--institution", required=True, metavar="CODE", help="institution code the files belong to")
-    p.add_argument("--scope", help="what the file covers (default: the collection for an Extended Export, "
-                                   "else 'all')")
-    p.add_argument("--mapping", type=Path, metavar="TOML", help="site-specific header names (see README)")
-    p.set_defaults(run=_ingest)
-
-    p = sub.add_parser("status", parents=[common], help="what is stored, per institution and kind")
-    p.set_defaults(run=_status)
-
-    p = sub.add_parser("sample", parents=[common], help="write a realistic sample institution's exports")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--scale", type=float, default=1.0, help="1.0 is about 5,000 portfolios; 200 is 1,000,000")
-    p.add_argument("--ee-rows", type=int, default=None, metavar="N",
-                   help="also write one Extended Export of N rows (up to 100,000)")
-    p.set_defaults(run=_sample)
-
-    p = sub.add_parser("demo", parents=[common], help="run everything on the bundled sample data")
-    p.add_argument("--out", type=Path, default=Path("demo-output"), metavar="DIR")
-    p.set_defaults(run=_demo)
-
-    p = sub.add_parser("resync", parents=[common],
-                       help="audit Extended Exports and write review workbooks and Portfolio Loader files")
-    p.add_argument("exports", nargs="+", type=Path, metavar="EXPORT", help="Extended Export .xlsx files or folders")
-    p.add_argument("--po-lines", type=Path, metavar="FILE", help="PO line export to check PO_LINE values")
-    p.add_argument("--institution", default=settings.DEFAULT_INSTITUTION, metavar="CODE")
-    p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR")
-    p.add_argument("--decisions", type=Path, metavar="REVIEW.xlsx",
-                   help="a review workbook with decisions filled in: apply them and write the final loader file")
-    p.add_argument("--keep-localized-n", action="store_true", help="do not change LOCALIZED N to Y")
-    p.set_defaults(run=_resync)
-
-    p = sub.add_parser("p2e", parents=[common],
-                       help="find P2E duplicates, POL relinks and local-collection groups; write deletion sets")
-    p.add_argument("--portfolios", type=Path, metavar="FILE",
-                   help="all-portfolios export (default: the one stored for the institution)")
-    p.add_argument("--p2e", type=Path, metavar="FILE", help="the P2E file (headerless or spreadsheet)")
-    p.add_argument("--po-lines", type=Path, metavar="FILE", help="PO line export")
-    p.add_argument("--institution", default=settings.DEFAULT_INSTITUTION, metavar="CODE")
-    p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR")
-    p.add_argument("--set-header", default="Portfolio Id", help="header line of the itemized set files")
-    p.add_argument("--set-size", type=int, default=10_000, help="IDs per set file at most")
-    p.add_argument("--mapping", type=Path, metavar="TOML", help="site-specific header names")
-    p.set_defaults(run=_p2e)
-
-    p = sub.add_parser("nightly", parents=[common],
-                       help="ingest what is new in each institution's inbox, re-run P2E detection, report changes",
-                       description="INBOX holds one folder per institution code (see docs/nightly.md). "
-                                   "Reports new, resolved, still open and changed duplicates since the previous run.")
-    p.add_argument("inbox", type=Path, metavar="INBOX")
-    p.add_argument("--institution", action="append", dest="institutions", metavar="CODE",
-                   help="only this institution (repeatable; default: every folder in INBOX)")
-    p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR")
-    p.set_defaults(run=_nightly)
-
-    p = sub.add_parser("batch", parents=[common],
-                       help="re-sync every collection and run P2E clean-up for every institution in a folder tree",
-                       description="TREE holds one folder per institution code, laid out like the nightly inbox "
-                                   "(docs/audit.md). Jobs run concurrently; a failing one is reported and the "
-                                   "others finish.")
-    p.add_argument("tree", type=Path, metavar="TREE")
-    p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR")
-    p.add_argument("--workers", type=int, default=4, metavar="N", help="jobs at once (threads; default 4)")
-    p.add_argument("--dask", dest="dask_address", metavar="ADDRESS",
-                   help="run the jobs on this Dask scheduler (needs the almaclean[dask] extra)")
-    p.set_defaults(run=_batch)
-
-    p = sub.add_parser("verify", parents=[common],
-                       help="re-run a run folder from its bundle and check every output is byte-identical",
-                       description="Exit 0 when inputs, outputs and a fresh re-run all match bundle.json, "
-                                   "1 when anything differs (each difference is listed), 2 when the folder "
-                                   "is not a bundle.")
-    p.add_argument("run_folder", type=Path, metavar="RUN_FOLDER")
-    p.set_defaults(run=_verify)
-    return parser
+def _print(result, args) -> None:
+    if result is None or args.quiet:
+        return
+    if args.json:
+        print(json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str))
+    else:
+        print("\n".join(result.lines()))
 
 
-def _setup_logging(verbose: bool) -> None:
+def _setup_logging(verbose: int, quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose > 1 else logging.INFO if verbose
+                 else logging.WARNING)
     log.propagate = False
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "DEBUG" if verbose else "WARNING")
+    from almaclean import progress
+
+    progress.set_visible(not quiet)
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_SECONDS)
 
 
-def _ingest(args) -> int:
-    from flows.ingest import ingest_flow
-
-    for result in ingest_flow(args.kind, args.files, args.institution, scope=args.scope,
-                              mapping=args.mapping, db_url=args.db):
-        print(f"{result.status:9} {result.file}: {result.rows:,} rows ({result.kind}, scope {result.scope!r}, "
-              f"file #{result.source_file_id})")
-    return 0
+def _as_flow(args) -> bool:
+    return args.prefect or settings.prefect_api_configured()
 
 
-def _status(args) -> int:
-    from almaclean.store.db import make_engine
+def _run_flow(name: str, *call_args, **kwargs):
+    """A flow of almaclean.orchestration; Prefect's own start-up failures in one plain line."""
+    try:
+        from almaclean.orchestration import flows
+    except ImportError as exc:  # pragma: no cover - Prefect is a dependency
+        raise AlmacleanError(f"cannot import Prefect: {exc}") from exc
+    try:
+        return getattr(flows, name)(*call_args, **kwargs)
+    except AlmacleanError:
+        raise
+    except Exception as exc:
+        hint = _prefect_hint(exc)
+        if hint is None:
+            raise
+        raise AlmacleanError(hint) from exc
+
+
+def _prefect_hint(exc: Exception) -> str | None:
+    text = f"{type(exc).__name__}: {exc}"
+    if "ephemeral" in text.lower() or "Timed out while attempting to connect" in text:
+        return ("Prefect's temporary server did not start in time. Start one and point almaclean at it: "
+                "`prefect server start` in another terminal, then "
+                "`export PREFECT_API_URL=http://127.0.0.1:4200/api` and run the command again")
+    if "Failed to reach API" in text or "ConnectError" in text or "Connection refused" in text:
+        url = os.environ.get(settings.PREFECT_API_ENV, "")
+        return (f"the Prefect server at {url or 'PREFECT_API_URL'} does not answer: start it "
+                "(`prefect server start`) or unset PREFECT_API_URL to run without a server")
+    return None
+
+
+def _out(args) -> Path:
+    return args.out if args.out is not None else settings.runs_dir()
+
+
+def _open(args, *, read_only: bool = False):
+    from almaclean.store.db import open_database
+
+    return open_database(args.db, read_only=read_only)
+
+
+class _Lines:
+    """A result that is only lines of text."""
+
+    def __init__(self, lines: list[str], payload: dict, ok: bool = True) -> None:
+        self._lines, self._payload, self.ok = lines, payload, ok
+
+    def lines(self) -> list[str]:
+        return self._lines
+
+    def as_json(self) -> dict:
+        return self._payload
+
+
+def _ingest(args):
+    if _as_flow(args):
+        results = _run_flow("ingest_flow", args.kind, args.files, args.institution, scope=args.scope,
+                            mapping=args.mapping, db_url=args.db)
+    else:
+        from almaclean.services.ingest import ingest
+
+        results = ingest(_open(args), args.kind, args.files, args.institution, scope=args.scope,
+                         mapping=args.mapping)
+    lines = [f"{r.status:9} {r.file}: {r.rows:,} rows ({r.kind}, scope {r.scope!r}, file #{r.source_file_id})"
+             for r in results]
+    lines.append(f"database: {_database(args)}")
+    payload = {"command": "ingest", "database": _database(args),
+               "files": [{"file": r.file, "status": r.status, "rows": r.rows, "kind": r.kind, "scope": r.scope,
+                          "source_file_id": r.source_file_id} for r in results]}
+    return _Lines(lines, payload)
+
+
+def _database(args) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url(args.db)).render_as_string(hide_password=True)
+
+
+def _status(args):
+    from almaclean.store.db import describe, sqlite_file
     from almaclean.store.load import stored_status
 
-    engine = make_engine(args.db)
+    path = sqlite_file(settings.database_url(args.db))
+    if path is not None and not path.is_file():
+        return _Lines([f"database: {path}", "nothing stored yet: use `almaclean ingest`"],
+                      {"command": "status", "database": str(path), "stored": []})
+    engine = _open(args, read_only=True)
     frame = stored_status(engine)
-    print(f"database: {engine.url.render_as_string(hide_password=True)}")
+    lines = [f"database: {describe(engine)}" + (f" ({path.stat().st_size / 1e6:,.1f} MB)" if path else "")]
     if frame.is_empty():
-        print("nothing stored yet: use `almaclean ingest`")
-        return 0
-    print(f"{'institution':<14}{'kind':<17}{'files':>6}{'current':>9}{'rows':>12}  last ingest")
-    for row in frame.iter_rows(named=True):
-        print(f"{row['institution']:<14}{row['kind']:<17}{row['files']:>6}{row['current_files']:>9}"
-              f"{row['current_rows']:>12,}  {row['last_ingest']}")
-    return 0
+        lines.append("nothing stored yet: use `almaclean ingest`")
+    else:
+        lines.append(f"{'institution':<14}{'kind':<17}{'files':>6}{'current':>9}{'rows':>12}  last ingest")
+        lines += [f"{row['institution']:<14}{row['kind']:<17}{row['files']:>6}{row['current_files']:>9}"
+                  f"{row['current_rows']:>12,}  {row['last_ingest']}" for row in frame.iter_rows(named=True)]
+    return _Lines(lines, {"command": "status", "database": describe(engine), "stored": frame.to_dicts()})
 
 
-def _sample(args) -> int:
+def _sample(args):
     from almaclean.sample.generator import generate
 
     manifest = generate(args.out, seed=args.seed, scale=args.scale, ee_rows=args.ee_rows)
-    print(f"sample written to {args.out}")
-    for name in manifest.files:
-        print(f"  {name}")
-    return 0
+    return _Lines([f"sample written to {args.out}", *(f"  {name}" for name in manifest.files)],
+                  {"command": "sample", "folder": str(args.out), "files": list(manifest.files)})
 
 
-def _resync(args) -> int:
-    from flows.resync import resync_flow
+def _resync(args):
+    from almaclean.services.resync import ResyncRequest, run_resync
 
-    run = resync_flow(args.exports, po_lines=args.po_lines, institution=args.institution, out=args.out,
-                      decisions=args.decisions, keep_localized_n=args.keep_localized_n, db_url=args.db)
-    print(f"resync outputs: {run}")
-    return 0
-
-
-def _p2e(args) -> int:
-    from flows.p2e import p2e_flow
-
-    run = p2e_flow(portfolios=args.portfolios, p2e=args.p2e, po_lines=args.po_lines,
-                   institution=args.institution, out=args.out, db_url=args.db,
-                   set_header=args.set_header, set_size=args.set_size, mapping=args.mapping)
-    print(f"P2E clean-up outputs: {run}")
-    return 0
+    request = ResyncRequest(args.exports, _out(args), args.institution, po_lines=args.po_lines,
+                            decisions=args.decisions, keep_localized_n=args.keep_localized_n)
+    if _as_flow(args):
+        return _run_flow("resync_flow", request, db_url=args.db)
+    return run_resync(_open(args), request)
 
 
-def _nightly(args) -> int:
-    from flows.nightly import nightly_flow
+def _institution(args, engine) -> str:
+    """--institution, else the only institution stored (a new database: 'default')."""
+    if args.institution is not None:
+        return args.institution
+    from almaclean.store.load import institutions
 
-    run = nightly_flow(args.inbox, institutions=args.institutions, out=args.out, db_url=args.db)
-    print(f"nightly outputs: {run}")
-    return 0
-
-
-def _batch(args) -> int:
-    from flows.batch import batch_flow
-
-    run = batch_flow(args.tree, out=args.out, db_url=args.db, workers=args.workers,
-                     dask_address=args.dask_address)
-    print(f"batch outputs: {run}")
-    return 0
+    stored = institutions(engine)
+    if len(stored) == 1:
+        return stored[0]
+    if not stored:
+        return settings.DEFAULT_INSTITUTION
+    raise InputError(f"the database holds several institutions ({', '.join(stored)}): "
+                     "choose one with --institution CODE")
 
 
-def _verify(args) -> int:
-    from flows.verify import verify_run
+def _p2e(args):
+    from almaclean.services.p2e import P2ERequest, run_p2e
 
-    result = verify_run(args.run_folder, db_url=args.db)
-    for line in result.lines:
-        print(line)
-    print(f"{args.run_folder}: " + ("verified, every output is byte-identical" if result.ok
-                                     else "NOT verified: see the lines above"))
-    return 0 if result.ok else 1
+    engine = _open(args)
+    request = P2ERequest(_institution(args, engine), _out(args), portfolios=args.portfolios, p2e=args.p2e,
+                         po_lines=args.po_lines, set_header=args.set_header, set_size=args.set_size,
+                         mapping=args.mapping)
+    if _as_flow(args):
+        engine.dispose()
+        return _run_flow("p2e_flow", request, db_url=args.db)
+    return run_p2e(engine, request)
 
 
-def _demo(args) -> int:
-    from flows.demo import demo_flow
+def _nightly(args):
+    folder = _run_flow("nightly_flow", args.inbox, institutions=args.institutions, out=_out(args), db_url=args.db)
+    return _Lines([f"nightly outputs: {folder}"], {"command": "nightly", "folder": str(folder)})
 
-    result = demo_flow(args.out, db_url=args.db)
-    print(result.describe())
-    return 0
+
+def _batch(args):
+    folder = _run_flow("batch_flow", args.tree, out=_out(args), db_url=args.db, workers=args.workers,
+                       dask_address=args.dask_address)
+    return _Lines([f"batch outputs: {folder} (summary.xlsx first)"], {"command": "batch", "folder": str(folder)})
+
+
+def _verify(args):
+    from almaclean.services.verify import verify_run
+
+    if _as_flow(args):
+        result = _run_flow("verify_flow", args.run_folder, db_url=args.db)
+    else:
+        result = verify_run(args.run_folder, db_url=args.db)
+    verdict = ("verified, every output is byte-identical" if result.ok else "NOT verified: see the lines above")
+    return _Lines([*result.lines, f"{args.run_folder}: {verdict}"],
+                  {"command": "verify", "folder": str(args.run_folder), "ok": result.ok, "lines": result.lines},
+                  ok=result.ok)
+
+
+def _demo(args):
+    if _as_flow(args):
+        return _run_flow("demo_flow", _out(args), db_url=args.db)
+    from almaclean.services.demo import run_demo
+
+    return run_demo(_out(args), args.db)
 
 
 if __name__ == "__main__":

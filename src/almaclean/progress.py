@@ -5,6 +5,14 @@ import logging
 import sys
 import time
 
+_visible = True
+
+
+def set_visible(visible: bool) -> None:
+    """--quiet: no live progress line."""
+    global _visible
+    _visible = visible
+
 
 class Progress:
     """Counts work done out of `total` and reports it without flooding logs."""
@@ -14,7 +22,7 @@ class Progress:
         self.done = 0
         self._started = time.monotonic()
         self._next_log = 0.25
-        self._live = sys.stderr.isatty()
+        self._live = _visible and sys.stderr.isatty()
 
     def advance(self, n: int) -> None:
         self.done += n

@@ -1,4 +1,11 @@
-"""Where almaclean keeps its data, and the defaults a site can change through the environment."""
+"""Where almaclean keeps its data, and the defaults a site can change through the environment.
+
+One per-user data folder holds the database and, unless --out says otherwise, the run
+folders, so a follow-up command run from any folder finds the same history. It is
+$ALMACLEAN_DATA when set, else the platform's user data folder (platformdirs), e.g.
+~/.local/share/almaclean on Linux, ~/Library/Application Support/almaclean on macOS,
+%LOCALAPPDATA%\\almaclean on Windows.
+"""
 from __future__ import annotations
 
 import os
@@ -7,11 +14,21 @@ from pathlib import Path
 DB_URL_ENV = "ALMACLEAN_DB_URL"
 DATA_DIR_ENV = "ALMACLEAN_DATA"
 DEFAULT_INSTITUTION = "default"
+PREFECT_API_ENV = "PREFECT_API_URL"
 
 
 def data_dir() -> Path:
-    """The data folder: $ALMACLEAN_DATA, else ./data under the current folder."""
-    return Path(os.environ.get(DATA_DIR_ENV) or "data")
+    """The data folder: $ALMACLEAN_DATA, else the user data folder."""
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV])
+    from platformdirs import user_data_path
+
+    return user_data_path("almaclean", appauthor=False)
+
+
+def runs_dir() -> Path:
+    """Where run folders go when --out is not given."""
+    return data_dir() / "runs"
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -21,3 +38,8 @@ def database_url(explicit: str | None = None) -> str:
     if os.environ.get(DB_URL_ENV):
         return os.environ[DB_URL_ENV]
     return f"sqlite:///{(data_dir() / 'almaclean.db').resolve()}"
+
+
+def prefect_api_configured() -> bool:
+    """A Prefect server is named in the environment (then one-off commands run as flow runs)."""
+    return bool(os.environ.get(PREFECT_API_ENV))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from almaclean.errors import InputError
-from almaclean.nightly.inbox import inbox_files, institutions_in, mapping_file
+from almaclean.nightly.inbox import inbox_listing, institutions_in, mapping_file
 from almaclean.store.ingest import collection_name_of
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,8 @@ class TreeProblem:
 def institution_jobs(tree: Path, institution: str) -> list[Job]:
     folder = Path(tree) / institution
     by_kind: dict[str, list[Path]] = defaultdict(list)
-    for item in inbox_files(folder):  # oldest first
+    found, skipped = inbox_listing(folder)
+    for item in found:  # oldest first
         by_kind[item.kind].append(item.path)
     po_lines = by_kind["po-lines"][-1] if by_kind.get("po-lines") else None
     common = {"po_lines": po_lines} if po_lines else {}
@@ -49,7 +50,9 @@ def institution_jobs(tree: Path, institution: str) -> list[Job]:
         mapping = mapping_file(folder)
         jobs.append(Job(institution, P2E, P2E, files | ({"mapping": mapping} if mapping else {})))
     if not jobs:
-        raise InputError("nothing to run: no Extended Export, portfolio export or P2E file here", file=folder)
+        ignored = "".join(f"; skipped {path.name}: {reason}" for path, reason in skipped)
+        raise InputError(f"nothing to run: no Extended Export, portfolio export or P2E file here{ignored}",
+                         file=folder)
     return jobs
 
 

@@ -21,7 +21,7 @@ from almaclean.bundle.manifest import INPUTS_FOLDER, input_record, keep_input, r
 from almaclean.nightly.history import run_findings
 from almaclean.nightly.report import InstitutionRun, write_findings
 from almaclean.store.ingest import file_digest
-from almaclean.store.load import current_sources, raw_table
+from almaclean.store.load import raw_table, sources_by_id
 from almaclean.write.atomic import atomic_path, safe_label
 from almaclean.write.csvfile import write_csv
 
@@ -61,17 +61,20 @@ def write_back(engine: Engine, source_file_id: int, folder: Path) -> Path:
 
 
 def stored_inputs(engine: Engine, institution: str, run_folder: Path, *, given: dict[str, list[Path]],
-                  folder: str = INPUTS_FOLDER, kinds: tuple[str, ...] = ANALYSED_KINDS) -> list[dict]:
-    """An input record per current source file of each kind, with the re-runnable copy kept."""
+                  analysed: dict[str, list[int]], folder: str = INPUTS_FOLDER,
+                  kinds: tuple[str, ...] = ANALYSED_KINDS) -> list[dict]:
+    """An input record per analysed source file of each kind (by stored id, whatever was
+    ingested since), with the re-runnable copy kept."""
     run_folder = Path(run_folder)
     records: list[dict] = []
     for kind in kinds:
         digests = {file_digest(p)[0]: Path(p) for p in given.get(kind, [])}
-        for source in current_sources(engine, institution, kind).iter_rows(named=True):
+        for source in sources_by_id(engine, analysed.get(kind, [])).iter_rows(named=True):
             place = run_folder / folder / kind
             original = digests.get(source["sha256"])
             extra = {"kind": kind, "scope": source["scope"], "institution": institution,
-                     "original_name": source["file_name"]}
+                     "original_name": source["file_name"], "source_file_id": int(source["id"]),
+                     "stored_sha256": source["sha256"]}
             if original is not None:
                 kept = keep_input(original, run_folder, relative_name(place, run_folder))
                 records.append(input_record(kind, kept, run_folder, original=original, **extra))
@@ -115,10 +118,11 @@ def _mapping_input(mapping: Path | None, run: Path, folder: str) -> dict | None:
     return input_record("mapping", copy, run, original=Path(mapping))
 
 
-def p2e_bundle(folder: Path, engine: Engine, *, institution: str, given: dict[str, Path | None],
-               mapping: Path | None, set_header: str, set_size: int) -> Path:
+def p2e_bundle(folder: Path, engine: Engine, *, institution: str, given: dict[str, Path],
+               analysed: dict[str, list[int]], mapping: Path | None, set_header: str, set_size: int) -> Path:
     folder = Path(folder)
-    inputs = stored_inputs(engine, institution, folder, given={k: [p] for k, p in given.items() if p is not None})
+    inputs = stored_inputs(engine, institution, folder, given={k: [p] for k, p in given.items()},
+                           analysed=analysed)
     mapping_record = _mapping_input(mapping, folder, INPUTS_FOLDER)
     if mapping_record:
         inputs.append(mapping_record)
@@ -128,7 +132,8 @@ def p2e_bundle(folder: Path, engine: Engine, *, institution: str, given: dict[st
 
 
 def nightly_bundle(run_folder: Path, engine: Engine, *, institutions: list[dict],
-                   inbox_files: dict[str, dict[str, list[Path]]], mappings: dict[str, Path | None]) -> Path:
+                   inbox_files: dict[str, dict[str, list[Path]]], mappings: dict[str, Path | None],
+                   analysed: dict[str, dict[str, list[int]]]) -> Path:
     """institutions: run_record() of each institution of the run; the inputs of each succeeded
     one (and the previous run's findings it was compared with) are kept under inputs/<folder>/."""
     run_folder = Path(run_folder)
@@ -138,7 +143,7 @@ def nightly_bundle(run_folder: Path, engine: Engine, *, institutions: list[dict]
             continue
         place = f"{INPUTS_FOLDER}/{entry['folder']}"
         inputs += stored_inputs(engine, entry["code"], run_folder, given=inbox_files.get(entry["code"], {}),
-                                folder=place)
+                                analysed=analysed.get(entry["code"], {}), folder=place)
         mapping_record = _mapping_input(mappings.get(entry["code"]), run_folder, place)
         if mapping_record:
             inputs.append(mapping_record | {"institution": entry["code"]})

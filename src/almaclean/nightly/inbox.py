@@ -85,22 +85,40 @@ def kind_of(relative: Path, *, institution_folder: Path) -> str:
 
 
 def inbox_files(folder: Path) -> list[InboxFile]:
-    """Every data file of an institution folder with its kind, oldest first (mtime, then name)."""
+    """Every data file of an institution folder with its kind, oldest first (mtime, then name).
+    Files of no known kind are left out (inbox_listing says which and why)."""
+    return inbox_listing(folder)[0]
+
+
+def inbox_listing(folder: Path) -> tuple[list[InboxFile], list[tuple[Path, str]]]:
+    """The data files with their kind, oldest first, and the files skipped with the reason (a
+    stray notes.json is reported, never fatal for the institution)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("no inbox folder for this institution", file=folder)
     found: list[InboxFile] = []
+    skipped: list[tuple[Path, str]] = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if any(is_clutter(part) for part in relative.parts) or not path.is_file():
+        if any(is_clutter(part) for part in relative.parts) or path.is_dir():
             continue
         if relative == Path(MAPPING_FILE):
             continue
-        found.append(InboxFile(path, kind_of(relative, institution_folder=folder), path.stat().st_mtime))
+        if not path.is_file():
+            skipped.append((path, "not a regular file"))
+            continue
+        try:
+            kind = kind_of(relative, institution_folder=folder)
+        except InputError as exc:
+            skipped.append((path, exc.message))
+            continue
+        found.append(InboxFile(path, kind, path.stat().st_mtime))
+    for path, reason in skipped:
+        log.warning("inbox %s: skipped %s: %s", folder, path.relative_to(folder), reason)
     found.sort(key=lambda f: (f.mtime, f.path.name, str(f.path)))
     log.info("inbox %s: %d files (%s)", folder, len(found),
              ", ".join(f"{k} {sum(f.kind == k for f in found)}" for k in sorted({f.kind for f in found})) or "none")
-    return found
+    return found, skipped
 
 
 def mapping_file(folder: Path) -> Path | None:

@@ -1,7 +1,7 @@
 """`almaclean verify RUN_FOLDER`: re-run a bundle (docs/audit.md) and confirm its outputs.
 
-Checks every kept input and every output against bundle.json, then re-runs the same flow with
-the same parameters on the bundle's inputs into a temporary folder and a temporary SQLite
+Checks every kept input and every output against bundle.json, then re-runs the same service
+with the same parameters on the bundle's inputs into a temporary folder and a temporary SQLite
 database (never the user's), and compares every output byte for byte."""
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import tempfile
 from pathlib import Path
 
 import polars as pl
-from prefect import flow
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 import almaclean
 from almaclean.bundle.manifest import output_records, read_bundle
@@ -26,48 +25,46 @@ from almaclean.nightly.report import (
     write_summary,
 )
 from almaclean.p2e.report import write_report
-from almaclean.store.db import make_engine
+from almaclean.store.db import describe, open_database
 from almaclean.store.ingest import ingest_file
 
 log = logging.getLogger(__name__)
 
-__all__ = ["VerifyResult", "verify_run", "verify_flow"]
+__all__ = ["VerifyResult", "verify_run"]
 
 
 def _optional(run: Path, relative: str | None) -> Path | None:
     return run / relative if relative else None
 
 
-def _rerun_resync(run: Path, bundle: dict, out: Path, db_url: str) -> list[str]:
-    from flows.resync import resync_flow
+def _rerun_resync(run: Path, bundle: dict, out: Path, engine: Engine) -> list[str]:
+    from almaclean.services.resync import ResyncRequest, run_resync
 
     p = bundle["parameters"]
-    folder = resync_flow([run / e for e in p["exports"]], po_lines=_optional(run, p["po_lines"]),
-                         institution=p["institution"], out=out, decisions=_optional(run, p["decisions"]),
-                         keep_localized_n=p["keep_localized_n"], db_url=db_url)
-    return compare_rerun(bundle, folder)
+    request = ResyncRequest([run / e for e in p["exports"]], out, p["institution"],
+                            po_lines=_optional(run, p["po_lines"]), decisions=_optional(run, p["decisions"]),
+                            keep_localized_n=p["keep_localized_n"])
+    return compare_rerun(bundle, run_resync(engine, request).folder)
 
 
-def _store_inputs(run: Path, bundle: dict, institution: str, db_url: str) -> None:
+def _store_inputs(run: Path, bundle: dict, institution: str, engine: Engine) -> None:
     """Store the institution's kept inputs in the empty database, with their kind, scope and mapping."""
     records = [r for r in bundle["inputs"] if r.get("institution", institution) == institution]
     mapping_record = next((r for r in records if r["role"] == "mapping"), None)
     mapping = load_mapping(run / mapping_record["file"]) if mapping_record else {}
-    engine = make_engine(db_url)
     for record in records:
         if record["role"] in ANALYSED_KINDS:
             ingest_file(engine, record["role"], run / record["file"], institution, scope=record["scope"],
                         mapping=mapping.get(record["role"]))
 
 
-def _rerun_p2e(run: Path, bundle: dict, out: Path, db_url: str) -> list[str]:
-    from flows.p2e import p2e_flow
+def _rerun_p2e(run: Path, bundle: dict, out: Path, engine: Engine) -> list[str]:
+    from almaclean.services.p2e import P2ERequest, run_p2e
 
     p = bundle["parameters"]
-    _store_inputs(run, bundle, p["institution"], db_url)
-    folder = p2e_flow(portfolios=None, institution=p["institution"], out=out, db_url=db_url,
-                      set_header=p["set_header"], set_size=p["set_size"])
-    return compare_rerun(bundle, folder)
+    _store_inputs(run, bundle, p["institution"], engine)
+    request = P2ERequest(p["institution"], out, set_header=p["set_header"], set_size=p["set_size"])
+    return compare_rerun(bundle, run_p2e(engine, request).folder)
 
 
 def _previous_findings(run: Path, bundle: dict, entry: dict) -> pl.DataFrame | None:
@@ -82,14 +79,14 @@ def _previous_findings(run: Path, bundle: dict, entry: dict) -> pl.DataFrame | N
     return read_findings(run / record["file"])
 
 
-def _reanalyse(run: Path, bundle: dict, entry: dict, previous: pl.DataFrame | None, db_url: str):
+def _reanalyse(run: Path, bundle: dict, entry: dict, previous: pl.DataFrame | None, engine: Engine):
     """A nightly institution's kept inputs stored and analysed as the flow does; its findings and
     changes against `previous`."""
-    from flows.nightly import analyse, load_current
+    from almaclean.services.nightly import analyse, load_current
 
-    _store_inputs(run, bundle, entry["code"], db_url)
-    frames = load_current.fn(entry["code"], db_url)
-    result = analyse.fn(frames)
+    _store_inputs(run, bundle, entry["code"], engine)
+    frames = load_current(engine, entry["code"])
+    result = analyse(frames)
     return result, *findings_and_changes(result, previous, frames["portfolios"]["portfolio_id"])
 
 
@@ -105,21 +102,21 @@ def _compare_selected(bundle: dict, out: Path, compared: list[str]) -> list[str]
     return compare_rerun(expected, out, skip=skip)
 
 
-def _rerun_nightly(run: Path, bundle: dict, out: Path, db_url: str) -> list[str]:
+def _rerun_nightly(run: Path, bundle: dict, out: Path, engine: Engine) -> list[str]:
     """Every file again from the bundle: each institution's recorded run facts (run ids, inbox
     files, error), its kept inputs re-analysed and diffed against the kept previous findings,
     then the summaries. A failed institution has its report.md compared only (anything else it
     left was written before it failed: checked against bundle.json)."""
     entries = bundle["parameters"]["institutions"]
     if not all(set(RUN_FACTS) <= entry.keys() for entry in entries):
-        return _rerun_nightly_p2e(run, bundle, out, db_url)
+        return _rerun_nightly_p2e(run, bundle, out, engine)
     runs, compared = [], [SUMMARY_MD, SUMMARY_JSON]
     for entry in entries:
         folder = out / entry["folder"]
         folder.mkdir(parents=True)
         institution, changes = institution_run(entry), None
         if entry["status"] == "succeeded":
-            result, findings, changes = _reanalyse(run, bundle, entry, _previous_findings(run, bundle, entry), db_url)
+            result, findings, changes = _reanalyse(run, bundle, entry, _previous_findings(run, bundle, entry), engine)
             institution.count(findings, changes)
             write_institution_files(folder, result, changes)
             compared.append(f"{entry['folder']}/")
@@ -131,13 +128,13 @@ def _rerun_nightly(run: Path, bundle: dict, out: Path, db_url: str) -> list[str]
     return _compare_selected(bundle, out, compared)
 
 
-def _rerun_nightly_p2e(run: Path, bundle: dict, out: Path, db_url: str) -> list[str]:
+def _rerun_nightly_p2e(run: Path, bundle: dict, out: Path, engine: Engine) -> list[str]:
     """A bundle made before the run facts were recorded: each succeeded institution's p2e/ only."""
     log.info("nightly bundle without run facts (an older almaclean): only each institution's p2e/ is re-run")
     compared = []
     for entry in bundle["parameters"]["institutions"]:
         if entry["status"] == "succeeded":
-            result, _, _ = _reanalyse(run, bundle, entry, None, db_url)
+            result, _, _ = _reanalyse(run, bundle, entry, None, engine)
             write_report(result, out / entry["folder"] / P2E_FOLDER)
             compared.append(f"{entry['folder']}/{P2E_FOLDER}/")
     return _compare_selected(bundle, out, compared)
@@ -153,14 +150,13 @@ def _institutions(bundle: dict) -> set[str]:
     return {p["institution"]}
 
 
-def _require_empty(db_url: str, institutions: set[str]) -> None:
+def _require_empty(engine: Engine, institutions: set[str]) -> None:
     """A database given for the re-run must hold nothing of these institutions (no user data)."""
-    engine = make_engine(db_url)
     with engine.connect() as conn:
         for code in sorted(institutions):
             if conn.execute(text("SELECT COUNT(*) FROM source_files WHERE institution_code = :i"),
                             {"i": code}).scalar_one():
-                raise AlmacleanError(f"verify re-runs into an empty database: {db_url!r} already holds files "
+                raise AlmacleanError(f"verify re-runs into an empty database: {describe(engine)} already holds files "
                                      f"of institution {code!r}")
 
 
@@ -191,22 +187,16 @@ def verify_run(run_folder: Path, *, db_url: str | None = None) -> VerifyResult:
     else:
         with tempfile.TemporaryDirectory(prefix="almaclean-verify-", ignore_cleanup_errors=True) as tmp:
             url = db_url or f"sqlite:///{Path(tmp) / 'verify.db'}"
-            _require_empty(url, _institutions(bundle))
+            engine = open_database(url)
             try:
-                rerun_lines = rerun(run, bundle, Path(tmp) / "out", url)
+                _require_empty(engine, _institutions(bundle))
+                rerun_lines = rerun(run, bundle, Path(tmp) / "out", engine)
             except AlmacleanError as exc:
                 rerun_lines = [f"re-run failed: {exc}"]
+            finally:
+                engine.dispose()
             lines += rerun_lines + (_hints(bundle) if rerun_lines else [])
     for line in lines:
         log.warning("%s: %s", run.name, line)
     log.info("verify %s (%s): %s", run, bundle["flow"], "ok" if not lines else f"{len(lines)} mismatch(es)")
     return VerifyResult(not lines, lines)
-
-
-@flow(name="almaclean-verify")
-def verify_flow(run_folder: Path, *, db_url: str | None = None) -> VerifyResult:
-    """For deployments: the same check; the flow run fails when the bundle does not verify."""
-    result = verify_run(run_folder, db_url=db_url)
-    if not result.ok:
-        raise AlmacleanError(f"{run_folder} does not verify:\n" + "\n".join(result.lines))
-    return result

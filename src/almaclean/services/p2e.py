@@ -1,0 +1,184 @@
+"""The P2E clean-up as one call: read the files given, pin exactly what is analysed, analyse,
+write the run folder, store in the background.
+
+Which data a run analyses is decided once, at its start, and never changes: for each kind, the
+file given on this run (read now, stored while the analysis runs), plus the institution's
+current stored files of the kind's other scopes; for a kind not given, its current stored
+files. Concurrent runs on one database therefore never read each other's files. bundle.json
+names every analysed file (by id and sha256). Outputs are written into a hidden staging folder
+that becomes the run folder only once storage has committed and the bundle is written; a
+failed run leaves no folder.
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine
+
+from almaclean.errors import InputError
+from almaclean.p2e.analyse import P2EResult, analyse_p2e
+from almaclean.p2e.report import next_steps, write_report
+from almaclean.p2e.sets import DEFAULT_HEADER, DEFAULT_SIZE
+from almaclean.services import options
+from almaclean.services.ingest import mapping_for
+from almaclean.store.ingest import (
+    PENDING_SOURCE_ID, IngestResult, PendingFile, default_scope, read_unless_stored, store_pending,
+)
+from almaclean.store.load import current_sources, present_columns, sources_by_id, sources_frame
+from almaclean.write.atomic import discard_staging_folder, new_staging_folder, publish_run_folder
+
+log = logging.getLogger(__name__)
+
+KINDS = ("portfolios", "p2e", "po-lines")
+NEEDED = {"portfolios": ("portfolio export", "--portfolios"), "p2e": ("P2E file", "--p2e")}
+
+
+@dataclass(frozen=True)
+class P2ERequest:
+    institution: str
+    out: Path
+    portfolios: Path | None = None
+    p2e: Path | None = None
+    po_lines: Path | None = None
+    set_header: str = DEFAULT_HEADER
+    set_size: int = DEFAULT_SIZE
+    mapping: Path | None = None
+
+    def given(self) -> dict[str, Path]:
+        files = {"portfolios": self.portfolios, "p2e": self.p2e, "po-lines": self.po_lines}
+        return {kind: Path(path) for kind, path in files.items() if path is not None}
+
+
+@dataclass
+class Inputs:
+    """What one run analyses: per kind, the rows and the stored files they come from."""
+
+    frames: dict[str, pl.DataFrame]
+    present: dict[str, frozenset[str]]
+    pinned: dict[str, list[int]]              # stored file ids analysed, per kind
+    pending: dict[str, PendingFile] = field(default_factory=dict)   # read now, stored by this run
+    unchanged: dict[str, IngestResult] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class P2ERun:
+    folder: Path
+    institution: str
+    counts: dict[str, int]
+    analysed: dict[str, list[int]]       # kind -> stored file ids
+    files: list[IngestResult]            # the files given on this run
+    not_checked: dict[str, list[str]] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        c = self.counts
+        read = ", ".join(f"{f.rows:,} rows of {Path(f.file).name} ({f.kind}, {f.status})" for f in self.files)
+        out = [f"P2E clean-up of {self.institution}: read {read or 'the stored files'}"]
+        out.append(f"  {c.get('p2e_portfolios', 0):,} P2E portfolios among {c.get('portfolios', 0):,}; "
+                   f"{c.get('deletion_candidates', 0):,} deletion candidates, {c.get('review', 0):,} to review, "
+                   f"{c.get('pol_relinks', 0):,} PO line relinks, {c.get('group_portfolios', 0):,} "
+                   "for local collections")
+        for rule, missing in self.not_checked.items():
+            out.append(f"  not checked: {rule} (missing: {', '.join(missing)})")
+        out.append(f"  outputs: {self.folder}")
+        out += [f"  next: {step}" for step in next_steps(c)[:3]]
+        return out
+
+    def as_json(self) -> dict:
+        return {"command": "p2e", "institution": self.institution, "folder": str(self.folder),
+                "counts": self.counts, "not_checked": self.not_checked,
+                "analysed_files": self.analysed,
+                "files": [{"file": f.file, "kind": f.kind, "status": f.status, "rows": f.rows,
+                           "source_file_id": f.source_file_id} for f in self.files]}
+
+
+def check_request(request: P2ERequest) -> None:
+    options.institution_code(request.institution)
+    options.set_header(request.set_header)
+    options.positive("--set-size", request.set_size)
+    for path in request.given().values():
+        options.input_file(path)
+
+
+def read_inputs(engine: Engine, request: P2ERequest) -> Inputs:
+    """Read the files given (a bad one stores nothing) and pin every analysed file."""
+    mapping = {kind: mapping_for(request.mapping, kind) for kind in KINDS}
+    read = {kind: read_unless_stored(engine, kind, path, request.institution, mapping[kind])
+            for kind, path in request.given().items()}
+    inputs = Inputs({}, {}, {})
+    for kind in KINDS:
+        current = current_sources(engine, request.institution, kind)
+        given = read.get(kind)
+        if given is None:
+            ids = current["id"].to_list()
+        else:
+            scope = given.scope if isinstance(given, IngestResult) else default_scope(kind, given.read.table.path)
+            ids = current.filter(pl.col("scope") != scope)["id"].to_list()
+            if isinstance(given, IngestResult):
+                ids.append(given.source_file_id)
+                inputs.unchanged[kind] = given
+        stored = sources_by_id(engine, ids)
+        frame = sources_frame(engine, kind, ids)
+        present = present_columns(stored, frame) if ids else frozenset()
+        if isinstance(given, PendingFile):
+            inputs.pending[kind] = given
+            frame = pl.concat([given.frame, frame]) if frame.height else given.frame
+            present |= given.read.present
+        inputs.frames[kind], inputs.present[kind], inputs.pinned[kind] = frame, present, sorted(ids)
+    return inputs
+
+
+def _store(engine: Engine, pending: dict[str, PendingFile], institution: str) -> dict[str, IngestResult]:
+    return {kind: store_pending(engine, file, institution) for kind, file in pending.items()}
+
+
+def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
+    """Returns the run; InputError for bad input (nothing written, files read stay unstored only
+    when they were bad)."""
+    check_request(request)
+    inputs = read_inputs(engine, request)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="almaclean-store") as pool:
+        storing = pool.submit(_store, engine, inputs.pending, request.institution) if inputs.pending else None
+        missing = [f"no {name} stored for institution {request.institution!r}: pass {option}"
+                   for kind, (name, option) in NEEDED.items() if inputs.frames[kind].height == 0]
+        if missing:
+            if storing is not None:
+                storing.result()  # the files given are stored all the same, for the next run
+            raise InputError(missing[0])
+        result = analyse_p2e(inputs.frames["portfolios"], inputs.frames["p2e"], inputs.frames["po-lines"])
+        frames_given = {kind: p.frame.height for kind, p in inputs.pending.items()}
+        inputs.frames.clear()
+        staging = new_staging_folder(Path(request.out), f"p2e-{request.institution}")
+        try:
+            counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size)
+            stored = storing.result() if storing is not None else {}
+            analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in stored else ids)
+                        for kind, ids in inputs.pinned.items()}
+            _bundle(engine, staging, request, analysed)
+        except BaseException:
+            if storing is not None:
+                storing.cancel()
+            discard_staging_folder(staging)
+            raise
+    folder = publish_run_folder(staging)
+    files = [stored.get(kind) or inputs.unchanged[kind] for kind in request.given()]
+    log.debug("P2E run %s: %s given rows, analysed %s", folder, frames_given, analysed)
+    return P2ERun(folder, request.institution, counts, analysed, files, _not_checked(result))
+
+
+def _not_checked(result: P2EResult) -> dict[str, list[str]]:
+    return dict(getattr(result, "not_checked", None) or {})
+
+
+def _bundle(engine: Engine, folder: Path, request: P2ERequest, analysed: dict[str, list[int]]) -> Path:
+    from almaclean.bundle.runs import p2e_bundle
+
+    return p2e_bundle(folder, engine, institution=request.institution,
+                      given=request.given(), analysed=analysed, mapping=request.mapping,
+                      set_header=request.set_header, set_size=request.set_size)
+
+
+__all__ = ["P2ERequest", "P2ERun", "run_p2e", "PENDING_SOURCE_ID"]
