@@ -39,15 +39,12 @@ with db:
 db.close()
 """
 FLOW_SETUP = """
-import logging, sys
-sys.path.insert(0, {root!r})
-logging.basicConfig(level=logging.WARNING)
-from pathlib import Path
-from flows.p2e import p2e_flow
+from almaclean.cli import main
 """
+# The whole command as a user runs it (no Prefect API configured: the service, no server).
 FLOW_WORK = """
-p2e_flow(portfolios=Path({portfolios!r}), p2e=Path({p2e!r}), po_lines=Path({po_lines!r}),
-         institution="BENCH", out=Path({out!r}), db_url="sqlite:///{db}")
+assert main(["-q", "p2e", "--portfolios", {portfolios!r}, "--p2e", {p2e!r}, "--po-lines", {po_lines!r},
+             "--institution", "BENCH", "--out", {out!r}, "--db", "sqlite:///{db}"]) == 0
 """
 STEPS_SETUP = """
 import logging, sys

@@ -45,7 +45,8 @@ print(record["decision"], record["categories"], record["rows_removed"], record["
 """
 
 FLOW = """
-run = resync_flow([EE], po_lines=POL, institution="BENCH", out=Path(OUT), db_url=DB)
+assert main(["-q", "resync", str(EE), "--po-lines", str(POL), "--institution", "BENCH", "--out", OUT,
+             "--db", DB]) == 0
 """
 
 
@@ -53,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ee-rows", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=None, help="reuse / keep the generated files here")
-    parser.add_argument("--no-flow", action="store_true", help="skip the Prefect flow run")
+    parser.add_argument("--no-flow", action="store_true", help="skip the whole command")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="almaclean-bench-resync-"))
     sample = work / "sample"
@@ -86,24 +87,12 @@ def main() -> None:
     print(pipeline.line(floor))
     if not args.no_flow:
         flow = measure(
-            "almaclean resync flow (Prefect, incl. start-up)", FLOW,
-            setup=("import sys\nfrom pathlib import Path\n"
-                   f"sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
-                   "from flows.resync import resync_flow\n"
+            "almaclean resync, the whole command", FLOW,
+            setup=("from pathlib import Path\nfrom almaclean.cli import main\n"
                    f"{paths}OUT = {str(work / f'flow-{stamp}')!r}\n"
                    f"DB = 'sqlite:///{work / f'flow-{stamp}.db'}'"),
         )
         print(flow.line(floor))
-        warm = measure(
-            "almaclean resync flow (Prefect, after start-up)", FLOW,
-            setup=("import sys\nfrom pathlib import Path\nfrom prefect import flow\n"
-                   f"sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
-                   "from flows.resync import resync_flow\n"
-                   "flow(lambda: None, name='warm-up')()  # starts Prefect's temporary server\n"
-                   f"{paths}OUT = {str(work / f'flow-warm-{stamp}')!r}\n"
-                   f"DB = 'sqlite:///{work / f'flow-warm-{stamp}.db'}'"),
-        )
-        print(warm.line(floor))
     print("target: within 1.5x of the floor's time and under 1536 MB peak RSS")
 
 

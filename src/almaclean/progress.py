@@ -1,4 +1,4 @@
-"""Progress for long work: a live line on a terminal, a few log lines otherwise."""
+"""Progress for long work: a rich progress bar on a terminal, a few log lines otherwise."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +9,7 @@ _visible = True
 
 
 def set_visible(visible: bool) -> None:
-    """--quiet: no live progress line."""
+    """--quiet: no progress bar."""
     global _visible
     _visible = visible
 
@@ -22,22 +22,30 @@ class Progress:
         self.done = 0
         self._started = time.monotonic()
         self._next_log = 0.25
-        self._live = _visible and sys.stderr.isatty()
+        self._bar = None
+        if _visible and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeRemainingColumn
+
+            self._bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn(unit), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(label, total=self.total)
 
     def advance(self, n: int) -> None:
         self.done += n
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done)
+            return
         fraction = self.done / self.total if self.total else 1.0
-        if self._live:
-            sys.stderr.write(f"\r{self.label}: {fraction:4.0%} ({self.done:,}/{self.total:,} {self.unit})")
-            sys.stderr.flush()
-        elif fraction >= self._next_log and fraction < 1.0:
+        if fraction >= self._next_log and fraction < 1.0:
             self.log.info("%s: %d%% (%s/%s %s)", self.label, int(fraction * 100), f"{self.done:,}",
                           f"{self.total:,}", self.unit)
             while self._next_log <= fraction:
                 self._next_log += 0.25
 
     def finish(self) -> None:
-        if self._live:
-            sys.stderr.write("\n")
+        if self._bar is not None:
+            self._bar.stop()
         self.log.info("%s: %s %s in %.1f s", self.label, f"{self.done:,}", self.unit,
                       time.monotonic() - self._started)

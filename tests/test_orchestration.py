@@ -1,0 +1,34 @@
+"""The Prefect side, on a temporary API: one-off commands run as flow runs with --prefect and
+give the service's result; a Prefect start-up failure is one plain line."""
+from __future__ import annotations
+
+import pytest
+
+from almaclean.cli import _prefect_hint, main
+from almaclean.sample.generator import generate
+from conftest import sqlite_url
+
+
+def test_prefect_option_runs_p2e_as_a_flow_run_with_the_same_outputs(prefect_server, tmp_path, capsys):
+    sample = tmp_path / "sample"
+    generate(sample, seed=6, scale=0.05)
+    args = ["p2e", "--portfolios", str(sample / "portfolios.csv"), "--p2e", str(sample / "p2e.txt"),
+            "--po-lines", str(sample / "po_lines.csv"), "--institution", "EDU01"]
+    assert main([*args, "--db", sqlite_url(tmp_path, "plain.db"), "--out", str(tmp_path / "plain")]) == 0
+    assert main(["--prefect", *args, "--db", sqlite_url(tmp_path, "flow.db"), "--out", str(tmp_path / "flow")]) == 0
+    assert "P2E clean-up of EDU01" in capsys.readouterr().out
+    (plain,) = (tmp_path / "plain").glob("p2e-*")
+    (flow,) = (tmp_path / "flow").glob("p2e-*")
+    for name in ("deletion_candidates.csv", "pol_relinks.csv", "review.csv", "groups.csv"):
+        assert (plain / name).read_bytes() == (flow / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("error,hint", [
+    (RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server."),
+     "temporary server did not start in time"),
+    (RuntimeError("Failed to reach API at http://127.0.0.1:4200/api/"), "does not answer"),
+    (ValueError("a bug"), None),
+])
+def test_prefect_start_up_failures_become_one_line_with_what_to_do(error, hint):
+    said = _prefect_hint(error)
+    assert (said is None) if hint is None else (hint in said and "\n" not in said)
