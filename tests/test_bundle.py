@@ -220,3 +220,34 @@ def test_nightly_bundles_rerun_every_file_from_the_kept_inputs(prefect_server, s
     lines = verify_run(edited).lines
     assert "re-run output differs: EDU01/changes.csv" in lines and "re-run output differs: EDU01/report.md" in lines
     assert all(line.startswith("re-run output differs: ") for line in lines)
+
+
+def test_the_run_ledger_tells_a_bundle_re_made_after_the_run(sample, tmp_path):
+    """A consistent forgery (an input replaced, the outputs re-run, bundle.json rewritten to
+    match) passes the bundle's own checks; the run ledger of the database the run was made with
+    does not let it pass."""
+    from almaclean.services.verify import verify_run
+    from almaclean.store.db import open_database
+    from conftest import resync_run
+
+    export = sample.out_dir / sample.extended_exports[0]
+    user_db = f"sqlite:///{tmp_path / 'user.db'}"
+    run = resync_run([export], institution="EDU01", out=tmp_path / "out", db_url=user_db)
+    ledger = open_database(user_db, read_only=True)
+    genuine = verify_run(run, ledger=ledger)
+    assert genuine.ok and genuine.origin.startswith("origin: recorded in the run ledger of")
+
+    # The forger re-makes the run elsewhere (any inputs) and presents that run's outputs and
+    # bundle, given the original run id, as the original run.
+    elsewhere = resync_run([export], institution="EDU01", out=tmp_path / "elsewhere",
+                           db_url=f"sqlite:///{tmp_path / 'other.db'}")
+    forged = tmp_path / "forged-run"
+    shutil.copytree(elsewhere, forged)
+    payload = json.loads((forged / BUNDLE_FILE).read_text(encoding="utf-8"))
+    payload["run_uuid"] = read_bundle(run)["run_uuid"]
+    (forged / BUNDLE_FILE).write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    assert verify_run(forged).ok  # consistent on its own: verify alone proves consistency, not origin
+    caught = verify_run(forged, ledger=ledger)
+    assert not caught.ok and "not the one recorded in the run ledger" in caught.lines[0]
+    # A run the ledger has never seen is said to be unchecked, not proven.
+    assert "is not in the run ledger" in verify_run(elsewhere, ledger=ledger).origin

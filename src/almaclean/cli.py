@@ -146,9 +146,12 @@ def build_parser() -> Parser:
                 help="re-run a run folder from its bundle and check every output is byte-identical",
                 description="Exit 0 when inputs, outputs and a fresh re-run all match bundle.json, "
                             "1 when anything differs (each difference is listed), 2 when the folder "
-                            "is not a bundle. --db names an EMPTY database for the re-run (default: a "
-                            "temporary one).")
+                            "is not a bundle. With the database the run was made with (--db, or the "
+                            "default one), bundle.json is also checked against that database's run "
+                            "ledger. The re-run uses a new temporary database unless --rerun-db names "
+                            "an empty one.")
     p.add_argument("run_folder", type=Path, metavar="RUN_FOLDER")
+    p.add_argument("--rerun-db", metavar="URL", help="an EMPTY database for the re-run (default: a temporary one)")
     return parser
 
 
@@ -357,17 +360,28 @@ def _batch(args):
     return _Lines([f"batch outputs: {folder} (summary.xlsx first)"], {"command": "batch", "folder": str(folder)})
 
 
+def _ledger(args):
+    """The user's database, read-only, when there is one (its run ledger), else None."""
+    from almaclean.store.db import sqlite_file
+
+    path = sqlite_file(settings.database_url(args.db))
+    if path is not None and not path.is_file():
+        return None
+    return _open(args, read_only=True)
+
+
 def _verify(args):
     from almaclean.services.verify import verify_run
 
     if _as_flow(args):
-        result = _run_flow("verify_flow", args.run_folder, db_url=args.db)
+        result = _run_flow("verify_flow", args.run_folder, db_url=args.rerun_db, ledger_url=args.db)
     else:
-        result = verify_run(args.run_folder, db_url=args.db)
+        result = verify_run(args.run_folder, db_url=args.rerun_db, ledger=_ledger(args))
     verdict = ("verified, every output is byte-identical" if result.ok else "NOT verified: see the lines above")
-    return _Lines([*result.lines, f"{args.run_folder}: {verdict}"],
-                  {"command": "verify", "folder": str(args.run_folder), "ok": result.ok, "lines": result.lines},
-                  ok=result.ok)
+    origin = [result.origin] if result.origin else ["origin not checked: no database at hand with a run ledger"]
+    return _Lines([*result.lines, *origin, f"{args.run_folder}: {verdict}"],
+                  {"command": "verify", "folder": str(args.run_folder), "ok": result.ok, "lines": result.lines,
+                   "origin": result.origin}, ok=result.ok)
 
 
 def _demo(args):

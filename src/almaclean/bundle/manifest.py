@@ -12,6 +12,7 @@ import json
 import logging
 import platform
 import shutil
+import uuid
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -99,10 +100,11 @@ def output_records(run_folder: Path) -> list[dict]:
 
 
 def write_bundle(run_folder: Path, *, flow: str, parameters: dict, inputs: list[dict]) -> Path:
-    """Write bundle.json last, once every output is in place."""
+    """Write bundle.json last, once every output is in place, with a new run id (the run
+    ledger's key)."""
     run_folder = Path(run_folder)
     outputs = output_records(run_folder)
-    payload = {"bundle_format": BUNDLE_FORMAT, "flow": flow, "parameters": parameters,
+    payload = {"bundle_format": BUNDLE_FORMAT, "run_uuid": uuid.uuid4().hex, "flow": flow, "parameters": parameters,
                "environment": environment(), "inputs": inputs, "outputs": outputs}
     path = run_folder / BUNDLE_FILE
     with atomic_path(path) as temp:

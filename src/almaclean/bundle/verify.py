@@ -13,6 +13,7 @@ from almaclean.store.ingest import file_digest
 class VerifyResult:
     ok: bool
     lines: list[str] = field(default_factory=list)   # one per mismatch (or why no re-run was made)
+    origin: str | None = None                         # what the run ledger says, when one was at hand
 
 
 def check_inputs(run_folder: Path, bundle: dict) -> list[str]:

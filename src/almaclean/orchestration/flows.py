@@ -39,9 +39,11 @@ def resync_flow(request: ResyncRequest, db_url: str | None = None) -> ResyncRun:
 
 
 @flow(name="almaclean-verify")
-def verify_flow(run_folder: Path, db_url: str | None = None) -> VerifyResult:
-    """The flow run fails when the bundle does not verify."""
-    result = verify_run(Path(run_folder), db_url=db_url)
+def verify_flow(run_folder: Path, db_url: str | None = None, ledger_url: str | None = None) -> VerifyResult:
+    """The flow run fails when the bundle does not verify. db_url: the re-run's (empty)
+    database; ledger_url: the database the run was made with."""
+    result = verify_run(Path(run_folder), db_url=db_url,
+                        ledger=open_database(ledger_url, read_only=True) if ledger_url else None)
     if not result.ok:
         raise AlmacleanError(f"{run_folder} does not verify:\n" + "\n".join(result.lines))
     return result

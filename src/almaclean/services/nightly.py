@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine
 
+from almaclean.bundle.ledger import record_run
 from almaclean.errors import AlmacleanError
 from almaclean.kinds import load_mapping
 from almaclean.nightly import history
@@ -168,6 +169,7 @@ def run_nightly(engine: Engine, inbox: Path, *, out: Path, institutions: list[st
             runs.append(run)
         write_summary(staging, runs)
         _bundle(engine, inbox, staging, runs, analysed)
+        record_run(engine, staging)
     except BaseException:
         discard_staging_folder(staging)
         raise

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine
 
+from almaclean.bundle.ledger import record_run
 from almaclean.errors import InputError
 from almaclean.p2e.analyse import P2EResult, analyse_p2e
 from almaclean.p2e.report import next_steps, write_report
@@ -158,6 +159,7 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
             analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in stored else ids)
                         for kind, ids in inputs.pinned.items()}
             _bundle(engine, staging, request, analysed)
+            record_run(engine, staging)
         except BaseException:
             if storing is not None:
                 storing.cancel()

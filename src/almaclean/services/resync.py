@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from almaclean.bundle.ledger import record_run
 from almaclean.errors import InputError
 from almaclean.kinds import KindRead, read_kind
 from almaclean.resync.decisions import Decisions, ReviewTable, parse_decisions, read_review_workbook
@@ -92,6 +93,7 @@ def run_resync(engine: Engine, request: ResyncRequest) -> ResyncRun:
                    for (export, sha), name in zip(digests.items(), names)]
         write_run_summary(staging, records)
         _bundle(staging, request, list(zip(digests, digests.values(), names)))
+        record_run(engine, staging)
     except BaseException:
         discard_staging_folder(staging)
         raise

@@ -14,6 +14,7 @@ import polars as pl
 from sqlalchemy import Engine, text
 
 import almaclean
+from almaclean.bundle.ledger import check_origin
 from almaclean.bundle.manifest import output_records, read_bundle
 from almaclean.bundle.runs import ANALYSED_KINDS, PREVIOUS_FINDINGS, RUN_FACTS, institution_run
 from almaclean.bundle.verify import VerifyResult, check_inputs, check_recorded_outputs, compare_rerun
@@ -171,17 +172,19 @@ def _hints(bundle: dict) -> list[str]:
     return hints
 
 
-def verify_run(run_folder: Path, *, db_url: str | None = None) -> VerifyResult:
-    """ok when every input and output matches bundle.json and a re-run writes the same bytes.
-    db_url: an empty database for the re-run (default: a temporary SQLite file).
+def verify_run(run_folder: Path, *, db_url: str | None = None, ledger: Engine | None = None) -> VerifyResult:
+    """ok when every input and output matches bundle.json, a re-run writes the same bytes and,
+    with `ledger` (the database the run was made with), bundle.json is the one recorded when the
+    run was made. db_url: an empty database for the re-run (default: a temporary SQLite file).
     InputError when the folder is not a bundle."""
     run = Path(run_folder)
     bundle = read_bundle(run)
     rerun = RERUNS.get(bundle["flow"])
     if rerun is None:
         raise InputError(f"bundle of an unknown flow {bundle['flow']!r}", file=run / "bundle.json")
+    origin = check_origin(ledger, run, bundle) if ledger is not None else None
     input_lines = check_inputs(run, bundle)
-    lines = input_lines + check_recorded_outputs(run, bundle)
+    lines = ([] if origin is None or origin.ok else [origin.line]) + input_lines + check_recorded_outputs(run, bundle)
     if input_lines:
         lines.append("not re-run: the inputs are not the ones the run read")
     else:
@@ -199,4 +202,4 @@ def verify_run(run_folder: Path, *, db_url: str | None = None) -> VerifyResult:
     for line in lines:
         log.warning("%s: %s", run.name, line)
     log.info("verify %s (%s): %s", run, bundle["flow"], "ok" if not lines else f"{len(lines)} mismatch(es)")
-    return VerifyResult(not lines, lines)
+    return VerifyResult(not lines, lines, origin.line if origin is not None else None)
