@@ -25,7 +25,8 @@ from almaclean.services import options
 from almaclean.services.p2e import P2ERequest, run_p2e
 from almaclean.services.resync import ResyncRequest, run_resync
 from almaclean.store.db import open_database
-from almaclean.write.atomic import discard_staging_folder, new_staging_folder, publish_run_folder, safe_label
+from almaclean.write.atomic import publish_run_folder, safe_label
+from almaclean.write.staging import staging_folder
 
 log = logging.getLogger(__name__)
 
@@ -109,15 +110,11 @@ def run_batch(db_url: str, tree: Path, *, out: Path, run_jobs: JobRunner | None 
     """Every job of the tree; summary.xlsx and summary.json cover each one."""
     run_jobs = run_jobs or thread_pool(workers)
     jobs, problems = plan_tree(Path(tree))
-    staging = new_staging_folder(Path(out), "batch")
-    try:
+    with staging_folder(Path(out), "batch") as staging:
         rows = run_jobs(jobs, staging, settings.database_url(db_url)) if jobs else []
         rows += [job_row(p.institution, "tree", error=p.error) for p in problems]
         write_summary(staging, rows)
-    except BaseException:
-        discard_staging_folder(staging)
-        raise
-    folder = publish_run_folder(staging)
+        folder = publish_run_folder(staging)
     result = BatchRun(folder, rows)
     log.info("batch %s: %d job(s), %d failed", folder, len(rows), len(result.failed))
     return result

@@ -29,9 +29,8 @@ from almaclean.nightly.report import (
 from almaclean.p2e.analyse import P2EResult, analyse_p2e
 from almaclean.store.ingest import ingest_files
 from almaclean.store.load import current_frame
-from almaclean.write.atomic import (
-    discard_staging_folder, new_staging_folder, publish_run_folder, unique_folder_names,
-)
+from almaclean.write.atomic import publish_run_folder, unique_folder_names
+from almaclean.write.staging import staging_folder
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +155,7 @@ def run_nightly(engine: Engine, inbox: Path, *, out: Path, institutions: list[st
     codes = list(dict.fromkeys(institutions)) if institutions else institutions_in(inbox)
     if not codes:
         raise AlmacleanError(f"{inbox}: no institution folder in the inbox (INBOX/<INSTITUTION_CODE>/...)")
-    staging = new_staging_folder(Path(out), "nightly")
-    try:
+    with staging_folder(Path(out), "nightly") as staging:
         runs, analysed = [], {}
         for code, name in zip(codes, unique_folder_names(codes)):
             folder = staging / name
@@ -170,10 +168,7 @@ def run_nightly(engine: Engine, inbox: Path, *, out: Path, institutions: list[st
         write_summary(staging, runs)
         _bundle(engine, inbox, staging, runs, analysed)
         record_run(engine, staging)
-    except BaseException:
-        discard_staging_folder(staging)
-        raise
-    folder = publish_run_folder(staging)
+        folder = publish_run_folder(staging)
     result = NightlyRun(folder, runs)
     log.info("nightly run %s: %d institution(s), %d failed", folder, len(runs), len(result.failed))
     return result

@@ -30,7 +30,8 @@ from almaclean.store.ingest import (
     PENDING_SOURCE_ID, IngestResult, PendingFile, default_scope, read_unless_stored, store_pending,
 )
 from almaclean.store.load import current_sources, present_columns, sources_by_id, sources_frame
-from almaclean.write.atomic import discard_staging_folder, new_staging_folder, publish_run_folder
+from almaclean.write.atomic import publish_run_folder
+from almaclean.write.staging import staging_folder
 
 log = logging.getLogger(__name__)
 
@@ -150,24 +151,17 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
                 storing.result()  # the files given are stored all the same, for the next run
             raise InputError(missing[0])
         result = analyse_p2e(inputs.frames["portfolios"], inputs.frames["p2e"], inputs.frames["po-lines"])
-        frames_given = {kind: p.frame.height for kind, p in inputs.pending.items()}
         inputs.frames.clear()
-        staging = new_staging_folder(Path(request.out), f"p2e-{request.institution}")
-        try:
+        with staging_folder(Path(request.out), f"p2e-{request.institution}") as staging:
             counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size)
             stored = storing.result() if storing is not None else {}
             analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in stored else ids)
                         for kind, ids in inputs.pinned.items()}
             _bundle(engine, staging, request, analysed)
             record_run(engine, staging)
-        except BaseException:
-            if storing is not None:
-                storing.cancel()
-            discard_staging_folder(staging)
-            raise
-    folder = publish_run_folder(staging)
+            folder = publish_run_folder(staging)
     files = [stored.get(kind) or inputs.unchanged[kind] for kind in request.given()]
-    log.debug("P2E run %s: %s given rows, analysed %s", folder, frames_given, analysed)
+    log.info("P2E run %s analysed stored files %s", folder, analysed)
     return P2ERun(folder, request.institution, counts, analysed, files, _not_checked(result))
 
 

@@ -22,9 +22,8 @@ from almaclean.resync.outputs import copy_export, write_collection, write_run_su
 from almaclean.resync.plan import collection_name, identity_of, plan_collection
 from almaclean.services import options
 from almaclean.store.ingest import file_digest, ingest_read
-from almaclean.write.atomic import (
-    discard_staging_folder, new_staging_folder, publish_run_folder, unique_folder_names,
-)
+from almaclean.write.atomic import publish_run_folder, unique_folder_names
+from almaclean.write.staging import staging_folder
 
 log = logging.getLogger(__name__)
 
@@ -87,17 +86,13 @@ def run_resync(engine: Engine, request: ResyncRequest) -> ResyncRun:
                 _decisions(Path(request.decisions), sheets, read, request.keep_localized_n)
         del read
     names = unique_folder_names([collection_name(export) for export in digests])
-    staging = new_staging_folder(Path(request.out), "resync")
-    try:
+    with staging_folder(Path(request.out), "resync") as staging:
         records = [_collection(engine, request, export, sha, name, staging, po_frame, review_for, sheets)
                    for (export, sha), name in zip(digests.items(), names)]
         write_run_summary(staging, records)
         _bundle(staging, request, list(zip(digests, digests.values(), names)))
         record_run(engine, staging)
-    except BaseException:
-        discard_staging_folder(staging)
-        raise
-    folder = publish_run_folder(staging)
+        folder = publish_run_folder(staging)
     log.info("re-sync of %d collection(s) written to %s", len(records), folder)
     return ResyncRun(folder, [dict(record, folder=name) for record, name in records])
 

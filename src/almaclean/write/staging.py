@@ -1,0 +1,81 @@
+"""A run's staging folder, owned by the process writing it, and the leftovers of runs that were
+killed (kill -9, a power cut): found and removed by the next run in the same output folder.
+
+Each staging folder (write.atomic.new_staging_folder) has a hidden owner file beside it,
+`.<name>.partial.owner`, naming the host and process. A staging folder whose owner process is
+gone (same host), or that has no owner file and was last touched over an hour ago, can never be
+finished: it is removed, and said so. Folders owned by a live process or another host are left.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from almaclean.write.atomic import STAGING_SUFFIX, discard_staging_folder, new_staging_folder
+
+log = logging.getLogger(__name__)
+
+OWNER_SUFFIX = ".owner"
+ORPHAN_AGE_SECONDS = 3600
+
+
+def owner_file(staging: Path) -> Path:
+    return staging.with_name(staging.name + OWNER_SUFFIX)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _abandoned(staging: Path) -> bool:
+    owner = owner_file(staging)
+    try:
+        host, pid = owner.read_text(encoding="utf-8").split()
+    except FileNotFoundError:
+        return time.time() - staging.stat().st_mtime > ORPHAN_AGE_SECONDS
+    except ValueError:
+        return True
+    return host == socket.gethostname() and not _alive(int(pid))
+
+
+def sweep_leftovers(out_root: Path) -> list[Path]:
+    """Remove the staging folders of interrupted runs in out_root; returns what was removed."""
+    out_root = Path(out_root)
+    if not out_root.is_dir():
+        return []
+    removed = []
+    for staging in sorted(out_root.glob(f".*{STAGING_SUFFIX}")):
+        if staging.is_dir() and _abandoned(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+            owner_file(staging).unlink(missing_ok=True)
+            log.warning("removed %s: the unfinished outputs of a run that was interrupted (its results were "
+                        "never published)", staging)
+            removed.append(staging)
+    return removed
+
+
+@contextmanager
+def staging_folder(out_root: Path, label: str) -> Iterator[Path]:
+    """A new staging folder for this process, to publish inside the block; whatever is left of
+    it when the block ends (a failure, no publish) is removed."""
+    sweep_leftovers(out_root)
+    staging = new_staging_folder(Path(out_root), label)
+    owner = owner_file(staging)
+    owner.write_text(f"{socket.gethostname()} {os.getpid()}\n", encoding="utf-8")
+    try:
+        yield staging
+    finally:
+        discard_staging_folder(staging)  # nothing to do once published (renamed)
+        owner.unlink(missing_ok=True)
