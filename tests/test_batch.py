@@ -148,3 +148,41 @@ def test_batch_service_without_prefect_reports_the_failed_job(sample, tmp_path):
     assert result.folder.parent == tmp_path / "out" and (result.folder / "summary.xlsx").is_file()
     assert not list((tmp_path / "out").glob(".*partial"))
     assert any(corrupt in line for line in result.lines())
+
+
+def _outputs(run: Path, rows: list[dict]) -> dict[tuple[str, str], dict[str, bytes]]:
+    """Each succeeded job's output files (all but bundle.json, which holds its run id and paths)."""
+    found = {}
+    for row in rows:
+        if row["status"] == "succeeded":
+            folder = run / row["run_folder"]
+            found[(row["institution"], row["job"])] = {
+                p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+                if p.is_file() and p.name != "bundle.json"}
+    return found
+
+
+def test_batch_on_a_dask_cluster_of_worker_processes_equals_the_thread_pool_run(prefect_server, sample, tmp_path,
+                                                                               db_url, monkeypatch):
+    """A real distributed.LocalCluster with two worker processes: every output equals the
+    thread-pool run's byte for byte, and the corrupt export fails alone."""
+    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("prefect_dask")
+    from prefect.settings import PREFECT_API_URL
+
+    from almaclean.orchestration.flows import batch_flow
+    from almaclean.services.batch import run_batch
+
+    tree, corrupt = _tree(sample, tmp_path / "tree")
+    threads = run_batch(f"sqlite:///{tmp_path / 'threads.db'}", tree, out=tmp_path / "threads", workers=2)
+    monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())  # the worker processes report there
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with pytest.raises(AlmacleanError, match=r"1 of 5 job\(s\) failed"):
+            batch_flow(tree, out=tmp_path / "dask", db_url=db_url, dask_address=cluster.scheduler_address)
+    (run,) = (tmp_path / "dask").glob("batch-*")
+    rows = json.loads((run / "summary.json").read_text(encoding="utf-8"))["jobs"]
+    assert [r["error_file"] for r in rows if r["status"] == "failed"] == [corrupt]
+    dask_outputs, thread_outputs = _outputs(run, rows), _outputs(threads.folder, threads.rows)
+    assert len(dask_outputs) == 4 and dask_outputs.keys() == thread_outputs.keys()
+    for job, files in dask_outputs.items():
+        assert files == thread_outputs[job], job
