@@ -32,3 +32,14 @@ def test_prefect_option_runs_p2e_as_a_flow_run_with_the_same_outputs(prefect_ser
 def test_prefect_start_up_failures_become_one_line_with_what_to_do(error, hint):
     said = _prefect_hint(error)
     assert (said is None) if hint is None else (hint in said and "\n" not in said)
+
+
+def test_bad_input_in_a_flow_run_is_still_exit_2_naming_file_row_and_column(prefect_server, tmp_path, capsys):
+    bad = tmp_path / "export.csv"
+    bad.write_text("Portfolio Id,MMS Id,Title\n5312345678903681,9912345678903681,Fine\n"
+                   "5312345678903682,9.97704E+15,Corrupted by Excel\n", encoding="utf-8")
+    code = main(["--prefect", "ingest", "portfolios", str(bad), "--institution", "UNI",
+                 "--db", sqlite_url(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "export.csv" in err and "row 3" in err and "MMS Id" in err and "Traceback" not in err

@@ -206,12 +206,20 @@ def _as_flow(args) -> bool:
     return args.prefect or settings.prefect_api_configured()
 
 
+PREFECT_LOGGERS = ("prefect", "prefect.flow_runs", "prefect.task_runs")
+
+
 def _run_flow(name: str, *call_args, **kwargs):
-    """A flow of almaclean.orchestration; Prefect's own start-up failures in one plain line."""
+    """A flow of almaclean.orchestration; Prefect's own start-up failures in one plain line.
+    Without -v, Prefect's failure logs (with their tracebacks) are silenced: the error itself
+    is said once, in almaclean's words."""
     try:
         from almaclean.orchestration import flows
     except ImportError as exc:  # pragma: no cover - Prefect is a dependency
         raise AlmacleanError(f"cannot import Prefect: {exc}") from exc
+    if not log.isEnabledFor(logging.INFO):
+        for name_ in PREFECT_LOGGERS:
+            logging.getLogger(name_).setLevel(logging.CRITICAL)
     try:
         return getattr(flows, name)(*call_args, **kwargs)
     except AlmacleanError:
