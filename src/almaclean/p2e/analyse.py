@@ -11,7 +11,7 @@ from almaclean.p2e.classify import (
 )
 from almaclean.p2e.groups import local_groups
 from almaclean.p2e.match import DEFAULT_JUNK_THRESHOLD, DELETE, NO_DUPLICATE, REVIEW, decide, identifier_evidence
-from almaclean.p2e.relink import relinks
+from almaclean.p2e.relink import guarded_portfolios, relinks
 from almaclean.p2e.titles import title_matches, year_of
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def analyse_p2e(
     decisions = decide(p2e, evidence, title_hits)
 
     pol = relinks(p2e, decisions, po_lines)
-    guarded = pol.select("portfolio_id").unique()
+    guarded = guarded_portfolios(p2e, po_lines)
     detail = decisions.join(
         p2e.select("portfolio_id", "mms_id", "title", "legacy_id",
                    pl.col("coverage_statement").alias("p2e_coverage"),
