@@ -106,8 +106,12 @@ def po_line_status(po_lines: pl.DataFrame | None) -> pl.DataFrame:
 
 
 def guarded_portfolios(p2e: pl.DataFrame, po_lines: pl.DataFrame | None) -> pl.DataFrame:
-    """portfolio_id of every P2E portfolio with a PO line: never in a deletion set."""
-    return po_line_links(p2e, po_lines).select("portfolio_id").unique()
+    """portfolio_id, po_lines ("; "-joined) of every P2E portfolio with a PO line: never in a deletion set."""
+    return (
+        po_line_links(p2e, po_lines)
+        .group_by("portfolio_id", maintain_order=True)
+        .agg(pl.col("po_line").unique(maintain_order=True).str.join("; ").alias("po_lines"))
+    )
 
 
 def _status_is(statuses: tuple[str, ...]) -> pl.Expr:
