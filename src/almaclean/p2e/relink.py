@@ -12,8 +12,9 @@ groups and link-to-CZ candidates instead.
 As the CARLI guide's TIP 2 (step 13) does, a CLOSED line is relinked too: in the PO Line
 look-up's "Select PO Line" list the filter is set to "All POLs" instead of "Active POLs"
 (Alma: "When the filter is set to All, closed PO lines are included", SEARCHING_PO_LINES).
-A CANCELLED line stays blocked: Alma removes the link between a cancelled line and its
-inventory, and a cancelled line can only be reopened (CLOSING_CANCELLING_RELINKING).
+A CANCELLED line stays blocked: cancelling deletes the line's inventory or, when Alma cannot,
+removes the link between the line and its inventory; a cancelled line can be reopened
+(CLOSING_CANCELLING_RELINKING).
 Other blocked rows are real conflicts: several keepers that disagree, or a match to review.
 """
 from __future__ import annotations
@@ -40,9 +41,10 @@ CLOSING_CANCELLING_RELINKING = (
 CLOSED_STATUSES = ("closed",)
 CANCELLED_STATUSES = ("cancelled", "canceled")
 CANCELLED = (
-    "PO line cancelled: Alma removes a cancelled line's link to its inventory and a cancelled line is not "
-    "edited; reopen it first if the order must follow the title (Alma: Closing/Cancelling, Reopening, and "
-    f"Relinking PO Lines, {CLOSING_CANCELLING_RELINKING})"
+    "PO line cancelled: on cancelling, Alma deletes the line's inventory or, when it cannot, removes the "
+    "link between the line and its inventory; a cancelled line can be reopened: reopen it first if the "
+    f"order must follow the title (Alma: Closing/Cancelling, Reopening, and Relinking PO Lines, "
+    f"{CLOSING_CANCELLING_RELINKING})"
 )
 NO_KEEPER = "no keeper portfolio"
 SEVERAL_KEEPERS = "several keepers (they disagree): choose one"
