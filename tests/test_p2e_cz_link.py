@@ -150,3 +150,16 @@ def test_report_writes_the_candidates_csv_groups_csv_and_sheets(muse_sample, tmp
     assert "100.0%" in groups["share"].to_list()
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert any(step.startswith("6. Link to the CZ") and POST_MIGRATION_CLEANUP in step for step in summary["next_steps"])
+
+
+def test_junk_identifiers_are_no_evidence_on_either_side(tmp_path):
+    issns = valid_issns(8)
+    shared_by_all = [{"publication_title": f"Unrelated title {i}", "online_identifier": "0000-0000",
+                      "print_identifier": issns[i]} for i in range(6)]
+    cz = write_kbart(tmp_path / "NOISY.txt", shared_by_all)
+    local = p2e_portfolio("Local newsletter", "000000330", issn="0000-0000")
+    result = run([local], [line("000000330")], cz_titles=[cz])
+    assert result.cz_link_candidates.height == 0
+    listed = p2e_portfolio("Unrelated title 2", "000000331", issn=f"{issns[2]}; 0000-0000")
+    result = run([listed], [line("000000331")], cz_titles=[cz])
+    assert result.cz_link_candidates["shared"].to_list() == [issns[2]]

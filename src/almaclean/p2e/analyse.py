@@ -137,7 +137,9 @@ def analyse_p2e(
         "group_portfolios": groups.height,
         "groups": groups["group"].n_unique(),
     }
-    cz_candidates, cz_groups = _cz_link(p2e, decisions, evidence.p2e_ids, cz_titles)
+    cz_candidates, cz_groups = _cz_link(
+        p2e, decisions, evidence.p2e_ids.join(evidence.junk.select("value"), on="value", how="anti"), cz_titles
+    )
     if cz_titles:
         counts["cz_link_candidates"] = cz_candidates["portfolio_id"].n_unique()
         counts["cz_link_collections"] = cz_groups.filter(pl.col("proposal") == LINK_COLLECTION).height

@@ -7,7 +7,9 @@ kept instead) and never a keeper (P2E portfolios are local, keepers CZ-linked).
 
 A portfolio matches a list when one of its normalised ISSN/ISBN values (its bib's and its
 P2E line's, normalize.identifiers: valid check digits only, any value against any value) is
-on a row of the list. Coverage is then compared as for duplicates (normalize.coverage): the
+on a row of the list. Junk values are no evidence: those the duplicate check found carried by
+many unrelated titles, and those on rows of more than JUNK_ROWS different titles of one list
+(a title's history shares an ISSN over two or three rows, never more). Coverage is then compared as for duplicates (normalize.coverage): the
 list row's dates and embargo (or its coverage statement) against the portfolio's statement.
 Per portfolio and list the row whose coverage contains the portfolio's is shown first.
 - match "identifier, coverage contained" (or "neither states coverage"): link it;
@@ -32,6 +34,7 @@ from almaclean.p2e.match import CONTAINED, DELETABLE_VERDICTS, NEITHER_STATED, N
 log = logging.getLogger(__name__)
 
 COLLECTION_SHARE = 0.95
+JUNK_ROWS = 5
 LINK_COLLECTION = "link the local collection to the CZ collection"
 LINK_PORTFOLIOS = "link the matched portfolios one by one"
 MATCH_LINK = "identifier, coverage contained"
@@ -49,12 +52,17 @@ MANAGING_ELECTRONIC_RESOURCES = (
     "040Resource_Management/050Inventory/020Managing_Electronic_Resources"
 )
 GUIDE = "https://www.carli.illinois.edu/node/5903"
+ORBIS_CASCADE_FAQ = (
+    "https://dev.orbiscascade.org/programs/scts/technical-services/documentation/faq-non-serial-e-resources-cz-vs-nz"
+)
 CZ_LINK_STEPS = (
     "Link the P2E portfolios to the CZ and keep their ILS bib records as Ex Libris's 'Post migration "
     "clean-up of eResources in Alma' describes in 'Link ILS-migrated P2E portfolios to CZ but retain "
     f"ILS-migrated bib records' ({POST_MIGRATION_CLEANUP}); the CARLI P2E guide's section 'Link ILS Migrated "
     f"P2E Portfolios to CZ but Retain ILS Migrated Bib Records' points there ({GUIDE}). Alma's 'Managing "
     f"Electronic Resources' covers linking local electronic resources to the Community Zone ({MANAGING_ELECTRONIC_RESOURCES}). "
+    "Linking a local collection to a CZ collection turns its portfolios into the CZ's; during the linking you "
+    f"choose to keep the local bib records or take the CZ's (Orbis Cascade Alliance FAQ, {ORBIS_CASCADE_FAQ}). "
     f"A group matched at {COLLECTION_SHARE:.0%} or more: {LINK_COLLECTION}; otherwise {LINK_PORTFOLIOS}. "
     "Rows whose match says 'check coverage' may lose years the local portfolio has: compare first."
 )
@@ -103,8 +111,17 @@ def _verdict(row_key: tuple, p2e_statement: str | None) -> tuple[str, str, str]:
 
 def _list_hits(p2e_values: pl.DataFrame, cz_list: CZTitleList) -> pl.DataFrame:
     """portfolio_id, cz_row, shared (values "; "), for every list row sharing a value."""
-    titles = cz_list.titles.select(pl.col("row").cast(pl.String).alias("cz_row"), "identifiers")
+    titles = cz_list.titles.select(pl.col("row").cast(pl.String).alias("cz_row"), "identifiers", "title")
     values = identifier_table(titles, "cz_row", ["identifiers"]).filter(pl.col("valid")).select("cz_row", "value")
+    junk = (
+        values.join(titles.select("cz_row", pl.coalesce(pl.col("title").str.to_lowercase(), "cz_row").alias("t")),
+                    on="cz_row")
+        .group_by("value").agg(pl.col("t").n_unique().alias("n")).filter(pl.col("n") > JUNK_ROWS)
+    )
+    if junk.height:
+        log.info("%s: %d identifier values on more than %d titles are not evidence", cz_list.name, junk.height,
+                 JUNK_ROWS)
+    values = values.join(junk, on="value", how="anti")
     return (
         p2e_values.join(values.unique(), on="value")
         .group_by("portfolio_id", "cz_row")
@@ -118,7 +135,7 @@ def cz_link_candidates(
     """(candidates, groups) for the P2E portfolios that stay.
 
     portfolios: portfolio_id, mms_id, title, coverage_statement, group, p2e_status (one row each).
-    p2e_ids: portfolio_id, value, valid (match.Evidence.p2e_ids: bib and P2E line values).
+    p2e_ids: portfolio_id, value, valid (match.Evidence.p2e_ids: bib and P2E line values, junk removed).
     candidates: CZ_LINK_COLUMNS + CZ_LINK_DETAIL, one row per (portfolio, list) that match.
     groups: CZ_GROUP_COLUMNS, one row per (group, list) with at least one match.
     """
