@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from almaclean.kinds.kbart import CZTitleList
 from almaclean.p2e.classify import (
     P2E_COLUMNS, PORTFOLIO_COLUMNS, classify_p2e, flag_portfolios, is_database_record, with_columns,
 )
-from almaclean.kinds.kbart import CZTitleList
 from almaclean.p2e.cz_link import KEPT, LINK_COLLECTION, cz_link_candidates, empty_candidates, empty_groups
 from almaclean.p2e.groups import local_groups
 from almaclean.p2e.match import DEFAULT_JUNK_THRESHOLD, DELETE, NO_DUPLICATE, REVIEW, decide, identifier_evidence

@@ -9,13 +9,14 @@ A portfolio matches a list when one of its normalised ISSN/ISBN values (its bib'
 P2E line's, normalize.identifiers: valid check digits only, any value against any value) is
 on a row of the list. Junk values are no evidence: those the duplicate check found carried by
 many unrelated titles, and those on rows of more than JUNK_ROWS different titles of one list
-(a title's history shares an ISSN over two or three rows, never more). Coverage is then compared as for duplicates (normalize.coverage): the
-list row's dates and embargo (or its coverage statement) against the portfolio's statement.
-Per portfolio and list the row whose coverage contains the portfolio's is shown first.
-- match "identifier, coverage contained" (or "neither states coverage"): link it;
+(a title's history shares an ISSN over two or three rows, never more); invalid check digits
+never match. Coverage is then compared as for duplicates (normalize.coverage): the list row's
+dates and embargo (or its coverage statement) against the portfolio's statement. Per
+portfolio and list the row whose coverage contains the portfolio's is shown first.
+- match "identifier, coverage contained" (contained, or neither states coverage): link it;
 - match "identifier, check coverage: <verdict>": the CZ holds the title, but linking may lose
   years the local portfolio has: review.
-Per local group and list, the share of the group's portfolios that match: a group covered at
+Per local group and list, the share of the group's kept portfolios that match: a group covered at
 COLLECTION_SHARE or more is a candidate to link as a whole ("link the local collection to the
 CZ collection"); below that, link the matched portfolios one by one.
 """
@@ -60,7 +61,8 @@ CZ_LINK_STEPS = (
     "clean-up of eResources in Alma' describes in 'Link ILS-migrated P2E portfolios to CZ but retain "
     f"ILS-migrated bib records' ({POST_MIGRATION_CLEANUP}); the CARLI P2E guide's section 'Link ILS Migrated "
     f"P2E Portfolios to CZ but Retain ILS Migrated Bib Records' points there ({GUIDE}). Alma's 'Managing "
-    f"Electronic Resources' covers linking local electronic resources to the Community Zone ({MANAGING_ELECTRONIC_RESOURCES}). "
+    "Electronic Resources' covers linking local electronic resources to the Community Zone "
+    f"({MANAGING_ELECTRONIC_RESOURCES}). "
     "Linking a local collection to a CZ collection turns its portfolios into the CZ's; during the linking you "
     f"choose to keep the local bib records or take the CZ's (Orbis Cascade Alliance FAQ, {ORBIS_CASCADE_FAQ}). "
     f"A group matched at {COLLECTION_SHARE:.0%} or more: {LINK_COLLECTION}; otherwise {LINK_PORTFOLIOS}. "
@@ -197,7 +199,8 @@ def cz_link_candidates(
         separator=" | ", ignore_nulls=True,
     )
     candidates = matched.with_columns(
-        pl.when(pl.col("links")).then(pl.lit(MATCH_LINK)).otherwise(pl.lit(MATCH_CHECK) + pl.col("verdict")).alias("match"),
+        pl.when(pl.col("links")).then(pl.lit(MATCH_LINK))
+        .otherwise(pl.lit(MATCH_CHECK) + pl.col("verdict")).alias("match"),
         evidence.alias("evidence"),
     ).select(*CZ_LINK_COLUMNS, *CZ_LINK_DETAIL).sort("group", "cz_list", "portfolio_id")
     groups = group_shares(portfolios, candidates)
