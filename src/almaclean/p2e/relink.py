@@ -46,7 +46,8 @@ CANCELLED = (
     f"order must follow the title (Alma: Closing/Cancelling, Reopening, and Relinking PO Lines, "
     f"{CLOSING_CANCELLING_RELINKING})"
 )
-NO_KEEPER = "no keeper portfolio"
+NEEDS_REVIEW = "needs review first: "
+NO_KEEPER_YET = "needs review first (no keeper chosen yet): "
 SEVERAL_KEEPERS = "several keepers (they disagree): choose one"
 ADD_ON_KEEPER = "2. Edit the keeper portfolio (target_portfolio_id), Acquisition tab: add the PO line, Save. "
 ADD_CLOSED_ON_KEEPER = (
@@ -140,8 +141,8 @@ def relinks(p2e: pl.DataFrame, decisions: pl.DataFrame, po_lines: pl.DataFrame |
     disagree = pl.col("reason") == DISAGREE
     keeper_reason = (
         pl.when(disagree).then(pl.lit(SEVERAL_KEEPERS))
-        .when(pl.col("keep_portfolio_id").is_null()).then(pl.lit(NO_KEEPER) + " (review: " + pl.col("reason") + ")")
-        .when(pl.col("decision") == REVIEW).then(pl.lit("needs review first: ") + pl.col("reason"))
+        .when(pl.col("keep_portfolio_id").is_null()).then(pl.lit(NO_KEEPER_YET) + pl.col("reason"))
+        .when(pl.col("decision") == REVIEW).then(pl.lit(NEEDS_REVIEW) + pl.col("reason"))
     )
     blocked = pl.concat_str(
         [pl.when(cancelled).then(pl.lit(CANCELLED)), keeper_reason], separator="; ", ignore_nulls=True
