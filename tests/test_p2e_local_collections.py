@@ -107,3 +107,12 @@ def test_each_group_has_a_set_file_and_the_alma_steps_with_their_sources(sample_
     assert sum(int(r["portfolios"]) for r in rows) == result.groups.height
     readme = (tmp_path / "group-sets" / "README.txt").read_text(encoding="utf-8")
     assert "Add Local Electronic Collection" in readme and POST_MIGRATION_CLEANUP in readme
+
+
+def test_summary_next_steps_say_how_to_make_the_local_collections(sample_result, tmp_path):
+    _, result = sample_result
+    write_report(result, tmp_path)
+    steps = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["next_steps"]
+    local = [s for s in steps if s.startswith("Local collections (step 4)")]
+    assert len(local) == 1 and ADD_LOCAL_COLLECTION in local[0]
+    assert not any(s.startswith("6. Link to the CZ") for s in steps)  # no CZ title list given

@@ -155,14 +155,15 @@ def _write_guide_csvs(result: P2EResult, folder: Path, group_sets: pl.DataFrame)
 
 
 def guide_next_steps(counts: dict[str, int]) -> list[str]:
-    """The steps for the CZ link candidates (only when CZ title lists were given)."""
-    if "cz_link_candidates" not in counts:
-        return []
-    return [
-        f"6. Link to the CZ ({counts['cz_link_candidates']} P2E portfolios match a CZ title list; "
-        f"{counts['cz_link_collections']} local groups to link as a whole; cz_link_candidates.csv, "
-        "cz_link_groups.csv): " + CZ_LINK_STEPS,
-    ]
+    """How to make the local collections in Alma, and the CZ link step when CZ title lists were given."""
+    steps = [f"Local collections (step 4), in Alma (local_collections.csv): {LOCAL_COLLECTION_STEPS}"]
+    if "cz_link_candidates" in counts:
+        steps.append(
+            f"6. Link to the CZ ({counts['cz_link_candidates']} P2E portfolios match a CZ title list; "
+            f"{counts['cz_link_collections']} local groups to link as a whole; cz_link_candidates.csv, "
+            "cz_link_groups.csv): " + CZ_LINK_STEPS
+        )
+    return steps
 
 
 def _guide_sheets(result: P2EResult, group_sets: pl.DataFrame) -> list[Sheet]:
