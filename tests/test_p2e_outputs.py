@@ -90,13 +90,13 @@ def test_run_folder_follows_the_output_contract(tmp_path):
     assert review[0] == ["portfolio_id", "mms_id", "reason", "candidate_keepers"]
     assert [r[0] for r in review[1:]] == ["53200000000000003"]
     groups = _csv(tmp_path / "groups.csv")
-    assert groups == [["portfolio_id", "group", "host"], ["53200000000000004", "reports.example.org", "reports.example.org"]]
+    assert groups == [["portfolio_id", "group", "host"], ["53200000000000004", "example.org", "reports.example.org"]]
 
     assert _csv(tmp_path / "deletion-sets" / "Erudit_Revues_1.csv") == [["Portfolio Id"], ["53200000000000001"]]
     readme = (tmp_path / "deletion-sets" / "README.txt").read_text(encoding="utf-8")
     for name, value in DELETE_JOB_PARAMETERS:
         assert f"{name}: {value}" in readme
-    assert (tmp_path / "group-sets" / "reports.example.org_1.csv").exists()
+    assert (tmp_path / "group-sets" / "example.org_1.csv").exists()
 
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert summary["deletion_candidates"] == counts["deletion_candidates"] == 1

@@ -9,7 +9,7 @@ import pytest
 from almaclean.p2e.analyse import DATABASE_REASON, analyse_p2e
 from almaclean.p2e.classify import PORTFOLIO_COLUMNS, P2E_COLUMNS, PO_LINE_COLUMNS
 from almaclean.p2e.match import DISAGREE, INVALID, JUNK, NOT_AVAILABLE, PARTIAL, TITLE_ONLY
-from almaclean.p2e.relink import CLOSED, NO_KEEPER, SEVERAL_KEEPERS
+from almaclean.p2e.relink import CANCELLED, SEVERAL_KEEPERS
 
 _ids = itertools.count(1)
 
@@ -229,13 +229,13 @@ def test_pol_from_any_source_blocks_deletion_and_becomes_a_relink():
     by_portfolio = p2e_portfolio("Mens", "000000020", issn="1492-8647", po_line="POL-1")
     by_p2e_file = p2e_portfolio("Mens", "000000021", issn="1492-8647")
     by_bib = p2e_portfolio("Mens", "000000022", issn="1492-8647")
-    closed = p2e_portfolio("Mens", "000000023", issn="1492-8647", po_line="POL-4")
+    cancelled = p2e_portfolio("Mens", "000000023", issn="1492-8647", po_line="POL-4")
     plain = p2e_portfolio("Mens", "000000024", issn="1492-8647")
     result = run(
-        [k, by_portfolio, by_p2e_file, by_bib, closed, plain],
+        [k, by_portfolio, by_p2e_file, by_bib, cancelled, plain],
         [line(f"0000000{n}", po_number="POL-2" if n == 21 else None) for n in range(20, 25)],
         [{"po_line": "POL-3", "status": "ACTIVE", "mms_id": by_bib["mms_id"]},
-         {"po_line": "POL-1", "status": "ACTIVE"}, {"po_line": "POL-4", "status": "Closed"}],
+         {"po_line": "POL-1", "status": "ACTIVE"}, {"po_line": "POL-4", "status": "Cancelled"}],
     )
     assert deleted(result) == {plain["portfolio_id"]}
     relinks = {r["portfolio_id"]: r for r in result.pol_relinks.iter_rows(named=True)}
@@ -247,14 +247,14 @@ def test_pol_from_any_source_blocks_deletion_and_becomes_a_relink():
         assert relinks[pid]["target_mms_id"] == k["mms_id"]
         assert relinks[pid]["blocked_reason"] is None
     assert relinks[by_portfolio["portfolio_id"]]["po_line_status"] == "ACTIVE"
-    assert relinks[closed["portfolio_id"]]["blocked_reason"] == CLOSED
+    assert relinks[cancelled["portfolio_id"]]["blocked_reason"] == CANCELLED
     # POL-2 comes from the P2E file only: its status is unknown, so the steps say to check it first.
     assert relinks[by_p2e_file["portfolio_id"]]["po_line_status"] is None
     assert relinks[by_p2e_file["portfolio_id"]]["steps"].startswith("0. This PO line's status is not")
     assert relinks[by_bib["portfolio_id"]]["steps"].startswith("1. ")
 
 
-def test_pol_without_keeper_or_with_disagreeing_keepers_is_blocked():
+def test_pol_without_duplicate_is_kept_and_disagreeing_keepers_block():
     journal = keeper("Native Plants Journal", issn="1522-8339")
     book = keeper("Les Visionnaires", isbn="9782812412349", collection="Classiques Garnier")
     lonely = p2e_portfolio("Local newsletter", "000000030", po_line="POL-30")
@@ -262,7 +262,8 @@ def test_pol_without_keeper_or_with_disagreeing_keepers_is_blocked():
                          po_line="POL-31")
     result = run([journal, book, lonely, torn], [line("000000030"), line("000000031")])
     relinks = {r["portfolio_id"]: r for r in result.pol_relinks.iter_rows(named=True)}
-    assert relinks[lonely["portfolio_id"]]["blocked_reason"] == NO_KEEPER
+    assert lonely["portfolio_id"] not in relinks  # nothing to relink: kept, in a local group
+    assert lonely["portfolio_id"] in set(result.groups["portfolio_id"])
     assert relinks[torn["portfolio_id"]]["blocked_reason"] == SEVERAL_KEEPERS
     assert relinks[torn["portfolio_id"]]["target_portfolio_id"] is None
     assert deleted(result) == set()

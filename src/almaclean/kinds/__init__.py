@@ -11,6 +11,7 @@ from pathlib import Path
 
 from almaclean.kinds import extended_export, p2e, po_lines, portfolios
 from almaclean.kinds.aliases import ALIASES, KINDS, REQUIRED, canonical_columns, check_kind
+from almaclean.kinds.kbart import CZTitleList, read_cz_title_lists, read_cz_titles
 from almaclean.kinds.common import KindRead
 from almaclean.kinds.mapping import UserMapping, load_mapping, resolve_columns
 
@@ -27,5 +28,6 @@ def read_kind(kind: str, path: str | Path, *, mapping: UserMapping | None = None
     return READERS[check_kind(kind)](path, mapping)
 
 
-__all__ = ["ALIASES", "KINDS", "REQUIRED", "KindRead", "canonical_columns", "load_mapping", "read_kind",
+__all__ = ["ALIASES", "KINDS", "REQUIRED", "CZTitleList", "KindRead", "canonical_columns", "load_mapping",
+           "read_cz_title_lists", "read_cz_titles", "read_kind",
            "resolve_columns"]

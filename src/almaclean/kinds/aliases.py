@@ -103,3 +103,20 @@ def check_kind(kind: str) -> str:
     if kind not in ALIASES:
         raise ValueError(f"unknown kind {kind!r}: expected one of {', '.join(KINDS)}")
     return kind
+
+# CZ collection title lists (kinds.kbart): not stored, read beside a P2E analysis. KBART's
+# standard names first, then an Alma portfolio export's. The CZ's own coverage (GLOBAL_*)
+# before an Extended Export's local FROM_YEAR / TO_YEAR.
+CZ_TITLE_ALIASES: dict[str, tuple[str, ...]] = {
+    "title": ("publication_title", "Title", "TITLE", "Portfolio Title"),
+    "identifiers": ("print_identifier", "online_identifier", "ISSN", "ISBN", "eISSN", "Online ISSN",
+                    "Print ISSN", "ISBN (13)", "eISBN"),
+    "date_first": ("date_first_issue_online", "GLOBAL_FROM_YEAR", "FROM_YEAR"),
+    "date_last": ("date_last_issue_online", "GLOBAL_TO_YEAR", "TO_YEAR"),
+    "embargo": ("embargo_info",),
+    "coverage_statement": ("Coverage Statement", "COVERAGE_STATEMENT", "Portfolio Coverage Statement"),
+    "title_url": ("title_url", "Portfolio Static URL", "URL", "Access URL"),
+    "publication_type": ("publication_type", "Material Type", "ELECTRONIC_MATERIAL_TYPE"),
+    "collection_name": ("Electronic Collection Public Name", "ELECTRONIC_COLLECTION_NAME", "Collection Public Name"),
+}
+CZ_TITLE_MULTI = frozenset({"identifiers"})

@@ -12,11 +12,23 @@ Proxy forms undone by `strip_proxy` (anything else is returned as it is, trimmed
   ``proxy``, ``libproxy2`` or ``ezp`` after the rewritten part. EZproxy's "HttpsHyphens"
   form writes "." as "-" and "-" as "--"; the older form keeps the dots
   (``www.jstor.org.ezproxy.x.edu``). The proxy's port is dropped.
+- WAM-style proxies (Innovative's Web Access Management): ``http://0-www.jstor.org.lib.x.edu/a``
+  -> ``http://www.jstor.org/a``: the first host label starts with a port and "-" ("0-" for the
+  default port), then the target host, then the proxy's own host. The target ends at the
+  first public suffix (by the Public Suffix List) that the next label does not extend and
+  that is not followed by another suffix ("www.bbc" + "co.uk": .bbc is a TLD too); the
+  proxy's part must itself be a registrable host.
 Nested proxies are undone one after the other.
+
+`registrable_domain` gives the part of a host a provider registers ("num.classiques-garnier.com"
+-> "classiques-garnier.com", "www.bbc.co.uk" -> "bbc.co.uk"), by the Public Suffix List bundled
+in the `publicsuffixlist` package (no network access at run time).
 """
 from __future__ import annotations
 
+import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 import polars as pl
@@ -30,6 +42,36 @@ _PROXY_LABEL = re.compile(r"^(?:[a-z]*proxy\d*|ezp\d*)$", re.IGNORECASE)
 _ENCODED_TARGET = re.compile(r"^https?%3a", re.IGNORECASE)
 _HOST = re.compile(r"^[\w\-]+(?:\.[\w\-]+)+$|^localhost$")
 _MAX_NESTING = 5
+_WAM_LABEL = re.compile(r"^\d{1,5}-(?=[a-z0-9])", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _suffix_list():
+    from publicsuffixlist import PublicSuffixList  # the bundled list: no download
+
+    return PublicSuffixList()
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=100_000)
+def registrable_domain(host: str | None) -> str | None:
+    """The registrable domain of `host` (lower-case, no "www."); the host itself for an IP address,
+    a single label or a host that is only a public suffix; None for an empty value."""
+    if host is None or not host.strip():
+        return None
+    host = host.strip().lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    if _is_ip(host) or "." not in host:
+        return host
+    return _suffix_list().privatesuffix(host) or host
 
 
 def _is_prefix_proxy(host: str, path: str) -> bool:
@@ -70,11 +112,34 @@ def _unrewrite_host(host: str) -> str | None:
     return original if "." in original else None  # "www.proxy.com" is not a rewritten host
 
 
+def _unwam_host(host: str) -> str | None:
+    """The target host of a WAM-style proxy host ("0-www.jstor.org.lib.x.edu"), or None."""
+    marker = _WAM_LABEL.match(host)
+    if marker is None:
+        return None
+    labels = host[marker.end():].split(".")
+    psl = _suffix_list()
+    for end in range(2, len(labels) - 1):  # the proxy keeps at least two labels
+        target, proxy = ".".join(labels[:end]), ".".join(labels[end:])
+        suffix = psl.publicsuffix(target, accept_unknown=False)
+        if suffix is None:
+            continue
+        longer = psl.publicsuffix(".".join(labels[: end + 1]), accept_unknown=False)
+        if longer is not None and longer.endswith(f"{suffix}.{labels[end]}"):
+            continue  # "www.bbc.co" + "uk": the next label extends the suffix
+        if psl.publicsuffix(".".join(labels[end:end + 2]), accept_unknown=False) == ".".join(labels[end:end + 2]):
+            continue  # "www.bbc" (a brand TLD) + "co.uk...": a proxy host never starts with a suffix
+        if psl.privatesuffix(target, accept_unknown=False) and psl.privatesuffix(proxy, accept_unknown=False):
+            return target
+    return None
+
+
 def _strip_host_proxy(url: str) -> str | None:
     parts = urlsplit(url)
     if not parts.netloc:
         return None
-    original = _unrewrite_host((parts.hostname or "").lower())
+    host = (parts.hostname or "").lower()
+    original = _unwam_host(host) or _unrewrite_host(host)
     if original is None:
         return None
     start = url.index(parts.netloc)

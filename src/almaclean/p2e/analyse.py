@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from almaclean.kinds.kbart import CZTitleList
 from almaclean.p2e.classify import (
     P2E_COLUMNS, PORTFOLIO_COLUMNS, classify_p2e, flag_portfolios, is_database_record, with_columns,
 )
+from almaclean.p2e.cz_link import KEPT, LINK_COLLECTION, cz_link_candidates, empty_candidates, empty_groups
 from almaclean.p2e.groups import local_groups
 from almaclean.p2e.match import DEFAULT_JUNK_THRESHOLD, DELETE, NO_DUPLICATE, REVIEW, decide, identifier_evidence
-from almaclean.p2e.relink import relinks
+from almaclean.p2e.relink import guarded_portfolios, relinks
 from almaclean.p2e.titles import title_matches, year_of
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,12 @@ class P2EResult:
     deletion_candidates: pl.DataFrame  # DELETION_COLUMNS + evidence detail columns
     pol_relinks: pl.DataFrame          # relink.RELINK_COLUMNS + source, decision, reason, steps
     review: pl.DataFrame               # REVIEW_COLUMNS + legacy_id, title
-    groups: pl.DataFrame               # GROUP_COLUMNS + mms_id, provider
+    groups: pl.DataFrame               # GROUP_COLUMNS + mms_id, provider, domain, po_lines (kept PO lines)
     not_in_p2e: pl.DataFrame           # standalone, not in the P2E file
     unmatched_lines: pl.DataFrame      # P2E lines that match no portfolio
     counts: dict[str, int] = field(default_factory=dict)
+    cz_link_candidates: pl.DataFrame = field(default_factory=empty_candidates)  # cz_link.CZ_LINK_COLUMNS + detail
+    cz_link_groups: pl.DataFrame = field(default_factory=empty_groups)          # cz_link.CZ_GROUP_COLUMNS
 
 
 def _evidence_text() -> pl.Expr:
@@ -66,6 +70,7 @@ def analyse_p2e(
     *,
     junk_threshold: int = DEFAULT_JUNK_THRESHOLD,
     title_cutoff: float = 90.0,
+    cz_titles: list[CZTitleList] | None = None,
 ) -> P2EResult:
     """Classify, match, guard and group: every output of the P2E clean-up as frames."""
     flagged = flag_portfolios(with_columns(portfolios, PORTFOLIO_COLUMNS).select(ANALYSED_COLUMNS))
@@ -87,7 +92,7 @@ def analyse_p2e(
     decisions = decide(p2e, evidence, title_hits)
 
     pol = relinks(p2e, decisions, po_lines)
-    guarded = pol.select("portfolio_id").unique()
+    guarded = guarded_portfolios(p2e, po_lines)
     detail = decisions.join(
         p2e.select("portfolio_id", "mms_id", "title", "legacy_id",
                    pl.col("coverage_statement").alias("p2e_coverage"),
@@ -113,6 +118,7 @@ def analyse_p2e(
         ]
     ).sort("reason", "portfolio_id")
     groups = local_groups(p2e.join(decisions.filter(pl.col("decision") == NO_DUPLICATE), on="portfolio_id", how="semi"))
+    groups = groups.join(guarded, on="portfolio_id", how="left", maintain_order="left")
     not_in_p2e = classes.not_in_p2e.select("portfolio_id", "mms_id", "title", "network_number", "url").sort("portfolio_id")
     unmatched = classes.unmatched_lines.select(*P2E_COLUMNS).sort("legacy_id")
 
@@ -131,9 +137,32 @@ def analyse_p2e(
         "group_portfolios": groups.height,
         "groups": groups["group"].n_unique(),
     }
+    cz_candidates, cz_groups = _cz_link(
+        p2e, decisions, evidence.p2e_ids.join(evidence.junk.select("value"), on="value", how="anti"), cz_titles
+    )
+    if cz_titles:
+        counts["cz_link_candidates"] = cz_candidates["portfolio_id"].n_unique()
+        counts["cz_link_collections"] = cz_groups.filter(pl.col("proposal") == LINK_COLLECTION).height
     log.info("P2E analysis: %s", counts)
     return P2EResult(
         deletion_candidates=deletion, pol_relinks=pol, review=review,
-        groups=groups.select(*GROUP_COLUMNS, "mms_id", "provider"),
+        groups=groups.select(*GROUP_COLUMNS, "mms_id", "provider", "domain", "po_lines"),
         not_in_p2e=not_in_p2e, unmatched_lines=unmatched, counts=counts,
+        cz_link_candidates=cz_candidates, cz_link_groups=cz_groups,
     )
+
+
+def _cz_link(p2e: pl.DataFrame, decisions: pl.DataFrame, p2e_ids: pl.DataFrame,
+             cz_titles: list[CZTitleList] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """CZ link candidates among the P2E portfolios that stay (no duplicate, or in review)."""
+    if not cz_titles:
+        return empty_candidates(), empty_groups()
+    staying = decisions.filter(pl.col("decision").is_in([NO_DUPLICATE, REVIEW]))
+    frame = p2e.join(staying.select("portfolio_id", "decision", "reason"), on="portfolio_id")
+    groups = local_groups(frame).select("portfolio_id", "group")
+    portfolios = frame.join(groups, on="portfolio_id").select(
+        "portfolio_id", "mms_id", pl.coalesce("title", "p2e_title").alias("title"), "coverage_statement", "group",
+        pl.when(pl.col("decision") == REVIEW).then(pl.lit("in review: ") + pl.col("reason"))
+        .otherwise(pl.lit(KEPT)).alias("p2e_status"),
+    )
+    return cz_link_candidates(portfolios, p2e_ids, cz_titles)

@@ -2,9 +2,20 @@
 
 A PO line is tied to a P2E portfolio by the portfolio export (``po_line``), by the P2E file
 (``po_number`` of its line) or by the PO line export (its ``portfolio_id``, or its ``mms_id``
-= the P2E bib). Every such (PO line, P2E portfolio) becomes a relink row: the target is the
-keeper chosen by ``match.decide``. Blocked rows say why: a closed or cancelled line cannot be
-relinked; no keeper portfolio; several keepers that disagree; or the match needs review first.
+= the P2E bib). Every such portfolio is guarded (``guarded_portfolios``), whatever happens next.
+
+A relink row is written for each (PO line, P2E portfolio) that has a CZ duplicate or a match
+to review: the target is the keeper chosen by ``match.decide``. A P2E portfolio with a PO line
+and no duplicate has nothing to relink: it is kept, with its PO line, and goes to the local
+groups and link-to-CZ candidates instead.
+
+As the CARLI guide's TIP 2 (step 13) does, a CLOSED line is relinked too: in the PO Line
+look-up's "Select PO Line" list the filter is set to "All POLs" instead of "Active POLs"
+(Alma: "When the filter is set to All, closed PO lines are included", SEARCHING_PO_LINES).
+A CANCELLED line stays blocked: cancelling deletes the line's inventory or, when Alma cannot,
+removes the link between the line and its inventory; a cancelled line can be reopened
+(CLOSING_CANCELLING_RELINKING).
+Other blocked rows are real conflicts: several keepers that disagree, or a match to review.
 """
 from __future__ import annotations
 
@@ -17,17 +28,44 @@ from almaclean.p2e.match import DELETE, DISAGREE, NO_DUPLICATE, REVIEW
 
 log = logging.getLogger(__name__)
 
-CLOSED_STATUSES = ("closed", "cancelled", "canceled")
-CLOSED = "PO line closed or cancelled: cannot be relinked"
-NO_KEEPER = "no keeper portfolio"
+GUIDE = "https://www.carli.illinois.edu/node/5903"
+SEARCHING_PO_LINES = (
+    "https://knowledge.exlibrisgroup.com/Alma/Product_Documentation/010Alma_Online_Help_(English)/"
+    "020Acquisitions/020Purchasing/020Searching_for_PO_Lines"
+)
+CLOSING_CANCELLING_RELINKING = (
+    "https://knowledge.exlibrisgroup.com/Alma/Product_Documentation/010Alma_Online_Help_(English)/"
+    "020Acquisitions/050Purchasing/040Creating_PO_Lines_-_New_Layout/"
+    "Closing%2F%2FCancelling%2C_Reopening%2C_and_Relinking_PO_Lines"
+)
+CLOSED_STATUSES = ("closed",)
+CANCELLED_STATUSES = ("cancelled", "canceled")
+CANCELLED = (
+    "PO line cancelled: on cancelling, Alma deletes the line's inventory or, when it cannot, removes the "
+    "link between the line and its inventory; a cancelled line can be reopened: reopen it first if the "
+    f"order must follow the title (Alma: Closing/Cancelling, Reopening, and Relinking PO Lines, "
+    f"{CLOSING_CANCELLING_RELINKING})"
+)
+NEEDS_REVIEW = "needs review first: "
+NO_KEEPER_YET = "needs review first (no keeper chosen yet): "
 SEVERAL_KEEPERS = "several keepers (they disagree): choose one"
+ADD_ON_KEEPER = "2. Edit the keeper portfolio (target_portfolio_id), Acquisition tab: add the PO line, Save. "
+ADD_CLOSED_ON_KEEPER = (
+    "2. Edit the keeper portfolio (target_portfolio_id), Acquisition tab: in the PO Line field choose "
+    "'Select from a List', set the filter of the 'Select PO Line' list to 'All POLs' (a closed line is not "
+    "in 'Active POLs'), select the PO line, Save. "
+)
 RELINK_STEPS = (
     "1. On the P2E bib's Orders, Change Bib Reference to the keeper's bib (target_mms_id). "
-    "2. Edit the keeper portfolio (target_portfolio_id), Acquisition tab: add the PO line, Save. "
-    "3. Delete the P2E portfolio with 'Delete bibliographic record(s)' for the bib left without inventory."
+    + ADD_ON_KEEPER
+    + "3. Delete the P2E portfolio with 'Delete bibliographic record(s)' for the bib left without inventory."
+)
+CLOSED_RELINK_STEPS = RELINK_STEPS.replace(ADD_ON_KEEPER, ADD_CLOSED_ON_KEEPER) + (
+    f" (CARLI P2E guide, steps 13 and TIP 2: {GUIDE}; Alma: {SEARCHING_PO_LINES})"
 )
 UNKNOWN_STATUS_STEP = ("0. This PO line's status is not in the PO line export: check in Alma that it is "
-                       "still open (only an open line can be relinked). ")
+                       "still open or closed (a cancelled line cannot be relinked; for a closed one use "
+                       "'All POLs' in step 2). ")
 RELINK_COLUMNS = ("po_line", "po_line_status", "portfolio_id", "mms_id", "target_portfolio_id",
                   "target_mms_id", "blocked_reason")
 _SEPARATORS = r"\s*[;,|]\s*"
@@ -70,8 +108,25 @@ def po_line_status(po_lines: pl.DataFrame | None) -> pl.DataFrame:
     )
 
 
+def guarded_portfolios(p2e: pl.DataFrame, po_lines: pl.DataFrame | None) -> pl.DataFrame:
+    """portfolio_id, po_lines ("; "-joined) of every P2E portfolio with a PO line: never in a deletion set."""
+    return (
+        po_line_links(p2e, po_lines)
+        .group_by("portfolio_id", maintain_order=True)
+        .agg(pl.col("po_line").unique(maintain_order=True).str.join("; ").alias("po_lines"))
+    )
+
+
+def _status_is(statuses: tuple[str, ...]) -> pl.Expr:
+    return pl.col("po_line_status").str.strip_chars().str.to_lowercase().is_in(statuses).fill_null(False)
+
+
 def relinks(p2e: pl.DataFrame, decisions: pl.DataFrame, po_lines: pl.DataFrame | None) -> pl.DataFrame:
-    """One row per (PO line, P2E portfolio): RELINK_COLUMNS plus "steps", "decision", "reason"."""
+    """One row per (PO line, P2E portfolio) to relink: RELINK_COLUMNS plus "steps", "decision", "reason".
+
+    Portfolios with no duplicate (nothing to relink) have no row; ``guarded_portfolios`` still
+    lists them.
+    """
     links = po_line_links(p2e, po_lines)
     status = po_line_status(po_lines)
     frame = (
@@ -80,16 +135,17 @@ def relinks(p2e: pl.DataFrame, decisions: pl.DataFrame, po_lines: pl.DataFrame |
         .join(decisions.select("portfolio_id", "decision", "reason", "keep_portfolio_id", "keep_mms_id"),
               on="portfolio_id", how="left")
     )
-    closed = pl.col("po_line_status").str.strip_chars().str.to_lowercase().is_in(CLOSED_STATUSES).fill_null(False)
+    frame = frame.filter(pl.col("decision").is_not_null() & (pl.col("decision") != NO_DUPLICATE))
+    cancelled = _status_is(CANCELLED_STATUSES)
+    closed = _status_is(CLOSED_STATUSES)
     disagree = pl.col("reason") == DISAGREE
     keeper_reason = (
-        pl.when(pl.col("decision").is_null() | (pl.col("decision") == NO_DUPLICATE)).then(pl.lit(NO_KEEPER))
-        .when(disagree).then(pl.lit(SEVERAL_KEEPERS))
-        .when(pl.col("keep_portfolio_id").is_null()).then(pl.lit(NO_KEEPER) + " (review: " + pl.col("reason") + ")")
-        .when(pl.col("decision") == REVIEW).then(pl.lit("needs review first: ") + pl.col("reason"))
+        pl.when(disagree).then(pl.lit(SEVERAL_KEEPERS))
+        .when(pl.col("keep_portfolio_id").is_null()).then(pl.lit(NO_KEEPER_YET) + pl.col("reason"))
+        .when(pl.col("decision") == REVIEW).then(pl.lit(NEEDS_REVIEW) + pl.col("reason"))
     )
     blocked = pl.concat_str(
-        [pl.when(closed).then(pl.lit(CLOSED)), keeper_reason], separator="; ", ignore_nulls=True
+        [pl.when(cancelled).then(pl.lit(CANCELLED)), keeper_reason], separator="; ", ignore_nulls=True
     )
     has_target = (pl.col("decision").is_in([DELETE, REVIEW])) & ~disagree.fill_null(False)
     result = frame.with_columns(
@@ -97,6 +153,7 @@ def relinks(p2e: pl.DataFrame, decisions: pl.DataFrame, po_lines: pl.DataFrame |
         pl.when(has_target).then(pl.col("keep_portfolio_id")).alias("target_portfolio_id"),
         pl.when(has_target).then(pl.col("keep_mms_id")).alias("target_mms_id"),
         pl.when(pl.col("po_line_status").is_null()).then(pl.lit(UNKNOWN_STATUS_STEP + RELINK_STEPS))
+        .when(closed).then(pl.lit(CLOSED_RELINK_STEPS))
         .otherwise(pl.lit(RELINK_STEPS)).alias("steps"),
     ).select(*RELINK_COLUMNS, "source", "decision", "reason", "steps").sort("portfolio_id", "po_line")
     log.info(

@@ -17,6 +17,8 @@ from pathlib import Path
 import polars as pl
 
 from almaclean.p2e.analyse import DELETION_COLUMNS, GROUP_COLUMNS, REVIEW_COLUMNS, P2EResult
+from almaclean.p2e.cz_link import CZ_GROUP_COLUMNS, CZ_LINK_COLUMNS, CZ_LINK_DETAIL, CZ_LINK_STEPS
+from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, local_collections
 from almaclean.p2e.relink import RELINK_COLUMNS
 from almaclean.p2e.sets import (
     DEFAULT_HEADER, DEFAULT_SIZE, DELETE_JOB_PARAMETERS, job_readme, plan_sets, write_readme, write_sets,
@@ -51,7 +53,8 @@ def next_steps(counts: dict[str, int]) -> list[str]:
 
 
 def summary_frame(counts: dict[str, int]) -> pl.DataFrame:
-    rows = [(k, str(v)) for k, v in counts.items()] + [("next step", s) for s in next_steps(counts)]
+    steps = next_steps(counts) + guide_next_steps(counts)
+    rows = [(k, str(v)) for k, v in counts.items()] + [("next step", s) for s in steps]
     return pl.DataFrame(rows, schema={"item": pl.String, "value": pl.String}, orient="row")
 
 
@@ -73,7 +76,7 @@ def _sheets(result: P2EResult, counts: dict[str, int], deletion_sets: pl.DataFra
     groups = result.groups.join(
         group_sets.select(pl.col("id").alias("portfolio_id"), pl.col("file").alias("set_file")),
         on="portfolio_id", how="left",
-    ).select("group", "portfolio_id", "mms_id", "provider", "host", "set_file")
+    ).select("group", "portfolio_id", "mms_id", "provider", "domain", "host", "po_lines", "set_file")
     sets = pl.concat([
         deletion_sets.group_by("group", "file", maintain_order=True).agg(pl.len().cast(pl.String).alias("ids"))
         .with_columns(pl.lit(DELETION_SETS).alias("folder")),
@@ -87,6 +90,7 @@ def _sheets(result: P2EResult, counts: dict[str, int], deletion_sets: pl.DataFra
         Sheet("POL relinks", list(relinks.columns), relinks),
         Sheet("Review", list(result.review.columns), result.review),
         Sheet("Groups", list(groups.columns), groups),
+        *_guide_sheets(result, group_sets),
         Sheet("Set files", list(sets.columns), sets),
         Sheet("Delete job parameters", ["Parameter", "Value"], job),
     ]
@@ -110,14 +114,67 @@ def write_report(result: P2EResult, folder: Path, *, set_header: str = DEFAULT_H
     write_readme(folder / DELETION_SETS / "README.txt",
                  job_readme("P2E deletion sets", deletion_files, header=set_header, job=True))
     write_readme(folder / GROUP_SETS / "README.txt",
-                 job_readme("Proposed local collections: one set per group", group_files, header=set_header, job=False))
+                 job_readme("Proposed local collections: one set per group", group_files, header=set_header, job=False)
+                 + "\nIn Alma, per group:\n" + LOCAL_COLLECTION_STEPS.replace(". ", ".\n") + "\n")
 
     counts = dict(result.counts)
     counts["deletion_set_files"] = deletion_files.height
     counts["group_set_files"] = group_files.height
+    _write_guide_csvs(result, folder, group_plan)
     write_workbook(folder / WORKBOOK, _sheets(result, counts, deletion_plan, group_plan))
-    summary = {**counts, "next_steps": next_steps(counts), "set_header": set_header, "set_size": set_size}
+    summary = {**counts, "next_steps": next_steps(counts) + guide_next_steps(counts), "set_header": set_header,
+               "set_size": set_size}
     with atomic_path(folder / "summary.json") as temp:
         temp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     log.info("P2E report written to %s", folder)
     return counts
+
+
+# The guide's sections 3 and 4: local collections per group, and CZ link candidates.
+
+def _local_collections(result: P2EResult, group_sets: pl.DataFrame) -> pl.DataFrame:
+    files = group_sets.group_by("group").agg(pl.col("file").unique().sort().str.join("; ").alias("set_files"))
+    return local_collections(result.groups).join(files, on="group", how="left").select(
+        "group", "provider", "domain", pl.col("portfolios").cast(pl.String),
+        pl.col("portfolios_with_po_line").cast(pl.String), "set_files", "steps",
+    )
+
+
+def _cz_groups_text(result: P2EResult) -> pl.DataFrame:
+    return result.cz_link_groups.with_columns(
+        pl.col("portfolios").cast(pl.String), pl.col("matched").cast(pl.String),
+        (pl.col("share") * 100).round(1).cast(pl.String).add("%").alias("share"),
+    )
+
+
+def _write_guide_csvs(result: P2EResult, folder: Path, group_sets: pl.DataFrame) -> None:
+    write_csv(folder / "local_collections.csv", _local_collections(result, group_sets))
+    if "cz_link_candidates" in result.counts:  # only when CZ title lists were given
+        write_csv(folder / "cz_link_candidates.csv", result.cz_link_candidates.select(CZ_LINK_COLUMNS))
+        write_csv(folder / "cz_link_groups.csv", _cz_groups_text(result).select(CZ_GROUP_COLUMNS))
+
+
+def guide_next_steps(counts: dict[str, int]) -> list[str]:
+    """How to make the local collections in Alma, and the CZ link step when CZ title lists were given."""
+    steps = [f"Local collections (step 4), in Alma (local_collections.csv): {LOCAL_COLLECTION_STEPS}"]
+    if "cz_link_candidates" in counts:
+        steps.append(
+            f"6. Link to the CZ ({counts['cz_link_candidates']} P2E portfolios match a CZ title list; "
+            f"{counts['cz_link_collections']} local groups to link as a whole; cz_link_candidates.csv, "
+            "cz_link_groups.csv): " + CZ_LINK_STEPS
+        )
+    return steps
+
+
+def _guide_sheets(result: P2EResult, group_sets: pl.DataFrame) -> list[Sheet]:
+    sheets = [Sheet("Local collections", ["Group", "Provider", "Domain", "Portfolios", "With PO line",
+                                          "Set files", "Steps in Alma"], _local_collections(result, group_sets))]
+    if "cz_link_candidates" in result.counts:
+        candidates = result.cz_link_candidates.select(*CZ_LINK_COLUMNS, *CZ_LINK_DETAIL)
+        steps = pl.DataFrame({"step": [CZ_LINK_STEPS]})
+        sheets += [
+            Sheet("CZ link candidates", list(candidates.columns), candidates),
+            Sheet("CZ link groups", list(CZ_GROUP_COLUMNS), _cz_groups_text(result).select(CZ_GROUP_COLUMNS)),
+            Sheet("CZ link steps", ["Steps in Alma"], steps, widths={0: 140}),
+        ]
+    return sheets

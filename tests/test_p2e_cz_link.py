@@ -1,0 +1,165 @@
+"""Which P2E portfolios would link to a CZ collection, given its title list (KBART or Alma export)."""
+from __future__ import annotations
+
+import csv
+import json
+
+import fastexcel
+import polars as pl
+import pytest
+
+from almaclean.kinds import read_cz_titles, read_kind
+from almaclean.p2e.analyse import analyse_p2e
+from almaclean.p2e.cz_link import (
+    COLLECTION_SHARE, CZ_LINK_COLUMNS, LINK_COLLECTION, LINK_PORTFOLIOS, MATCH_CHECK, MATCH_LINK,
+    POST_MIGRATION_CLEANUP,
+)
+from almaclean.p2e.match import PARTIAL
+from almaclean.p2e.report import write_report
+from almaclean.sample.generator import VENDORS, generate
+from conftest import REALDATA
+from test_p2e_rules import keeper, line, p2e_portfolio, run
+
+MUSE = "PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt"
+KBART_HEADER = ["publication_title", "print_identifier", "online_identifier", "date_first_issue_online",
+                "date_last_issue_online", "embargo_info", "title_url"]
+
+
+def valid_issns(n: int) -> list[str]:
+    """n distinct ISSNs with valid check digits."""
+    issns = []
+    for body in range(1_234_000, 1_234_000 + n):
+        digits = f"{body:07d}"
+        check = (11 - sum(int(d) * w for d, w in zip(digits, range(8, 1, -1))) % 11) % 11
+        issns.append(f"{digits[:4]}-{digits[4:]}{'X' if check == 10 else check}")
+    return issns
+
+
+def write_kbart(path, rows):
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write("\t".join(KBART_HEADER) + "\r\n")
+        handle.write("\r\n".join("\t".join(row.get(c, "") for c in KBART_HEADER) for row in rows))
+    return read_cz_titles(path)
+
+
+def candidates_of(result) -> dict[str, dict]:
+    return {r["portfolio_id"]: r for r in result.cz_link_candidates.iter_rows(named=True)}
+
+
+def test_groups_covered_at_95_percent_link_as_a_collection_20_percent_title_by_title(tmp_path):
+    issns = valid_issns(25)
+    big = [p2e_portfolio(f"Press journal {i}", f"0000001{i:02d}", issn=issns[i],
+                         url=f"https://journals.press.example.org/j{i}") for i in range(20)]
+    small = [p2e_portfolio(f"Society bulletin {i}", f"0000002{i:02d}", issn=issns[20 + i],
+                           url=f"https://www.society.example.net/b{i}") for i in range(5)]
+    lines = [line(f"0000001{i:02d}", provider="Example Press") for i in range(20)]
+    lines += [line(f"0000002{i:02d}", provider="Example Society") for i in range(5)]
+    listed = [{"publication_title": f"Press Journal {i}", "online_identifier": issns[i]} for i in range(19)]
+    listed.append({"publication_title": "Society Bulletin 0", "print_identifier": issns[20]})
+    cz = write_kbart(tmp_path / "EXAMPLE_GLOBAL_ALLJOURNALS.txt", listed)
+    result = run(big + small, lines, cz_titles=[cz])
+    shares = {r["group"]: r for r in result.cz_link_groups.iter_rows(named=True)}
+    press = shares["Example Press - example.org"]
+    assert (press["portfolios"], press["matched"], press["share"]) == (20, 19, 0.95)
+    assert press["share"] >= COLLECTION_SHARE and press["proposal"] == LINK_COLLECTION
+    society = shares["Example Society - example.net"]
+    assert (society["matched"], society["share"], society["proposal"]) == (1, 0.2, LINK_PORTFOLIOS)
+    found = candidates_of(result)
+    assert set(found) == {p["portfolio_id"] for p in big[:19]} | {small[0]["portfolio_id"]}
+    row = found[big[0]["portfolio_id"]]
+    assert row["cz_list"] == "EXAMPLE_GLOBAL_ALLJOURNALS" and row["match"] == MATCH_LINK
+    assert row["evidence"].startswith(f"shared: {issns[0]} | CZ title: Press Journal 0 (row 2)")
+    assert result.counts["cz_link_collections"] == 1
+
+
+def test_coverage_the_list_lacks_is_a_check_not_a_link_and_the_contained_row_wins(tmp_path):
+    partial = p2e_portfolio("Mens", "000000301", issn="1492-8647", coverage_statement="Available from 1990 until 2005.")
+    history = p2e_portfolio("Mens", "000000302", issn="1492-8647", coverage_statement="Available from 2001 until 2005.")
+    cz = write_kbart(tmp_path / "ERUDIT.txt", [
+        {"publication_title": "Mens (earlier)", "online_identifier": "1492-8647",
+         "date_first_issue_online": "1985", "date_last_issue_online": "1999"},
+        {"publication_title": "Mens", "online_identifier": "1492-8647", "date_first_issue_online": "2000"},
+    ])
+    result = run([partial, history], [line("000000301"), line("000000302")], cz_titles=[cz])
+    found = candidates_of(result)
+    assert found[partial["portfolio_id"]]["match"] == MATCH_CHECK + PARTIAL
+    assert found[history["portfolio_id"]]["match"] == MATCH_LINK
+    assert found[history["portfolio_id"]]["cz_row"] == "3"  # the row whose coverage contains it
+    assert "other list rows: 1" in found[history["portfolio_id"]]["evidence"]
+
+
+def test_deletion_candidates_and_keepers_are_never_link_candidates(tmp_path):
+    k = keeper("Mens", issn="1492-8647")
+    duplicate = p2e_portfolio("Mens", "000000310", issn="1492-8647")
+    cz = write_kbart(tmp_path / "ERUDIT.txt", [{"publication_title": "Mens", "online_identifier": "1492-8647"}])
+    result = run([k, duplicate], [line("000000310")], cz_titles=[cz])
+    assert set(result.deletion_candidates["portfolio_id"]) == {duplicate["portfolio_id"]}
+    assert result.cz_link_candidates.height == 0 and result.counts["cz_link_candidates"] == 0
+
+
+def test_without_title_lists_nothing_changes(tmp_path):
+    result = run([p2e_portfolio("Mens", "000000320", issn="1492-8647")], [line("000000320")])
+    assert result.cz_link_candidates.height == 0 and "cz_link_candidates" not in result.counts
+    write_report(result, tmp_path)
+    assert not (tmp_path / "cz_link_candidates.csv").exists()
+
+
+@pytest.fixture(scope="module")
+def muse_sample(tmp_path_factory):
+    if not (REALDATA / MUSE).exists():
+        pytest.skip("the Project MUSE KBART file is not available")
+    folder = tmp_path_factory.mktemp("cz-sample")
+    manifest = generate(folder, seed=7, scale=0.4)
+    truth = json.loads(manifest.path("truth").read_text(encoding="utf-8"))
+    report = read_kind("p2e", manifest.path("p2e_report")).canonical
+    result = analyse_p2e(
+        read_kind("portfolios", manifest.path("portfolios")).canonical, report,
+        read_kind("po-lines", manifest.path("po_lines")).canonical,
+        cz_titles=[read_cz_titles(REALDATA / MUSE)],
+    )
+    return truth, report, result
+
+
+def test_every_muse_p2e_portfolio_without_cz_duplicate_is_a_candidate_and_no_deletion_is(muse_sample):
+    truth, report, result = muse_sample
+    portfolio_of = {row["legacy_id"]: row["portfolio_id"] for row in truth["p2e_only"]}
+    muse_lines = report.filter(pl.col("provider") == VENDORS["MUSE"])["legacy_id"]
+    muse_only = {portfolio_of[legacy] for legacy in muse_lines if legacy in portfolio_of}
+    assert len(muse_only) >= 10
+    found = set(result.cz_link_candidates["portfolio_id"])
+    assert muse_only <= found
+    assert not found & set(result.deletion_candidates["portfolio_id"])
+    assert set(result.cz_link_candidates["cz_list"]) == {MUSE.removesuffix(".txt")}
+    kept = result.cz_link_candidates.filter(pl.col("p2e_status") == "kept, no CZ duplicate")
+    assert set(kept["portfolio_id"]) <= set(result.groups["portfolio_id"])
+    muse_group = result.cz_link_groups.filter(pl.col("group").str.starts_with(VENDORS["MUSE"]))
+    assert muse_group["proposal"].to_list() == [LINK_COLLECTION]
+
+
+def test_report_writes_the_candidates_csv_groups_csv_and_sheets(muse_sample, tmp_path):
+    _, _, result = muse_sample
+    counts = write_report(result, tmp_path)
+    with open(tmp_path / "cz_link_candidates.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == list(CZ_LINK_COLUMNS)
+    assert sorted(r[0] for r in rows[1:]) == sorted(result.cz_link_candidates["portfolio_id"])
+    assert counts["cz_link_candidates"] == result.cz_link_candidates["portfolio_id"].n_unique()
+    book = fastexcel.read_excel(str(tmp_path / "p2e_report.xlsx"))
+    assert {"CZ link candidates", "CZ link groups", "CZ link steps", "Local collections"} <= set(book.sheet_names)
+    groups = book.load_sheet("CZ link groups", dtypes="string").to_polars()
+    assert "100.0%" in groups["share"].to_list()
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert any(step.startswith("6. Link to the CZ") and POST_MIGRATION_CLEANUP in step for step in summary["next_steps"])
+
+
+def test_junk_identifiers_are_no_evidence_on_either_side(tmp_path):
+    issns = valid_issns(8)
+    shared_by_all = [{"publication_title": f"Unrelated title {i}", "online_identifier": "0000-0000",
+                      "print_identifier": issns[i]} for i in range(6)]
+    cz = write_kbart(tmp_path / "NOISY.txt", shared_by_all)
+    local = p2e_portfolio("Local newsletter", "000000330", issn="0000-0000")
+    result = run([local], [line("000000330")], cz_titles=[cz])
+    assert result.cz_link_candidates.height == 0
+    listed = p2e_portfolio("Unrelated title 2", "000000331", issn=f"{issns[2]}; 0000-0000")
+    result = run([listed], [line("000000331")], cz_titles=[cz])
+    assert result.cz_link_candidates["shared"].to_list() == [issns[2]]

@@ -1,0 +1,118 @@
+"""Local collections for what remains: groups by registrable domain and provider, proxies stripped,
+an itemized set file and the Alma steps per group."""
+from __future__ import annotations
+
+import csv
+import json
+
+import polars as pl
+import pytest
+
+from almaclean.kinds import read_kind
+from almaclean.normalize.urls import registrable_domain, strip_proxy
+from almaclean.p2e.analyse import analyse_p2e
+from almaclean.p2e.groups import ADD_LOCAL_COLLECTION, POST_MIGRATION_CLEANUP, domain_of
+from almaclean.p2e.report import write_report
+from almaclean.sample.generator import generate
+from conftest import kbart_rows
+from test_p2e_rules import line, p2e_portfolio, run
+
+
+@pytest.mark.parametrize(
+    ("proxied", "target"),
+    [
+        ("http://0-www.jstor.org.library.example.edu/stable/1", "http://www.jstor.org/stable/1"),
+        ("https://0-www.bbc.co.uk.wam.city.ac.uk/news", "https://www.bbc.co.uk/news"),
+        ("http://0-search.ebscohost.com.lib.example.edu:2048/login.aspx?direct=true",
+         "http://search.ebscohost.com/login.aspx?direct=true"),
+        ("https://2048-muse.jhu.edu.proxy.lib.example.edu/journal/4", "https://muse.jhu.edu/journal/4"),
+        ("http://0-www.jstor.org.lib.college.example.edu/a", "http://www.jstor.org/a"),
+        ("https://proxy.example.edu/login?qurl=https%3A%2F%2Fnum.classiques-garnier.com%2Fx",
+         "https://num.classiques-garnier.com/x"),
+    ],
+    ids=["wam", "wam-co-uk", "wam-port", "wam-port-prefix", "wam-college-label", "qurl"],
+)
+def test_wam_style_and_prefix_proxies_are_stripped(proxied, target):
+    assert strip_proxy(proxied) == target
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://1-800-flowers.com/x", "http://0-www.jstor.org/stable/1", "https://3-d.example.com/x"],
+)
+def test_hosts_that_only_look_like_wam_are_kept(url):
+    assert strip_proxy(url) == url
+
+
+@pytest.mark.parametrize(
+    ("host", "domain"),
+    [("num.classiques-garnier.com", "classiques-garnier.com"), ("www.bbc.co.uk", "bbc.co.uk"),
+     ("muse.jhu.edu", "jhu.edu"), ("erudit.org", "erudit.org"), ("10.1.2.3", "10.1.2.3"),
+     ("localhost", "localhost"), (None, None)],
+)
+def test_registrable_domain_by_the_public_suffix_list(host, domain):
+    assert registrable_domain(host) == domain
+
+
+def test_real_garnier_hosts_make_one_domain():
+    urls = {row["title_url"] for row in kbart_rows("CLASSIQUESGARNIER_GLOBAL_ALLTITLES_2024-08-28.txt")}
+    hosts = {strip_proxy(u).split("/")[2] for u in urls}
+    assert {"classiques-garnier.com", "www.classiques-garnier.com", "num.classiques-garnier.com"} <= hosts
+    assert {domain_of(u) for u in urls} == {"classiques-garnier.com"}
+
+
+def test_sub_domains_and_proxies_merge_into_one_group_with_the_provider():
+    a = p2e_portfolio("Essais", "000000401", url="https://ezproxy.example.edu/login?url=https://num.classiques-garnier.com/a")
+    b = p2e_portfolio("Théâtre", "000000402", url="https://www-classiques--garnier-com.ezproxy.example.edu/b")
+    c = p2e_portfolio("Œuvres", "000000403", url="http://0-classiques-garnier.com.wam.library.example.edu/c")
+    result = run([a, b, c], [line(f"00000040{n}", provider="Classiques  Garnier") for n in (1, 2, 3)])
+    groups = result.groups.sort("portfolio_id")
+    assert set(groups["group"]) == {"Classiques Garnier - classiques-garnier.com"}
+    assert set(groups["provider"]) == {"Classiques Garnier"}
+    assert sorted(groups["host"]) == ["classiques-garnier.com", "classiques-garnier.com", "num.classiques-garnier.com"]
+
+
+@pytest.fixture(scope="module")
+def sample_result(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("groups-sample")
+    manifest = generate(folder, seed=7, scale=0.4)
+    truth = json.loads(manifest.path("truth").read_text(encoding="utf-8"))
+    result = analyse_p2e(
+        read_kind("portfolios", manifest.path("portfolios")).canonical,
+        read_kind("p2e", manifest.path("p2e_report")).canonical,
+        read_kind("po-lines", manifest.path("po_lines")).canonical,
+    )
+    return truth, result
+
+
+def test_sample_groups_merge_garnier_sub_domains_and_carry_the_provider(sample_result):
+    _, result = sample_result
+    garnier = result.groups.filter(pl.col("domain") == "classiques-garnier.com")
+    assert set(garnier["host"]) >= {"classiques-garnier.com", "num.classiques-garnier.com"}
+    assert garnier["group"].n_unique() == 1
+    assert result.groups["provider"].null_count() == 0
+    assert not result.groups["group"].str.contains("num.classiques").any()
+
+
+def test_each_group_has_a_set_file_and_the_alma_steps_with_their_sources(sample_result, tmp_path):
+    _, result = sample_result
+    write_report(result, tmp_path)
+    with open(tmp_path / "local_collections.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["group"] for r in rows} == set(result.groups["group"])
+    for row in rows:
+        assert row["set_files"] and (tmp_path / "group-sets" / row["set_files"].split("; ")[0]).exists()
+        assert "Add Local Electronic Collection" in row["steps"]
+        assert ADD_LOCAL_COLLECTION in row["steps"] and POST_MIGRATION_CLEANUP in row["steps"]
+    assert sum(int(r["portfolios"]) for r in rows) == result.groups.height
+    readme = (tmp_path / "group-sets" / "README.txt").read_text(encoding="utf-8")
+    assert "Add Local Electronic Collection" in readme and POST_MIGRATION_CLEANUP in readme
+
+
+def test_summary_next_steps_say_how_to_make_the_local_collections(sample_result, tmp_path):
+    _, result = sample_result
+    write_report(result, tmp_path)
+    steps = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["next_steps"]
+    local = [s for s in steps if s.startswith("Local collections (step 4)")]
+    assert len(local) == 1 and ADD_LOCAL_COLLECTION in local[0]
+    assert not any(s.startswith("6. Link to the CZ") for s in steps)  # no CZ title list given
