@@ -106,3 +106,37 @@ def test_a_storage_failure_leaves_no_run_folder_and_stores_nothing(tmp_path, mon
         p2e_run(db_url=db, portfolios=portfolios, p2e=p2e, institution="edu01", out=tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []  # neither a run folder nor a staging folder
     assert stored_status(make_engine(db)).height == 0
+
+
+def test_cz_title_lists_given_to_the_command_are_kept_in_the_bundle_and_verify(tmp_path, capsys):
+    """--cz-titles: the lists are read first (a bad one stores nothing), their candidates written,
+    the lists kept under inputs/cz-titles/, and the run verifies from its bundle alone."""
+    from almaclean.cli import main
+    from almaclean.services.verify import verify_run
+    from almaclean.store.db import open_database
+    from almaclean.store.load import stored_status
+
+    portfolios = _write(tmp_path / "portfolios.csv", PORTFOLIOS)
+    p2e = tmp_path / "p2e.txt"
+    p2e.write_text("EDU01000000003,portfolio\n", encoding="utf-8")
+    kbart = tmp_path / "Garnier_KBART.txt"
+    kbart.write_text("publication_title\tprint_identifier\tonline_identifier\tdate_first_issue_online\t"
+                     "date_last_issue_online\tembargo_info\ttitle_url\n"
+                     "Théâtre complet. Tome I\t9782812412349\t\t\t\t\thttps://classiques-garnier.com/x\n",
+                     encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    broken = tmp_path / "broken.txt"
+    broken.write_text("title\tnotes\nA\tB\n", encoding="utf-8")
+    args = ["p2e", "--institution", "edu01", "--portfolios", str(portfolios), "--p2e", str(p2e), "--db", db,
+            "--out", str(tmp_path / "out")]
+    assert main([*args, "--cz-titles", str(broken)]) == 2
+    assert "broken.txt" in capsys.readouterr().err
+    assert stored_status(open_database(db, read_only=True)).is_empty()
+
+    assert main([*args, "--cz-titles", str(kbart)]) == 0
+    (run,) = (tmp_path / "out").glob("p2e-*")
+    candidates = _csv(run / "cz_link_candidates.csv")
+    assert [(r["portfolio_id"], r["cz_list"]) for r in candidates] == [("53200000000000003", "Garnier_KBART")]
+    assert (run / "inputs" / "cz-titles" / kbart.name).read_bytes() == kbart.read_bytes()
+    result = verify_run(run)
+    assert result.ok, result.lines

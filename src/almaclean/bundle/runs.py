@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ANALYSED_KINDS = ("portfolios", "p2e", "po-lines")
 PREVIOUS_FINDINGS = "previous-findings"   # input role
+CZ_TITLES = "cz-titles"                   # input role: CZ collection title lists
 PREVIOUS_FINDINGS_FILE = "previous_findings.csv"
 RUN_FACTS = ("run_id", "previous_run_id", "files", "error")   # recorded per nightly institution
 
@@ -119,15 +120,21 @@ def _mapping_input(mapping: Path | None, run: Path, folder: str) -> dict | None:
 
 
 def p2e_bundle(folder: Path, engine: Engine, *, institution: str, given: dict[str, Path],
-               analysed: dict[str, list[int]], mapping: Path | None, set_header: str, set_size: int) -> Path:
+               analysed: dict[str, list[int]], mapping: Path | None, set_header: str, set_size: int,
+               cz_titles: list[Path] = ()) -> Path:
+    """cz_titles: the CZ title lists read (never stored), kept under inputs/cz-titles/."""
     folder = Path(folder)
     inputs = stored_inputs(engine, institution, folder, given={k: [p] for k, p in given.items()},
                            analysed=analysed)
     mapping_record = _mapping_input(mapping, folder, INPUTS_FOLDER)
     if mapping_record:
         inputs.append(mapping_record)
+    lists = [input_record(CZ_TITLES, keep_input(Path(path), folder, f"{INPUTS_FOLDER}/{CZ_TITLES}"), folder,
+                          original=Path(path)) for path in cz_titles]
+    inputs += lists
     parameters = {"institution": institution, "set_header": set_header, "set_size": set_size,
-                  "mapping": mapping_record["file"] if mapping_record else None}
+                  "mapping": mapping_record["file"] if mapping_record else None,
+                  "cz_titles": [record["file"] for record in lists]}
     return write_bundle(folder, flow="p2e", parameters=parameters, inputs=inputs)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from almaclean.bundle.ledger import record_run
 from almaclean.errors import InputError
+from almaclean.kinds import CZTitleList, read_cz_title_lists
 from almaclean.p2e.analyse import P2EResult, analyse_p2e
 from almaclean.p2e.report import next_steps, write_report
 from almaclean.p2e.sets import DEFAULT_HEADER, DEFAULT_SIZE
@@ -49,6 +50,7 @@ class P2ERequest:
     set_header: str = DEFAULT_HEADER
     set_size: int = DEFAULT_SIZE
     mapping: Path | None = None
+    cz_titles: tuple[Path, ...] = ()   # CZ collection title lists (KBART or Alma export): link-to-CZ candidates
 
     def given(self) -> dict[str, Path]:
         files = {"portfolios": self.portfolios, "p2e": self.p2e, "po-lines": self.po_lines}
@@ -64,6 +66,7 @@ class Inputs:
     pinned: dict[str, list[int]]              # stored file ids analysed, per kind
     pending: dict[str, PendingFile] = field(default_factory=dict)   # read now, stored by this run
     unchanged: dict[str, IngestResult] = field(default_factory=dict)
+    cz_titles: list[CZTitleList] = field(default_factory=list)     # read, never stored
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def check_request(request: P2ERequest) -> None:
     options.institution_code(request.institution)
     options.set_header(request.set_header)
     options.positive("--set-size", request.set_size)
-    for path in request.given().values():
+    for path in [*request.given().values(), *request.cz_titles]:
         options.input_file(path)
 
 
@@ -110,7 +113,7 @@ def read_inputs(engine: Engine, request: P2ERequest) -> Inputs:
     mapping = {kind: mapping_for(request.mapping, kind) for kind in KINDS}
     read = {kind: read_unless_stored(engine, kind, path, request.institution, mapping[kind])
             for kind, path in request.given().items()}
-    inputs = Inputs({}, {}, {})
+    inputs = Inputs({}, {}, {}, cz_titles=read_cz_title_lists(request.cz_titles))
     for kind in KINDS:
         current = current_sources(engine, request.institution, kind)
         given = read.get(kind)
@@ -150,7 +153,8 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
             if storing is not None:
                 storing.result()  # the files given are stored all the same, for the next run
             raise InputError(missing[0])
-        result = analyse_p2e(inputs.frames["portfolios"], inputs.frames["p2e"], inputs.frames["po-lines"])
+        result = analyse_p2e(inputs.frames["portfolios"], inputs.frames["p2e"], inputs.frames["po-lines"],
+                             cz_titles=inputs.cz_titles or None)
         inputs.frames.clear()
         with staging_folder(Path(request.out), f"p2e-{request.institution}") as staging:
             counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size)
@@ -174,6 +178,7 @@ def _bundle(engine: Engine, folder: Path, request: P2ERequest, analysed: dict[st
 
     return p2e_bundle(folder, engine, institution=request.institution,
                       given=request.given(), analysed=analysed, mapping=request.mapping,
+                      cz_titles=list(request.cz_titles),
                       set_header=request.set_header, set_size=request.set_size)
 
 
