@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -34,14 +35,19 @@ def _integrity(path: Path) -> str:
 def _command(*argv) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     return subprocess.Popen([sys.executable, "-m", "almaclean.cli", "-q", *map(str, argv)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-@pytest.mark.parametrize("command", ["ingest", "p2e", "resync"])
+@pytest.mark.parametrize("command", ["ingest", "p2e", "resync", "nightly"])
 def test_kill_9_mid_run_leaves_a_sound_database_and_no_final_folder(command, sample, tmp_path):
     db = tmp_path / "a.db"
     out = tmp_path / "out"
+    inbox = tmp_path / "inbox" / "EDU01"
+    inbox.mkdir(parents=True)
+    for name in ("portfolios", "p2e", "po_lines"):
+        shutil.copyfile(sample.path(name), inbox / sample.path(name).name)
     argv = {
+        "nightly": ["nightly", tmp_path / "inbox", "--out", out],
         "ingest": ["ingest", "portfolios", sample.path("portfolios"), "--institution", "EDU01"],
         "p2e": ["p2e", "--institution", "EDU01", "--portfolios", sample.path("portfolios"), "--p2e",
                 sample.path("p2e"), "--out", out],
@@ -55,7 +61,7 @@ def test_kill_9_mid_run_leaves_a_sound_database_and_no_final_folder(command, sam
         while not list(out.glob(".*.partial")) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
         assert process.poll() is None, "the run ended before it could be killed mid-way"
-    process.send_signal(signal.SIGKILL)
+    os.killpg(process.pid, signal.SIGKILL)  # the command and what it started (Prefect's temporary server)
     process.wait()
     if db.exists():
         assert _integrity(db) == "ok"
@@ -126,24 +132,29 @@ def test_read_only_output_folder_via_the_command_exits_without_a_traceback(sampl
     assert _integrity(db) == "ok"
 
 
+LOCK_SECONDS = 60
+
+
 def test_a_write_lock_held_by_another_process_is_waited_for_not_failed(sample, tmp_path):
-    """Another process holds a write transaction for a few seconds: the ingest waits (busy
-    timeout) and then stores its file; status reads at once meanwhile."""
+    """Another process holds a write transaction for a minute: the ingest waits (busy timeout)
+    and then stores its file; status reads at once meanwhile."""
     db = tmp_path / "a.db"
     url = f"sqlite:///{db}"
     open_database(url).dispose()
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-         "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(4); c.execute('COMMIT')", str(db)],
+         "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(float(sys.argv[2])); "
+         "c.execute('COMMIT')", str(db), str(LOCK_SECONDS)],
         stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
     started = time.monotonic()
     ingest = _command("ingest", "portfolios", sample.path("portfolios"), "--institution", "EDU01", "--db", url)
     status = _command("status", "--db", url)
-    _, err = status.communicate(timeout=60)
+    _, err = status.communicate(timeout=30)
     assert status.returncode == 0, err
-    _, err = ingest.communicate(timeout=120)
+    assert time.monotonic() - started < LOCK_SECONDS / 2
+    _, err = ingest.communicate(timeout=LOCK_SECONDS + 120)
     holder.wait()
     assert ingest.returncode == 0, err
-    assert time.monotonic() - started >= 3.5
+    assert time.monotonic() - started >= LOCK_SECONDS - 1
     assert stored_status(open_database(url, read_only=True))["files"].to_list() == [1]
