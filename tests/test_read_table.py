@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import codecs
+import os
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from almaclean.errors import InputError
+from almaclean.read.detect import detect
 from almaclean.read.table import as_headerless, excel_letter, read_table
 from readers_fixtures import (
     JSTOR,
@@ -211,3 +214,105 @@ def test_bytes_no_encoding_knows_are_refused_with_their_line(tmp_path):
     with pytest.raises(InputError, match="cannot decode") as caught:
         read_table(path)
     assert "odd.csv" in str(caught.value) and caught.value.row == 3
+
+
+# --- hostile text files ------------------------------------------------------------------
+
+def _portfolio_lines(n: int, title: str = "Études") -> str:
+    return "Portfolio Id,MMS Id,Title\n" + "".join(f"{portfolio_id(i)},{mms_id(i)},{title} {i}\n" for i in range(n))
+
+
+@pytest.mark.parametrize("text", ["Portfolio Id,MMS Id,Title\n", "Portfolio Id,MMS Id,Title",
+                                  "Portfolio Id,MMS Id,Title\r"])
+def test_header_only_file_is_an_empty_table(tmp_path, text):
+    table = read_table(write_bytes(tmp_path / "empty.csv", text.encode()))
+    assert table.header == ("Portfolio Id", "MMS Id", "Title")
+    assert (table.frame.height, table.frame.width) == (0, 3)
+
+
+def test_cr_only_line_ends_are_lines(tmp_path):
+    path = write_bytes(tmp_path / "mac.csv", _portfolio_lines(3).replace("\n", "\r").encode())
+    table = read_table(path)
+    assert table.header == ("Portfolio Id", "MMS Id", "Title")
+    assert table.frame.rows() == [(portfolio_id(i), mms_id(i), f"Études {i}") for i in range(3)]
+
+
+def test_one_latin1_byte_past_the_head_of_a_utf8_file_is_refused_at_its_row(tmp_path):
+    text = _portfolio_lines(3000).encode() + f"{portfolio_id(9)},{mms_id(9)},Caf\xe9\n".encode("latin-1")
+    assert len(text) > 1 << 16
+    with pytest.raises(InputError, match="mixes two encodings") as caught:
+        read_table(write_bytes(tmp_path / "mixed.csv", text))
+    assert caught.value.row == 3002 and "mixed.csv" in str(caught.value)
+
+
+def test_row_of_an_invalid_byte_counts_records_not_lines(tmp_path):
+    text = ('Title,Portfolio Id\n"Two\nlines é",1\n').encode() + b"Caf\xe9,2\n"
+    with pytest.raises(InputError) as caught:
+        read_table(write_bytes(tmp_path / "mixed.csv", text))
+    assert caught.value.row == 3
+
+
+def test_a_bom_file_with_a_non_utf8_byte_is_refused(tmp_path):
+    text = codecs.BOM_UTF8 + b"Title,Portfolio Id\nA,1\nCaf\xe9,2\n"
+    with pytest.raises(InputError, match="mixes two encodings") as caught:
+        read_table(write_bytes(tmp_path / "bom.csv", text))
+    assert caught.value.row == 3
+
+
+def test_windows_1252_file_with_its_first_accent_late_is_still_windows_1252(tmp_path):
+    text = _portfolio_lines(3000, title="Plain").encode() + f"{portfolio_id(9)},{mms_id(9)},Caf\xe9\n".encode("cp1252")
+    table = read_table(write_bytes(tmp_path / "win.csv", text))
+    assert table.encoding == "cp1252"
+    assert table.frame.row(-1) == (portfolio_id(9), mms_id(9), "Café")
+
+
+@pytest.mark.parametrize(("line", "fixture"), [
+    ('{pid},{mms},"no closing quote\n', "unclosed"),
+    ('{pid},{mms},"closed" then text\n', "text after"),
+])
+def test_broken_quote_names_its_own_row(tmp_path, line, fixture):
+    body = _portfolio_lines(5) + line.format(pid=portfolio_id(8), mms=mms_id(8)) + f"{portfolio_id(9)},{mms_id(9)},x\n"
+    with pytest.raises(InputError, match="quote") as caught:
+        read_table(write_bytes(tmp_path / "quotes.csv", body.encode()))
+    assert caught.value.row == 7, fixture
+
+
+def write_bytes(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+# --- what is not a regular file --------------------------------------------------------------
+
+def _fifo(tmp_path):
+    path = tmp_path / "pipe.csv"
+    os.mkfifo(path)
+    return path
+
+
+def _loop(tmp_path):
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    return tmp_path / "a.csv"
+
+
+def _dangling(tmp_path):
+    (tmp_path / "gone.csv").symlink_to(tmp_path / "nowhere.csv")
+    return tmp_path / "gone.csv"
+
+
+@pytest.mark.parametrize(("make", "complaint"), [
+    (lambda tmp: Path("/dev/zero"), "not a regular file"),
+    (_fifo, "not a regular file"),
+    (lambda tmp: tmp, "folder"),
+    (_dangling, "symbolic link to a file that does not exist"),
+    (_loop, "loop"),
+    (lambda tmp: tmp / "missing.csv", "not found"),
+])
+def test_what_is_not_a_regular_file_is_refused_by_name_before_any_read(tmp_path, make, complaint):
+    path = make(tmp_path)
+    with pytest.raises(InputError, match=complaint) as caught:
+        read_table(path)
+    assert caught.value.file == str(path)
+    with pytest.raises(InputError, match=complaint):
+        detect(path)

@@ -16,6 +16,7 @@ Choices worth knowing:
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
@@ -32,14 +33,15 @@ import polars as pl
 
 from almaclean.errors import InputError
 from almaclean.read.detect import (
-    NOT_UTF8,
     SEPARATOR_FORMAT,
+    check_regular_file,
     check_xlsx,
     container_format,
     detect_encoding,
     first_line,
     sniff_separator,
     to_utf8,
+    whole_file_encoding,
 )
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,7 @@ def read_table(path: str | Path, *, has_header: bool = True, text_columns: Itera
                sheet: int | str = 0) -> TextTable:
     """Read an xlsx, CSV or TSV file (decided by content) as text; see the module notes."""
     path = Path(path)
+    check_regular_file(path)
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
@@ -132,76 +135,94 @@ def _read_xlsx(path: Path, has_header: bool, sheet: int | str) -> TextTable:
 def _read_text(path: Path, has_header: bool) -> TextTable:
     head = _head(path)
     encoding = detect_encoding(head, path, utf8_checked_later=True)
-    # Plain UTF-8 (the common case) goes to polars as the file itself; polars refuses invalid
-    # UTF-8, and then the whole file is decoded as NOT_UTF8.
-    source: bytes | Path = path if encoding == "utf-8" else to_utf8(path.read_bytes(), encoding, path)
-    separator = sniff_separator(first_line(head if encoding == "utf-8" else source[:HEAD_BYTES]))
-    try:
-        frame = _parse_delimited(path, source, separator)
-    except pl.exceptions.ComputeError as exc:
-        if "invalid utf-8" not in str(exc):
-            raise
-        if encoding != "utf-8":
-            raise InputError(f"the file starts as {encoding} but holds bytes that are not: "
-                             "save it again as UTF-8", file=path) from None
-        encoding = NOT_UTF8
-        frame = _parse_delimited(path, to_utf8(path.read_bytes(), encoding, path), separator)
+    if encoding in ("utf-8", "utf-8-sig"):
+        separator = sniff_separator(first_line(head.removeprefix(codecs.BOM_UTF8)))
+        encoding = whole_file_encoding(path, separator, bom=encoding == "utf-8-sig")
+    # Plain UTF-8 (the common case) goes to polars as the file itself, without a copy.
+    source: bytes | Path = path if encoding == "utf-8" else to_utf8(_read_all(path), encoding, path)
+    start = head if encoding == "utf-8" else source[:HEAD_BYTES]
+    separator = sniff_separator(first_line(start))
+    if b"\r" in start and b"\n" not in start:
+        log.info("%s: lines end with CR only (old Mac style): reading each CR as a line end", path.name)
+        source = re.sub(rb"\r(?!\n)", b"\n", source if isinstance(source, bytes) else _read_all(path))
+    frame = _parse_delimited(path, source, separator)
     return _split_header(path, _empty_to_null(frame), has_header, SEPARATOR_FORMAT[separator], encoding)
+
+
+def _read_all(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
 
 
 def _head(path: Path) -> bytes:
     """The first bytes, enough to tell encoding and separator (the whole file when it looks blank)."""
-    with path.open("rb") as handle:
-        head = handle.read(HEAD_BYTES)
-        if not head.strip(b" \t\r\n\x00\x0b\x0c\xef\xbb\xbf\xff\xfe"):
-            head += handle.read()
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+            if not head.strip(b" \t\r\n\x00\x0b\x0c\xef\xbb\xbf\xff\xfe"):
+                head += handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
     return head
 
 
 def _parse_delimited(path: Path, source: bytes | Path, separator: str) -> pl.DataFrame:
-    text = source if isinstance(source, bytes) else None
-
     def parse(quote: str | None) -> pl.DataFrame:
         return pl.read_csv(source, has_header=False, separator=separator, quote_char=quote,
                            infer_schema=False, empty_string_is_null=True,
                            truncate_ragged_lines=False, raise_if_empty=False)
 
+    def data() -> bytes:
+        return source if isinstance(source, bytes) else _read_all(path)
+
     try:
         frame = parse('"')
-    except pl.exceptions.ComputeError as exc:
-        message = str(exc)
-        if "invalid utf-8" in message:
-            raise
-        if "more fields than" in message:
-            _raise_ragged(path, text or path.read_bytes(), separator)
+    except pl.exceptions.PolarsError as exc:
         if separator != "\t":
-            raise InputError(f"cannot parse the file as CSV: {message.splitlines()[0]}",
-                             file=path, row=_row_at_offset(text or path.read_bytes(), message)) from None
+            _diagnose(path, data(), separator, csv.QUOTE_MINIMAL)
+            raise InputError(f"cannot parse the file as CSV: {str(exc).splitlines()[0]}",
+                             file=path, row=_row_at_offset(data(), str(exc))) from None
         log.info("%s: quotes do not follow CSV rules; reading the tab-separated file without quoting",
                  path.name)
         try:
             frame = parse(None)
-        except pl.exceptions.ComputeError as again:
-            if "invalid utf-8" in str(again):
-                raise
-            _raise_ragged(path, text or path.read_bytes(), separator, quoting=csv.QUOTE_NONE)
+        except pl.exceptions.PolarsError as again:
+            _diagnose(path, data(), separator, csv.QUOTE_NONE)
             raise InputError(f"cannot parse the tab-separated file: {str(again).splitlines()[0]}",
                              file=path) from None
     return frame.rename({name: f"c{j}" for j, name in enumerate(frame.columns)})
 
 
-def _raise_ragged(path: Path, text: bytes, separator: str, quoting: int = csv.QUOTE_MINIMAL) -> None:
-    """Find (slowly, on the error path only) the first row with more fields than the header."""
+def _diagnose(path: Path, text: bytes, separator: str, quoting: int) -> None:
+    """Find (slowly, on the error path only) the first row the parser could not take: a row with
+    more fields than the first, or broken quoting. Returns when it finds nothing."""
     reader = csv.reader(io.StringIO(text.decode("utf-8", "replace"), newline=""), delimiter=separator,
-                        quoting=quoting)
+                        quoting=quoting, strict=True)
     width = None
-    for number, row in enumerate(reader, start=1):
-        if width is None:
-            width = len(row)
-        elif len(row) > width:
-            raise InputError(f"this row has {len(row)} fields but the first row has {width}: "
-                             "a separator inside an unquoted value, or values beyond the last column",
-                             file=path, row=number, column=excel_letter(width))
+    number = 0
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        for number, row in enumerate(reader, start=1):
+            if width is None:
+                width = len(row)
+            elif len(row) > width:
+                raise InputError(
+                    f"this row has {len(row)} fields but the first row has {width}: a separator inside "
+                    "an unquoted value, or values beyond the last column",
+                    file=path, row=number, column=excel_letter(width))
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            problem = ('a quoted value starts in this row but its closing quote (") is missing, '
+                       "so the rest of the file would be one cell")
+        else:
+            problem = ('a quote (") inside a quoted value is not doubled, or text follows a '
+                       "closing quote")
+        raise InputError(f"cannot parse the file as CSV: {problem}", file=path, row=number + 1) from None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _row_at_offset(text: bytes, message: str) -> int | None:
