@@ -11,6 +11,7 @@ import pytest
 from almaclean.errors import InputError
 from almaclean.read.detect import detect
 from almaclean.read.table import as_headerless, excel_letter, read_table
+from faults.xlsx_parts import Book, SheetXml, cell_ref, rows_xml, simple_book, write_book
 from readers_fixtures import (
     JSTOR,
     kbart_rows,
@@ -316,3 +317,87 @@ def test_what_is_not_a_regular_file_is_refused_by_name_before_any_read(tmp_path,
     assert caught.value.file == str(path)
     with pytest.raises(InputError, match=complaint):
         detect(path)
+
+
+# --- hostile workbooks ---------------------------------------------------------------------
+
+HEADER = ["Portfolio Id", "MMS Id", "Title"]
+
+
+def _rows(n: int) -> list[list[object]]:
+    return [HEADER] + [[portfolio_id(i), mms_id(i), f"Title {i}"] for i in range(n)]
+
+
+def test_hidden_first_sheet_is_not_read_and_the_sheet_read_is_named(tmp_path, caplog):
+    book = Book([SheetXml("Old", rows_xml(_rows(2)), state="hidden"), SheetXml("Results", rows_xml(_rows(320)))])
+    with caplog.at_level("INFO"):
+        table = read_table(write_book(tmp_path / "two.xlsx", book))
+    assert (table.sheet, table.frame.height) == ("Results", 320)
+    assert "reading sheet 'Results'" in caplog.text and "'Old'" in caplog.text
+
+
+def test_several_visible_sheets_with_data_are_ambiguous(tmp_path):
+    book = Book([SheetXml("Results", rows_xml(_rows(3))), SheetXml("Copy", rows_xml(_rows(2)))])
+    with pytest.raises(InputError, match="2 visible sheets with data .'Results', 'Copy'.") as caught:
+        read_table(write_book(tmp_path / "two.xlsx", book))
+    assert caught.value.file.endswith("two.xlsx")
+
+
+def test_an_empty_visible_sheet_beside_the_data_is_not_ambiguous(tmp_path):
+    book = Book([SheetXml("Notes", "<sheetData/>"), SheetXml("Results", rows_xml(_rows(3)))])
+    assert read_table(write_book(tmp_path / "two.xlsx", book)).sheet == "Results"
+
+
+def test_a_sheet_asked_for_by_name_is_read_even_when_hidden(tmp_path):
+    book = Book([SheetXml("Old", rows_xml(_rows(2)), state="hidden"), SheetXml("Results", rows_xml(_rows(3)))])
+    assert read_table(write_book(tmp_path / "two.xlsx", book), sheet="Old").frame.height == 2
+
+
+def test_one_far_cell_is_refused_before_anything_is_allocated(tmp_path):
+    far = f'<row r="1000001"><c r="{cell_ref(1000001, 16001)}"><v>1</v></c></row>'
+    body = rows_xml(_rows(3)).replace("</sheetData>", far + "</sheetData>")
+    path = write_book(tmp_path / "far.xlsx", Book([SheetXml("Results", body)]))
+    assert path.stat().st_size < 50_000
+    with pytest.raises(InputError, match="1,000,001 rows x 16,001 columns"):
+        read_table(path)
+
+
+def test_a_huge_declared_dimension_is_refused(tmp_path):
+    body = '<dimension ref="A1:XFD1048576"/>' + rows_xml(_rows(3))
+    with pytest.raises(InputError, match="used range of A1:XFD1048576"):
+        read_table(write_book(tmp_path / "dim.xlsx", Book([SheetXml("Results", body)])))
+
+
+def test_a_shared_string_longer_than_excel_allows_is_refused_early(tmp_path):
+    strings = HEADER + ["x" * 5_000_000]
+    body = ('<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+            '<c r="C1" t="s"><v>2</v></c></row><row r="2"><c r="C2" t="s"><v>3</v></c></row></sheetData>')
+    path = write_book(tmp_path / "sst.xlsx", Book([SheetXml("Results", body)], shared=strings))
+    assert path.stat().st_size < 100_000
+    with pytest.raises(InputError, match="shared string 4 .* longer than Excel's 32,767"):
+        read_table(path)
+
+
+@pytest.mark.parametrize("cell", [
+    '<c s="0" r="A2"><v>9977047322103681</v></c>',
+    '<c  r="A2"  t="n"><v>9977047322103681</v></c>',
+    "<c r='A2'><v>9.977047322103681E+15</v></c>",
+    '<c r="A2"><f>A3</f><v>9977047322103681</v></c>',
+])
+def test_numeric_id_cells_are_found_by_an_xml_parse_whatever_the_attribute_order(tmp_path, cell):
+    body = ('<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Portfolio Id</t></is></c></row>'
+            f'<row r="2">{cell}</row></sheetData>')
+    path = write_book(tmp_path / "num.xlsx", Book([SheetXml("Results", body)]))
+    with pytest.raises(InputError, match="stored as an Excel number") as caught:
+        read_table(path, text_columns=["Portfolio Id"])
+    assert_points_at(caught.value, "num.xlsx", 2, "Portfolio Id")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_cell_longer_than_excel_holds_is_refused_at_read_time(tmp_path, fmt):
+    rows = _rows(3)
+    rows[3][2] = "long " * 8_000
+    path = (write_text(tmp_path / "long.csv", rows) if fmt == "csv" else simple_book(tmp_path / "long.xlsx", rows))
+    with pytest.raises(InputError, match="40,000 characters, more than the 32,767") as caught:
+        read_table(path)
+    assert_points_at(caught.value, f"long.{fmt}", 4, "Title")

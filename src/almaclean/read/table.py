@@ -9,9 +9,10 @@ Choices worth knowing:
   tools drop trailing empties); a row with more fields than the header is refused, since
   the extra values would belong to no column. A TSV whose stray quotes break RFC 4180
   (KBART-style, never quoted) is re-read with quoting off.
-- xlsx: first sheet unless told. fastexcel renders a number cell as text, but a number at
-  or above 2**53 has already lost digits in the file, so ID columns (text_columns) are
-  checked: such number cells are found in the sheet XML and refused, as are text cells
+- xlsx: read.xlsx_check looks inside first (sizes, grid, sheet choice: the only visible sheet
+  with data unless told). fastexcel renders a number cell as text, but a number at or above
+  2**53 has already lost digits in the file, so ID columns (text_columns) are checked: such
+  number cells are found with an XML parse of the sheet and refused, as are text cells
   holding scientific notation or a ".0" ending.
 """
 from __future__ import annotations
@@ -21,21 +22,19 @@ import csv
 import io
 import logging
 import re
-import zipfile
 from collections.abc import Iterable
-import posixpath
 from dataclasses import dataclass, replace
 from pathlib import Path
-from xml.etree import ElementTree
 
 import fastexcel
 import polars as pl
 
 from almaclean.errors import InputError
+from almaclean.read.xlsx_check import numeric_cells, plan_xlsx
+from almaclean.write.xlsx import EXCEL_MAX_CHARS
 from almaclean.read.detect import (
     SEPARATOR_FORMAT,
     check_regular_file,
-    check_xlsx,
     container_format,
     detect_encoding,
     first_line,
@@ -49,7 +48,7 @@ log = logging.getLogger(__name__)
 EXACT_FLOAT_LIMIT = 2**53
 HEAD_BYTES = 1 << 16
 # "9.97704E+15", "9977047322103681.0", "1,23E+15" (a decimal comma from a European Excel)
-NUMBER_AS_TEXT = r"^\s*(?:[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+|[+-]?\d+[.,]0+)\s*$"
+NUMBER_AS_TEXT = r"^\s*(?:[+-]?[0-9]+(?:[.,][0-9]*)?[eE][+-]?[0-9]+|[+-]?[0-9]+[.,]0+)\s*$"
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class TextTable:
     first_row: int            # Excel row / line number of frame row 0
     format: str               # "xlsx" | "csv" | "tsv"
     encoding: str | None      # for text formats
-    sheet: int | str = 0      # xlsx: the sheet read (index or name)
+    sheet: int | str = 0      # xlsx: the sheet read (its name once read; index or name when asked)
 
     def column_name(self, position: int) -> str:
         """The header cell of a column, or its Excel letter when the header is blank or absent."""
@@ -83,7 +82,7 @@ def excel_letter(position: int) -> str:
 
 
 def read_table(path: str | Path, *, has_header: bool = True, text_columns: Iterable[str] = (),
-               sheet: int | str = 0) -> TextTable:
+               sheet: int | str | None = None) -> TextTable:
     """Read an xlsx, CSV or TSV file (decided by content) as text; see the module notes."""
     path = Path(path)
     check_regular_file(path)
@@ -98,18 +97,43 @@ def read_table(path: str | Path, *, has_header: bool = True, text_columns: Itera
         table = _read_text(path, has_header)
     log.info("read %s: %s%s, %d data rows x %d columns", path.name, table.format,
              f" ({table.encoding})" if table.encoding else "", table.frame.height, table.frame.width)
+    refuse_overlong_cells(table)
     names = list(text_columns)
     if names:
         check_text_columns(table, names)
     return table
 
 
+def refuse_overlong_cells(table: TextTable) -> None:
+    """No cell longer than an Excel cell holds: every report carries cells into a workbook, so one
+    such cell stored would make every later report of the institution fail."""
+    for j, cell in enumerate(table.header):
+        if len(cell) > EXCEL_MAX_CHARS:
+            _overlong(table, len(cell), table.first_row - 1, j)
+    if not table.frame.height or not table.frame.width:
+        return
+    longest = table.frame.select(pl.all().str.len_bytes().max()).row(0)
+    for j, most in enumerate(longest):
+        if most is not None and most > EXCEL_MAX_CHARS:
+            chars = table.frame.get_column(f"c{j}").str.len_chars()
+            over = (chars > EXCEL_MAX_CHARS).arg_true()
+            if len(over):
+                _overlong(table, chars[over[0]], table.excel_row(over[0]), j)
+
+
+def _overlong(table: TextTable, length: int, row: int, position: int) -> None:
+    raise InputError(f"this cell holds {length:,} characters, more than the {EXCEL_MAX_CHARS:,} an Excel cell "
+                     "can hold, so no report could show it: shorten the value (or remove the row) and export "
+                     "again", file=table.path, row=row, column=table.column_name(position))
+
+
 # --- xlsx ---------------------------------------------------------------------------------
 
-def _read_xlsx(path: Path, has_header: bool, sheet: int | str) -> TextTable:
-    check_xlsx(path)
+def _read_xlsx(path: Path, has_header: bool, sheet: int | str | None) -> TextTable:
+    plan = plan_xlsx(path, sheet)
+    log.info("%s: reading sheet %r (%s)", path.name, plan.sheet.name, plan.reason)
     try:
-        loaded = fastexcel.read_excel(str(path)).load_sheet(sheet, header_row=None, skip_rows=0,
+        loaded = fastexcel.read_excel(str(path)).load_sheet(plan.sheet.name, header_row=None, skip_rows=0,
                                                             dtypes="string")
         columns = loaded.available_columns()
         sheet_frame = loaded.to_polars()
@@ -119,7 +143,7 @@ def _read_xlsx(path: Path, has_header: bool, sheet: int | str) -> TextTable:
     width = max(by_position) + 1 if by_position else 0
     height = sheet_frame.height
     if height == 0 or width == 0:
-        raise InputError("the sheet is empty", file=path)
+        raise InputError(f"the sheet {plan.sheet.name!r} is empty", file=path)
     # Blank columns left of the data are not in fastexcel's frame: put them back so c{j} = column j.
     frame = pl.DataFrame([
         by_position[j].rename(f"c{j}") if j in by_position
@@ -127,7 +151,7 @@ def _read_xlsx(path: Path, has_header: bool, sheet: int | str) -> TextTable:
         for j in range(width)
     ])
     table = _split_header(path, _empty_to_null(frame), has_header, "xlsx", None)
-    return replace(table, sheet=sheet)
+    return replace(table, sheet=plan.sheet.name)
 
 
 # --- CSV / TSV ----------------------------------------------------------------------------
@@ -286,52 +310,18 @@ def _refuse_big_number_cells(table: TextTable, position: int, cells: pl.Series) 
     # A number cell comes back as the exact integer of its double: only digit strings >= 2**53
     # that a double holds exactly can be one. Most real text IDs are not, so the sheet XML is
     # read only when such a value shows up.
-    digits = cells.filter(cells.str.contains(r"^\d{16,}$").fill_null(False))
+    digits = cells.filter(cells.str.contains(r"^[0-9]{16,}$").fill_null(False))
     as_int = digits.cast(pl.UInt64, strict=False)
     as_double = digits.cast(pl.Float64).cast(pl.UInt64, strict=False)
     could_be_number = ((as_int >= EXACT_FLOAT_LIMIT) & (as_double == as_int)) | as_int.is_null()
     if not could_be_number.any():
         return
-    for row, value in _numeric_xlsx_cells(table.path, excel_letter(position), table.sheet):
+    for row, value in numeric_cells(table.path, table.sheet, position):
         if row >= table.first_row and abs(float(value)) >= EXACT_FLOAT_LIMIT:
             raise InputError(
                 f"this ID is stored as an Excel number ({value}); numbers of 16 or more digits lose "
                 "their last digits in Excel: format the column as Text and export the file again",
                 file=table.path, row=row, column=table.column_name(position))
-
-
-_CELL_TYPE = re.compile(rb'\bt="([^"]*)"')
-_CELL_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
-
-
-def _numeric_xlsx_cells(path: Path, letter: str, sheet: int | str = 0) -> Iterable[tuple[int, str]]:
-    """(row, value) of every number cell in one column of a sheet, straight from its XML."""
-    with zipfile.ZipFile(path) as archive:
-        data = archive.read(_sheet_member(archive, sheet))
-    prefix = re.search(rb"<(\w+:)?c\s", data)
-    tag = (prefix.group(1) or b"") + b"c" if prefix else b"c"
-    cell = re.compile(rb"<" + tag + rb' r="' + letter.encode() + rb'(\d+)"([^>]*?)(?:/>|>(.*?)</' + tag + rb">)",
-                      re.DOTALL)
-    for found in cell.finditer(data):
-        kind = _CELL_TYPE.search(found.group(2))
-        if kind and kind.group(1) != b"n":
-            continue
-        value = _CELL_VALUE.search(found.group(3) or b"")
-        if value:
-            yield int(found.group(1)), value.group(1).decode()
-
-
-def _sheet_member(archive: zipfile.ZipFile, sheet: int | str) -> str:
-    """Zip member of a sheet (index or name), via workbook.xml and its relationships."""
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    sheets = [el for el in workbook.iter() if el.tag.endswith("}sheet") or el.tag == "sheet"]
-    chosen = sheets[sheet] if isinstance(sheet, int) else next(el for el in sheets if el.get("name") == sheet)
-    rel_id = next(v for k, v in chosen.attrib.items() if k.endswith("}id"))
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    target = next(el.attrib["Target"] for el in rels.iter() if el.attrib.get("Id") == rel_id)
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join("xl", target))
 
 
 def as_headerless(table: TextTable) -> TextTable:
