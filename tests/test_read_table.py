@@ -401,3 +401,11 @@ def test_a_cell_longer_than_excel_holds_is_refused_at_read_time(tmp_path, fmt):
     with pytest.raises(InputError, match="40,000 characters, more than the 32,767") as caught:
         read_table(path)
     assert_points_at(caught.value, f"long.{fmt}", 4, "Title")
+
+
+def test_excel_counts_characters_above_u_ffff_twice_and_so_does_the_reader(tmp_path):
+    rows = _rows(2)
+    rows[2][2] = "😀" * 16_384 + "x"       # 16,385 characters, 32,769 UTF-16 units
+    with pytest.raises(InputError, match="32,769 characters") as caught:
+        read_table(write_text(tmp_path / "emoji.csv", rows))
+    assert_points_at(caught.value, "emoji.csv", 3, "Title")

@@ -32,6 +32,7 @@ import polars as pl
 from almaclean.errors import InputError
 from almaclean.read.xlsx_check import numeric_cells, plan_xlsx
 from almaclean.write.xlsx import EXCEL_MAX_CHARS
+from almaclean.write.xlsx_cells import utf16_length
 from almaclean.read.detect import (
     SEPARATOR_FORMAT,
     check_regular_file,
@@ -108,17 +109,19 @@ def refuse_overlong_cells(table: TextTable) -> None:
     """No cell longer than an Excel cell holds: every report carries cells into a workbook, so one
     such cell stored would make every later report of the institution fail."""
     for j, cell in enumerate(table.header):
-        if len(cell) > EXCEL_MAX_CHARS:
+        if len(cell.encode("utf-16-le")) // 2 > EXCEL_MAX_CHARS:
             _overlong(table, len(cell), table.first_row - 1, j)
     if not table.frame.height or not table.frame.width:
         return
+    # Excel counts UTF-16 units, never more than UTF-8 bytes: only columns with a long cell in
+    # bytes are measured.
     longest = table.frame.select(pl.all().str.len_bytes().max()).row(0)
     for j, most in enumerate(longest):
         if most is not None and most > EXCEL_MAX_CHARS:
-            chars = table.frame.get_column(f"c{j}").str.len_chars()
-            over = (chars > EXCEL_MAX_CHARS).arg_true()
+            units = table.frame.select(utf16_length(pl.col(f"c{j}"))).to_series()
+            over = (units > EXCEL_MAX_CHARS).arg_true()
             if len(over):
-                _overlong(table, chars[over[0]], table.excel_row(over[0]), j)
+                _overlong(table, units[over[0]], table.excel_row(over[0]), j)
 
 
 def _overlong(table: TextTable, length: int, row: int, position: int) -> None:
