@@ -208,27 +208,31 @@ def _parse_delimited(path: Path, source: bytes | Path, separator: str) -> pl.Dat
         frame = parse('"')
     except pl.exceptions.PolarsError as exc:
         if separator != "\t":
-            _diagnose(path, data(), separator, csv.QUOTE_MINIMAL)
-            raise InputError(f"cannot parse the file as CSV: {str(exc).splitlines()[0]}",
-                             file=path, row=_row_at_offset(data(), str(exc))) from None
-        log.info("%s: quotes do not follow CSV rules; reading the tab-separated file without quoting",
-                 path.name)
-        try:
-            frame = parse(None)
-        except pl.exceptions.PolarsError as again:
-            _diagnose(path, data(), separator, csv.QUOTE_NONE)
-            raise InputError(f"cannot parse the tab-separated file: {str(again).splitlines()[0]}",
-                             file=path) from None
+            frame = _parse_slowly(path, data(), separator, csv.QUOTE_MINIMAL, str(exc))
+        else:
+            log.info("%s: quotes do not follow CSV rules; reading the tab-separated file without quoting",
+                     path.name)
+            try:
+                frame = parse(None)
+            except pl.exceptions.PolarsError as again:
+                frame = _parse_slowly(path, data(), separator, csv.QUOTE_NONE, str(again))
     return frame.rename({name: f"c{j}" for j, name in enumerate(frame.columns)})
 
 
-def _diagnose(path: Path, text: bytes, separator: str, quoting: int) -> None:
-    """Find (slowly, on the error path only) the first row the parser could not take: a row with
-    more fields than the first, or broken quoting. Returns when it finds nothing."""
+SLOW_PARSE_LIMIT = 256 * 2**20
+
+
+def _parse_slowly(path: Path, text: bytes, separator: str, quoting: int, error: str) -> pl.DataFrame:
+    """What the fast parser refused, read with Python's csv module (strict quoting), as Excel
+    would: a quote inside an unquoted value is a character. Refused at its row: a row with more
+    fields than the first, an unclosed quote, text after a closing quote."""
+    if len(text) > SLOW_PARSE_LIMIT:
+        raise InputError(f"cannot parse the file as CSV: {error.splitlines()[0]}", file=path,
+                         row=_row_at_offset(text, error))
     reader = csv.reader(io.StringIO(text.decode("utf-8", "replace"), newline=""), delimiter=separator,
                         quoting=quoting, strict=True)
+    rows: list[list[str]] = []
     width = None
-    number = 0
     limit = csv.field_size_limit()
     csv.field_size_limit(2**31 - 1)
     try:
@@ -240,6 +244,7 @@ def _diagnose(path: Path, text: bytes, separator: str, quoting: int) -> None:
                     f"this row has {len(row)} fields but the first row has {width}: a separator inside "
                     "an unquoted value, or values beyond the last column",
                     file=path, row=number, column=excel_letter(width))
+            rows.append(row)
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             problem = ('a quoted value starts in this row but its closing quote (") is missing, '
@@ -247,9 +252,12 @@ def _diagnose(path: Path, text: bytes, separator: str, quoting: int) -> None:
         else:
             problem = ('a quote (") inside a quoted value is not doubled, or text follows a '
                        "closing quote")
-        raise InputError(f"cannot parse the file as CSV: {problem}", file=path, row=number + 1) from None
+        raise InputError(f"cannot parse the file as CSV: {problem}", file=path, row=len(rows) + 1) from None
     finally:
         csv.field_size_limit(limit)
+    log.info("%s: read with the slower CSV reader (%s)", path.name, error.splitlines()[0][:120])
+    columns = [[row[j] if j < len(row) and row[j] != "" else None for row in rows] for j in range(width or 0)]
+    return pl.DataFrame({f"column_{j + 1}": pl.Series(values, dtype=pl.String) for j, values in enumerate(columns)})
 
 
 def _row_at_offset(text: bytes, message: str) -> int | None:
