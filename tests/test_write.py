@@ -225,3 +225,29 @@ def test_set_header_must_be_one_plain_line(tmp_path, header):
     with pytest.raises(InputError, match="set header"):
         write_id_set(tmp_path / "set_1.csv", ["53496697910003681"], header=header)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_while_writing_leaves_nothing_and_says_so(tmp_path):
+    import errno
+
+    final = tmp_path / "report.csv"
+    with pytest.raises(AlmacleanError, match="no space left") as caught:
+        with atomic_path(final) as temp:
+            temp.write_bytes(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert not isinstance(caught.value, InputError)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_as_input(tmp_path, monkeypatch):
+    import errno
+    import os as os_module
+
+    def read_only(*_args, **_kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(os_module, "open", read_only)
+    with pytest.raises(InputError, match="cannot write in this folder") as caught:
+        with atomic_path(tmp_path / "report.csv"):
+            pass
+    assert caught.value.file == str(tmp_path)

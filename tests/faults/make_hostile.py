@@ -356,6 +356,10 @@ def cases() -> list[Case]:
              Accept(rows=[(2, PID[0], MMS[0], "=cmd|' /C calc'!A0")])))
     add(Case("ten_thousand_columns", raw("wide.csv", text([HEADER + [f"X{j}" for j in range(10_000)],
                                                            *[r + [""] * 10_000 for r in GOOD_ROWS]]).encode()), Accept()))
+    add(Case("first_row_of_200000_fields", raw("widehead.csv", ("Portfolio Id,MMS Id" + "," * 200_000 + "\r\n").encode()),
+             Refuse(row=1, match="more than the 16,384 columns")))
+    add(Case("later_row_of_200000_fields", raw("wideline.csv", (good_text() + PID[0] + "," * 200_000 + "\r\n").encode()),
+             Refuse(row=5, column="D", match="fields")))
     add(Case("fifty_thousand_rows", raw("tall.csv", text([HEADER] + [[PID[0], MMS[0], "t"]] * 50_000).encode()),
              Accept(rows=[(n + 2, PID[0], MMS[0], "t") for n in range(50_000)])))
 

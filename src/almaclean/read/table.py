@@ -30,7 +30,7 @@ import fastexcel
 import polars as pl
 
 from almaclean.errors import InputError
-from almaclean.read.xlsx_check import numeric_cells, plan_xlsx
+from almaclean.read.xlsx_check import EXCEL_COLUMNS, numeric_cells, plan_xlsx
 from almaclean.write.xlsx import EXCEL_MAX_CHARS
 from almaclean.write.xlsx_cells import utf16_length
 from almaclean.read.detect import (
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 EXACT_FLOAT_LIMIT = 2**53
 HEAD_BYTES = 1 << 16
+FIRST_LINE_LIMIT = 16 << 20
 # "9.97704E+15", "9977047322103681.0", "1,23E+15" (a decimal comma from a European Excel)
 NUMBER_AS_TEXT = r"^\s*(?:[+-]?[0-9]+(?:[.,][0-9]*)?[eE][+-]?[0-9]+|[+-]?[0-9]+[.,]0+)\s*$"
 
@@ -169,11 +170,28 @@ def _read_text(path: Path, has_header: bool) -> TextTable:
     source: bytes | Path = path if encoding == "utf-8" else to_utf8(_read_all(path), encoding, path)
     start = head if encoding == "utf-8" else source[:HEAD_BYTES]
     separator = sniff_separator(first_line(start))
+    _refuse_too_wide(path, source, separator)
     if b"\r" in start and b"\n" not in start:
         log.info("%s: lines end with CR only (old Mac style): reading each CR as a line end", path.name)
         source = re.sub(rb"\r(?!\n)", b"\n", source if isinstance(source, bytes) else _read_all(path))
     frame = _parse_delimited(path, source, separator)
     return _split_header(path, _empty_to_null(frame), has_header, SEPARATOR_FORMAT[separator], encoding)
+
+
+def _refuse_too_wide(path: Path, source: bytes | Path, separator: str) -> None:
+    """More fields in the first row than Excel has columns: refused before the parser makes a
+    column for each (a 5 MB line of commas would take minutes and gigabytes)."""
+    if isinstance(source, bytes):
+        line = source[:FIRST_LINE_LIMIT]
+    else:
+        with source.open("rb") as handle:
+            line = handle.read(FIRST_LINE_LIMIT)
+    end = min((at for at in (line.find(b"\n"), line.find(b"\r")) if at >= 0), default=len(line))
+    unquoted = b"".join(line[:end].split(b'"')[::2])
+    fields = unquoted.count(separator.encode()) + 1
+    if fields > EXCEL_COLUMNS:
+        raise InputError(f"the first row has {fields:,} fields, more than the {EXCEL_COLUMNS:,} columns a sheet "
+                         "can have: not an export (or the wrong separator)", file=path, row=1)
 
 
 def _read_all(path: Path) -> bytes:
