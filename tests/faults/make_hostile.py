@@ -268,6 +268,17 @@ def cases() -> list[Case]:
     add(Case("utf16_lone_surrogate", raw("sur16.txt", codecs.BOM_UTF16_LE + good_text(sep="\t").encode("utf-16-le")
                                          + b"\x00\xd8A\x00\r\x00\n\x00"), Refuse()))
     add(Case("utf32_bom", raw("u32.txt", codecs.BOM_UTF32_LE + good_text(sep="\t").encode("utf-32-le")), Refuse()))
+    add(Case("utf16le_comma", raw("u16comma.csv", codecs.BOM_UTF16_LE + good_text().encode("utf-16-le")), Accept(encoding="utf-16-le")))
+    add(Case("utf8_bom_semicolon", raw("bomsemi.csv", codecs.BOM_UTF8 + good_text(sep=";").encode()), Accept(encoding="utf-8-sig")))
+    add(Case("bom_twice", raw("bom2.csv", codecs.BOM_UTF8 * 2 + good_text().encode()), Accept(encoding="utf-8-sig")))
+    add(Case("bom_char_inside_id", raw("bomid.csv", (text([HEADER, GOOD_ROWS[0]]) + "\ufeff" + text(GOOD_ROWS[1:2])).encode()),
+             Refuse(row=3, column="Portfolio Id", match="not an Alma ID")))
+    add(Case("zero_width_space_in_id", id_row(PID[1][:5] + "\u200b" + PID[1][5:]), Refuse(row=3, column="Portfolio Id")))
+    add(Case("lone_ff_byte_is_windows_1252", raw("ff.csv", text([HEADER, [PID[0], MMS[0], "x"]]).encode() + f"{PID[1]},{MMS[1]},y\xff\r\n".encode("latin-1")),
+             Accept(rows=[(2, PID[0], MMS[0], "x"), (3, PID[1], MMS[1], "yÿ")], encoding="cp1252")))
+    add(Case("unicode_line_separators_in_title", raw("ls.csv", text([HEADER, [PID[0], MMS[0], "a\u2028b\u0085c\u2029d"]]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], "a\u2028b\u0085c\u2029d")])))
+    add(Case("header_only_bom_cr", raw("hbomcr.csv", codecs.BOM_UTF8 + b"Portfolio Id,MMS Id\r"), Accept(rows=[])))
     add(Case("only_bom", raw("onlybom.csv", codecs.BOM_UTF8), Refuse(match="empty")))
     add(Case("only_utf16_bom", raw("onlybom16.csv", codecs.BOM_UTF16_LE), Refuse(match="empty")))
     add(Case("empty", raw("empty.csv", b""), Refuse(match="empty")))

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 EXCEL_ROWS = 1_048_576
 EXCEL_COLUMNS = 16_384
-MAX_CELLS = 25_000_000          # rows x columns of a sheet's bounding box (~800 MB of grid)
+MAX_CELLS = 20_000_000          # rows x columns of a sheet's bounding box: about 1.3 GB to load
 # Decompressed bytes allowed: max(MIN_XML_BYTES, XML_RATIO x file size). Real exports inflate
 # 5 to 20 times; at this budget a 5 MB file is read in under a minute and 2 GB.
 MIN_XML_BYTES = 160 * 2**20
