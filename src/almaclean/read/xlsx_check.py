@@ -278,14 +278,16 @@ def _check_shared_strings(path: Path, archive: zipfile.ZipFile) -> int:
 
 def scan_sheet(path: Path, archive: zipfile.ZipFile, sheet: SheetRef) -> SheetScan:
     """One streaming pass over a sheet's XML: the bounding box of its cells and whether any holds
-    a value. Called for every element of a sheet of millions of cells, so kept lean."""
+    a value. Called for every element of a sheet of millions of cells, so kept lean: the row
+    number of a reference is parsed once per row, column letters once per column."""
     scan = SheetScan()
-    state = [0, 0]                     # row of the current <row>, column of the last cell
-    columns: dict[str, int] = {}
-
     known = dict(_SHEET_ELEMENTS)
+    columns: dict[str, int] = {}
+    row_of_digits: dict[str, int] = {}
+    row = column = max_row = max_column = values = 0
 
     def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal row, column, max_row, max_column, values
         local = known.get(name, "?")
         if local == "?":  # any namespace: calamine matches local names
             local = known[name] = _SHEET_ELEMENTS.get(_local(name))
@@ -294,36 +296,44 @@ def scan_sheet(path: Path, archive: zipfile.ZipFile, sheet: SheetRef) -> SheetSc
         if local == "c":
             ref = attrs.get("r")
             if ref is None:
-                state[1] += 1
-                row, column = state
+                column += 1
+                cell_row = row
             else:
                 letters = ref.rstrip(_DIGITS)
                 column = columns.get(letters) or _column_number(path, sheet, letters, columns)
                 digits = ref[len(letters):]
-                row = int(digits) if digits.isdigit() and digits.isascii() and len(digits) < 8 else 0
-                if not 1 <= row <= EXCEL_ROWS:
-                    _bad_reference(path, sheet, ref)
-                state[1] = column
-            if column > scan.max_column:
-                scan.max_column = column
-            if row > scan.max_row:
-                scan.max_row = row
-            if scan.max_row * scan.max_column > MAX_CELLS:
-                _too_many_cells(path, sheet, scan)
+                cell_row = row_of_digits.get(digits) or _reference_row(path, sheet, ref, digits, row_of_digits)
+            if column > max_column or cell_row > max_row:
+                max_column = max(max_column, column)
+                max_row = max(max_row, cell_row)
+                if max_row * max_column > MAX_CELLS:
+                    _too_many_cells(path, sheet, max_row, max_column)
         elif local == "v":
-            scan.cells_with_value += 1
+            values += 1
         elif local == "row":
             number = attrs.get("r")
-            state[0] = _row_number(path, sheet, number) if number is not None else state[0] + 1
-            state[1] = 0
-            if state[0] > scan.max_row:
-                scan.max_row = state[0]
+            row = _row_number(path, sheet, number) if number is not None else row + 1
+            column = 0
+            if row > max_row:
+                max_row = row
+                if max_row * max_column > MAX_CELLS:
+                    _too_many_cells(path, sheet, max_row, max_column)
         else:
             scan.dimension = attrs.get("ref")
             _check_dimension(path, sheet, scan.dimension)
 
     _parse(path, archive, sheet.member, start)
+    scan.max_row, scan.max_column, scan.cells_with_value = max_row, max_column, values
     return scan
+
+
+def _reference_row(path: Path, sheet: SheetRef, ref: str, digits: str, cache: dict[str, int]) -> int:
+    if not (digits.isascii() and digits.isdigit() and len(digits) < 8 and 1 <= int(digits) <= EXCEL_ROWS):
+        _bad_reference(path, sheet, ref)
+    if len(cache) > 4096:  # rows come in order: old ones are not asked again
+        cache.clear()
+    cache[digits] = int(digits)
+    return cache[digits]
 
 
 def _number_cells(path: Path, archive: zipfile.ZipFile, sheet: SheetRef, column: int) -> list[tuple[int, str]]:
@@ -427,11 +437,11 @@ def _check_dimension(path: Path, sheet: SheetRef, ref: str | None) -> None:
             "in Excel and save again", file=path)
 
 
-def _too_many_cells(path: Path, sheet: SheetRef, scan: SheetScan) -> None:
+def _too_many_cells(path: Path, sheet: SheetRef, rows: int, columns: int) -> None:
     raise InputError(
-        f"sheet {sheet.name!r} has a cell at {_letters(scan.max_column - 1)}{scan.max_row}, so it spans "
-        f"{scan.max_row:,} rows x {scan.max_column:,} columns, more than the {MAX_CELLS:,} cells this tool "
-        "reads: delete the rows and columns past the data in Excel and save again", file=path)
+        f"sheet {sheet.name!r} has cells out to row {rows:,} and column {_letters(columns - 1)}, so it spans "
+        f"{rows:,} rows x {columns:,} columns, more than the {MAX_CELLS:,} cells this tool reads: delete the "
+        "rows and columns past the data in Excel and save again", file=path)
 
 
 def _letters(position: int) -> str:
