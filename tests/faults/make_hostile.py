@@ -101,11 +101,6 @@ def id_cell_book(cell: str) -> Book:
     return Book([SheetXml("Results", body)])
 
 
-def with_part(base: Book, name: str, data: bytes) -> Book:
-    base.extra[name] = data
-    return base
-
-
 def zip_edit(name: str, make: Callable[[], Book], edit: Callable[[dict[str, bytes]], dict[str, bytes]],
              *, compression: int = zipfile.ZIP_DEFLATED) -> Callable[[Path], Path]:
     """An xlsx built from `make`, its parts then changed by `edit` and zipped again."""
@@ -503,7 +498,7 @@ def cases() -> list[Case]:
         "</sheetData>", f'<row r="1000001"><c r="{cell_ref(1000001, 16001)}"><v>1</v></c></row></sheetData>'))])),
         Refuse(match="1,000,001 rows x 16,001 columns")))
     add(Case("xlsx_far_cell_first", book("farfirst.xlsx", lambda: Book([SheetXml("Results",
-        f'<sheetData><row r="1"><c r="XFD1"><v>1</v></c></row><row r="1048576"><c r="A1048576"><v>1</v></c></row></sheetData>')])),
+        '<sheetData><row r="1"><c r="XFD1"><v>1</v></c></row><row r="1048576"><c r="A1048576"><v>1</v></c></row></sheetData>')])),
         Refuse(match="1,048,576 rows x 16,384 columns")))
     add(Case("xlsx_cell_beyond_excel_grid", book("beyond.xlsx", lambda: Book([SheetXml("Results", rows_xml([HEADER]).replace(
         "</sheetData>", '<row r="2"><c r="XFE2"><v>1</v></c></row></sheetData>'))])), Refuse(match="outside Excel's grid")))
