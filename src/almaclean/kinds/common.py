@@ -56,7 +56,7 @@ def finish(kind: str, table: TextTable, columns: Mapping[str, Sequence[int]],
         require_values(read, column)
     for column in ALMA_ID_COLUMNS:
         if column in read.present:
-            require_digits(read, column)
+            require_alma_ids(read, column)
     log.info("%s %s: %d rows; columns found: %s", kind, table.path.name, read.canonical.height,
              ", ".join(f"{c} <- {read.source_name(c)!r}" for c in canonical_columns(kind) if c in read.present))
     return read
@@ -111,7 +111,7 @@ def require_values(read: KindRead, column: str) -> None:
                          file=read.table.path, row=missing.item(0, "row"), column=read.source_name(column))
 
 
-def require_digits(read: KindRead, column: str) -> None:
+def require_alma_ids(read: KindRead, column: str) -> None:
     """Alma IDs only (ALMA_ID): InputError at the first row holding anything else."""
     bad = read.canonical.filter(pl.col(column).is_not_null() & ~pl.col(column).str.contains(ALMA_ID))
     if bad.height:
