@@ -474,6 +474,12 @@ def cases() -> list[Case]:
         "xl/sharedStrings.xml", b"</sst>", b"<si>")), Refuse(match="not well-formed")))
     add(Case("xlsx_sheet_not_utf8", zip_edit("latin1.xlsx", lambda: sheet([HEADER, *GOOD_ROWS]), replace_in(
         SHEET, "É".encode(), b"\xc9")), Refuse(match="not well-formed")))
+    add(Case("xlsx_sheet_in_utf16", zip_edit("u16.xlsx", lambda: sheet([HEADER, *GOOD_ROWS]), _sheet_in_utf16), Refuse()))
+    add(Case("xlsx_shared_index_with_spaces", book("sstsp.xlsx", lambda: Book([SheetXml("Results",
+        '<sheetData><row r="1"><c r="A1" t="s"><v> 0 </v></c><c r="B1" t="s"><v>1</v></c></row></sheetData>')],
+        shared=["Portfolio Id", "MMS Id"])), Accept(rows=[], encoding=None)))
+    add(Case("xlsx_escaped_character_in_text", book("esc.xlsx", lambda: sheet([HEADER, [PID[0], MMS[0], "_x0041_bc"]])),
+             Accept(rows=[(2, PID[0], MMS[0], "Abc")], encoding=None)))
     add(Case("xlsx_billion_laughs", zip_edit("laughs.xlsx", lambda: sheet([HEADER]), lambda p: {**p, SHEET: (
         b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
         b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
@@ -558,6 +564,12 @@ def _prefix_sheet(parts: dict[str, bytes]) -> dict[str, bytes]:
     for tag in ("sheetData", "row", "c", "is", "t", "v"):
         data = data.replace(f"<{tag}>", f"<x:{tag}>").replace(f"<{tag} ", f"<x:{tag} ").replace(f"</{tag}>", f"</x:{tag}>")
     parts[SHEET] = data.encode()
+    return parts
+
+
+def _sheet_in_utf16(parts: dict[str, bytes]) -> dict[str, bytes]:
+    xml = parts[SHEET].decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    parts[SHEET] = codecs.BOM_UTF16_LE + xml.encode("utf-16-le")
     return parts
 
 
