@@ -4,11 +4,17 @@ Choices worth knowing:
 - Nothing is stripped or dropped here: blank rows and columns stay (in xlsx, blank columns
   left of the data too), so frame row i is Excel row first_row + i and column c{j} is
   Excel column j (A = 0). Empty cells, including quoted "" in CSV, become null.
-- CSV/TSV: RFC 4180 quoting, CRLF or LF, last line with or without newline. A row with
-  fewer fields than the header is read with nulls for the missing trailing fields (some
-  tools drop trailing empties); a row with more fields than the header is refused, since
-  the extra values would belong to no column. A TSV whose stray quotes break RFC 4180
-  (KBART-style, never quoted) is re-read with quoting off.
+- CSV/TSV: encoding decided from the whole file (read.detect). RFC 4180 quoting; CRLF, LF or
+  CR-only line ends; last line with or without newline. A row with fewer fields than the
+  header is read with nulls for the missing trailing fields (some tools drop trailing
+  empties); a row with more fields than the header is refused, since the extra values would
+  belong to no column. A TSV whose stray quotes break RFC 4180 (KBART-style, never quoted)
+  is re-read with quoting off. A CSV the fast parser refuses is re-read with Python's csv
+  module, as Excel reads it (a quote inside an unquoted value is a character); an unclosed
+  quote or text after a closing quote is refused at its own row. A first row with more
+  fields than Excel has columns is refused before parsing.
+- Every format: no cell longer than an Excel cell holds (32,767 UTF-16 units), so a stored
+  cell can always be written to a report.
 - xlsx: read.xlsx_check looks inside first (sizes, grid, sheet choice: the only visible sheet
   with data unless told). fastexcel renders a number cell as text, but a number at or above
   2**53 has already lost digits in the file, so ID columns (text_columns) are checked: such
@@ -30,9 +36,6 @@ import fastexcel
 import polars as pl
 
 from almaclean.errors import InputError
-from almaclean.read.xlsx_check import EXCEL_COLUMNS, numeric_cells, plan_xlsx
-from almaclean.write.xlsx import EXCEL_MAX_CHARS
-from almaclean.write.xlsx_cells import utf16_length
 from almaclean.read.detect import (
     SEPARATOR_FORMAT,
     check_regular_file,
@@ -43,6 +46,9 @@ from almaclean.read.detect import (
     to_utf8,
     whole_file_encoding,
 )
+from almaclean.read.xlsx_check import EXCEL_COLUMNS, numeric_cells, plan_xlsx
+from almaclean.write.xlsx import EXCEL_MAX_CHARS
+from almaclean.write.xlsx_cells import utf16_length
 
 log = logging.getLogger(__name__)
 
