@@ -8,8 +8,10 @@ Everything here is checked first, with streaming XML parses (expat) and no grid:
 - no DTD in any part read (entity expansion);
 - shared strings: none longer than Excel's 32,767 characters;
 - the sheet: its <dimension> and its actual cell references inside Excel's grid and their
-  bounding box at most MAX_CELLS; no inline text over 32,767 characters; no shared-string
-  index past the end of the table.
+  bounding box at most MAX_CELLS.
+(Inline text over 32,767 characters is refused by read.table after loading, naming the cell;
+a shared-string index past the table is refused by fastexcel itself.) The scan costs about
+0.5 microseconds per XML element, two to three times fastexcel's own load time.
 Sheet choice when the caller names none: the only visible sheet that holds data. Hidden sheets
 are never read; several visible sheets with data are refused as ambiguous, naming them.
 """
