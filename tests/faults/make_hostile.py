@@ -527,6 +527,10 @@ def cases() -> list[Case]:
     add(Case("xlsx_encrypted_flag", encrypted_flag, Refuse(match="encrypted")))
     add(Case("xlsx_duplicate_sheet_names", book("dupname.xlsx", lambda: Book([
         SheetXml("Results", rows_xml([HEADER, *GOOD_ROWS])), SheetXml("Results", "<sheetData/>")])), Refuse(match="same name")))
+    add(Case("xlsx_sheets_sharing_one_part", zip_edit("shared-part.xlsx", lambda: Book([
+        SheetXml("Results", rows_xml([HEADER, *GOOD_ROWS])), SheetXml("Again", "<sheetData/>")]), replace_in(
+        "xl/_rels/workbook.xml.rels", b'Target="worksheets/sheet2.xml"', b'Target="worksheets/sheet1.xml"')),
+        Refuse(match="same part")))
     add(Case("xlsx_blank_rows_above_header", book("above.xlsx", lambda: sheet([HEADER, *GOOD_ROWS], first_row=3)), Refuse()))
 
     # --- not regular files ----------------------------------------------------------------------

@@ -229,6 +229,8 @@ def workbook_sheets(path: Path, archive: zipfile.ZipFile) -> list[SheetRef]:
             raise InputError(f"not a readable Excel file: sheet {name!r} has no part", file=path)
         member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
         result.append(SheetRef(position, name, member, state))
+    if len({ref.member for ref in result}) != len(result):  # each would be scanned again
+        raise InputError("not a readable Excel file: two sheets point to the same part", file=path)
     return result
 
 
