@@ -248,3 +248,36 @@ def test_canonical_values_are_stripped_only_where_needed(tmp_path):
     assert canonical["title"].to_list() == ["Revue d’histoire de l’Amérique française", None]
     assert canonical["publisher"].to_list() == ["Érudit", "Presses de l'Université de Montréal"]
     assert canonical["portfolio_id"].to_list() == ["53496697910003681", "53496697920003681"]
+
+
+# --- the Alma ID rule ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "complaint"), [
+    ("５３１２３４５６７８９０１２３６８１", "digits other than 0-9"),      # fullwidth
+    ("٥٣١٢٣٤٥٦٧٨٩٠١٢٣٦٨١", "digits other than 0-9"),                    # Arabic-Indic
+    ("0", "starts with 0"),
+    ("0053123456789013681", "starts with 0"),
+    ("5" * 25, "has 25 digits"),
+    ("53123456789013", "has 14 digits"),
+    ("53 1234567890123681", "characters other than digits"),
+])
+def test_alma_ids_are_15_to_19_ascii_digits(tmp_path, value, complaint):
+    path = write_text(tmp_path / "inv.csv", [["Portfolio Id", "MMS Id"], [portfolio_id(1), mms_id(1)],
+                                             [value, mms_id(2)]])
+    with pytest.raises(InputError, match=complaint) as caught:
+        read_kind("portfolios", path)
+    assert_points_at(caught.value, "inv.csv", 3, "Portfolio Id")
+
+
+@pytest.mark.parametrize("value", ["5" * 15, "5" * 19, "53496697910003681", "9977047322103681"])
+def test_alma_ids_of_15_to_19_digits_are_accepted(tmp_path, value):
+    path = write_text(tmp_path / "inv.csv", [["Portfolio Id", "MMS Id"], [value, mms_id(1)]])
+    assert read_kind("portfolios", path).canonical.get_column("portfolio_id").to_list() == [value]
+
+
+def test_header_only_file_gives_an_empty_canonical_frame_with_its_row_column(tmp_path):
+    path = write_text(tmp_path / "inv.csv", [["Portfolio Id", "MMS Id", "Title"]])
+    read = read_kind("portfolios", path)
+    assert read.canonical.height == 0
+    assert read.canonical.columns == ["row", *canonical_columns("portfolios")]
+    assert read.canonical.schema["row"] == pl.Int64

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import codecs
+import os
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from almaclean.errors import InputError
+from almaclean.read.detect import detect
 from almaclean.read.table import as_headerless, excel_letter, read_table
+from faults.xlsx_parts import Book, SheetXml, cell_ref, rows_xml, simple_book, write_book
 from readers_fixtures import (
     JSTOR,
     kbart_rows,
@@ -211,3 +215,197 @@ def test_bytes_no_encoding_knows_are_refused_with_their_line(tmp_path):
     with pytest.raises(InputError, match="cannot decode") as caught:
         read_table(path)
     assert "odd.csv" in str(caught.value) and caught.value.row == 3
+
+
+# --- hostile text files ------------------------------------------------------------------
+
+def _portfolio_lines(n: int, title: str = "Études") -> str:
+    return "Portfolio Id,MMS Id,Title\n" + "".join(f"{portfolio_id(i)},{mms_id(i)},{title} {i}\n" for i in range(n))
+
+
+@pytest.mark.parametrize("text", ["Portfolio Id,MMS Id,Title\n", "Portfolio Id,MMS Id,Title",
+                                  "Portfolio Id,MMS Id,Title\r"])
+def test_header_only_file_is_an_empty_table(tmp_path, text):
+    table = read_table(write_bytes(tmp_path / "empty.csv", text.encode()))
+    assert table.header == ("Portfolio Id", "MMS Id", "Title")
+    assert (table.frame.height, table.frame.width) == (0, 3)
+
+
+def test_cr_only_line_ends_are_lines(tmp_path):
+    path = write_bytes(tmp_path / "mac.csv", _portfolio_lines(3).replace("\n", "\r").encode())
+    table = read_table(path)
+    assert table.header == ("Portfolio Id", "MMS Id", "Title")
+    assert table.frame.rows() == [(portfolio_id(i), mms_id(i), f"Études {i}") for i in range(3)]
+
+
+def test_one_latin1_byte_past_the_head_of_a_utf8_file_is_refused_at_its_row(tmp_path):
+    text = _portfolio_lines(3000).encode() + f"{portfolio_id(9)},{mms_id(9)},Caf\xe9\n".encode("latin-1")
+    assert len(text) > 1 << 16
+    with pytest.raises(InputError, match="mixes two encodings") as caught:
+        read_table(write_bytes(tmp_path / "mixed.csv", text))
+    assert caught.value.row == 3002 and "mixed.csv" in str(caught.value)
+
+
+def test_row_of_an_invalid_byte_counts_records_not_lines(tmp_path):
+    text = ('Title,Portfolio Id\n"Two\nlines é",1\n').encode() + b"Caf\xe9,2\n"
+    with pytest.raises(InputError) as caught:
+        read_table(write_bytes(tmp_path / "mixed.csv", text))
+    assert caught.value.row == 3
+
+
+def test_a_bom_file_with_a_non_utf8_byte_is_refused(tmp_path):
+    text = codecs.BOM_UTF8 + b"Title,Portfolio Id\nA,1\nCaf\xe9,2\n"
+    with pytest.raises(InputError, match="mixes two encodings") as caught:
+        read_table(write_bytes(tmp_path / "bom.csv", text))
+    assert caught.value.row == 3
+
+
+def test_windows_1252_file_with_its_first_accent_late_is_still_windows_1252(tmp_path):
+    text = _portfolio_lines(3000, title="Plain").encode() + f"{portfolio_id(9)},{mms_id(9)},Caf\xe9\n".encode("cp1252")
+    table = read_table(write_bytes(tmp_path / "win.csv", text))
+    assert table.encoding == "cp1252"
+    assert table.frame.row(-1) == (portfolio_id(9), mms_id(9), "Café")
+
+
+@pytest.mark.parametrize(("line", "fixture"), [
+    ('{pid},{mms},"no closing quote\n', "unclosed"),
+    ('{pid},{mms},"closed" then text\n', "text after"),
+])
+def test_broken_quote_names_its_own_row(tmp_path, line, fixture):
+    body = _portfolio_lines(5) + line.format(pid=portfolio_id(8), mms=mms_id(8)) + f"{portfolio_id(9)},{mms_id(9)},x\n"
+    with pytest.raises(InputError, match="quote") as caught:
+        read_table(write_bytes(tmp_path / "quotes.csv", body.encode()))
+    assert caught.value.row == 7, fixture
+
+
+def write_bytes(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+# --- what is not a regular file --------------------------------------------------------------
+
+def _fifo(tmp_path):
+    path = tmp_path / "pipe.csv"
+    os.mkfifo(path)
+    return path
+
+
+def _loop(tmp_path):
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    return tmp_path / "a.csv"
+
+
+def _dangling(tmp_path):
+    (tmp_path / "gone.csv").symlink_to(tmp_path / "nowhere.csv")
+    return tmp_path / "gone.csv"
+
+
+@pytest.mark.parametrize(("make", "complaint"), [
+    (lambda tmp: Path("/dev/zero"), "not a regular file"),
+    (_fifo, "not a regular file"),
+    (lambda tmp: tmp, "folder"),
+    (_dangling, "symbolic link to a file that does not exist"),
+    (_loop, "loop"),
+    (lambda tmp: tmp / "missing.csv", "not found"),
+])
+def test_what_is_not_a_regular_file_is_refused_by_name_before_any_read(tmp_path, make, complaint):
+    path = make(tmp_path)
+    with pytest.raises(InputError, match=complaint) as caught:
+        read_table(path)
+    assert caught.value.file == str(path)
+    with pytest.raises(InputError, match=complaint):
+        detect(path)
+
+
+# --- hostile workbooks ---------------------------------------------------------------------
+
+HEADER = ["Portfolio Id", "MMS Id", "Title"]
+
+
+def _rows(n: int) -> list[list[object]]:
+    return [HEADER] + [[portfolio_id(i), mms_id(i), f"Title {i}"] for i in range(n)]
+
+
+def test_hidden_first_sheet_is_not_read_and_the_sheet_read_is_named(tmp_path, caplog):
+    book = Book([SheetXml("Old", rows_xml(_rows(2)), state="hidden"), SheetXml("Results", rows_xml(_rows(320)))])
+    with caplog.at_level("INFO"):
+        table = read_table(write_book(tmp_path / "two.xlsx", book))
+    assert (table.sheet, table.frame.height) == ("Results", 320)
+    assert "reading sheet 'Results'" in caplog.text and "'Old'" in caplog.text
+
+
+def test_several_visible_sheets_with_data_are_ambiguous(tmp_path):
+    book = Book([SheetXml("Results", rows_xml(_rows(3))), SheetXml("Copy", rows_xml(_rows(2)))])
+    with pytest.raises(InputError, match="2 visible sheets with data .'Results', 'Copy'.") as caught:
+        read_table(write_book(tmp_path / "two.xlsx", book))
+    assert caught.value.file.endswith("two.xlsx")
+
+
+def test_an_empty_visible_sheet_beside_the_data_is_not_ambiguous(tmp_path):
+    book = Book([SheetXml("Notes", "<sheetData/>"), SheetXml("Results", rows_xml(_rows(3)))])
+    assert read_table(write_book(tmp_path / "two.xlsx", book)).sheet == "Results"
+
+
+def test_a_sheet_asked_for_by_name_is_read_even_when_hidden(tmp_path):
+    book = Book([SheetXml("Old", rows_xml(_rows(2)), state="hidden"), SheetXml("Results", rows_xml(_rows(3)))])
+    assert read_table(write_book(tmp_path / "two.xlsx", book), sheet="Old").frame.height == 2
+
+
+def test_one_far_cell_is_refused_before_anything_is_allocated(tmp_path):
+    far = f'<row r="1000001"><c r="{cell_ref(1000001, 16001)}"><v>1</v></c></row>'
+    body = rows_xml(_rows(3)).replace("</sheetData>", far + "</sheetData>")
+    path = write_book(tmp_path / "far.xlsx", Book([SheetXml("Results", body)]))
+    assert path.stat().st_size < 50_000
+    with pytest.raises(InputError, match="1,000,001 rows x 16,001 columns"):
+        read_table(path)
+
+
+def test_a_huge_declared_dimension_is_refused(tmp_path):
+    body = '<dimension ref="A1:XFD1048576"/>' + rows_xml(_rows(3))
+    with pytest.raises(InputError, match="used range of A1:XFD1048576"):
+        read_table(write_book(tmp_path / "dim.xlsx", Book([SheetXml("Results", body)])))
+
+
+def test_a_shared_string_longer_than_excel_allows_is_refused_early(tmp_path):
+    strings = HEADER + ["x" * 5_000_000]
+    body = ('<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+            '<c r="C1" t="s"><v>2</v></c></row><row r="2"><c r="C2" t="s"><v>3</v></c></row></sheetData>')
+    path = write_book(tmp_path / "sst.xlsx", Book([SheetXml("Results", body)], shared=strings))
+    assert path.stat().st_size < 100_000
+    with pytest.raises(InputError, match="shared string 4 .* longer than Excel's 32,767"):
+        read_table(path)
+
+
+@pytest.mark.parametrize("cell", [
+    '<c s="0" r="A2"><v>9977047322103681</v></c>',
+    '<c  r="A2"  t="n"><v>9977047322103681</v></c>',
+    "<c r='A2'><v>9.977047322103681E+15</v></c>",
+    '<c r="A2"><f>A3</f><v>9977047322103681</v></c>',
+])
+def test_numeric_id_cells_are_found_by_an_xml_parse_whatever_the_attribute_order(tmp_path, cell):
+    body = ('<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Portfolio Id</t></is></c></row>'
+            f'<row r="2">{cell}</row></sheetData>')
+    path = write_book(tmp_path / "num.xlsx", Book([SheetXml("Results", body)]))
+    with pytest.raises(InputError, match="stored as an Excel number") as caught:
+        read_table(path, text_columns=["Portfolio Id"])
+    assert_points_at(caught.value, "num.xlsx", 2, "Portfolio Id")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_cell_longer_than_excel_holds_is_refused_at_read_time(tmp_path, fmt):
+    rows = _rows(3)
+    rows[3][2] = "long " * 8_000
+    path = (write_text(tmp_path / "long.csv", rows) if fmt == "csv" else simple_book(tmp_path / "long.xlsx", rows))
+    with pytest.raises(InputError, match="40,000 characters, more than the 32,767") as caught:
+        read_table(path)
+    assert_points_at(caught.value, f"long.{fmt}", 4, "Title")
+
+
+def test_excel_counts_characters_above_u_ffff_twice_and_so_does_the_reader(tmp_path):
+    rows = _rows(2)
+    rows[2][2] = "😀" * 16_384 + "x"       # 16,385 characters, 32,769 UTF-16 units
+    with pytest.raises(InputError, match="32,769 characters") as caught:
+        read_table(write_text(tmp_path / "emoji.csv", rows))
+    assert_points_at(caught.value, "emoji.csv", 3, "Title")

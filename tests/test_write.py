@@ -9,8 +9,9 @@ import fastexcel
 import polars as pl
 import pytest
 
-from almaclean.errors import AlmacleanError
+from almaclean.errors import AlmacleanError, InputError
 from almaclean.write import Sheet, atomic_path, new_run_folder, write_csv, write_workbook
+from almaclean.write.csvfile import write_csv_for_people, write_id_set
 
 HOSTILE = ["=1+2", "+33 1 44 27 00 00", "-5", "@user", "0012", "http://example.org/a?b=1", "53496697910003681",
            "9.97704E+15", "Œuvres complètes – Tome I", "TRUE"]
@@ -179,3 +180,74 @@ def test_unique_folder_names_are_safe_and_distinct_ignoring_case():
 
     assert unique_folder_names(["JSTOR Arts & Sciences I", "jstor arts & sciences i", "Érudit", "EDU01"]) == [
         "JSTOR-Arts-Sciences-I", "jstor-arts-sciences-i-2", "Erudit", "EDU01"]
+
+
+# --- CSV for people and set files for Alma ---------------------------------------------------
+
+def test_csv_for_people_has_a_bom_and_no_cell_a_spreadsheet_would_run(tmp_path):
+    hostile = ["=cmd|' /C calc'!A0", '=HYPERLINK("http://x.example","click")', "+33 1", "-5", "@SUM(A1)",
+               "\tTab", "\rCR", "＝1+1", "Plain – title", "53496697910003681", None]
+    frame = pl.DataFrame({"title": hostile, "count": list(range(len(hostile)))})
+    path = write_csv_for_people(tmp_path / "deletion_candidates.csv", frame, header=["=Title", "Count"])
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    back = pl.read_csv(raw[3:], infer_schema=False)
+    assert back.columns == ["'=Title", "Count"]
+    assert back.get_column("'=Title").to_list() == [
+        "'=cmd|' /C calc'!A0", "'=HYPERLINK(\"http://x.example\",\"click\")", "'+33 1", "'-5", "'@SUM(A1)",
+        "'\tTab", "'\rCR", "'＝1+1", "Plain – title", "53496697910003681", None]
+    assert back.get_column("Count").to_list() == [str(n) for n in range(len(hostile))]
+
+
+def test_plain_data_csv_keeps_every_cell_exactly(tmp_path):
+    frame = pl.DataFrame({"a": ["=1+2", "-5", "@x"]})
+    assert write_csv(tmp_path / "data.csv", frame).read_text(encoding="utf-8") == "a\n=1+2\n-5\n@x\n"
+
+
+def test_set_file_for_alma_is_header_and_validated_ids_without_bom(tmp_path):
+    ids = ["53496697910003681", "53496697920003681"]
+    path = write_id_set(tmp_path / "set_1.csv", pl.Series(ids), header="Portfolio Id")
+    assert path.read_bytes() == b"Portfolio Id\n53496697910003681\n53496697920003681\n"
+
+
+@pytest.mark.parametrize(("value", "complaint"), [("=1+2", "characters other than digits"), (None, "empty"),
+                                                  ("0053496697910003681", "starts with 0"),
+                                                  ("5" * 25, "25 digits")])
+def test_set_file_refuses_what_is_not_an_alma_id_and_writes_nothing(tmp_path, value, complaint):
+    with pytest.raises(AlmacleanError, match=complaint) as caught:
+        write_id_set(tmp_path / "set_1.csv", ["53496697910003681", value], header="Portfolio Id")
+    assert "line 3" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("header", ["", " Portfolio Id", "Portfolio Id\n123", "PID,MMS", 'a"b', "x" * 101])
+def test_set_header_must_be_one_plain_line(tmp_path, header):
+    with pytest.raises(InputError, match="set header"):
+        write_id_set(tmp_path / "set_1.csv", ["53496697910003681"], header=header)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_while_writing_leaves_nothing_and_says_so(tmp_path):
+    import errno
+
+    final = tmp_path / "report.csv"
+    with pytest.raises(AlmacleanError, match="no space left") as caught:
+        with atomic_path(final) as temp:
+            temp.write_bytes(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert not isinstance(caught.value, InputError)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_as_input(tmp_path, monkeypatch):
+    import errno
+    import os as os_module
+
+    def read_only(*_args, **_kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(os_module, "open", read_only)
+    with pytest.raises(InputError, match="cannot write in this folder") as caught:
+        with atomic_path(tmp_path / "report.csv"):
+            pass
+    assert caught.value.file == str(tmp_path)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,12 @@ from almaclean.read.table import TextTable, check_text_columns, read_table
 
 log = logging.getLogger(__name__)
 
-DIGITS = r"^\d+$"
+# Alma IDs (portfolio, MMS, collection...): 15 to 19 ASCII digits, the first not 0 (docs:
+# alma-formats.md; they end in the institution's 4-digit code). Only 0-9: a regex \d would
+# also take fullwidth or Arabic-Indic digits, which Alma never writes.
+ALMA_ID_MIN_DIGITS, ALMA_ID_MAX_DIGITS = 15, 19
+ALMA_ID = rf"^[1-9][0-9]{{{ALMA_ID_MIN_DIGITS - 1},{ALMA_ID_MAX_DIGITS - 1}}}$"
+_ALMA_ID = re.compile(ALMA_ID)
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ def finish(kind: str, table: TextTable, columns: Mapping[str, Sequence[int]],
         require_values(read, column)
     for column in ALMA_ID_COLUMNS:
         if column in read.present:
-            require_digits(read, column)
+            require_alma_ids(read, column)
     log.info("%s %s: %d rows; columns found: %s", kind, table.path.name, read.canonical.height,
              ", ".join(f"{c} <- {read.source_name(c)!r}" for c in canonical_columns(kind) if c in read.present))
     return read
@@ -105,9 +111,28 @@ def require_values(read: KindRead, column: str) -> None:
                          file=read.table.path, row=missing.item(0, "row"), column=read.source_name(column))
 
 
-def require_digits(read: KindRead, column: str) -> None:
-    """Alma IDs are digit strings: InputError at the first row holding anything else."""
-    bad = read.canonical.filter(pl.col(column).is_not_null() & ~pl.col(column).str.contains(DIGITS))
+def require_alma_ids(read: KindRead, column: str) -> None:
+    """Alma IDs only (ALMA_ID): InputError at the first row holding anything else."""
+    bad = read.canonical.filter(pl.col(column).is_not_null() & ~pl.col(column).str.contains(ALMA_ID))
     if bad.height:
-        raise InputError(f"{column} {bad.item(0, column)!r} is not an Alma ID (digits only)",
+        value = bad.item(0, column)
+        raise InputError(f"{column} {value!r} is not an Alma ID: {alma_id_problem(value)}",
                          file=read.table.path, row=bad.item(0, "row"), column=read.source_name(column))
+
+
+def is_alma_id(value: str) -> bool:
+    return _ALMA_ID.fullmatch(value) is not None
+
+
+def alma_id_problem(value: str) -> str | None:
+    """Why a text is not an Alma ID (None when it is one), in words for the user."""
+    if is_alma_id(value):
+        return None
+    rule = f"Alma IDs are {ALMA_ID_MIN_DIGITS} to {ALMA_ID_MAX_DIGITS} digits 0-9"
+    if not value.isascii() and any(c.isdigit() for c in value):
+        return f"it holds digits other than 0-9 (fullwidth or another script's); {rule}"
+    if not (value.isascii() and value.isdigit()):
+        return f"it holds characters other than digits; {rule}"
+    if value.startswith("0"):
+        return f"it starts with 0 (zero-padded, or not an ID); {rule} and never start with 0"
+    return f"it has {len(value)} digits; {rule}"

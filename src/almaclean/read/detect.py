@@ -1,15 +1,26 @@
 """Decide what a file is from its bytes, never from its name.
 
 Formats: "xlsx" (a zip holding xl/workbook.xml), "csv" (comma or semicolon), "tsv" (tab).
-Text encodings, in the order they are tried: a BOM (UTF-8, UTF-16 LE/BE), a UTF-16 NUL-byte
-pattern without BOM (Excel "Unicode text" is UTF-16 LE, tab-separated), strict UTF-8,
-then Windows-1252. A strict "UTF-8 else Windows-1252" is predictable: a file is never half
-one and half the other.
+Only regular files are read: a folder, a device such as /dev/zero, a pipe, a missing file
+or a broken symbolic link is refused by name before a byte is read (a pipe would block).
+
+Text encodings, decided from the whole file: a BOM (UTF-8, UTF-16 LE/BE), a UTF-16
+NUL-byte pattern without BOM (Excel "Unicode text" is UTF-16 LE, tab-separated), strict
+UTF-8, then Windows-1252 - but only for a file with no valid UTF-8 multi-byte sequence at
+all. A file that is UTF-8 in one place and not in another is refused at the row of its
+first invalid byte: it is never half one and half the other. No statistical guessing
+(charset-normalizer and the like): a guess is not evidence.
 """
 from __future__ import annotations
 
 import codecs
+import csv
+import errno
+import io
 import logging
+import os
+import re
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +46,7 @@ class Detected:
 def detect(path: str | Path) -> Detected:
     """Format, encoding and separator of a file, by content."""
     path = Path(path)
+    check_regular_file(path)
     raw = _read_bytes(path)
     if container_format(raw[:8], path) == "xlsx":
         check_xlsx(path)
@@ -42,16 +54,39 @@ def detect(path: str | Path) -> Detected:
     encoding = detect_encoding(raw, path)
     text = to_utf8(raw, encoding, path)
     separator = sniff_separator(first_line(text))
+    if encoding in ("utf-8", "utf-8-sig"):
+        encoding = whole_file_encoding(path, separator, bom=encoding == "utf-8-sig")
     return Detected(SEPARATOR_FORMAT[separator], encoding, separator)
+
+
+def check_regular_file(path: str | Path) -> int:
+    """The size of a regular file (symbolic links followed), or InputError naming the path.
+
+    Uses stat only, never open: opening a pipe waits for a writer, and a device such as
+    /dev/zero never ends.
+    """
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        if os.path.lexists(path):
+            raise InputError("a symbolic link to a file that does not exist", file=path) from None
+        raise InputError("file not found", file=path) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError("a symbolic link that points back to itself (a loop)", file=path) from None
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError("is a folder, not a file", file=path)
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError("not a regular file (a device, pipe or socket): give the path of a saved "
+                         "export", file=path)
+    return info.st_size
 
 
 def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, not a file", file=path) from None
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
 
@@ -168,3 +203,68 @@ def sniff_separator(header_line: str) -> str:
     if "\t" in unquoted:
         return "\t"
     return ";" if unquoted.count(";") > unquoted.count(",") else ","
+
+
+# --- UTF-8 over the whole file ------------------------------------------------------------
+
+CHUNK_BYTES = 1 << 20
+# A valid UTF-8 sequence of two to four bytes: Windows-1252 text almost never holds one.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
+
+
+def first_invalid_utf8(path: Path, skip: int = 0) -> int | None:
+    """Byte offset of the first byte that is not valid UTF-8 (None: the whole file is), streamed."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    offset = skip
+    try:
+        with path.open("rb") as handle:
+            handle.seek(skip)
+            while chunk := handle.read(CHUNK_BYTES):
+                pending = len(decoder.getstate()[0])
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    return offset - pending + exc.start
+                offset += len(chunk)
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError as exc:
+                return offset - len(decoder.getstate()[0]) + exc.start
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
+    return None
+
+
+def whole_file_encoding(path: Path, separator: str, *, bom: bool = False) -> str:
+    """"utf-8" (or "utf-8-sig") when every byte of the file is UTF-8, "cp1252" when none of its
+    non-ASCII bytes is; InputError at the row of the first invalid byte for a mix."""
+    start = len(codecs.BOM_UTF8) if bom else 0
+    bad = first_invalid_utf8(path, start)
+    if bad is None:
+        return "utf-8-sig" if bom else "utf-8"
+    raw = _read_bytes(path)
+    if bom or _UTF8_MULTIBYTE.search(raw, start):
+        row = record_at_offset(raw[start:bad], separator)
+        raise InputError(
+            f"the file is UTF-8 but this row holds a byte that is not (0x{raw[bad]:02X}, byte {bad} of the "
+            "file): it mixes two encodings, so no reading of it is right. Save it again as UTF-8 "
+            "(in Excel: CSV UTF-8) and try again", file=path, row=row)
+    log.info("%s: not UTF-8 (first non-UTF-8 byte on row %d) and no UTF-8 character anywhere: "
+             "read as Windows-1252", path.name, record_at_offset(raw[start:bad], separator))
+    return NOT_UTF8
+
+
+def record_at_offset(before: bytes, separator: str) -> int:
+    """Row number (line of the file, or record when quoted values hold line breaks) of the byte
+    right after `before`, the file's bytes up to it. For error messages only: slow on purpose."""
+    text = before.decode("utf-8", "replace") + "x"
+    rows = 0
+    try:
+        for rows, _ in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=separator), start=1):
+            pass
+    except csv.Error:  # a field past the csv module's size limit: count lines instead
+        return before.count(b"\n") + 1
+    return max(rows, 1)

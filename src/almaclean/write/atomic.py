@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from almaclean.errors import AlmacleanError
+from almaclean.errors import AlmacleanError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +143,44 @@ def atomic_path(final: Path) -> Iterator[Path]:
     final = Path(final)
     if final.exists():
         raise AlmacleanError(f"{final} already exists; almaclean never overwrites a file")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temp = _new_temp(final)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temp = _new_temp(final)
+    except OSError as exc:
+        raise _explained(exc, final) from exc
     try:
         yield temp
+        _flush_to_disk(temp)
         _publish(temp, final)
+    except OSError as exc:
+        if exc.errno in _NO_SPACE:
+            raise _explained(exc, final) from exc
+        raise
     finally:
         if temp.exists():
             temp.unlink()
+
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _explained(exc: OSError, final: Path) -> Exception:
+    """A write failure in words: nothing was written, and what to do."""
+    if exc.errno in _NO_SPACE:
+        return AlmacleanError(f"{final}: no space left on the disk (or quota reached); nothing was written. "
+                              "Free some space and run again")
+    if exc.errno in _NOT_WRITABLE:
+        return InputError("cannot write in this folder (read-only or no permission): choose another "
+                          "output folder", file=final.parent)
+    return AlmacleanError(f"{final}: cannot write the file: {exc.strerror or exc}; nothing was written")
+
+
+def _flush_to_disk(temp: Path) -> None:
+    """The file's bytes on disk before its final name appears: a power cut never leaves an
+    empty or partial file under a final name."""
+    descriptor = os.open(temp, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,609 @@
+"""Hostile input files for the readers, generated (never committed as blobs).
+
+Each Case builds one file in a folder and says what a reader must do with it: refuse it with
+an InputError naming the file (and the row / column where one is to blame), or read it with
+exactly the data it holds. Run as a script to write every file into a folder for manual use:
+
+    python tests/faults/make_hostile.py /tmp/hostile
+"""
+from __future__ import annotations
+
+import codecs
+import os
+import random
+import socket
+import sys
+import warnings
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from faults.xlsx_parts import Book, SheetXml, cell_ref, rows_xml, write_book  # noqa: E402
+
+PID = ["53496697910003681", "53496697920003681", "53496697930003681"]
+MMS = ["9977047322103681", "9977047322203681", "9977047322303681"]
+TITLES = ["Études littéraires", "Revue d'histoire de l'Amérique française", "Zeitschrift für Ästhetik"]
+HEADER = ["Portfolio Id", "MMS Id", "Title"]
+GOOD_ROWS = [[p, m, t] for p, m, t in zip(PID, MMS, TITLES)]
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """InputError naming the file; row / column when given; `match` a part of the message."""
+    row: int | None = None
+    column: str | None = None
+    match: str | None = None
+
+
+@dataclass(frozen=True)
+class Accept:
+    """Read as these canonical rows: (row, portfolio_id, mms_id, title); None: the good rows."""
+    rows: list[tuple[int, str | None, str | None, str | None]] | None = None
+    encoding: str | None = "any"
+
+
+GOOD = [(n + 2, p, m, t) for n, (p, m, t) in enumerate(GOOD_ROWS)]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    build: Callable[[Path], Path]
+    expect: Refuse | Accept
+    kind: str = "portfolios"
+
+
+def text(rows: list[list[str]], *, sep: str = ",", nl: str = "\r\n", quote_all: bool = False) -> str:
+    def field(value: str) -> str:
+        if quote_all or any(c in value for c in (sep, '"', "\n", "\r")):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+    return "".join(sep.join(field(v) for v in row) + nl for row in rows)
+
+
+def good_text(**kwargs) -> str:
+    return text([HEADER, *GOOD_ROWS], **kwargs)
+
+
+def raw(name: str, data: bytes | Callable[[], bytes]) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        path = folder / name
+        path.write_bytes(data() if callable(data) else data)
+        return path
+    return build
+
+
+def book(name: str, make: Callable[[], Book]) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        return write_book(folder / name, make())
+    return build
+
+
+def sheet(rows: list[list[object]], **kwargs) -> Book:
+    return Book([SheetXml("Results", rows_xml(rows, **kwargs))])
+
+
+def shared_book(rows: list[list[object]]) -> Book:
+    strings: list[str] = []
+    body = rows_xml(rows, shared=strings)
+    return Book([SheetXml("Results", body)], shared=strings)
+
+
+def id_cell_book(cell: str) -> Book:
+    """Header in row 1; row 2 has `cell` (at A2) as the portfolio ID and a good MMS ID."""
+    body = ('<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Portfolio Id</t></is></c>'
+            '<c r="B1" t="inlineStr"><is><t>MMS Id</t></is></c></row>'
+            f'<row r="2">{cell}<c r="B2" t="inlineStr"><is><t>{MMS[0]}</t></is></c></row></sheetData>')
+    return Book([SheetXml("Results", body)])
+
+
+def zip_edit(name: str, make: Callable[[], Book], edit: Callable[[dict[str, bytes]], dict[str, bytes]],
+             *, compression: int = zipfile.ZIP_DEFLATED) -> Callable[[Path], Path]:
+    """An xlsx built from `make`, its parts then changed by `edit` and zipped again."""
+    def build(folder: Path) -> Path:
+        path = write_book(folder / name, make())
+        with zipfile.ZipFile(path) as archive:
+            parts = {n: archive.read(n) for n in archive.namelist()}
+        parts = edit(parts)
+        with zipfile.ZipFile(path, "w", compression) as archive:
+            for member, data in parts.items():
+                archive.writestr(member, data)
+        return path
+    return build
+
+
+def zeros_bomb(folder: Path) -> Path:
+    """A valid workbook plus a 300 MB part of zeros (a few hundred KB zipped)."""
+    path = write_book(folder / "bomb.xlsx", sheet([HEADER, *GOOD_ROWS]))
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("xl/media/zeros.bin", "w", force_zip64=True) as handle:
+            block = bytes(1 << 20)
+            for _ in range(300):
+                handle.write(block)
+    return path
+
+
+def lying_size(folder: Path) -> Path:
+    """A sheet whose zip header says 100 bytes while it inflates to far more."""
+    path = write_book(folder / "liar.xlsx", sheet([HEADER, *GOOD_ROWS] + [[PID[0], MMS[0], "x" * 50]] * 2000))
+    data = bytearray(path.read_bytes())
+    member = b"xl/worksheets/sheet1.xml"
+    for at in _all(data, member):
+        # local header: sizes at name-30+22 (uncompressed); central: at name-46+24
+        if data[at - 30: at - 26] == b"PK\x03\x04":
+            data[at - 8: at - 4] = (100).to_bytes(4, "little")
+        elif data[at - 46: at - 42] == b"PK\x01\x02":
+            data[at - 22: at - 18] = (100).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _all(data: bytearray, needle: bytes) -> list[int]:
+    found, start = [], 0
+    while (at := data.find(needle, start)) >= 0:
+        found.append(at)
+        start = at + 1
+    return found
+
+
+def truncated(folder: Path) -> Path:
+    path = write_book(folder / "cut.xlsx", sheet([HEADER, *GOOD_ROWS]))
+    path.write_bytes(path.read_bytes()[:-200])
+    return path
+
+
+def duplicate_member(folder: Path) -> Path:
+    path = write_book(folder / "twice.xlsx", sheet([HEADER, *GOOD_ROWS]))
+    with zipfile.ZipFile(path, "a") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Duplicate name": the point of this file
+        archive.writestr("xl/worksheets/sheet1.xml", b"<worksheet/>")
+    return path
+
+
+def encrypted_flag(folder: Path) -> Path:
+    path = write_book(folder / "locked.xlsx", sheet([HEADER, *GOOD_ROWS]))
+    data = bytearray(path.read_bytes())
+    for at in _all(data, b"PK\x03\x04"):
+        data[at + 6] |= 1
+    for at in _all(data, b"PK\x01\x02"):
+        data[at + 8] |= 1
+    path.write_bytes(bytes(data))
+    return path
+
+
+def fifo(folder: Path) -> Path:
+    path = folder / "pipe.csv"
+    os.mkfifo(path)
+    return path
+
+
+def unix_socket(folder: Path) -> Path:
+    path = folder / "sock.csv"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.close()
+    return path
+
+
+def symlink_loop(folder: Path) -> Path:
+    (folder / "a.csv").symlink_to(folder / "b.csv")
+    (folder / "b.csv").symlink_to(folder / "a.csv")
+    return folder / "a.csv"
+
+
+def dangling(folder: Path) -> Path:
+    (folder / "gone.csv").symlink_to(folder / "nowhere.csv")
+    return folder / "gone.csv"
+
+
+def good_symlink(folder: Path) -> Path:
+    (folder / "real.csv").write_text(good_text(), encoding="utf-8")
+    (folder / "link.csv").symlink_to(folder / "real.csv")
+    return folder / "link.csv"
+
+
+def folder_itself(folder: Path) -> Path:
+    (folder / "sub.csv").mkdir()
+    return folder / "sub.csv"
+
+
+def random_bytes(seed: int, size: int) -> Callable[[], bytes]:
+    return lambda: random.Random(seed).randbytes(size)
+
+
+def replace_in(member: str, old: bytes, new: bytes) -> Callable[[dict[str, bytes]], dict[str, bytes]]:
+    def edit(parts: dict[str, bytes]) -> dict[str, bytes]:
+        parts[member] = parts[member].replace(old, new)
+        return parts
+    return edit
+
+
+def drop(member: str) -> Callable[[dict[str, bytes]], dict[str, bytes]]:
+    return lambda parts: {n: d for n, d in parts.items() if n != member}
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+ACCENTED = [(2, PID[0], MMS[0], TITLES[0]), (3, PID[1], MMS[1], TITLES[1]), (4, PID[2], MMS[2], TITLES[2])]
+
+
+def id_row(value: str, row: int = 3) -> Callable[[Path], Path]:
+    rows = [HEADER, GOOD_ROWS[0], [value, MMS[1], "T"]]
+    return raw(f"id_{row}.csv", text(rows).encode("utf-8"))
+
+
+def cases() -> list[Case]:
+    c: list[Case] = []
+    add = c.append
+    late_latin1 = (text([HEADER] + [[PID[0], MMS[0], "Café"]] * 3000)).encode() + f"{PID[1]},{MMS[1]},caf\xe9\r\n".encode("latin-1")
+
+    # --- encodings ---------------------------------------------------------------------------
+    add(Case("utf8", raw("utf8.csv", good_text().encode()), Accept(encoding="utf-8")))
+    add(Case("utf8_bom", raw("bom.csv", codecs.BOM_UTF8 + good_text().encode()), Accept(encoding="utf-8-sig")))
+    for enc, bom in (("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE)):
+        add(Case(f"{enc}_bom_tab", raw(f"{enc}.txt", bom + good_text(sep="\t").encode(enc)), Accept(encoding=enc)))
+        add(Case(f"{enc}_no_bom", raw(f"{enc}-nobom.txt", good_text(sep="\t").encode(enc)), Accept(encoding=enc)))
+    add(Case("cp1252", raw("win.csv", good_text(sep=";").encode("cp1252")), Accept(encoding="cp1252")))
+    add(Case("cp1252_first_accent_late", raw("win-late.csv", text([HEADER] + [[PID[0], MMS[0], "Plain"]] * 3000
+                                                                   + [[PID[1], MMS[1], "Café"]]).encode("cp1252")),
+             Accept(rows=[(n + 2, PID[0], MMS[0], "Plain") for n in range(3000)] + [(3002, PID[1], MMS[1], "Café")],
+                    encoding="cp1252")))
+    add(Case("utf8_latin1_byte_late", raw("mixed.csv", late_latin1), Refuse(row=3002, match="mixes two encodings")))
+    add(Case("utf8_latin1_byte_early", raw("mixed2.csv", good_text().encode() + b"53496697940003681,9977047322403681,caf\xe9\r\n"),
+             Refuse(row=5, match="mixes two encodings")))
+    add(Case("bom_then_invalid", raw("bom-bad.csv", codecs.BOM_UTF8 + good_text().encode() + b"x\xff,1,2\r\n"),
+             Refuse(row=5)))
+    add(Case("cp1252_undefined_byte", raw("undef.csv", good_text().encode("cp1252").replace(b"\xc9", b"\x81")),
+             Refuse(row=2, match="cannot decode")))
+    add(Case("utf16_odd_length", raw("odd16.txt", codecs.BOM_UTF16_LE + good_text(sep="\t").encode("utf-16-le") + b"\x41"),
+             Refuse()))
+    add(Case("utf16_lone_surrogate", raw("sur16.txt", codecs.BOM_UTF16_LE + good_text(sep="\t").encode("utf-16-le")
+                                         + b"\x00\xd8A\x00\r\x00\n\x00"), Refuse()))
+    add(Case("utf32_bom", raw("u32.txt", codecs.BOM_UTF32_LE + good_text(sep="\t").encode("utf-32-le")), Refuse()))
+    add(Case("utf16le_comma", raw("u16comma.csv", codecs.BOM_UTF16_LE + good_text().encode("utf-16-le")), Accept(encoding="utf-16-le")))
+    add(Case("utf8_bom_semicolon", raw("bomsemi.csv", codecs.BOM_UTF8 + good_text(sep=";").encode()), Accept(encoding="utf-8-sig")))
+    add(Case("bom_twice", raw("bom2.csv", codecs.BOM_UTF8 * 2 + good_text().encode()), Accept(encoding="utf-8-sig")))
+    add(Case("bom_char_inside_id", raw("bomid.csv", (text([HEADER, GOOD_ROWS[0]]) + "\ufeff" + text(GOOD_ROWS[1:2])).encode()),
+             Refuse(row=3, column="Portfolio Id", match="not an Alma ID")))
+    add(Case("zero_width_space_in_id", id_row(PID[1][:5] + "\u200b" + PID[1][5:]), Refuse(row=3, column="Portfolio Id")))
+    add(Case("lone_ff_byte_is_windows_1252", raw("ff.csv", text([HEADER, [PID[0], MMS[0], "x"]]).encode() + f"{PID[1]},{MMS[1]},y\xff\r\n".encode("latin-1")),
+             Accept(rows=[(2, PID[0], MMS[0], "x"), (3, PID[1], MMS[1], "yÿ")], encoding="cp1252")))
+    add(Case("unicode_line_separators_in_title", raw("ls.csv", text([HEADER, [PID[0], MMS[0], "a\u2028b\u0085c\u2029d"]]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], "a\u2028b\u0085c\u2029d")])))
+    add(Case("header_only_bom_cr", raw("hbomcr.csv", codecs.BOM_UTF8 + b"Portfolio Id,MMS Id\r"), Accept(rows=[])))
+    add(Case("only_bom", raw("onlybom.csv", codecs.BOM_UTF8), Refuse(match="empty")))
+    add(Case("only_utf16_bom", raw("onlybom16.csv", codecs.BOM_UTF16_LE), Refuse(match="empty")))
+    add(Case("empty", raw("empty.csv", b""), Refuse(match="empty")))
+    add(Case("whitespace_only", raw("blank.csv", b" \r\n\t\r\n  \n"), Refuse(match="empty")))
+    add(Case("nul_bytes_only", raw("nul.csv", bytes(4096)), Refuse(match="empty")))
+    add(Case("overlong_utf8_sequence", raw("overlong.csv", good_text().encode("cp1252").replace(b"\xc9", b"\xc0\xaf")),
+             Accept(rows=[(2, PID[0], MMS[0], "À¯tudes littéraires"), *ACCENTED[1:]], encoding="cp1252")))
+    add(Case("mac_roman_looking_bytes", raw("mac.csv", good_text().encode("mac_roman")), Refuse()))
+    for seed in range(4):
+        add(Case(f"random_bytes_{seed}", raw(f"random{seed}.csv", random_bytes(seed, 20_000)), Refuse()))
+    add(Case("png_named_csv", raw("image.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8), Refuse()))
+    add(Case("gzip_named_csv", raw("packed.csv", b"\x1f\x8b\x08\x00" + zlib.compress(good_text().encode())), Refuse()))
+    add(Case("pdf_named_csv", raw("doc.csv", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"), Refuse()))
+    add(Case("legacy_xls", raw("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)), Refuse(match="legacy Excel")))
+    add(Case("text_named_xlsx", raw("fake.xlsx", good_text().encode()), Refuse(match="not a readable Excel file")))
+    add(Case("plain_zip", raw("plain.zip.csv", lambda: _zip_bytes({"readme.txt": b"hello"})), Refuse(match="without an Excel workbook")))
+
+    # --- line ends and blank lines -------------------------------------------------------------
+    for label, nl in (("crlf", "\r\n"), ("lf", "\n"), ("cr_only", "\r")):
+        add(Case(f"line_ends_{label}", raw(f"{label}.csv", good_text(nl=nl).encode()), Accept()))
+    add(Case("mixed_line_ends", raw("mixed-nl.csv", (text([HEADER, GOOD_ROWS[0]], nl="\r\n") + text(GOOD_ROWS[1:], nl="\n")).encode()), Accept()))
+    add(Case("no_final_newline", raw("nofinal.csv", good_text().rstrip().encode()), Accept()))
+    for label, body in (("lf", "Portfolio Id,MMS Id,Title\n"), ("none", "Portfolio Id,MMS Id,Title"),
+                        ("cr", "Portfolio Id,MMS Id,Title\r"), ("crlf", "Portfolio Id,MMS Id,Title\r\n")):
+        add(Case(f"header_only_{label}", raw(f"header-{label}.csv", body.encode()), Accept(rows=[])))
+    add(Case("header_only_tsv_bom", raw("header.tsv", codecs.BOM_UTF8 + b"Portfolio Id\tMMS Id\r\n"), Accept(rows=[])))
+    add(Case("blank_lines_between", raw("gaps.csv", text([HEADER, GOOD_ROWS[0], [""], GOOD_ROWS[1], [""], [""], GOOD_ROWS[2]]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], TITLES[0]), (4, PID[1], MMS[1], TITLES[1]), (7, PID[2], MMS[2], TITLES[2])])))
+    add(Case("many_trailing_blank_lines", raw("trail.csv", (good_text() + "\r\n" * 500).encode()), Accept()))
+    add(Case("row_of_separators_only", raw("commas.csv", text([HEADER, GOOD_ROWS[0], ["", "", ""]]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], TITLES[0])])))
+
+    # --- quoting -------------------------------------------------------------------------------
+    rows7 = [HEADER] + [[PID[0], MMS[0], f"T{i}"] for i in range(5)]
+    add(Case("unclosed_quote_row_7", raw("q7.csv", (text(rows7) + f'{PID[1]},{MMS[1]},"no end\r\n{PID[2]},{MMS[2]},x\r\n').encode()),
+             Refuse(row=7, match="closing quote")))
+    add(Case("unclosed_quote_last_row", raw("qlast.csv", (good_text() + f'{PID[0]},{MMS[0]},"open').encode()), Refuse(row=5)))
+    add(Case("text_after_closing_quote", raw("qafter.csv", (text(GOOD_ROWS[:0] + [HEADER, GOOD_ROWS[0]]) + f'{PID[1]},{MMS[1]},"A" B\r\n').encode()),
+             Refuse(row=3, match="quote")))
+    add(Case("quote_inside_unquoted_value", raw("qmid.csv", text([HEADER]).encode() + f'{PID[0]},{MMS[0]},say "hi" now\r\n'.encode()),
+             Accept(rows=[(2, PID[0], MMS[0], 'say "hi" now')])))
+    add(Case("quoted_newline_in_title", raw("qnl.csv", text([HEADER, [PID[0], MMS[0], "Line one\nline two"], GOOD_ROWS[1]]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], "Line one\nline two"), (3, PID[1], MMS[1], TITLES[1])])))
+    add(Case("doubled_quotes", raw("qq.csv", text([HEADER, [PID[0], MMS[0], 'The "Best" of'], ]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], 'The "Best" of')])))
+    add(Case("quoted_separator", raw("qsep.csv", text([HEADER, [PID[0], MMS[0], "Arts, Letters"]]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], "Arts, Letters")])))
+    add(Case("everything_quoted", raw("qall.csv", good_text(quote_all=True).encode()), Accept()))
+    add(Case("quoted_ids_with_spaces", raw("qsp.csv", text([HEADER, [f" {PID[0]} ", MMS[0], TITLES[0]]]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], TITLES[0])])))
+    add(Case("ragged_row_5", raw("ragged.csv", (good_text() + f"{PID[0]},{MMS[0]},x,extra\r\n").encode()),
+             Refuse(row=5, column="D", match="fields")))
+    add(Case("short_row_missing_title", raw("short.csv", (text([HEADER, [PID[0], MMS[0]]])).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], None)])))
+    add(Case("short_row_missing_mms", raw("short2.csv", (text([HEADER, [PID[0]]])).encode()),
+             Refuse(row=2, column="MMS Id", match="empty")))
+    add(Case("empty_quoted_id", raw("emptyq.csv", text([HEADER, ['', MMS[0], "x"]], quote_all=True).encode()),
+             Refuse(row=2, column="Portfolio Id", match="empty")))
+    add(Case("tsv_stray_quotes", raw("kbart.txt", text([HEADER, [PID[0], MMS[0], '"Hamlet" revisited']], sep="\t").replace('"""Hamlet"" revisited"', '"Hamlet" revisited').encode()),
+             Accept(rows=[(2, PID[0], MMS[0], '"Hamlet" revisited')])))
+
+    # --- separators, header --------------------------------------------------------------------
+    add(Case("semicolon", raw("semi.csv", good_text(sep=";").encode()), Accept()))
+    add(Case("tab", raw("tab.tsv", good_text(sep="\t").encode()), Accept()))
+    add(Case("pipe_separated", raw("pipe.csv", good_text(sep="|").encode()), Refuse(match="no portfolio_id column")))
+    add(Case("semicolons_inside_comma_file", raw("semi-in.csv", text([HEADER, [PID[0], MMS[0], "a; b; c; d"]]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], "a; b; c; d")])))
+    add(Case("duplicate_id_header", raw("dup.csv", text([["Portfolio Id", "PID", "MMS Id"], [PID[0], PID[1], MMS[0]]]).encode()),
+             Refuse(match="all mean portfolio_id")))
+    add(Case("missing_mms_column", raw("nomms.csv", text([["Portfolio Id", "Title"], [PID[0], "x"]]).encode()),
+             Refuse(match="no mms_id column")))
+    add(Case("header_spaces_and_case", raw("case.csv", text([[" portfolio_id ", "MMS.ID", "Title"], *GOOD_ROWS]).encode()), Accept()))
+    add(Case("header_cell_too_long", raw("longhead.csv", text([HEADER + ["h" * 40_000], *[r + ["x"] for r in GOOD_ROWS]]).encode()),
+             Refuse(row=1, match="more than the 32,767")))
+    add(Case("title_of_40000_chars", raw("long.csv", text([HEADER, GOOD_ROWS[0], [PID[1], MMS[1], "t" * 40_000]]).encode()),
+             Refuse(row=3, column="Title", match="40,000 characters")))
+    add(Case("line_of_two_megabytes", raw("huge-line.csv", text([HEADER, [PID[0], MMS[0], "é" * 1_000_000]]).encode()),
+             Refuse(row=2, column="Title", match="more than the 32,767")))
+    add(Case("title_of_32767_chars", raw("max.csv", text([HEADER, [PID[0], MMS[0], "t" * 32_767]]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], "t" * 32_767)])))
+    add(Case("nul_inside_title", raw("nul-title.csv", text([HEADER, [PID[0], MMS[0], "a\x00b"]]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], "a\x00b")])))
+    add(Case("control_chars_in_title", raw("ctl.csv", text([HEADER, [PID[0], MMS[0], "a\x01\x1b[31mb\x7f"]]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], "a\x01\x1b[31mb\x7f")])))
+    add(Case("formula_text_in_title", raw("formula.csv", text([HEADER, [PID[0], MMS[0], "=cmd|' /C calc'!A0"]]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], "=cmd|' /C calc'!A0")])))
+    add(Case("ten_thousand_columns", raw("wide.csv", text([HEADER + [f"X{j}" for j in range(10_000)],
+                                                           *[r + [""] * 10_000 for r in GOOD_ROWS]]).encode()), Accept()))
+    add(Case("first_row_of_200000_fields", raw("widehead.csv", ("Portfolio Id,MMS Id" + "," * 200_000 + "\r\n").encode()),
+             Refuse(row=1, match="more than the 16,384 columns")))
+    add(Case("later_row_of_200000_fields", raw("wideline.csv", (good_text() + PID[0] + "," * 200_000 + "\r\n").encode()),
+             Refuse(row=5, column="D", match="fields")))
+    add(Case("fifty_thousand_rows", raw("tall.csv", text([HEADER] + [[PID[0], MMS[0], "t"]] * 50_000).encode()),
+             Accept(rows=[(n + 2, PID[0], MMS[0], "t") for n in range(50_000)])))
+
+    # --- Alma IDs -------------------------------------------------------------------------------
+    for label, value, match in (
+        ("fullwidth", "５３４９６６９７９１０００３６８１", "digits other than 0-9"),
+        ("arabic_indic", "٥٣٤٩٦٦٩٧٩١٠٠٠٣٦٨١", "digits other than 0-9"),
+        ("devanagari", "५३४९६६९७९१०००३६८१", "digits other than 0-9"),
+        ("zero", "0", "starts with 0"),
+        ("zero_padded", "0053496697910003681", "starts with 0"),
+        ("25_digits", "5" * 25, "25 digits"),
+        ("14_digits", "5" * 14, "14 digits"),
+        ("scientific", "5.34967E+16", "converted to a number"),
+        ("dot_zero", "53496697910003681.0", "converted to a number"),
+        ("decimal_comma_scientific", "5,34967E+16", "converted to a number"),
+        ("negative", "-53496697910003681", "characters other than digits"),
+        ("plus_sign", "+53496697910003681", "characters other than digits"),
+        ("inner_space", "534966979 10003681", "characters other than digits"),
+        ("formula", "=53496697910003681", "characters other than digits"),
+        ("letters", "POL-12345", "characters other than digits"),
+        ("superscript_digits", "⁵³⁴⁹⁶⁶⁹⁷⁹¹⁰⁰⁰³⁶⁸¹", "digits other than 0-9"),
+    ):
+        add(Case(f"id_{label}", id_row(value), Refuse(row=3, column="Portfolio Id", match=match)))
+    add(Case("id_nbsp_around", id_row(f"\u00a0{PID[1]}\u00a0"), Accept(rows=[(2, PID[0], MMS[0], TITLES[0]), (3, PID[1], MMS[1], "T")])))
+    add(Case("id_15_digits", id_row("5" * 15), Accept(rows=[(2, PID[0], MMS[0], TITLES[0]), (3, "5" * 15, MMS[1], "T")])))
+    add(Case("id_19_digits", id_row("5" * 19), Accept(rows=[(2, PID[0], MMS[0], TITLES[0]), (3, "5" * 19, MMS[1], "T")])))
+
+    # --- xlsx: good shapes -----------------------------------------------------------------------
+    add(Case("xlsx_inline", book("inline.xlsx", lambda: sheet([HEADER, *GOOD_ROWS])), Accept(encoding=None)))
+    add(Case("xlsx_shared", book("shared.xlsx", lambda: shared_book([HEADER, *GOOD_ROWS])), Accept(encoding=None)))
+    add(Case("xlsx_named_csv", book("really.csv", lambda: sheet([HEADER, *GOOD_ROWS])), Accept(encoding=None)))
+    add(Case("xlsx_named_xlsm", book("macro.xlsm", lambda: sheet([HEADER, *GOOD_ROWS])), Accept(encoding=None)))
+    add(Case("xlsx_header_only", book("head.xlsx", lambda: sheet([HEADER])), Accept(rows=[], encoding=None)))
+    add(Case("xlsx_hidden_first_sheet", book("hidden.xlsx", lambda: Book([
+        SheetXml("Old", rows_xml([HEADER, [PID[2], MMS[2], "old"]]), state="hidden"),
+        SheetXml("Results", rows_xml([HEADER, *GOOD_ROWS]))])), Accept(encoding=None)))
+    add(Case("xlsx_very_hidden_first_sheet", book("vhidden.xlsx", lambda: Book([
+        SheetXml("Old", rows_xml([HEADER, [PID[2], MMS[2], "old"]]), state="veryHidden"),
+        SheetXml("Results", rows_xml([HEADER, *GOOD_ROWS]))])), Accept(encoding=None)))
+    add(Case("xlsx_empty_visible_sheet_first", book("emptyfirst.xlsx", lambda: Book([
+        SheetXml("Notes", "<sheetData/>"), SheetXml("Results", rows_xml([HEADER, *GOOD_ROWS]))])), Accept(encoding=None)))
+    add(Case("xlsx_cells_without_refs", book("norefs.xlsx", lambda: Book([SheetXml("Results", rows_xml([HEADER, *GOOD_ROWS])
+                                                                                   .replace(' r="', ' x="'))])), Accept(encoding=None)))
+    add(Case("xlsx_prefixed_namespace", zip_edit("prefix.xlsx", lambda: sheet([HEADER, *GOOD_ROWS]), _prefix_sheet), Accept(encoding=None)))
+    add(Case("xlsx_strict_namespace", zip_edit("strict.xlsx", lambda: sheet([HEADER, *GOOD_ROWS]), replace_in(
+        SHEET, b"http://schemas.openxmlformats.org/spreadsheetml/2006/main", b"http://purl.oclc.org/ooxml/spreadsheetml/main")),
+        Accept(encoding=None)))
+    add(Case("xlsx_stored_not_deflated", zip_edit("stored.xlsx", lambda: sheet([HEADER, *GOOD_ROWS]), lambda p: p,
+                                                  compression=zipfile.ZIP_STORED), Accept(encoding=None)))
+    add(Case("xlsx_rich_text_title", book("rich.xlsx", lambda: Book([SheetXml("Results", rows_xml([HEADER, GOOD_ROWS[0]]).replace(
+        f'<t xml:space="preserve">{TITLES[0]}</t>', "<r><t xml:space=\"preserve\">Études </t></r><r><rPr><b/></rPr><t>littéraires</t></r>"))])),
+        Accept(rows=[(2, PID[0], MMS[0], TITLES[0])], encoding=None)))
+    add(Case("xlsx_formula_with_cached_id", book("fcache.xlsx", lambda: id_cell_book(f'<c r="A2" t="str"><f>B2</f><v>{PID[0]}</v></c>')),
+             Accept(rows=[(2, PID[0], MMS[0], None)], encoding=None)))
+    add(Case("xlsx_exact_number_id", book("num15.xlsx", lambda: id_cell_book('<c r="A2"><v>534966979100036</v></c>')),
+             Accept(rows=[(2, "534966979100036", MMS[0], None)], encoding=None)))
+    add(Case("xlsx_absolute_sheet_target", zip_edit("abs.xlsx", lambda: sheet([HEADER, *GOOD_ROWS]), replace_in(
+        "xl/_rels/workbook.xml.rels", b'Target="worksheets/sheet1.xml"', b'Target="/xl/worksheets/sheet1.xml"')),
+        Accept(encoding=None)))
+
+    # --- xlsx: IDs that went through a number, or are not text -----------------------------------
+    big = "9977047322103681"
+    for label, cell in (("s_before_r", f'<c s="0" r="A2"><v>{big}</v></c>'),
+                        ("two_spaces", f'<c  r="A2"><v>{big}</v></c>'),
+                        ("single_quotes", f"<c r='A2' t='n'><v>{big}</v></c>"),
+                        ("scientific_value", "<c r=\"A2\"><v>9.977047322103681E+15</v></c>"),
+                        ("newline_in_tag", f'<c\n r="A2"\n><v>{big}</v></c>'),
+                        ("formula_number", f'<c r="A2"><f>1+1</f><v>{big}</v></c>')):
+        add(Case(f"xlsx_number_id_{label}", book(f"n-{label}.xlsx", lambda cell=cell: id_cell_book(cell)),
+                 Refuse(row=2, column="Portfolio Id", match="stored as an Excel number")))
+    for label, cell, match in (("date", '<c r="A2" t="d"><v>2024-01-01T00:00:00</v></c>', "not an Alma ID"),
+                               ("boolean", '<c r="A2" t="b"><v>1</v></c>', "not an Alma ID"),
+                               ("error", '<c r="A2" t="e"><v>#N/A</v></c>', "empty"),
+                               ("formula_no_value", '<c r="A2"><f>B2</f></c>', "empty"),
+                               ("small_number", '<c r="A2"><v>12345</v></c>', "5 digits"),
+                               ("negative_number", '<c r="A2"><v>-53496697910003</v></c>', "characters other than digits"),
+                               ("fraction", '<c r="A2"><v>0.5</v></c>', "characters other than digits")):
+        add(Case(f"xlsx_id_{label}", book(f"c-{label}.xlsx", lambda cell=cell: id_cell_book(cell)),
+                 Refuse(row=2, column="Portfolio Id", match=match)))
+
+    # --- xlsx: structure ------------------------------------------------------------------------
+    add(Case("xlsx_two_visible_sheets_with_data", book("two.xlsx", lambda: Book([
+        SheetXml("Results", rows_xml([HEADER, *GOOD_ROWS])), SheetXml("Copy", rows_xml([HEADER, GOOD_ROWS[0]]))])),
+        Refuse(match="2 visible sheets with data")))
+    add(Case("xlsx_every_sheet_hidden", book("allhidden.xlsx", lambda: Book([
+        SheetXml("Results", rows_xml([HEADER, *GOOD_ROWS]), state="hidden")])), Refuse(match="hidden")))
+    add(Case("xlsx_empty_sheet", book("emptysheet.xlsx", lambda: Book([SheetXml("Results", "<sheetData/>")])), Refuse(match="empty")))
+    add(Case("xlsx_styled_empty_cells_only", book("styled.xlsx", lambda: Book([SheetXml("Results",
+        '<sheetData><row r="1"><c r="A1" s="1"/><c r="B1" s="1"/></row></sheetData>')])), Refuse(match="empty")))
+    add(Case("xlsx_no_sheets", zip_edit("nosheets.xlsx", lambda: sheet([HEADER]), replace_in(
+        "xl/workbook.xml", b'<sheet name="Results" sheetId="1" r:id="rId1"/>', b"")), Refuse(match="no sheet")))
+    add(Case("xlsx_missing_workbook", zip_edit("nowb.xlsx", lambda: sheet([HEADER]), drop("xl/workbook.xml")),
+             Refuse(match="without an Excel workbook")))
+    add(Case("xlsx_missing_rels", zip_edit("norels.xlsx", lambda: sheet([HEADER]), drop("xl/_rels/workbook.xml.rels")),
+             Refuse(match="missing")))
+    add(Case("xlsx_missing_sheet_part", zip_edit("nosheet.xlsx", lambda: sheet([HEADER]), drop(SHEET)), Refuse(match="missing")))
+    add(Case("xlsx_sheet_target_outside", zip_edit("outside.xlsx", lambda: sheet([HEADER]), replace_in(
+        "xl/_rels/workbook.xml.rels", b'Target="worksheets/sheet1.xml"', b'Target="../../../etc/passwd"')), Refuse(match="missing")))
+    add(Case("xlsx_rel_id_unknown", zip_edit("norel.xlsx", lambda: sheet([HEADER]), replace_in(
+        "xl/workbook.xml", b'r:id="rId1"', b'r:id="rId99"')), Refuse(match="has no part")))
+    add(Case("xlsx_bad_sheet_xml", zip_edit("badxml.xlsx", lambda: sheet([HEADER, *GOOD_ROWS]), replace_in(
+        SHEET, b"</sheetData>", b"<row>")), Refuse(match="not well-formed")))
+    add(Case("xlsx_bad_workbook_xml", zip_edit("badwb.xlsx", lambda: sheet([HEADER]), replace_in(
+        "xl/workbook.xml", b"</workbook>", b"")), Refuse(match="not well-formed")))
+    add(Case("xlsx_bad_shared_strings_xml", zip_edit("badsst.xlsx", lambda: shared_book([HEADER, *GOOD_ROWS]), replace_in(
+        "xl/sharedStrings.xml", b"</sst>", b"<si>")), Refuse(match="not well-formed")))
+    add(Case("xlsx_sheet_not_utf8", zip_edit("latin1.xlsx", lambda: sheet([HEADER, *GOOD_ROWS]), replace_in(
+        SHEET, "É".encode(), b"\xc9")), Refuse(match="not well-formed")))
+    add(Case("xlsx_sheet_in_utf16", zip_edit("u16.xlsx", lambda: sheet([HEADER, *GOOD_ROWS]), _sheet_in_utf16), Refuse()))
+    add(Case("xlsx_shared_index_with_spaces", book("sstsp.xlsx", lambda: Book([SheetXml("Results",
+        '<sheetData><row r="1"><c r="A1" t="s"><v> 0 </v></c><c r="B1" t="s"><v>1</v></c></row></sheetData>')],
+        shared=["Portfolio Id", "MMS Id"])), Accept(rows=[], encoding=None)))
+    add(Case("xlsx_escaped_character_in_text", book("esc.xlsx", lambda: sheet([HEADER, [PID[0], MMS[0], "_x0041_bc"]])),
+             Accept(rows=[(2, PID[0], MMS[0], "Abc")], encoding=None)))
+    add(Case("xlsx_billion_laughs", zip_edit("laughs.xlsx", lambda: sheet([HEADER]), lambda p: {**p, SHEET: (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+        b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+        b'<c r="A1" t="inlineStr"><is><t>&lol3;</t></is></c></row></sheetData></worksheet>')}), Refuse(match="DTD")))
+    add(Case("xlsx_external_entity", zip_edit("xxe.xlsx", lambda: sheet([HEADER]), lambda p: {**p, "xl/workbook.xml": (
+        b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]><workbook>&x;</workbook>')}),
+        Refuse(match="DTD")))
+    add(Case("xlsx_shared_index_out_of_range", book("sstoob.xlsx", lambda: Book([SheetXml("Results",
+        '<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>7</v></c></row></sheetData>')],
+        shared=["Portfolio Id", "MMS Id"])), Refuse()))
+    add(Case("xlsx_shared_index_not_a_number", book("sstnan.xlsx", lambda: Book([SheetXml("Results",
+        '<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>x</v></c></row></sheetData>')],
+        shared=["Portfolio Id", "MMS Id"])), Refuse()))
+    add(Case("xlsx_shared_string_too_long", book("sstlong.xlsx", lambda: Book([SheetXml("Results",
+        '<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row>'
+        '<row r="2"><c r="C2" t="s"><v>3</v></c></row></sheetData>')], shared=HEADER + ["x" * 3_000_000])),
+        Refuse(match="longer than Excel's")))
+    add(Case("xlsx_inline_string_too_long", book("inlong.xlsx", lambda: sheet([HEADER, [PID[0], MMS[0], "y" * 40_000]])),
+             Refuse(row=2, column="Title", match="40,000 characters")))
+    add(Case("xlsx_far_cell", book("far.xlsx", lambda: Book([SheetXml("Results", rows_xml([HEADER, *GOOD_ROWS]).replace(
+        "</sheetData>", f'<row r="1000001"><c r="{cell_ref(1000001, 16001)}"><v>1</v></c></row></sheetData>'))])),
+        Refuse(match="1,000,001 rows x 16,001 columns")))
+    add(Case("xlsx_far_cell_first", book("farfirst.xlsx", lambda: Book([SheetXml("Results",
+        '<sheetData><row r="1"><c r="XFD1"><v>1</v></c></row><row r="1048576"><c r="A1048576"><v>1</v></c></row></sheetData>')])),
+        Refuse(match="1,048,576 rows x 16,384 columns")))
+    add(Case("xlsx_cell_beyond_excel_grid", book("beyond.xlsx", lambda: Book([SheetXml("Results", rows_xml([HEADER]).replace(
+        "</sheetData>", '<row r="2"><c r="XFE2"><v>1</v></c></row></sheetData>'))])), Refuse(match="outside Excel's grid")))
+    add(Case("xlsx_row_beyond_excel_grid", book("rowbeyond.xlsx", lambda: Book([SheetXml("Results", rows_xml([HEADER]).replace(
+        "</sheetData>", '<row r="1048577"><c r="A1048577"><v>1</v></c></row></sheetData>'))])), Refuse()))
+    add(Case("xlsx_row_zero", book("row0.xlsx", lambda: Book([SheetXml("Results", rows_xml([HEADER]).replace(
+        '<row r="1">', '<row r="0">'))])), Refuse()))
+    add(Case("xlsx_cell_ref_garbage", book("badref.xlsx", lambda: Book([SheetXml("Results", rows_xml([HEADER]).replace(
+        'r="A1"', 'r="1A"'))])), Refuse()))
+    add(Case("xlsx_huge_dimension", book("dim.xlsx", lambda: Book([SheetXml("Results",
+        '<dimension ref="A1:XFD1048576"/>' + rows_xml([HEADER, *GOOD_ROWS]))])), Refuse(match="used range")))
+    add(Case("xlsx_garbage_dimension", book("dimbad.xlsx", lambda: Book([SheetXml("Results",
+        '<dimension ref="A1:ZZZZ99999999"/>' + rows_xml([HEADER, *GOOD_ROWS]))])), Refuse(match="declares its size")))
+    add(Case("xlsx_sane_dimension", book("dimok.xlsx", lambda: Book([SheetXml("Results",
+        '<dimension ref="A1:C4"/>' + rows_xml([HEADER, *GOOD_ROWS]))])), Accept(encoding=None)))
+    add(Case("xlsx_zip_bomb_part", zeros_bomb, Refuse(match="zip bomb")))
+    add(Case("xlsx_lying_zip_header", lying_size, Refuse(match="not a readable Excel file")))
+    add(Case("xlsx_truncated", truncated, Refuse(match="damaged or truncated")))
+    add(Case("xlsx_duplicate_zip_member", duplicate_member, Refuse(match="two parts under one name")))
+    add(Case("xlsx_encrypted_flag", encrypted_flag, Refuse(match="encrypted")))
+    add(Case("xlsx_duplicate_sheet_names", book("dupname.xlsx", lambda: Book([
+        SheetXml("Results", rows_xml([HEADER, *GOOD_ROWS])), SheetXml("Results", "<sheetData/>")])), Refuse(match="same name")))
+    add(Case("xlsx_sheets_sharing_one_part", zip_edit("shared-part.xlsx", lambda: Book([
+        SheetXml("Results", rows_xml([HEADER, *GOOD_ROWS])), SheetXml("Again", "<sheetData/>")]), replace_in(
+        "xl/_rels/workbook.xml.rels", b'Target="worksheets/sheet2.xml"', b'Target="worksheets/sheet1.xml"')),
+        Refuse(match="same part")))
+    add(Case("xlsx_blank_rows_above_header", book("above.xlsx", lambda: sheet([HEADER, *GOOD_ROWS], first_row=3)), Refuse()))
+
+    # --- not regular files ----------------------------------------------------------------------
+    add(Case("dev_zero", lambda folder: Path("/dev/zero"), Refuse(match="not a regular file")))
+    add(Case("dev_null", lambda folder: Path("/dev/null"), Refuse(match="not a regular file")))
+    add(Case("fifo", fifo, Refuse(match="not a regular file")))
+    add(Case("unix_socket", unix_socket, Refuse(match="not a regular file")))
+    add(Case("folder", folder_itself, Refuse(match="folder")))
+    add(Case("dangling_symlink", dangling, Refuse(match="does not exist")))
+    add(Case("symlink_loop", symlink_loop, Refuse(match="loop")))
+    add(Case("missing_file", lambda folder: folder / "missing.csv", Refuse(match="not found")))
+    add(Case("symlink_to_good_file", good_symlink, Accept()))
+
+    # --- other kinds ----------------------------------------------------------------------------
+    add(Case("p2e_headerless_cr_only", raw("p2e.txt", b"EDU01000123456,portfolio\rEDU01000123457,database\r"),
+             Accept(rows=[(1, "EDU01000123456", "portfolio", None), (2, "EDU01000123457", "database", None)]), kind="p2e"))
+    add(Case("p2e_unknown_type", raw("p2e-bad.txt", b"EDU01000123456,portfolio\nEDU01000123457,ebook\n"),
+             Refuse(row=2, match="unknown P2E type"), kind="p2e"))
+    add(Case("p2e_header_only", raw("p2e-head.csv", b"Legacy ID,Type,Title\n"), Accept(rows=[]), kind="p2e"))
+    add(Case("p2e_legacy_id_scientific", raw("p2e-sci.csv", b"Legacy ID,Type\n1.23E+15,portfolio\n"),
+             Refuse(row=2, column="Legacy ID", match="converted to a number"), kind="p2e"))
+    add(Case("po_lines_header_only", raw("pol.csv", b"PO Line Reference,Status\r\n"), Accept(rows=[]), kind="po-lines"))
+    add(Case("extended_export_header_only", book("ee.xlsx", lambda: sheet([["PORTFOLIO_PID", "MMS", "ISSN", "ISSN"]])),
+             Accept(rows=[], encoding=None), kind="extended-export"))
+    add(Case("extended_export_numeric_pid", book("ee-num.xlsx", lambda: Book([SheetXml("Sheet1",
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>PORTFOLIO_PID</t></is></c><c r="B1" t="inlineStr"><is><t>MMS</t></is></c></row>'
+        f'<row r="2"><c r="A2" s="0" t="n"><v>{big}</v></c><c r="B2" t="inlineStr"><is><t>{MMS[0]}</t></is></c></row></sheetData>')])),
+        Refuse(row=2, column="PORTFOLIO_PID", match="stored as an Excel number"), kind="extended-export"))
+    return c
+
+
+def _prefix_sheet(parts: dict[str, bytes]) -> dict[str, bytes]:
+    data = parts[SHEET].decode()
+    data = data.replace('<worksheet xmlns="', '<x:worksheet xmlns:x="').replace("</worksheet>", "</x:worksheet>")
+    for tag in ("sheetData", "row", "c", "is", "t", "v"):
+        data = data.replace(f"<{tag}>", f"<x:{tag}>").replace(f"<{tag} ", f"<x:{tag} ").replace(f"</{tag}>", f"</x:{tag}>")
+    parts[SHEET] = data.encode()
+    return parts
+
+
+def _sheet_in_utf16(parts: dict[str, bytes]) -> dict[str, bytes]:
+    xml = parts[SHEET].decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    parts[SHEET] = codecs.BOM_UTF16_LE + xml.encode("utf-16-le")
+    return parts
+
+
+def _zip_bytes(members: dict[str, bytes]) -> bytes:
+    import io
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+CASES = cases()
+
+
+def main(out: str) -> None:
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    for case in CASES:
+        folder = root / case.name
+        folder.mkdir(exist_ok=True)
+        if case.name in ("fifo", "unix_socket", "dev_zero", "dev_null"):
+            continue
+        try:
+            path = case.build(folder)
+        except OSError as exc:
+            print(f"{case.name}: not built ({exc})")
+            continue
+        print(f"{case.name}: {path} -> {case.expect}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "hostile")
