@@ -301,3 +301,55 @@ def test_write_report_refuses_before_writing_any_file(tmp_path):
     with pytest.raises(DeletionSetRefused):
         write_report(tampered, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+# From files, as a librarian gives them -----------------------------------------------------------
+
+def _export(tmp_path, po_header: str):
+    from readers_fixtures import write_text
+    header = ["Portfolio Id", "MMS Id", "Title", "ISSN", "Network Number", "Electronic Collection Public Name",
+              "Portfolio Linked To CZ", "Availability", "Coverage Statement", "Is Standalone", "Publication Date",
+              po_header]
+    rows = [
+        header,
+        ["53100000000000001", "99100000000000001", "Mens", "1492-8647", "", "Erudit Revues", "Y", "Available",
+         "Available from 1990.", "No", "2000", ""],
+        ["53200000000000001", "99200000000000001", "Mens", "1492-8647", "(EDU01)000000001", "", "N", "Available",
+         "Available from 2000.", "Yes", "2000", "POL-9"],
+        ["53200000000000002", "99200000000000002", "Mens", "1492-8647", "(EDU01)000000002", "", "N", "Available",
+         "Available from 2000.", "Yes", "2000", ""],
+    ]
+    portfolios = write_text(tmp_path / "portfolios.csv", rows)
+    p2e = write_text(tmp_path / "p2e.txt", [["EDU01000000001", "portfolio"], ["EDU01000000002", "portfolio"]])
+    return portfolios, p2e
+
+
+@pytest.mark.parametrize("po_header", ["POL", "PO Line Ref"])
+def test_a_po_line_column_under_another_real_name_still_guards(tmp_path, po_header):
+    from almaclean.kinds import read_kind
+    portfolios, p2e = _export(tmp_path, po_header)
+    reads = {"portfolios": read_kind("portfolios", portfolios), "p2e": read_kind("p2e", p2e)}
+    result = analyse_p2e(reads["portfolios"].canonical, reads["p2e"].canonical, None,
+                         present={kind: read.present for kind, read in reads.items()})
+    assert deleted(result) == {"53200000000000002"}
+    assert result.po_lines_checked
+    assert result.pol_relinks["portfolio_id"].to_list() == ["53200000000000001"]
+
+
+def test_an_unrecognised_po_column_is_reported_with_its_mapping_line(tmp_path):
+    from almaclean.kinds import read_kind, unrecognised_columns
+    portfolios, p2e = _export(tmp_path, "Purchase Order No")
+    reads = {"portfolios": read_kind("portfolios", portfolios), "p2e": read_kind("p2e", p2e)}
+    result = analyse_p2e(reads["portfolios"].canonical, reads["p2e"].canonical, None,
+                         present={kind: read.present for kind, read in reads.items()},
+                         not_recognised=[item for read in reads.values() for item in unrecognised_columns(read)])
+    assert not result.po_lines_checked
+    out = tmp_path / "run"
+    write_report(result, out)
+    assert not (out / "deletion-sets").exists()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["not_recognised"] == [
+        {"file": "portfolios", "column": "Purchase Order No", "mapping": 'po_line = ["Purchase Order No"]'}]
+    assert ("not recognised: the portfolio export: column 'Purchase Order No' was not recognised, so no rule used "
+            "it. If it is what its name says, add this line under [portfolios] in a mapping file (--mapping): "
+            'po_line = ["Purchase Order No"]') in summary["evidence"]

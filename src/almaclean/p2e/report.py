@@ -61,8 +61,9 @@ def evidence_lines(result: P2EResult, *, without_po_lines: bool) -> list[tuple[s
             consequence = REVIEW_INSTEAD
         rows.append(("not checked", f"{text}; {consequence}."))
     for kind, header, line in result.not_recognised:
-        rows.append(("not recognised", f"{KIND_NAMES[kind]}: column {header!r} was not used by any rule. If it "
-                                       f"is what its name says, add this line to a mapping file: {line}"))
+        rows.append(("not recognised", f"{KIND_NAMES[kind]}: column {header!r} was not recognised, so no rule "
+                                       f"used it. If it is what its name says, add this line under [{kind}] in "
+                                       f"a mapping file (--mapping): {line}"))
     return rows
 
 
