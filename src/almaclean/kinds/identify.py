@@ -59,15 +59,16 @@ def _names(kind: str, column: str) -> frozenset[str]:
 
 
 def marks(header: Iterable[str]) -> dict[str, bool]:
-    """Kind -> whether the header carries that kind's marks."""
+    """Kind -> whether the header carries that kind's marks (and "any loader name")."""
     cells = [cell.strip() for cell in header]
     folded = {fold(cell) for cell in cells} - {""}
-    extended = sum(cell in EXTENDED_EXPORT_ONLY for cell in cells) >= EXTENDED_EXPORT_MARKS
+    loader_names = sum(cell in EXTENDED_EXPORT_ONLY for cell in cells)
+    extended = loader_names >= EXTENDED_EXPORT_MARKS
     po_line = bool(folded & _names("po-lines", "po_line")) and len(folded & ORDER_LINE_FIELDS) >= 1
     portfolio = bool(folded & _names("portfolios", "portfolio_id")) and len(folded & INVENTORY_FIELDS) >= 1
     legacy = bool(folded & _names("p2e", "legacy_id"))
     return {"extended-export": extended, "po-lines": po_line, "portfolios": portfolio and not extended,
-            "p2e": legacy}
+            "p2e": legacy, "any loader name": loader_names > 0}
 
 
 def looks_like(kind: str, header: Iterable[str]) -> str | None:
@@ -79,8 +80,8 @@ def looks_like(kind: str, header: Iterable[str]) -> str | None:
         order = () if found["p2e"] else ("extended-export", "po-lines", "portfolios")
     elif kind == "po-lines":
         order = ("extended-export",) + (() if found["po-lines"] else ("portfolios",))
-    else:  # extended-export
-        order = () if found["extended-export"] else ("po-lines", "portfolios")
+    else:  # extended-export: an old or trimmed export may carry only a few loader names
+        order = () if found["any loader name"] else ("po-lines", "portfolios")
     return next((other for other in order if found[other]), None)
 
 
