@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from almaclean.p2e.analyse import DELETION_COLUMNS, GROUP_COLUMNS, REVIEW_COLUMNS, P2EResult
-from almaclean.p2e.match import KIND_NAMES, PO_LINES_RULE
+from almaclean.p2e.match import EVIDENCE_RULES, KIND_NAMES, PO_LINES_RULE
 from almaclean.p2e.relink import RELINK_COLUMNS
 from almaclean.p2e.sets import (
     DEFAULT_HEADER, DEFAULT_SIZE, DELETE_JOB_PARAMETERS, DeletionGuard, check_deletion_rows, job_readme,
@@ -54,12 +54,14 @@ def evidence_lines(result: P2EResult, *, without_po_lines: bool) -> list[tuple[s
     rows: list[tuple[str, str]] = []
     if not result.not_checked:
         rows.append(("evidence", "every rule was checked: the files had all the columns the rules need"))
+    why = {rule.name: rule.why for rule in EVIDENCE_RULES}
     for rule, text in result.not_checked_text.items():
         if rule == PO_LINES_RULE:
             consequence = SETS_WITHOUT_PO_LINES if without_po_lines else SETS_WITHHELD
         else:
             consequence = REVIEW_INSTEAD
-        rows.append(("not checked", f"{text}; {consequence}."))
+        words = text.split(": ", 1)[1]
+        rows.append(("not checked", f"{rule}: {words} (the rule: {why[rule]}); {consequence}."))
     for kind, header, line in result.not_recognised:
         rows.append(("not recognised", f"{KIND_NAMES[kind]}: column {header!r} was not recognised, so no rule "
                                        f"used it. If it is what its name says, add this line under [{kind}] in "
@@ -74,8 +76,9 @@ def sets_withheld(result: P2EResult, without_po_lines: bool) -> bool:
 def next_steps(counts: dict[str, int], *, withheld: bool = False) -> list[str]:
     """What to do, in order (the guide's order: POLs first, then deletions, then the rest)."""
     deletion_step = (
-        f"2. Deletion sets: not written. There is no PO-line evidence, so {counts['deletion_candidates']} "
-        f"deletion candidates are listed (deletion_candidates.csv) but not put in sets: {SETS_WITHHELD}."
+        f"2. Deletion sets: not written. There is no PO-line evidence, so the {counts['deletion_candidates']} "
+        "deletion candidates (deletion_candidates.csv) are not put in sets. To write them, give a PO line export "
+        f"or a portfolio export with its PO Line Reference column, or run again with {WITHOUT_PO_LINES_OPTION}."
     )
     steps = [
         f"1. POL relinks ({counts['pol_relinks_ready']} ready, {counts['pol_relinks_blocked']} blocked): for each "
