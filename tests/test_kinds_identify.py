@@ -76,7 +76,8 @@ def test_repeated_portfolio_id_is_refused_naming_both_rows(tmp_path):
     with pytest.raises(InputError) as caught:
         read_kind("portfolios", path)
     error = caught.value
-    assert str(error).startswith(f"{path}: row 4, column 'Portfolio Id': portfolio id {portfolio_id(1)} is on rows 2 and 4")
+    assert str(error).startswith(
+        f"{path}: row 4, column 'Portfolio Id': portfolio id {portfolio_id(1)} is on rows 2 and 4")
     assert error.exit_code == 2
 
 
@@ -88,7 +89,8 @@ def test_portfolio_po_line_headers(tmp_path, header):
 
 
 def test_po_line_export_mms_record_id(tmp_path):
-    path = write_text(tmp_path / "pol.csv", [["PO Line Ref", "MMS Record Id", "Status"], ["POL-7", mms_id(1), "active"]])
+    path = write_text(tmp_path / "pol.csv",
+                      [["PO Line Ref", "MMS Record Id", "Status"], ["POL-7", mms_id(1), "active"]])
     read = read_kind("po-lines", path)
     assert read.canonical.select("po_line", "mms_id", "status").row(0) == ("POL-7", mms_id(1), "ACTIVE")
 

@@ -160,13 +160,15 @@ def test_parse_statements_matches_parse_statement_row_by_row():
     ("text", "expected"),
     [
         # ranges in any order: the span starts at the earliest, and a gap is a gap whatever the order
-        ("Available from 2000 until 2005. Available from 1990 until 1995.", Coverage(1990, 2005, None, True, exact=False)),
+        ("Available from 2000 until 2005. Available from 1990 until 1995.",
+         Coverage(1990, 2005, None, True, exact=False)),
         ("Available from 2000. Available from 1990 until 1999.", Coverage(1990, None, None, True)),
         # a range with no start comes first; a later open range keeps the span open
         ("Available from 1995 until 2001. Available until 1996.", Coverage(None, 2001, None, True)),
         ("Available from 1990 until 1995. Available from 1994 until 1999.", Coverage(1990, 1999, None, True)),
         ("Available from 1990 until 1998. Available from 1994 until 1996.", Coverage(1990, 1998, None, True)),
-        ("Available from 1990 until 1995. Available from 1997 until 1999.", Coverage(1990, 1999, None, True, exact=False)),
+        ("Available from 1990 until 1995. Available from 1997 until 1999.",
+         Coverage(1990, 1999, None, True, exact=False)),
         ("Available from 1990 until 1995. Available from 1996 until 1999.", Coverage(1990, 1999, None, True)),
     ],
 )

@@ -17,7 +17,8 @@ from test_p2e_rules import deleted, keeper, line, p2e_portfolio, review_reason, 
 @pytest.mark.parametrize(("cell", "linked"), [("Y", True), ("yes", True), ("TRUE", True), ("1", True),
                                               (" y ", True), ("N", False), ("No", False), (None, False)])
 def test_cz_link_cells(cell, linked):
-    flagged = flag_portfolios(pl.DataFrame({"portfolio_linked_to_cz": [cell]}, schema={"portfolio_linked_to_cz": pl.String}))
+    frame = pl.DataFrame({"portfolio_linked_to_cz": [cell]}, schema={"portfolio_linked_to_cz": pl.String})
+    flagged = flag_portfolios(frame)
     assert flagged.item(0, "cz_linked") is linked
 
 

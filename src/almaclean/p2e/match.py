@@ -44,12 +44,11 @@ Rules a (P2E portfolio, keeper) pair must pass to be a deletion, each with its r
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 import polars as pl
-
-from collections.abc import Mapping
 
 from almaclean.kinds.aliases import ALIASES
 from almaclean.normalize.coverage import contains, ends_before_open_end, parse_statement
