@@ -93,3 +93,36 @@ def test_publication_years_two_apart_are_another_edition():
     result = run([k, p], [line("000000405")])
     assert review_reason(result, p["portfolio_id"]) == (
         f"{EDITION_YEARS}: ISBN 9781111111113 shared, P2E bib published 2013, keeper bib 2015")
+
+
+def test_equally_good_keepers_the_smallest_portfolio_id_is_kept_and_the_others_listed():
+    a, b, c = (keeper("Mens", issn="1492-8647", collection=name) for name in ("Erudit", "JSTOR", "MUSE"))
+    p = p2e_portfolio("Mens", "000000406", issn="1492-8647")
+    for order in ([a, b, c, p], [c, b, a, p]):
+        row = run(order, [line("000000406")]).deletion_candidates.row(0, named=True)
+        assert row["keep_portfolio_id"] == a["portfolio_id"]
+        assert row["other_keepers"] == f"{b['portfolio_id']}; {c['portfolio_id']}"
+
+
+def test_several_junk_or_invalid_values_are_all_named():
+    keepers = [keeper(f"Unrelated title number {n}", issn="0000-0000; 0000-0019") for n in range(6)]
+    junk = p2e_portfolio("Yet another title", "000000407", issn="0000-0000; 0000-0019")
+    invalid = p2e_portfolio("Native Plants Journal", "000000408", issn="1552-8339; 1552-8330")
+    result = run([*keepers, junk, invalid], [line("000000407"), line("000000408")], junk_threshold=5)
+    assert review_reason(result, junk["portfolio_id"]) == "junk identifier: 0000-0000 (7 titles); 0000-0019 (7 titles)"
+    assert review_reason(result, invalid["portfolio_id"]) == "invalid identifier: 1552-8330; 1552-8339"
+
+
+def test_a_valid_identifier_that_reaches_no_keeper_beside_an_invalid_one_is_no_duplicate():
+    k = keeper("Native Plants Journal", issn="1522-8339")
+    p = p2e_portfolio("Local annual report", "000000409", issn="1492-8647; 1552-8339")
+    result = run([k, p], [line("000000409")])
+    assert result.review.height == 0
+    assert result.groups["portfolio_id"].to_list() == [p["portfolio_id"]]
+
+
+def test_keeper_not_available_names_it_as_the_candidate():
+    k = keeper("Mens", issn="1492-8647", availability="Not Available")
+    p = p2e_portfolio("Mens", "000000410", issn="1492-8647")
+    result = run([k, p], [line("000000410")])
+    assert result.review.row(0, named=True)["candidate_keepers"] == k["portfolio_id"]
