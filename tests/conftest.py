@@ -22,6 +22,23 @@ def prefect_server():
 
 
 @pytest.fixture(autouse=True)
+def _logging_as_found():
+    """The CLI (main) sets up almaclean's and Prefect's loggers for a process; tests calling it
+    in-process get them back as they were, so later tests' caplog still sees the records."""
+    import logging
+
+    names = ("almaclean", "prefect", "prefect.flow_runs", "prefect.task_runs")
+    saved = {n: (logging.getLogger(n).level, logging.getLogger(n).propagate, list(logging.getLogger(n).handlers))
+             for n in names}
+    yield
+    for name, (level, propagate, handlers) in saved.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        logger.handlers[:] = handlers
+
+
+@pytest.fixture(autouse=True)
 def _isolated_data(tmp_path, monkeypatch):
     monkeypatch.setenv("ALMACLEAN_DATA", str(tmp_path / "data"))
     monkeypatch.delenv("ALMACLEAN_DB_URL", raising=False)

@@ -154,3 +154,31 @@ def test_parse_statements_matches_parse_statement_row_by_row():
     assert [Coverage(**row) for row in frame.iter_rows(named=True)] == [
         parse_statement(text, current_year=NOW) for text in texts
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # ranges in any order: the span starts at the earliest, and a gap is a gap whatever the order
+        ("Available from 2000 until 2005. Available from 1990 until 1995.",
+         Coverage(1990, 2005, None, True, exact=False)),
+        ("Available from 2000. Available from 1990 until 1999.", Coverage(1990, None, None, True)),
+        # a range with no start comes first; a later open range keeps the span open
+        ("Available from 1995 until 2001. Available until 1996.", Coverage(None, 2001, None, True)),
+        ("Available from 1990 until 1995. Available from 1994 until 1999.", Coverage(1990, 1999, None, True)),
+        ("Available from 1990 until 1998. Available from 1994 until 1996.", Coverage(1990, 1998, None, True)),
+        ("Available from 1990 until 1995. Available from 1997 until 1999.",
+         Coverage(1990, 1999, None, True, exact=False)),
+        ("Available from 1990 until 1995. Available from 1996 until 1999.", Coverage(1990, 1999, None, True)),
+    ],
+)
+def test_several_ranges_are_merged_into_their_span(text, expected):
+    assert parse_statement(text, current_year=NOW) == expected
+
+
+def test_the_current_year_given_is_the_one_used():
+    assert parse_statement("Most recent 2 year(s) available.", current_year=2040).from_year == 2039
+    # an embargo of 4 years hides 2036-2040 when the year is 2040, not the years before today
+    keeper = Coverage(1990, None, 4.0, True)
+    assert contains(keeper, Coverage(2000, 2030, None, True), current_year=2040) is True
+    assert contains(keeper, Coverage(2000, 2037, None, True), current_year=2040) is False

@@ -25,6 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from faults.xlsx_parts import Book, SheetXml, cell_ref, rows_xml, write_book  # noqa: E402
 
 PID = ["53496697910003681", "53496697920003681", "53496697930003681"]
+
+
+def pid(n: int) -> str:
+    """The n-th of many distinct 17-digit portfolio ids (a portfolio export never repeats one)."""
+    return f"5349670{n:06d}3681"
 MMS = ["9977047322103681", "9977047322203681", "9977047322303681"]
 TITLES = ["Études littéraires", "Revue d'histoire de l'Amérique française", "Zeitschrift für Ästhetik"]
 HEADER = ["Portfolio Id", "MMS Id", "Title"]
@@ -247,9 +252,9 @@ def cases() -> list[Case]:
         add(Case(f"{enc}_bom_tab", raw(f"{enc}.txt", bom + good_text(sep="\t").encode(enc)), Accept(encoding=enc)))
         add(Case(f"{enc}_no_bom", raw(f"{enc}-nobom.txt", good_text(sep="\t").encode(enc)), Accept(encoding=enc)))
     add(Case("cp1252", raw("win.csv", good_text(sep=";").encode("cp1252")), Accept(encoding="cp1252")))
-    add(Case("cp1252_first_accent_late", raw("win-late.csv", text([HEADER] + [[PID[0], MMS[0], "Plain"]] * 3000
+    add(Case("cp1252_first_accent_late", raw("win-late.csv", text([HEADER] + [[pid(n), MMS[0], "Plain"] for n in range(3000)]
                                                                    + [[PID[1], MMS[1], "Café"]]).encode("cp1252")),
-             Accept(rows=[(n + 2, PID[0], MMS[0], "Plain") for n in range(3000)] + [(3002, PID[1], MMS[1], "Café")],
+             Accept(rows=[(n + 2, pid(n), MMS[0], "Plain") for n in range(3000)] + [(3002, PID[1], MMS[1], "Café")],
                     encoding="cp1252")))
     add(Case("utf8_latin1_byte_late", raw("mixed.csv", late_latin1), Refuse(row=3002, match="mixes two encodings")))
     add(Case("utf8_latin1_byte_early", raw("mixed2.csv", good_text().encode() + b"53496697940003681,9977047322403681,caf\xe9\r\n"),
@@ -366,8 +371,8 @@ def cases() -> list[Case]:
              Refuse(row=1, match="more than the 16,384 columns")))
     add(Case("later_row_of_200000_fields", raw("wideline.csv", (good_text() + PID[0] + "," * 200_000 + "\r\n").encode()),
              Refuse(row=5, column="D", match="fields")))
-    add(Case("fifty_thousand_rows", raw("tall.csv", text([HEADER] + [[PID[0], MMS[0], "t"]] * 50_000).encode()),
-             Accept(rows=[(n + 2, PID[0], MMS[0], "t") for n in range(50_000)])))
+    add(Case("fifty_thousand_rows", raw("tall.csv", text([HEADER] + [[pid(n), MMS[0], "t"] for n in range(50_000)]).encode()),
+             Accept(rows=[(n + 2, pid(n), MMS[0], "t") for n in range(50_000)])))
 
     # --- Alma IDs -------------------------------------------------------------------------------
     for label, value, match in (

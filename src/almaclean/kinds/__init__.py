@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from almaclean.errors import InputError
 from almaclean.kinds import extended_export, p2e, po_lines, portfolios
 from almaclean.kinds.aliases import ALIASES, KINDS, REQUIRED, canonical_columns, check_kind
-from almaclean.kinds.kbart import CZTitleList, read_cz_title_lists, read_cz_titles
 from almaclean.kinds.common import KindRead
+from almaclean.kinds.identify import check_read, refused_as_other_kind, unrecognised_columns
+from almaclean.kinds.kbart import CZTitleList, read_cz_title_lists, read_cz_titles
 from almaclean.kinds.mapping import UserMapping, load_mapping, resolve_columns
 
 READERS: dict[str, Callable[[str | Path, UserMapping | None], KindRead]] = {
@@ -24,10 +26,15 @@ READERS: dict[str, Callable[[str | Path, UserMapping | None], KindRead]] = {
 
 
 def read_kind(kind: str, path: str | Path, *, mapping: UserMapping | None = None) -> KindRead:
-    """Read one file as a kind; mapping: {canonical column: [header names]} for this kind."""
-    return READERS[check_kind(kind)](path, mapping)
+    """Read one file as a kind; mapping: {canonical column: [header names]} for this kind.
+    A file whose columns are another kind's, or a portfolio export repeating an id, is refused."""
+    try:
+        read = READERS[check_kind(kind)](path, mapping)
+    except InputError as error:
+        raise refused_as_other_kind(kind, path) or error from None
+    check_read(read)
+    return read
 
 
 __all__ = ["ALIASES", "KINDS", "REQUIRED", "CZTitleList", "KindRead", "canonical_columns", "load_mapping",
-           "read_cz_title_lists", "read_cz_titles", "read_kind",
-           "resolve_columns"]
+           "read_cz_title_lists", "read_cz_titles", "read_kind", "resolve_columns", "unrecognised_columns"]

@@ -1,7 +1,8 @@
 """Coverage of a portfolio: parsed from Alma's statement text or from date/embargo columns.
 
 Years are the unit: a range "from 1997 until 2005" covers the years 1997 to 2005 inclusive,
-an open end reaches the current year, and an embargo ("moving wall") of N years hides the
+an open end ("Available from 2001.") goes on: it reaches the current year today and every
+later year as it comes, so a range that ends never contains it; an embargo ("moving wall") of N years hides the
 last N years before now (months and days count as fractions of a year).
 
 A "Most recent N ... available" window (KBART "R") is a rolling start: for years it starts
@@ -161,17 +162,27 @@ def _last_year(coverage: Coverage, now: int) -> float:
     return end
 
 
+def ends_before_open_end(outer: Coverage, inner: Coverage) -> bool:
+    """`outer` has an end year and `inner` is open-ended (no end year): every year after
+    `outer`'s end is lost, whatever the current year is."""
+    return outer.stated and inner.stated and outer.to_year is not None and inner.to_year is None
+
+
 def contains(outer: Coverage, inner: Coverage, *, current_year: int | None = None) -> bool | None:
     """True when `outer` covers every year `inner` covers; None when that cannot be told.
 
     Both unstated -> True (nothing to lose); only one stated -> None; an `outer` whose
-    ranges have a gap -> None. An embargo on `outer` that hides years `inner` has -> False.
+    ranges have a gap -> None. An `outer` that starts later, or ends (has an until year)
+    while `inner` is open-ended, -> False: the open end is not "this year", it keeps going.
+    An embargo on `outer` that hides years `inner` has -> False.
     """
     if not outer.stated and not inner.stated:
         return True
     if outer.stated != inner.stated or not outer.exact:
         return None
     if outer.from_year is not None and (inner.from_year is None or inner.from_year < outer.from_year):
+        return False
+    if ends_before_open_end(outer, inner):
         return False
     now = _this_year(current_year)
     return _last_year(outer, now) >= _last_year(inner, now)

@@ -8,17 +8,22 @@ import polars as pl
 
 from almaclean.kinds.kbart import CZTitleList
 from almaclean.p2e.classify import (
-    P2E_COLUMNS, PORTFOLIO_COLUMNS, classify_p2e, flag_portfolios, is_database_record, with_columns,
+    P2E_COLUMNS, PO_LINE_COLUMNS, PORTFOLIO_COLUMNS, classify_p2e, flag_portfolios, is_database_record, with_columns,
 )
 from almaclean.p2e.cz_link import KEPT, LINK_COLLECTION, cz_link_candidates, empty_candidates, empty_groups
 from almaclean.p2e.groups import local_groups
-from almaclean.p2e.match import DEFAULT_JUNK_THRESHOLD, DELETE, NO_DUPLICATE, REVIEW, decide, identifier_evidence
+from almaclean.p2e.match import (
+    DEFAULT_JUNK_THRESHOLD, DELETE, NO_DUPLICATE, PO_LINES_RULE, REVIEW, decide, identifier_evidence,
+    not_checked_reason, not_checked_rules,
+)
 from almaclean.p2e.relink import guarded_portfolios, relinks
 from almaclean.p2e.titles import title_matches, year_of
 
 log = logging.getLogger(__name__)
 
 DATABASE_REASON = "database/package P2E record"
+REPEATED_ID_REASON = "portfolio id on more than one row of the portfolio export: check it in Alma"
+INPUT_COLUMNS = {"portfolios": PORTFOLIO_COLUMNS, "p2e": P2E_COLUMNS, "po-lines": PO_LINE_COLUMNS}
 DELETION_COLUMNS = ("portfolio_id", "mms_id", "keep_portfolio_id", "keep_mms_id", "keep_collection", "evidence", "group")
 REVIEW_COLUMNS = ("portfolio_id", "mms_id", "reason", "candidate_keepers")
 GROUP_COLUMNS = ("portfolio_id", "group", "host")
@@ -41,6 +46,20 @@ class P2EResult:
     counts: dict[str, int] = field(default_factory=dict)
     cz_link_candidates: pl.DataFrame = field(default_factory=empty_candidates)  # cz_link.CZ_LINK_COLUMNS + detail
     cz_link_groups: pl.DataFrame = field(default_factory=empty_groups)          # cz_link.CZ_GROUP_COLUMNS
+    # Rule -> the columns it needs ("kind.column"), for rules none of whose columns was given.
+    not_checked: dict[str, list[str]] = field(default_factory=dict)
+    # Rule -> the same in plain words, as review reasons and the summary say it.
+    not_checked_text: dict[str, str] = field(default_factory=dict)
+    # Headers that look meaningful but no alias recognised: kind, header, mapping-file line.
+    not_recognised: list[tuple[str, str, str]] = field(default_factory=list)
+    # For the deletion-set writer's own checks, ids that must never be in a deletion set:
+    # every CZ-linked portfolio (keepers among them) and every P2E portfolio with a PO line.
+    keeper_ids: pl.Series = field(default_factory=lambda: pl.Series("portfolio_id", [], dtype=pl.String))
+    po_linked_ids: pl.Series = field(default_factory=lambda: pl.Series("portfolio_id", [], dtype=pl.String))
+
+    @property
+    def po_lines_checked(self) -> bool:
+        return PO_LINES_RULE not in self.not_checked
 
 
 def _evidence_text() -> pl.Expr:
@@ -63,6 +82,27 @@ def _evidence_text() -> pl.Expr:
     )
 
 
+def present_columns(frames: dict[str, pl.DataFrame | None],
+                    present: dict[str, frozenset[str]] | None) -> dict[str, frozenset[str]]:
+    """Canonical columns given per input kind.
+
+    `present` (KindRead.present of each file read) is the truth and is used as given. A kind
+    it does not name falls back to "the column has at least one value": frames from the store
+    carry every canonical column, null where the file had none, so a column that exists but is
+    empty in every row counts as absent there (the safe side: its rule is not checked).
+    """
+    result: dict[str, frozenset[str]] = {}
+    for kind, frame in frames.items():
+        if present is not None and kind in present:
+            result[kind] = frozenset(present[kind])
+        elif frame is None or frame.height == 0:
+            result[kind] = frozenset()
+        else:
+            counts = frame.select(pl.col(c).is_not_null().any() for c in INPUT_COLUMNS[kind] if c in frame.columns)
+            result[kind] = frozenset(c for c in counts.columns if counts.item(0, c))
+    return result
+
+
 def analyse_p2e(
     portfolios: pl.DataFrame,
     p2e_lines: pl.DataFrame,
@@ -71,8 +111,22 @@ def analyse_p2e(
     junk_threshold: int = DEFAULT_JUNK_THRESHOLD,
     title_cutoff: float = 90.0,
     cz_titles: list[CZTitleList] | None = None,
+    present: dict[str, frozenset[str]] | None = None,
+    not_recognised: list[tuple[str, str, str]] | None = None,
 ) -> P2EResult:
-    """Classify, match, guard and group: every output of the P2E clean-up as frames."""
+    """Classify, match, guard and group: every output of the P2E clean-up as frames.
+
+    present: canonical columns each input file had ({"portfolios": read.present, ...}); see
+    present_columns for what happens without it. A rule none of whose columns is present is
+    "not checked" (match.EVIDENCE_RULES): the portfolios whose deletion depends on it go to
+    review. not_recognised: (kind, header, mapping line) from kinds.identify, reported as is.
+    """
+    given = present_columns({"portfolios": portfolios, "p2e": p2e_lines, "po-lines": po_lines}, present)
+    not_checked = not_checked_rules(given)
+    given_kinds = frozenset({"portfolios", "p2e"} | ({"po-lines"} if given["po-lines"] else set()))
+    not_checked_text = {rule: not_checked_reason(rule, columns, given_kinds) for rule, columns in not_checked.items()}
+    for rule, text in not_checked_text.items():
+        log.warning("P2E rule %s: %s", rule, text)
     flagged = flag_portfolios(with_columns(portfolios, PORTFOLIO_COLUMNS).select(ANALYSED_COLUMNS))
     classes = classify_p2e(flagged, with_columns(p2e_lines, P2E_COLUMNS))
     databases = classes.p2e.filter(is_database_record())
@@ -89,7 +143,7 @@ def analyse_p2e(
         pl.col("portfolio_id").alias("id"), "title", year_of("publication_date").alias("year")
     )
     title_hits = title_matches(queries, keepers, cutoff=title_cutoff)
-    decisions = decide(p2e, evidence, title_hits)
+    decisions = decide(p2e, evidence, title_hits, unchecked=not_checked_text)
 
     pol = relinks(p2e, decisions, po_lines)
     guarded = guarded_portfolios(p2e, po_lines)
@@ -114,6 +168,11 @@ def analyse_p2e(
                 "portfolio_id", "mms_id", pl.lit(DATABASE_REASON).alias("reason"),
                 pl.lit(None, dtype=pl.String).alias("candidate_keepers"), "legacy_id",
                 pl.coalesce("title", "p2e_title").alias("title"),
+            ),
+            classes.repeated_ids.select(
+                "portfolio_id", "mms_id", pl.lit(REPEATED_ID_REASON).alias("reason"),
+                pl.lit(None, dtype=pl.String).alias("candidate_keepers"),
+                pl.lit(None, dtype=pl.String).alias("legacy_id"), "title",
             ),
         ]
     ).sort("reason", "portfolio_id")
@@ -149,6 +208,9 @@ def analyse_p2e(
         groups=groups.select(*GROUP_COLUMNS, "mms_id", "provider", "domain", "po_lines"),
         not_in_p2e=not_in_p2e, unmatched_lines=unmatched, counts=counts,
         cz_link_candidates=cz_candidates, cz_link_groups=cz_groups,
+        not_checked=not_checked, not_checked_text=not_checked_text, not_recognised=list(not_recognised or []),
+        keeper_ids=flagged.filter(pl.col("cz_linked") | pl.col("keeper")).get_column("portfolio_id").unique().sort(),
+        po_linked_ids=guarded_portfolios(classes.p2e, po_lines).get_column("portfolio_id").unique().sort(),
     )
 
 

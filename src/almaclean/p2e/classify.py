@@ -9,6 +9,9 @@
   file"; P2E lines that match no local standalone portfolio are reported as unmatched.
 - *Keeper*: CZ-linked, available (Available / ACTIVE) and in a collection. The exports carry
   no collection status, so "active collection" means the portfolio sits in a collection.
+- A portfolio id on more than one row of the portfolio export (e.g. once CZ-linked, once
+  local) is never P2E: such portfolios are "repeated ids", for review. So a keeper's id can
+  never be a P2E portfolio's, whatever the input holds.
 """
 from __future__ import annotations
 
@@ -77,12 +80,16 @@ class P2EClasses:
     p2e: pl.DataFrame              # flagged P2E portfolios + legacy_id and the P2E line's fields (p2e_*)
     not_in_p2e: pl.DataFrame       # local standalone portfolios with no P2E line
     unmatched_lines: pl.DataFrame  # P2E lines with no local standalone portfolio
+    repeated_ids: pl.DataFrame     # local standalone rows whose portfolio id is on more than one row
 
 
 def classify_p2e(flagged: pl.DataFrame, p2e_lines: pl.DataFrame) -> P2EClasses:
     """Tie P2E lines to local standalone portfolios through the bib's legacy number (035)."""
     lines = with_columns(p2e_lines, P2E_COLUMNS).filter(pl.col("legacy_id").is_not_null())
-    local = flagged.filter(~pl.col("cz_linked") & pl.col("standalone"))
+    repeated = flagged.group_by("portfolio_id").len().filter(pl.col("len") > 1).select("portfolio_id")
+    candidates = flagged.filter(~pl.col("cz_linked") & pl.col("standalone"))
+    local = candidates.join(repeated, on="portfolio_id", how="anti")
+    repeated_local = candidates.join(repeated, on="portfolio_id", how="semi").unique("portfolio_id", keep="first")
     portfolio_keys = legacy_key_table(local, "portfolio_id", "network_number").select(
         "portfolio_id", pl.col("legacy_key").alias("key")
     ).unique()
@@ -110,7 +117,7 @@ def classify_p2e(flagged: pl.DataFrame, p2e_lines: pl.DataFrame) -> P2EClasses:
         "%d P2E lines match no portfolio",
         lines.height, local.height, p2e.height, not_in_p2e.height, unmatched.height,
     )
-    return P2EClasses(p2e=p2e, not_in_p2e=not_in_p2e, unmatched_lines=unmatched)
+    return P2EClasses(p2e=p2e, not_in_p2e=not_in_p2e, unmatched_lines=unmatched, repeated_ids=repeated_local)
 
 
 def is_database_record() -> pl.Expr:

@@ -12,11 +12,10 @@ Per P2E portfolio, first matching case wins:
      the ISSN of one journal and the ISBN of an unrelated book. -> review.
      Several keepers of one title (same bib, or bibs sharing identifiers, e.g. the journal on
      JSTOR and on MUSE) agree: one is kept.
-   - The keeper is chosen deterministically: one whose coverage contains the P2E's first,
-     then the smallest portfolio id; the evidence lists the others.
-   - Deletion candidate only when the keeper's coverage contains the P2E's or neither states
-     coverage; otherwise review with the coverage reason (partial or disjoint, cannot be
-     compared, stated on one side only).
+   - The keeper is chosen deterministically: one that passes every rule below first, then
+     the smallest portfolio id; the evidence lists the others.
+   - Deletion candidate only when the chosen keeper passes every rule below; otherwise
+     review with the first failing rule's reason.
 2. Hits only on CZ-linked portfolios that are not available (or in no collection): review
    "keeper not available".
 3. Its only hits are junk values (a value carried by more than ``junk_threshold`` distinct
@@ -24,18 +23,37 @@ Per P2E portfolio, first matching case wins:
 4. Identifiers present but none valid: review "invalid identifier" with the raw values.
 5. No identifier evidence but a similar keeper title (see ``titles``): review "title match only".
 6. Otherwise: no duplicate (the portfolio goes to a local-collection group).
+
+Rules a (P2E portfolio, keeper) pair must pass to be a deletion, each with its reason:
+
+- Evidence: every rule's columns were in the inputs (EVIDENCE_RULES). A rule that could not
+  be checked is no pass: review "not checked: ...", naming the missing columns.
+- Same edition, all identifiers: when the P2E carries several identifiers (e.g. an ISBN cell
+  "9784444444446; 9781111111113"), the keeper shares all of them; sharing only some may be
+  another edition or another title (SOME_IDENTIFIERS).
+- Same edition, same years: a shared ISBN with publication years more than one year apart
+  is another edition of the book (EDITION_YEARS). A missing year on one side does not block.
+- Coverage (normalize.coverage.contains): the keeper's coverage contains the P2E's, or
+  neither states coverage. Otherwise:
+  - the keeper's coverage ends ("until 2026") and the P2E's is open-ended ("Available from
+    2001."): the open end goes on past any end year (OPEN_END);
+  - the keeper starts later, ends earlier or hides recent years by an embargo (PARTIAL);
+  - the keeper's statement has a gap between ranges (NOT_COMPARABLE);
+  - only one side states coverage (ONE_SIDED).
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 import polars as pl
 
-from almaclean.normalize.coverage import contains, parse_statement
+from almaclean.kinds.aliases import ALIASES
+from almaclean.normalize.coverage import contains, ends_before_open_end, parse_statement
 from almaclean.normalize.identifiers import identifier_table
-from almaclean.p2e.titles import with_title_key
+from almaclean.p2e.titles import with_title_key, year_of
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +66,7 @@ NO_DUPLICATE = "no duplicate"
 CONTAINED = "keeper coverage contains the P2E coverage"
 NEITHER_STATED = "neither states coverage"
 PARTIAL = "partial or disjoint coverage"
+OPEN_END = "partial coverage: the keeper's coverage ends, the P2E coverage is open-ended"
 NOT_COMPARABLE = "coverage cannot be compared"
 ONE_SIDED = "coverage stated on one side only"
 DELETABLE_VERDICTS = (CONTAINED, NEITHER_STATED)
@@ -57,6 +76,64 @@ NOT_AVAILABLE = "keeper not available"
 JUNK = "junk identifier"
 INVALID = "invalid identifier"
 TITLE_ONLY = "title match only"
+SOME_IDENTIFIERS = "different edition or title? the keeper shares only some of the P2E identifiers"
+EDITION_YEARS = "different edition? shared ISBN, publication years more than one apart"
+NOT_CHECKED = "not checked"
+
+
+@dataclass(frozen=True)
+class EvidenceRule:
+    """A rule of the P2E clean-up and the columns it reads: any one of `needs` is enough."""
+    name: str
+    needs: tuple[tuple[str, str], ...]  # (kind, canonical column)
+    why: str
+    isbn_only: bool = False             # applies only to pairs sharing an ISBN
+
+
+COVERAGE_RULE = "coverage"
+PO_LINES_RULE = "PO lines"
+YEAR_RULE = "publication year"
+EVIDENCE_RULES = (
+    EvidenceRule(COVERAGE_RULE, (("portfolios", "coverage_statement"),),
+                 "the keeper must cover every year the P2E portfolio covers"),
+    EvidenceRule("availability", (("portfolios", "availability"),), "the keeper must be available"),
+    EvidenceRule("collection", (("portfolios", "collection_id"), ("portfolios", "collection_name"),
+                                ("portfolios", "interface_name")),
+                 "the keeper must be in an electronic collection"),
+    EvidenceRule("CZ link", (("portfolios", "portfolio_linked_to_cz"),),
+                 "the keeper must be linked to the Community Zone, the P2E portfolio must not"),
+    EvidenceRule(YEAR_RULE, (("portfolios", "publication_date"),),
+                 "a shared ISBN with publication years more than one apart is another edition", isbn_only=True),
+    EvidenceRule(PO_LINES_RULE, (("portfolios", "po_line"), ("p2e", "po_number"), ("po-lines", "po_line")),
+                 "a portfolio with a PO line must have the PO line relinked, never be deleted by a set"),
+)
+KIND_NAMES = {"portfolios": "the portfolio export", "p2e": "the P2E file", "po-lines": "the PO line export"}
+
+
+def not_checked_rules(present: Mapping[str, frozenset[str]]) -> dict[str, list[str]]:
+    """Rule name -> the columns it needs, as "kind.column", for every rule none of whose
+    columns is present (present: kind -> canonical columns found in that input)."""
+    missing: dict[str, list[str]] = {}
+    for rule in EVIDENCE_RULES:
+        if not any(column in present.get(kind, frozenset()) for kind, column in rule.needs):
+            missing[rule.name] = [f"{kind}.{column}" for kind, column in rule.needs]
+    return missing
+
+
+def missing_in_words(columns: list[str], present_kinds: frozenset[str] | None = None) -> str:
+    """ "the portfolio export has no 'Coverage Statement' column" for each missing column."""
+    parts = []
+    for item in columns:
+        kind, column = item.split(".", 1)
+        if present_kinds is not None and kind not in present_kinds:
+            parts.append(f"no {KIND_NAMES[kind].removeprefix('the ')} was given")
+        else:
+            parts.append(f"{KIND_NAMES[kind]} has no {ALIASES[kind][column][0]!r} column")
+    return ", ".join(dict.fromkeys(parts))
+
+
+def not_checked_reason(rule: str, columns: list[str], present_kinds: frozenset[str] | None = None) -> str:
+    return f"{NOT_CHECKED} ({rule}): {missing_in_words(columns, present_kinds)}"
 
 
 @dataclass(frozen=True)
@@ -110,7 +187,7 @@ def identifier_evidence(
     # Only the columns used below: a filter of every analysed column copies hundreds of MB.
     cz = flagged.select(
         "portfolio_id", "mms_id", "collection_name", "interface_name", "collection_id", "coverage_statement", "url",
-        "keeper", "cz_linked",
+        "publication_date", "keeper", "cz_linked",
     ).filter(pl.col("cz_linked"))
     cz_ids = (
         all_ids.lazy().filter(pl.col("valid"))
@@ -141,6 +218,7 @@ def identifier_evidence(
                 collection_label().alias("keep_collection"),
                 pl.col("coverage_statement").alias("keep_coverage"),
                 pl.col("url").alias("keep_url"),
+                year_of("publication_date").alias("keep_year"),
                 "keeper",
             ),
             on="keep_portfolio_id",
@@ -169,7 +247,9 @@ def coverage_verdict(keeper_statement: str | None, p2e_statement: str | None) ->
     verdict = contains(keeper, p2e)
     if verdict is None:
         return NOT_COMPARABLE
-    return CONTAINED if verdict else PARTIAL
+    if verdict:
+        return CONTAINED
+    return OPEN_END if ends_before_open_end(keeper, p2e) else PARTIAL
 
 
 def with_coverage_verdicts(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -228,29 +308,76 @@ def _reason_with_values(reason: str, values: str) -> pl.Expr:
     return pl.lit(reason + ": ") + pl.col(values)
 
 
-def decide(p2e: pl.DataFrame, ev: Evidence, title_hits: pl.DataFrame) -> pl.DataFrame:
+def pair_reasons(pairs: pl.DataFrame, p2e_values: pl.DataFrame,
+                 unchecked: Mapping[str, str] | None = None) -> pl.DataFrame:
+    """Keeper pairs plus "pair_reason": why this keeper cannot be the basis of a deletion
+    (the first failing rule of the module docstring), null when it can.
+
+    pairs: portfolio_id, shared_values, shared, verdict, keep_year, p2e_year.
+    p2e_values: portfolio_id, n_values, p2e_values (the P2E's valid non-junk identifiers).
+    unchecked: rule name -> "not checked" reason, for rules whose columns were absent.
+    """
+    unchecked = {rule: text for rule, text in (unchecked or {}).items() if rule != PO_LINES_RULE}
+    isbn_rules = {r.name for r in EVIDENCE_RULES if r.isbn_only}
+    every_pair = "; ".join(text for rule, text in unchecked.items() if rule not in isbn_rules)
+    isbn_pairs = "; ".join(text for rule, text in unchecked.items() if rule in isbn_rules)
+    shares_isbn = pl.col("shared_values").list.eval(pl.element().str.starts_with("ISBN ")).list.any()
+    years_apart = (pl.col("p2e_year") - pl.col("keep_year")).abs() > 1
+    some_only = (pl.col("n_values") >= 2) & (pl.col("shared_values").list.len() < pl.col("n_values"))
+    reason = (
+        pl.when(pl.lit(every_pair != "")).then(pl.lit(every_pair))
+        .when(shares_isbn & pl.lit(isbn_pairs != "")).then(pl.lit(isbn_pairs))
+        .when(shares_isbn & years_apart.fill_null(False))
+        .then(pl.format(EDITION_YEARS + ": {} shared, P2E bib published {}, keeper bib {}",
+                        "shared", "p2e_year", "keep_year"))
+        .when(some_only.fill_null(False))
+        .then(pl.format(SOME_IDENTIFIERS + ": keeper shares {}; the P2E has {}", "shared", "p2e_values"))
+        .when(~pl.col("verdict").is_in(DELETABLE_VERDICTS)).then(pl.col("verdict"))
+    )
+    return (
+        pairs.join(p2e_values, on="portfolio_id", how="left")
+        .with_columns(reason.alias("pair_reason"))
+        .with_columns(pl.col("pair_reason").is_null().alias("deletable"))
+    )
+
+
+def p2e_identifier_values(ev: Evidence) -> pl.DataFrame:
+    """portfolio_id, n_values, p2e_values: each P2E portfolio's distinct valid non-junk identifiers."""
+    return (
+        ev.p2e_ids.filter(pl.col("valid"))
+        .join(ev.junk, on="value", how="anti")
+        .select("portfolio_id", (pl.col("id_type").str.to_uppercase() + " " + pl.col("value")).alias("v"))
+        .unique()
+        .group_by("portfolio_id")
+        .agg(pl.len().alias("n_values"), pl.col("v").sort().str.join("; ").alias("p2e_values"))
+    )
+
+
+def decide(p2e: pl.DataFrame, ev: Evidence, title_hits: pl.DataFrame, *,
+           unchecked: Mapping[str, str] | None = None) -> pl.DataFrame:
     """One row per P2E portfolio: decision (delete / review / no duplicate) and its evidence.
 
     Columns: portfolio_id, decision, reason, keep_portfolio_id, keep_mms_id, keep_collection,
     shared, verdict, keep_coverage, keep_url, other_keepers, candidate_keepers.
     title_hits: id, candidate_ids (list) for P2E portfolios with no identifier hit.
+    unchecked: rule name -> "not checked" reason (see pair_reasons).
     """
-    base = p2e.select("portfolio_id", "coverage_statement")
+    base = p2e.select("portfolio_id", "coverage_statement", year_of("publication_date").alias("p2e_year"))
     pairs = ev.pairs.join(base, on="portfolio_id")
-    keeper_pairs = with_coverage_verdicts(pairs.filter(pl.col("keeper")))
+    keeper_pairs = pair_reasons(
+        with_coverage_verdicts(pairs.filter(pl.col("keeper"))), p2e_identifier_values(ev), unchecked,
+    )
     keeper_values = ev.cz_ids.join(
         keeper_pairs.select("keep_portfolio_id").unique(), on="keep_portfolio_id", how="semi"
     ).select("keep_mms_id", "value")
     disagree = disagreeing(keeper_pairs, keeper_values)
 
-    ranked = keeper_pairs.with_columns(
-        pl.col("verdict").is_in(DELETABLE_VERDICTS).alias("deletable")
-    ).sort(["portfolio_id", "deletable", "keep_portfolio_id"], descending=[False, True, False])
+    ranked = keeper_pairs.sort(["portfolio_id", "deletable", "keep_portfolio_id"], descending=[False, True, False])
     chosen = (
         ranked.group_by("portfolio_id", maintain_order=True)
         .agg(
             pl.col("keep_portfolio_id", "keep_mms_id", "keep_collection", "shared", "verdict",
-                   "keep_coverage", "keep_url", "deletable").first(),
+                   "keep_coverage", "keep_url", "deletable", "pair_reason").first(),
             pl.col("keep_portfolio_id").slice(1).alias("others"),
             pl.col("keep_portfolio_id").alias("all_keepers"),
         )
@@ -300,7 +427,7 @@ def decide(p2e: pl.DataFrame, ev: Evidence, title_hits: pl.DataFrame) -> pl.Data
     reason = (
         pl.when(has_keeper & pl.col("disagree")).then(pl.lit(DISAGREE))
         .when(has_keeper & pl.col("deletable")).then(pl.col("verdict"))
-        .when(has_keeper).then(pl.col("verdict"))
+        .when(has_keeper).then(pl.col("pair_reason"))
         .when(pl.col("unavailable_keepers").is_not_null()).then(pl.lit(NOT_AVAILABLE))
         .when(no_hit & pl.col("junk_values").is_not_null()).then(_reason_with_values(JUNK, "junk_values"))
         .when(no_hit & pl.col("any_valid").not_() & pl.col("invalid_raw").is_not_null())

@@ -4,7 +4,10 @@ Files: deletion_candidates.csv, pol_relinks.csv, review.csv, groups.csv,
 standalone_not_in_p2e.csv, p2e_unmatched.csv, deletion-sets/ and group-sets/ (itemized set
 files + README.txt), summary.json and p2e_report.xlsx (summary with next steps in order,
 deletion candidates with their evidence, POL relinks with the steps, review, groups, set
-files, Delete Portfolios job parameters). The two check lists (standalone not in the P2E
+files, Delete Portfolios job parameters). The summary (first sheet, summary.json) says first
+which rules could not be checked and which columns were not recognised, in plain words.
+Without any PO-line evidence deletion-sets/ is not written unless the caller asks for it
+(without_po_lines=True); the candidates are still listed. The two check lists (standalone not in the P2E
 file, unmatched P2E lines) are CSV only: writing them as sheets doubled the workbook time
 at 1,000,000 portfolios. Every id is written as text.
 """
@@ -19,9 +22,11 @@ import polars as pl
 from almaclean.p2e.analyse import DELETION_COLUMNS, GROUP_COLUMNS, REVIEW_COLUMNS, P2EResult
 from almaclean.p2e.cz_link import CZ_GROUP_COLUMNS, CZ_LINK_COLUMNS, CZ_LINK_DETAIL, CZ_LINK_STEPS
 from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, local_collections
+from almaclean.p2e.match import EVIDENCE_RULES, KIND_NAMES, PO_LINES_RULE
 from almaclean.p2e.relink import RELINK_COLUMNS
 from almaclean.p2e.sets import (
-    DEFAULT_HEADER, DEFAULT_SIZE, DELETE_JOB_PARAMETERS, job_readme, plan_sets, write_readme, write_sets,
+    DEFAULT_HEADER, DEFAULT_SIZE, DELETE_JOB_PARAMETERS, DeletionGuard, check_deletion_rows, job_readme,
+    plan_sets, write_deletion_sets, write_readme, write_sets,
 )
 from almaclean.write.atomic import atomic_path
 from almaclean.write.csvfile import write_csv
@@ -32,11 +37,52 @@ log = logging.getLogger(__name__)
 WORKBOOK = "p2e_report.xlsx"
 DELETION_SETS = "deletion-sets"
 GROUP_SETS = "group-sets"
+WITHOUT_PO_LINES_OPTION = "--without-po-lines"
+REVIEW_INSTEAD = "the P2E portfolios whose deletion depends on it are in Review, none in a deletion set"
+SETS_WITHHELD = (
+    f"the deletion sets are not written (folder {DELETION_SETS}/ is absent): give a PO line export, or a "
+    f"portfolio export with its PO Line Reference column, or run again with {WITHOUT_PO_LINES_OPTION} to "
+    "write them anyway"
+)
+SETS_WITHOUT_PO_LINES = (
+    f"the deletion sets were written anyway, at your request ({WITHOUT_PO_LINES_OPTION}): almaclean could not "
+    "check PO lines; Delete Portfolios still skips portfolios linked to an active PO line, but nothing "
+    "protects a closed PO line's history"
+)
 
 
-def next_steps(counts: dict[str, int]) -> list[str]:
+def evidence_lines(result: P2EResult, *, without_po_lines: bool) -> list[tuple[str, str]]:
+    """(item, sentence) rows saying what was and was not checked, for a librarian to read."""
+    rows: list[tuple[str, str]] = []
+    if not result.not_checked:
+        rows.append(("evidence", "every rule was checked: the files had all the columns the rules need"))
+    why = {rule.name: rule.why for rule in EVIDENCE_RULES}
+    for rule, text in result.not_checked_text.items():
+        if rule == PO_LINES_RULE:
+            consequence = SETS_WITHOUT_PO_LINES if without_po_lines else SETS_WITHHELD
+        else:
+            consequence = REVIEW_INSTEAD
+        words = text.split(": ", 1)[1]
+        rows.append(("not checked", f"{rule}: {words} (the rule: {why[rule]}); {consequence}."))
+    for kind, header, line in result.not_recognised:
+        rows.append(("not recognised", f"{KIND_NAMES[kind]}: column {header!r} was not recognised, so no rule "
+                                       f"used it. If it is what its name says, add this line under [{kind}] in "
+                                       f"a mapping file (--mapping): {line}"))
+    return rows
+
+
+def sets_withheld(result: P2EResult, without_po_lines: bool) -> bool:
+    return not result.po_lines_checked and not without_po_lines
+
+
+def next_steps(counts: dict[str, int], *, withheld: bool = False) -> list[str]:
     """What to do, in order (the guide's order: POLs first, then deletions, then the rest)."""
-    return [
+    deletion_step = (
+        f"2. Deletion sets: not written. There is no PO-line evidence, so the {counts['deletion_candidates']} "
+        "deletion candidates (deletion_candidates.csv) are not put in sets. To write them, give a PO line export "
+        f"or a portfolio export with its PO Line Reference column, or run again with {WITHOUT_PO_LINES_OPTION}."
+    )
+    steps = [
         f"1. POL relinks ({counts['pol_relinks_ready']} ready, {counts['pol_relinks_blocked']} blocked): for each "
         "ready row change the bib reference of the PO line to the keeper's bib, add the PO line on the keeper "
         "portfolio's Acquisition tab, then delete the P2E portfolio and its bib. Blocked rows say why.",
@@ -50,16 +96,21 @@ def next_steps(counts: dict[str, int]) -> list[str]:
         f"(standalone_not_in_p2e.csv) and the {counts['p2e_lines_unmatched']} P2E lines that match no portfolio "
         "(p2e_unmatched.csv).",
     ]
+    if withheld:
+        steps[1] = deletion_step
+    return steps
 
 
-def summary_frame(counts: dict[str, int]) -> pl.DataFrame:
-    steps = next_steps(counts) + guide_next_steps(counts)
-    rows = [(k, str(v)) for k, v in counts.items()] + [("next step", s) for s in steps]
+def summary_frame(counts: dict[str, int], evidence: list[tuple[str, str]] | None = None,
+                  steps: list[str] | None = None) -> pl.DataFrame:
+    rows = list(evidence or []) + [(k, str(v)) for k, v in counts.items()]
+    steps = steps if steps is not None else next_steps(counts) + guide_next_steps(counts)
+    rows += [("next step", s) for s in steps]
     return pl.DataFrame(rows, schema={"item": pl.String, "value": pl.String}, orient="row")
 
 
 def _sheets(result: P2EResult, counts: dict[str, int], deletion_sets: pl.DataFrame,
-            group_sets: pl.DataFrame) -> list[Sheet]:
+            group_sets: pl.DataFrame, summary: pl.DataFrame) -> list[Sheet]:
     deletion = result.deletion_candidates.join(
         deletion_sets.select(pl.col("id").alias("portfolio_id"), pl.col("file").alias("set_file")),
         on="portfolio_id", how="left",
@@ -85,7 +136,7 @@ def _sheets(result: P2EResult, counts: dict[str, int], deletion_sets: pl.DataFra
     ]).select("folder", "file", "group", "ids")
     job = pl.DataFrame(list(DELETE_JOB_PARAMETERS), schema={"parameter": pl.String, "value": pl.String}, orient="row")
     return [
-        Sheet("Summary", ["Item", "Value"], summary_frame(counts), widths={0: 28, 1: 110}),
+        Sheet("Summary", ["Item", "Value"], summary, widths={0: 28, 1: 110}),
         Sheet("Deletion candidates", deletion_header, deletion),
         Sheet("POL relinks", list(relinks.columns), relinks),
         Sheet("Review", list(result.review.columns), result.review),
@@ -97,9 +148,20 @@ def _sheets(result: P2EResult, counts: dict[str, int], deletion_sets: pl.DataFra
 
 
 def write_report(result: P2EResult, folder: Path, *, set_header: str = DEFAULT_HEADER,
-                 set_size: int = DEFAULT_SIZE) -> dict[str, int]:
-    """Write every output into `folder` (a new run folder); returns the counts in summary.json."""
+                 set_size: int = DEFAULT_SIZE, without_po_lines: bool = False) -> dict[str, int]:
+    """Write every output into `folder` (a new run folder); returns the counts in summary.json.
+
+    without_po_lines: write the deletion sets even though no PO-line evidence was given (the
+    user's explicit choice, the CLI's --without-po-lines); otherwise they are withheld then.
+    """
     folder = Path(folder)
+    withheld = sets_withheld(result, without_po_lines)
+    guard = DeletionGuard(
+        keeper_ids=result.keeper_ids, po_linked_ids=result.po_linked_ids, not_checked=tuple(result.not_checked),
+        allowed_unchecked=frozenset({PO_LINES_RULE}) if without_po_lines else frozenset(),
+    )
+    if not withheld:
+        check_deletion_rows(result.deletion_candidates, guard)  # before any file is written
     write_csv(folder / "deletion_candidates.csv", result.deletion_candidates.select(DELETION_COLUMNS))
     write_csv(folder / "pol_relinks.csv", result.pol_relinks.select(RELINK_COLUMNS))
     write_csv(folder / "review.csv", result.review.select(REVIEW_COLUMNS))
@@ -109,10 +171,18 @@ def write_report(result: P2EResult, folder: Path, *, set_header: str = DEFAULT_H
 
     deletion_plan = plan_sets(result.deletion_candidates, group="group", id_column="portfolio_id", size=set_size)
     group_plan = plan_sets(result.groups, group="group", id_column="portfolio_id", size=set_size)
-    deletion_files = write_sets(folder / DELETION_SETS, deletion_plan, header=set_header)
+    if withheld:
+        log.warning("no PO-line evidence: deletion sets not written (%s not given)", WITHOUT_PO_LINES_OPTION)
+        deletion_plan = deletion_plan.clear()
+        deletion_files = pl.DataFrame(schema={"group": pl.String, "file": pl.String, "ids": pl.UInt32})
+    else:
+        deletion_files = write_deletion_sets(folder / DELETION_SETS, result.deletion_candidates, deletion_plan,
+                                             guard, header=set_header)
+        readme = job_readme("P2E deletion sets", deletion_files, header=set_header, job=True)
+        if not result.po_lines_checked:
+            readme = f"WRITTEN WITHOUT PO-LINE EVIDENCE: {SETS_WITHOUT_PO_LINES}.\n\n" + readme
+        write_readme(folder / DELETION_SETS / "README.txt", readme)
     group_files = write_sets(folder / GROUP_SETS, group_plan, header=set_header)
-    write_readme(folder / DELETION_SETS / "README.txt",
-                 job_readme("P2E deletion sets", deletion_files, header=set_header, job=True))
     write_readme(folder / GROUP_SETS / "README.txt",
                  job_readme("Proposed local collections: one set per group", group_files, header=set_header, job=False)
                  + "\nIn Alma, per group:\n" + LOCAL_COLLECTION_STEPS.replace(". ", ".\n") + "\n")
@@ -121,9 +191,20 @@ def write_report(result: P2EResult, folder: Path, *, set_header: str = DEFAULT_H
     counts["deletion_set_files"] = deletion_files.height
     counts["group_set_files"] = group_files.height
     _write_guide_csvs(result, folder, group_plan)
-    write_workbook(folder / WORKBOOK, _sheets(result, counts, deletion_plan, group_plan))
-    summary = {**counts, "next_steps": next_steps(counts) + guide_next_steps(counts), "set_header": set_header,
-               "set_size": set_size}
+    evidence = evidence_lines(result, without_po_lines=without_po_lines)
+    steps = next_steps(counts, withheld=withheld) + guide_next_steps(counts)
+    write_workbook(folder / WORKBOOK, _sheets(result, counts, deletion_plan, group_plan,
+                                              summary_frame(counts, evidence, steps)))
+    summary = {
+        **counts,
+        "evidence": [f"{item}: {text}" for item, text in evidence],
+        "not_checked": result.not_checked,
+        "not_recognised": [{"file": kind, "column": header, "mapping": line}
+                           for kind, header, line in result.not_recognised],
+        "deletion_sets_written": not withheld,
+        "without_po_lines": without_po_lines,
+        "next_steps": steps, "set_header": set_header, "set_size": set_size,
+    }
     with atomic_path(folder / "summary.json") as temp:
         temp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     log.info("P2E report written to %s", folder)

@@ -2,15 +2,25 @@
 
 File names are safe forms of the group name, ``<group>_<n>.csv`` (n from 1). Two groups whose
 safe names collide get a short hash of the real name appended, so no file ever mixes groups.
+
+Deletion sets are written only through write_deletion_sets, which checks every row again on
+its own (check_deletion_rows) and refuses, writing nothing, a row that is a CZ-linked
+portfolio (a keeper), has a PO line from any source, repeats an id, or lacks complete
+evidence (keeper ids, shared identifiers, a deletable coverage verdict, every rule checked).
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+
+from almaclean.errors import AlmacleanError
+from almaclean.p2e.match import DELETABLE_VERDICTS, EVIDENCE_RULES
 
 from almaclean.write.csvfile import write_csv
 from almaclean.write.atomic import atomic_path
@@ -83,3 +93,59 @@ def write_readme(path: Path, text: str) -> Path:
     with atomic_path(path) as temp:
         temp.write_text(text, encoding="utf-8")
     return path
+
+
+class DeletionSetRefused(AlmacleanError):
+    """A row that must never be deleted by a set reached the deletion-set writer: nothing written."""
+
+
+@dataclass(frozen=True)
+class DeletionGuard:
+    """What the deletion-set writer checks each row against."""
+    keeper_ids: pl.Series                       # every CZ-linked portfolio id
+    po_linked_ids: pl.Series                    # every P2E portfolio id with a PO line, any source
+    not_checked: Collection[str] = ()           # rules that could not be checked
+    allowed_unchecked: Collection[str] = field(default_factory=frozenset)  # e.g. PO lines, on request
+
+
+def _ids(rows: pl.DataFrame, limit: int = 5) -> str:
+    ids = rows.get_column("portfolio_id").unique(maintain_order=True).to_list()
+    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def check_deletion_rows(rows: pl.DataFrame, guard: DeletionGuard) -> None:
+    """DeletionSetRefused naming the rows, unless every row may be deleted by a set.
+
+    rows: portfolio_id, keep_portfolio_id, keep_mms_id, shared, verdict (deletion candidates).
+    """
+    isbn_only = {rule.name for rule in EVIDENCE_RULES if rule.isbn_only}
+    for rule in sorted(set(guard.not_checked) - set(guard.allowed_unchecked)):
+        depends = rows.filter(pl.col("shared").str.contains("ISBN ").fill_null(True)) if rule in isbn_only else rows
+        if depends.height:
+            raise DeletionSetRefused(f"deletion sets refused: the rule {rule!r} was not checked, yet "
+                                     f"{depends.height} rows that depend on it are deletion rows: {_ids(depends)}")
+    checks = [
+        ("a CZ-linked portfolio (a keeper)", pl.col("portfolio_id").is_in(guard.keeper_ids.implode())),
+        ("linked to a PO line", pl.col("portfolio_id").is_in(guard.po_linked_ids.implode())),
+        ("in the deletion rows more than once", pl.col("portfolio_id").is_duplicated()),
+        ("without complete evidence (keeper, shared identifiers, coverage verdict)",
+         pl.any_horizontal(pl.col(c).is_null() for c in ("portfolio_id", "keep_portfolio_id", "keep_mms_id",
+                                                           "shared", "verdict"))
+         | (pl.col("shared").str.strip_chars() == "")
+         | ~pl.col("verdict").is_in(DELETABLE_VERDICTS)
+         | (pl.col("keep_portfolio_id") == pl.col("portfolio_id"))),
+    ]
+    for what, condition in checks:
+        bad = rows.filter(condition.fill_null(True))
+        if bad.height:
+            raise DeletionSetRefused(f"deletion sets refused: {bad.height} rows are {what}: {_ids(bad)}")
+
+
+def write_deletion_sets(folder: Path, rows: pl.DataFrame, plan: pl.DataFrame, guard: DeletionGuard, *,
+                        header: str = DEFAULT_HEADER) -> pl.DataFrame:
+    """write_sets for deletion sets, after check_deletion_rows on the rows and on the plan's ids."""
+    check_deletion_rows(rows, guard)
+    planned = set(plan.get_column("id").to_list())
+    if planned != set(rows.get_column("portfolio_id").to_list()) or plan.height != len(planned):
+        raise DeletionSetRefused("deletion sets refused: the planned set files do not hold exactly the checked rows")
+    return write_sets(folder, plan, header=header)

@@ -57,8 +57,9 @@ def block_key(column: str) -> pl.Expr:
 
 
 def year_of(column: str) -> pl.Expr:
-    """First four-digit year (1000-2999) in a date cell, as an integer; null when none."""
-    return pl.col(column).str.extract(r"\b([12]\d{3})\b", 1).cast(pl.Int32, strict=False)
+    """First four-digit year (1000-2999) in a date cell, as an integer; null when none.
+    Catalogue forms count: "c2012.", "[2012]", "2012-05-01", "p1998"."""
+    return pl.col(column).str.extract(r"(?:^|\D)([12]\d{3})(?:\D|$)", 1).cast(pl.Int32, strict=False)
 
 
 def title_matches(
