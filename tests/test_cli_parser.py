@@ -74,14 +74,14 @@ def test_p2e_chooses_the_only_institution_and_refuses_to_guess_among_several(tmp
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["ingest", "portfolios", "{tmp}/missing.csv", "--institution", "UNI"], "missing.csv: this file does not exist"),
-    (["ingest", "portfolios", "{tmp}", "--institution", "UNI"], "this is a folder"),
-    (["ingest", "portfolios", "{tmp}/dangling.csv", "--institution", "UNI"], "dangling link"),
-    (["ingest", "portfolios", "{tmp}/loop.csv", "--institution", "UNI"], "loop.csv: cannot open"),
+    (["ingest", "portfolios", "{tmp}/missing.csv", "--institution", "UNI"], "missing.csv: file not found"),
+    (["ingest", "portfolios", "{tmp}", "--institution", "UNI"], "is a folder, not a file"),
+    (["ingest", "portfolios", "{tmp}/dangling.csv", "--institution", "UNI"], "a symbolic link to a file that does not exist"),
+    (["ingest", "portfolios", "{tmp}/loop.csv", "--institution", "UNI"], "loop.csv: a symbolic link that points back to itself"),
     (["ingest", "portfolios", "/dev/zero", "--institution", "UNI"], "not a regular file"),
     (["ingest", "portfolios", "{tmp}/ok.csv", "--institution", ""], "is not an institution code"),
     (["p2e", "--institution", "UNI", "--set-size", "-5"], "--set-size must be at least 1"),
-    (["p2e", "--institution", "UNI", "--set-header", "Portfolio Id\n123"], "one line of printable text"),
+    (["p2e", "--institution", "UNI", "--set-header", "Portfolio Id\n123"], "--set-header"),
     (["p2e", "--institution", "UNI", "--portfolios", "{tmp}/fifo.csv"], "not a regular file"),
     (["resync", "{tmp}/missing_portfolios.xlsx"], "no such file or folder"),
 ])

@@ -28,7 +28,7 @@ T1, T2 = 1_700_000_000, 1_700_090_000  # inbox file times: run 1's files, then t
 
 
 def _csv(path):
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
 
 

@@ -139,7 +139,7 @@ def test_every_muse_p2e_portfolio_without_cz_duplicate_is_a_candidate_and_no_del
 def test_report_writes_the_candidates_csv_groups_csv_and_sheets(muse_sample, tmp_path):
     _, _, result = muse_sample
     counts = write_report(result, tmp_path)
-    with open(tmp_path / "cz_link_candidates.csv", encoding="utf-8", newline="") as handle:
+    with open(tmp_path / "cz_link_candidates.csv", encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == list(CZ_LINK_COLUMNS)
     assert sorted(r[0] for r in rows[1:]) == sorted(result.cz_link_candidates["portfolio_id"])

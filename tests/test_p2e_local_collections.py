@@ -97,7 +97,7 @@ def test_sample_groups_merge_garnier_sub_domains_and_carry_the_provider(sample_r
 def test_each_group_has_a_set_file_and_the_alma_steps_with_their_sources(sample_result, tmp_path):
     _, result = sample_result
     write_report(result, tmp_path)
-    with open(tmp_path / "local_collections.csv", encoding="utf-8", newline="") as handle:
+    with open(tmp_path / "local_collections.csv", encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert {r["group"] for r in rows} == set(result.groups["group"])
     for row in rows:

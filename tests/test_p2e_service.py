@@ -33,7 +33,7 @@ def _write(path, rows):
 
 
 def _csv(path):
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
 
 

@@ -120,6 +120,9 @@ def build_parser() -> Parser:
     p.add_argument("--set-header", default="Portfolio Id", help="header line of the itemized set files")
     p.add_argument("--set-size", type=int, default=10_000, help="IDs per set file at most")
     p.add_argument("--mapping", type=Path, metavar="TOML", help="site-specific header names")
+    p.add_argument("--without-po-lines", action="store_true",
+                   help="write the deletion sets even though no PO-line evidence was given (no PO line column, "
+                        "no PO number in the P2E file, no PO line export): recorded in the bundle and the sets' README")
     p.add_argument("--cz-titles", type=Path, nargs="+", default=[], metavar="FILE",
                    help="CZ collection title lists (KBART, or an Alma portfolio export of a CZ collection): "
                         "which kept P2E portfolios could be linked to the CZ")
@@ -353,7 +356,8 @@ def _p2e(args):
     engine = _open(args)
     request = P2ERequest(_institution(args, engine), _out(args), portfolios=args.portfolios, p2e=args.p2e,
                          po_lines=args.po_lines, set_header=args.set_header, set_size=args.set_size,
-                         mapping=args.mapping, cz_titles=tuple(args.cz_titles))
+                         mapping=args.mapping, cz_titles=tuple(args.cz_titles),
+                         without_po_lines=args.without_po_lines)
     if _as_flow(args):
         engine.dispose()
         return _run_flow("p2e_flow", request, db_url=args.db)

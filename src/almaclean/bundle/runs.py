@@ -121,7 +121,7 @@ def _mapping_input(mapping: Path | None, run: Path, folder: str) -> dict | None:
 
 def p2e_bundle(folder: Path, engine: Engine, *, institution: str, given: dict[str, Path],
                analysed: dict[str, list[int]], mapping: Path | None, set_header: str, set_size: int,
-               cz_titles: list[Path] = ()) -> Path:
+               cz_titles: list[Path] = (), without_po_lines: bool = False) -> Path:
     """cz_titles: the CZ title lists read (never stored), kept under inputs/cz-titles/."""
     folder = Path(folder)
     inputs = stored_inputs(engine, institution, folder, given={k: [p] for k, p in given.items()},
@@ -134,7 +134,7 @@ def p2e_bundle(folder: Path, engine: Engine, *, institution: str, given: dict[st
     inputs += lists
     parameters = {"institution": institution, "set_header": set_header, "set_size": set_size,
                   "mapping": mapping_record["file"] if mapping_record else None,
-                  "cz_titles": [record["file"] for record in lists]}
+                  "cz_titles": [record["file"] for record in lists], "without_po_lines": without_po_lines}
     return write_bundle(folder, flow="p2e", parameters=parameters, inputs=inputs)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from almaclean.errors import InputError
+from almaclean.read.detect import check_regular_file
 from almaclean.kinds.aliases import ALIASES, KINDS, MULTI_VALUE, REQUIRED, check_kind, fold
 from almaclean.read.table import excel_letter
 
@@ -28,6 +29,7 @@ UserMapping = Mapping[str, Sequence[str] | str]
 def load_mapping(path: str | Path) -> dict[str, dict[str, list[str]]]:
     """Read a mapping TOML: {kind: {canonical column: [header names]}}; InputError when invalid."""
     path = Path(path)
+    check_regular_file(path)
     try:
         with path.open("rb") as handle:
             document = tomllib.load(handle)

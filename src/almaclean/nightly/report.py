@@ -25,7 +25,7 @@ from almaclean.p2e.analyse import P2EResult
 from almaclean.p2e.report import write_report
 from almaclean.read.table import read_table
 from almaclean.write.atomic import atomic_path
-from almaclean.write.csvfile import write_csv
+from almaclean.write.csvfile import write_csv, write_csv_for_people
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def write_changes(folder: Path, changes: pl.DataFrame) -> Path:
-    return write_csv(Path(folder) / CHANGES_CSV, changes.select(CHANGE_COLUMNS))
+    return write_csv_for_people(Path(folder) / CHANGES_CSV, changes.select(CHANGE_COLUMNS))
 
 
 def write_institution_files(folder: Path, result: P2EResult, changes: pl.DataFrame) -> None:

@@ -29,7 +29,7 @@ from almaclean.p2e.sets import (
     plan_sets, write_deletion_sets, write_readme, write_sets,
 )
 from almaclean.write.atomic import atomic_path
-from almaclean.write.csvfile import write_csv
+from almaclean.write.csvfile import write_csv_for_people
 from almaclean.write.xlsx import Sheet, write_workbook
 
 log = logging.getLogger(__name__)
@@ -162,12 +162,12 @@ def write_report(result: P2EResult, folder: Path, *, set_header: str = DEFAULT_H
     )
     if not withheld:
         check_deletion_rows(result.deletion_candidates, guard)  # before any file is written
-    write_csv(folder / "deletion_candidates.csv", result.deletion_candidates.select(DELETION_COLUMNS))
-    write_csv(folder / "pol_relinks.csv", result.pol_relinks.select(RELINK_COLUMNS))
-    write_csv(folder / "review.csv", result.review.select(REVIEW_COLUMNS))
-    write_csv(folder / "groups.csv", result.groups.select(GROUP_COLUMNS))
-    write_csv(folder / "standalone_not_in_p2e.csv", result.not_in_p2e)
-    write_csv(folder / "p2e_unmatched.csv", result.unmatched_lines)
+    write_csv_for_people(folder / "deletion_candidates.csv", result.deletion_candidates.select(DELETION_COLUMNS))
+    write_csv_for_people(folder / "pol_relinks.csv", result.pol_relinks.select(RELINK_COLUMNS))
+    write_csv_for_people(folder / "review.csv", result.review.select(REVIEW_COLUMNS))
+    write_csv_for_people(folder / "groups.csv", result.groups.select(GROUP_COLUMNS))
+    write_csv_for_people(folder / "standalone_not_in_p2e.csv", result.not_in_p2e)
+    write_csv_for_people(folder / "p2e_unmatched.csv", result.unmatched_lines)
 
     deletion_plan = plan_sets(result.deletion_candidates, group="group", id_column="portfolio_id", size=set_size)
     group_plan = plan_sets(result.groups, group="group", id_column="portfolio_id", size=set_size)
@@ -229,10 +229,10 @@ def _cz_groups_text(result: P2EResult) -> pl.DataFrame:
 
 
 def _write_guide_csvs(result: P2EResult, folder: Path, group_sets: pl.DataFrame) -> None:
-    write_csv(folder / "local_collections.csv", _local_collections(result, group_sets))
+    write_csv_for_people(folder / "local_collections.csv", _local_collections(result, group_sets))
     if "cz_link_candidates" in result.counts:  # only when CZ title lists were given
-        write_csv(folder / "cz_link_candidates.csv", result.cz_link_candidates.select(CZ_LINK_COLUMNS))
-        write_csv(folder / "cz_link_groups.csv", _cz_groups_text(result).select(CZ_GROUP_COLUMNS))
+        write_csv_for_people(folder / "cz_link_candidates.csv", result.cz_link_candidates.select(CZ_LINK_COLUMNS))
+        write_csv_for_people(folder / "cz_link_groups.csv", _cz_groups_text(result).select(CZ_GROUP_COLUMNS))
 
 
 def guide_next_steps(counts: dict[str, int]) -> list[str]:

@@ -22,7 +22,7 @@ import polars as pl
 from almaclean.errors import AlmacleanError
 from almaclean.p2e.match import DELETABLE_VERDICTS, EVIDENCE_RULES
 
-from almaclean.write.csvfile import write_csv
+from almaclean.write.csvfile import write_id_set
 from almaclean.write.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def write_sets(folder: Path, plan: pl.DataFrame, *, header: str = DEFAULT_HEADER
     """Write each planned file (header line, then one id per line). Returns group, file, ids."""
     folder.mkdir(parents=True, exist_ok=True)
     for (file,), part in plan.group_by("file", maintain_order=True):
-        write_csv(folder / file, part.select("id"), header=[header])
+        write_id_set(folder / file, part.get_column("id"), header=header)
     summary = plan.group_by("group", "file", maintain_order=True).agg(pl.len().alias("ids"))
     log.info("wrote %d set files (%d ids) in %s", summary.height, plan.height, folder)
     return summary

@@ -14,7 +14,7 @@ from pathlib import Path
 from almaclean.resync.plan import CollectionPlan, loader_file_name
 from almaclean.resync.report import audit_record, collections_summary, review_sheets
 from almaclean.write.atomic import atomic_path
-from almaclean.write.csvfile import write_csv
+from almaclean.write.csvfile import write_csv_for_people
 from almaclean.write.xlsx import Sheet, write_workbook
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def write_collection(plan: CollectionPlan, folder: Path) -> dict:
     write_workbook(folder / loader_file_name(plan.export), [
         Sheet(export_sheet_name(plan.export), list(plan.header), loader.frame, freeze=False, autofilter=True),
     ])
-    write_csv(folder / "changes.csv", loader.changes.select("row", "portfolio_pid", "column", "old", "new",
+    write_csv_for_people(folder / "changes.csv", loader.changes.select("row", "portfolio_pid", "column", "old", "new",
                                                             "reason"))
     write_workbook(folder / "review.xlsx", review_sheets(plan))
     write_json(folder / "audit.json", record)

@@ -40,6 +40,7 @@ PORTFOLIO_HEADER = {
     "mms_id": "MMS Id",
     "title": "Title",
     "publisher": "Publisher",
+    "publication_date": "Publication Date",
     "issn_cell": "ISSN",
     "isbn_cell": "ISBN",
     "network_number": "Network Number",
@@ -581,6 +582,9 @@ def generate(
     ).drop("_k")
     portfolios = pl.concat([cz_local_cols, rest], how="diagonal_relaxed").with_columns(
         pl.when(pl.col("publication_type") == "serial").then(pl.lit("Journal")).otherwise(pl.lit("Book")).alias("material_type"),
+        # The bib's date (Analytics "Publication Date"): a book's year of publication online.
+        pl.when(pl.col("publication_type") != "serial").then(pl.col("date_monograph").str.slice(0, 4))
+        .alias("publication_date"),
         pl.col("url_override").fill_null(False),
         pl.col("inactive").fill_null(False),
     )

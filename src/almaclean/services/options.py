@@ -1,12 +1,12 @@
 """Options are input too: each is checked before any work, and a bad one is exit 2."""
 from __future__ import annotations
 
-import os
 import re
-import stat
 from pathlib import Path
 
 from almaclean.errors import InputError
+from almaclean.read.detect import check_regular_file
+from almaclean.write.csvfile import check_set_header
 
 _INSTITUTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -20,10 +20,11 @@ def institution_code(code: str) -> str:
 
 
 def set_header(header: str) -> str:
-    """One line of printable text: the header Alma reads first in an itemized set file."""
-    if not header or not header.strip() or not header.isprintable() or header != header.strip():
-        raise InputError(f"--set-header {header!r} must be one line of printable text, like 'Portfolio Id'")
-    return header
+    """The header Alma reads first in an itemized set file (write.csvfile.check_set_header)."""
+    try:
+        return check_set_header(header)
+    except InputError as exc:
+        raise InputError(f"--set-header {header!r}: {exc.message}") from None
 
 
 def positive(name: str, value: int) -> int:
@@ -33,20 +34,7 @@ def positive(name: str, value: int) -> int:
 
 
 def input_file(path: Path | str, *, what: str = "file") -> Path:
-    """A regular file that exists (links followed): never a folder, a device, a FIFO or a
-    dangling or looping link, which would hang or fail half-way through a read."""
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        reason = "is a link to nothing (dangling link)" if path.is_symlink() else "does not exist"
-        raise InputError(f"this {what} {reason}", file=path) from None
-    except OSError as exc:  # a looping link, a permission problem
-        raise InputError(f"cannot open this {what}: {exc.strerror or exc}", file=path) from None
-    if stat.S_ISDIR(mode):
-        raise InputError(f"this is a folder; give a {what}", file=path)
-    if not stat.S_ISREG(mode):
-        raise InputError(f"this is not a regular {what} (a device, a pipe or a socket)", file=path)
-    if not os.access(path, os.R_OK):
-        raise InputError(f"this {what} cannot be read (permission denied)", file=path)
-    return path
+    """A regular file that exists (read.detect.check_regular_file: never a folder, a device, a
+    FIFO or a dangling or looping link, which would hang or fail half-way through a read)."""
+    check_regular_file(path)
+    return Path(path)

@@ -21,14 +21,14 @@ from sqlalchemy import Engine
 
 from almaclean.bundle.ledger import record_run
 from almaclean.errors import InputError
-from almaclean.kinds import CZTitleList, read_cz_title_lists
-from almaclean.p2e.analyse import P2EResult, analyse_p2e
-from almaclean.p2e.report import next_steps, write_report
+from almaclean.kinds import CZTitleList, read_cz_title_lists, unrecognised_columns
+from almaclean.p2e.analyse import analyse_p2e
+from almaclean.p2e.report import evidence_lines, next_steps, write_report
 from almaclean.p2e.sets import DEFAULT_HEADER, DEFAULT_SIZE
 from almaclean.services import options
 from almaclean.services.ingest import mapping_for
 from almaclean.store.ingest import (
-    PENDING_SOURCE_ID, IngestResult, PendingFile, default_scope, read_unless_stored, store_pending,
+    IngestResult, PendingFile, default_scope, read_unless_stored, store_pending,
 )
 from almaclean.store.load import current_sources, present_columns, sources_by_id, sources_frame
 from almaclean.write.atomic import publish_run_folder
@@ -51,6 +51,7 @@ class P2ERequest:
     set_size: int = DEFAULT_SIZE
     mapping: Path | None = None
     cz_titles: tuple[Path, ...] = ()   # CZ collection title lists (KBART or Alma export): link-to-CZ candidates
+    without_po_lines: bool = False     # write deletion sets even with no PO-line evidence at all
 
     def given(self) -> dict[str, Path]:
         files = {"portfolios": self.portfolios, "p2e": self.p2e, "po-lines": self.po_lines}
@@ -76,7 +77,8 @@ class P2ERun:
     counts: dict[str, int]
     analysed: dict[str, list[int]]       # kind -> stored file ids
     files: list[IngestResult]            # the files given on this run
-    not_checked: dict[str, list[str]] = field(default_factory=dict)
+    evidence: list[tuple[str, str]] = field(default_factory=list)   # report.evidence_lines: what was not checked
+    not_checked: dict[str, list[str]] = field(default_factory=dict)  # rule -> the columns it lacked
 
     def lines(self) -> list[str]:
         c = self.counts
@@ -86,8 +88,7 @@ class P2ERun:
                    f"{c.get('deletion_candidates', 0):,} deletion candidates, {c.get('review', 0):,} to review, "
                    f"{c.get('pol_relinks', 0):,} PO line relinks, {c.get('group_portfolios', 0):,} "
                    "for local collections")
-        for rule, missing in self.not_checked.items():
-            out.append(f"  not checked: {rule} (missing: {', '.join(missing)})")
+        out += [f"  {item}: {text}" for item, text in self.evidence if item != "evidence"]
         out.append(f"  outputs: {self.folder}")
         out += [f"  next: {step}" for step in next_steps(c)[:3]]
         return out
@@ -95,6 +96,7 @@ class P2ERun:
     def as_json(self) -> dict:
         return {"command": "p2e", "institution": self.institution, "folder": str(self.folder),
                 "counts": self.counts, "not_checked": self.not_checked,
+                "evidence": [f"{item}: {text}" for item, text in self.evidence],
                 "analysed_files": self.analysed,
                 "files": [{"file": f.file, "kind": f.kind, "status": f.status, "rows": f.rows,
                            "source_file_id": f.source_file_id} for f in self.files]}
@@ -154,10 +156,13 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
                 storing.result()  # the files given are stored all the same, for the next run
             raise InputError(missing[0])
         result = analyse_p2e(inputs.frames["portfolios"], inputs.frames["p2e"], inputs.frames["po-lines"],
-                             cz_titles=inputs.cz_titles or None)
+                             cz_titles=inputs.cz_titles or None, present=inputs.present,
+                             not_recognised=[item for pending in inputs.pending.values()
+                                             for item in unrecognised_columns(pending.read)])
         inputs.frames.clear()
         with staging_folder(Path(request.out), f"p2e-{request.institution}") as staging:
-            counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size)
+            counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size,
+                                  without_po_lines=request.without_po_lines)
             stored = storing.result() if storing is not None else {}
             analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in stored else ids)
                         for kind, ids in inputs.pinned.items()}
@@ -166,11 +171,9 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
             folder = publish_run_folder(staging)
     files = [stored.get(kind) or inputs.unchanged[kind] for kind in request.given()]
     log.info("P2E run %s analysed stored files %s", folder, analysed)
-    return P2ERun(folder, request.institution, counts, analysed, files, _not_checked(result))
-
-
-def _not_checked(result: P2EResult) -> dict[str, list[str]]:
-    return dict(getattr(result, "not_checked", None) or {})
+    return P2ERun(folder, request.institution, counts, analysed, files,
+                  evidence=evidence_lines(result, without_po_lines=request.without_po_lines),
+                  not_checked=dict(result.not_checked))
 
 
 def _bundle(engine: Engine, folder: Path, request: P2ERequest, analysed: dict[str, list[int]]) -> Path:
@@ -178,8 +181,8 @@ def _bundle(engine: Engine, folder: Path, request: P2ERequest, analysed: dict[st
 
     return p2e_bundle(folder, engine, institution=request.institution,
                       given=request.given(), analysed=analysed, mapping=request.mapping,
-                      cz_titles=list(request.cz_titles),
+                      cz_titles=list(request.cz_titles), without_po_lines=request.without_po_lines,
                       set_header=request.set_header, set_size=request.set_size)
 
 
-__all__ = ["P2ERequest", "P2ERun", "run_p2e", "PENDING_SOURCE_ID"]
+__all__ = ["P2ERequest", "P2ERun", "run_p2e"]

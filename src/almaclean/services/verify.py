@@ -65,7 +65,8 @@ def _rerun_p2e(run: Path, bundle: dict, out: Path, engine: Engine) -> list[str]:
     p = bundle["parameters"]
     _store_inputs(run, bundle, p["institution"], engine)
     request = P2ERequest(p["institution"], out, set_header=p["set_header"], set_size=p["set_size"],
-                         cz_titles=tuple(run / f for f in p.get("cz_titles", [])))
+                         cz_titles=tuple(run / f for f in p.get("cz_titles", [])),
+                         without_po_lines=p.get("without_po_lines", False))
     return compare_rerun(bundle, run_p2e(engine, request).folder)
 
 

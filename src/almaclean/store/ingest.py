@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from almaclean import __version__
 from almaclean.kinds import KindRead, canonical_columns, read_kind
 from almaclean.progress import Progress
+from almaclean.read.detect import check_regular_file
 from almaclean.store.db import write_transaction
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,9 @@ class IngestResult:
 
 
 def file_digest(path: Path) -> tuple[str, int]:
-    """sha256 hex and size of a file, streamed."""
+    """sha256 hex and size of a file, streamed (a regular file only: a pipe or /dev/zero would
+    never end)."""
+    check_regular_file(path)
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as handle:
@@ -210,7 +213,8 @@ def _store_rows(conn: Connection, read: KindRead, source_id: int) -> None:
         _insert_raw_rows(conn, read.table, rest, source_id, progress)
     # Columns the file did not have are left out of the INSERT (they default to NULL): a
     # third fewer values to bind for a typical portfolio export.
-    present = [c for c in canonical.columns if canonical.get_column(c).null_count() < canonical.height]
+    present = ["source_file_id", "row", *(c for c in canonical.columns if c not in ("source_file_id", "row")
+                                         and canonical.get_column(c).null_count() < canonical.height)]
     bulk_insert(conn, table, canonical.select(present).rename({"row": "row_number"}), progress)
     progress.finish()
     log.info("%s: %d of %d file columns held by canonical columns, %d kept as raw cells",
