@@ -68,8 +68,9 @@ _MIN_NEAR = 5
 
 
 def column_key(name: str) -> str:
-    """How a header cell is compared with the guide's column names."""
-    return name.strip().upper()
+    """How a header cell is compared with the guide's column names: exactly, spaces around it
+    aside (the Portfolio Loader reads "PO_LINE", not "Po_Line")."""
+    return name.strip()
 
 
 def column_positions(header: tuple[str, ...] | list[str]) -> dict[str, list[int]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from almaclean.resync.audit import (
-    CATEGORIES, CATEGORY_COLUMNS, CATEGORY_TITLES, MANUAL_LOAD, NOTHING_TO_LOAD, REACTIVATE_ALL, filled,
+    CATEGORIES, CATEGORY_COLUMNS, CATEGORY_TITLES, MANUAL_LOAD, NOTHING_TO_LOAD, REACTIVATE_ALL, column_key, filled,
     positions_of,
 )
 from almaclean.resync.decisions import (
@@ -251,7 +251,7 @@ def _editable(plan: CollectionPlan, sheet: str, shown: list[int]) -> list[int]:
     """Shown positions that get a "new value" column (named once in the export), plus PUBLIC_NOTES
     where POL details may be added to a public note."""
     allowed = EDITABLE.get(sheet, ())
-    names = [h.strip().upper() for h in plan.header]
+    names = [column_key(h) for h in plan.header]
     unique = [p for p in shown if names[p] in allowed and names.count(names[p]) == 1]
     if "PUBLIC_NOTES" in allowed and names.count("PUBLIC_NOTES") == 1:
         public = names.index("PUBLIC_NOTES")
@@ -298,7 +298,7 @@ def _category_sheet(plan: CollectionPlan, sheet: str, rows_index: list[int], col
         data[f"x{p}"] = cells[f"c{p}"]
         header.append(name)
         if p in editable:
-            key = name.strip().upper()
+            key = column_key(name)
             data[f"n{p}"] = pl.Series([values.get((sheet, i, key)) for i in rows_index], dtype=pl.String)
             header.append(new_value_header(key))
     for name, series in (extra or {}).items():
