@@ -75,11 +75,17 @@ def default_decision(sheet: str, *, keep_localized_n: bool = False) -> str:
     return CHOICES[sheet][0]
 
 
+_FORMER_CLEAR_NOTES = "clear notes"
+
+
 def normalise_choice(sheet: str, value: str | None, *, keep_localized_n: bool = False) -> str | None:
     """The canonical spelling of a decision (case and spaces ignored); None if not allowed."""
-    text = re.sub(r"\s+", " ", (value or "").strip()).lower()
+    exact = re.sub(r"\s+", " ", (value or "").strip())
+    text = exact.lower()
     if not text:
         return default_decision(sheet, keep_localized_n=keep_localized_n)
+    if text == _FORMER_CLEAR_NOTES and exact != clear_choice("NOTES"):
+        return None   # once emptied all four notes columns: never read as one of them
     for choice in CHOICES[sheet]:
         if choice.lower() == text:
             return choice
