@@ -97,7 +97,8 @@ def _equals(col: str, value: str) -> pl.Expr:
 
 
 def _any(exprs: list[pl.Expr]) -> pl.Expr:
-    return pl.any_horizontal(exprs) if exprs else pl.lit(False)
+    """True when any of the (one or more) expressions is."""
+    return pl.any_horizontal(exprs)
 
 
 def category_expressions(header) -> dict[str, pl.Expr]:
@@ -133,8 +134,7 @@ def _words(name: str) -> set[str]:
 
 
 def _one_edit_apart(a: str, b: str) -> bool:
-    if abs(len(a) - len(b)) > 1:
-        return False
+    """One letter changed, added or left out."""
     if len(a) == len(b):
         return sum(x != y for x, y in zip(a, b)) <= 1
     short, long = sorted((a, b), key=len)
@@ -166,7 +166,7 @@ class Unrecognised:
 
     def fix(self) -> str:
         names = [self.looks_like] if self.looks_like else list(CATEGORY_COLUMNS[self.category])
-        target = " or ".join(names) if len(names) < 3 else "one of " + ", ".join(names)
+        target = names[0] if len(names) == 1 else "one of " + ", ".join(names)
         return (f"if this column is the guide's {target}, rename its header cell to exactly that name in the "
                 "export (the Portfolio Loader reads columns by their exact names) and run almaclean again; "
                 "if it is not, check its cells by hand before deciding")
@@ -178,8 +178,7 @@ def unrecognised_headers(header) -> list[Unrecognised]:
     carry a word of a category (PO, order, license, coverage, note...)."""
     found = []
     for position, name in enumerate(header):
-        key = column_key(name)
-        if not key or key in GUIDE_COLUMNS or key in EXTENDED_EXPORT_KNOWN_COLUMNS:
+        if column_key(name) in EXTENDED_EXPORT_KNOWN_COLUMNS:   # every guide column among them
             continue
         like = _resembled(_squashed(name))
         if like is not None:
@@ -215,7 +214,7 @@ def decide(portfolios: int, counts: dict[str, int | None], not_checked: dict[str
 
 def portfolio_rows(frame: pl.DataFrame) -> int:
     """Rows with at least one cell (a row of empty cells is no portfolio)."""
-    if not frame.width or not frame.height:
+    if not frame.width:
         return 0
     return int(frame.select(pl.any_horizontal(pl.all().is_not_null()).sum()).item())
 
@@ -223,7 +222,7 @@ def portfolio_rows(frame: pl.DataFrame) -> int:
 def audit_table(header, frame: pl.DataFrame) -> Audit:
     """Count the rows of each category; list what could not be checked and why."""
     exprs = category_expressions(header)
-    flags = frame.select([e.alias(name) for name, e in exprs.items()]) if exprs else pl.DataFrame()
+    flags = frame.select([e.alias(name) for name, e in exprs.items()])
     sums = flags.select(pl.all().sum()).row(0, named=True) if flags.width else {}
     counts = {c: (int(sums[c] or 0) if c in sums else None) for c in CATEGORIES}
     present = set(column_positions(header))
