@@ -82,3 +82,10 @@ def test_the_fix_names_the_guide_column_or_the_category_columns():
 def test_every_guide_column_is_a_known_extended_export_column():
     assert set(GUIDE_COLUMNS) <= EXTENDED_EXPORT_KNOWN_COLUMNS
     assert unrecognised_headers(["", "  ", *GUIDE_COLUMNS]) == []
+
+
+def test_portfolio_rows_counts_rows_with_a_cell():
+    from almaclean.resync.audit import portfolio_rows
+
+    assert portfolio_rows(pl.DataFrame()) == 0
+    assert portfolio_rows(pl.DataFrame({"c0": [None, "x", None], "c1": [None, None, " "]})) == 2
