@@ -60,9 +60,9 @@ def not_checked_sentences(plan: CollectionPlan) -> list[str]:
     for category, missing in audit.not_checked.items():
         absent = [m for m in missing if not m.endswith("(not recognised)")]
         if absent:
-            sentences.append(f"{_WHAT[category].capitalize()} not checked: the export has no "
-                             f"{', '.join(absent)} column{'s' if len(absent) > 1 else ''}, so almaclean cannot "
-                             f"tell whether the portfolios hold {_WHAT[category]} there.")
+            sentences.append(f"{_WHAT[category].capitalize()} not checked: the export has no column named "
+                             f"exactly {' or '.join(absent)}, so almaclean cannot tell whether the portfolios "
+                             f"hold {_WHAT[category]} there.")
     for u in audit.unrecognised:
         like = f"it looks like {u.looks_like}" if u.looks_like else f"its name suggests {_WHAT[u.category]}"
         sentences.append(f"Not recognised: the header {u.place()} is not a column name the guide lists; {like}, "
@@ -194,7 +194,7 @@ def _count_text(plan: CollectionPlan, category: str) -> str | None:
     missing = plan.audit.not_checked.get(category)
     if missing is None:
         return None
-    return "not fully checked: " + ", ".join(missing)
+    return f"not fully checked ({', '.join(missing)} not read): the number counts only the columns read"
 
 
 def summary_sheet(plan: CollectionPlan) -> Sheet:
