@@ -128,6 +128,8 @@ def test_a_po_line_header_spelt_otherwise_is_not_recognised_and_blocks_activate_
     assert sentence.startswith(f"Not recognised: the header {spelling!r} (column {letter}) is not a column name "
                                "the guide lists; it looks like PO_LINE, so its cells were not read")
     assert "rename its header cell to exactly that name" in sentence
+    assert (f"the header {spelling!r} (column {letter}) looks like a guide column but is not named like one, so "
+            "its cells were not read") in summary_items(plan)["Why"][0]
 
 
 def test_a_collection_license_name_with_spaces_is_not_recognised(tmp_path):

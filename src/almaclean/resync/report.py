@@ -88,6 +88,12 @@ def explanation(plan: CollectionPlan) -> str:
         parts.append("almaclean could not check every column the guide lists ("
                      + "; ".join(f"{_WHAT[c]}: {', '.join(m)}" for c, m in audit.not_checked.items())
                      + "), so it cannot confirm there is no local or acquisitions data there")
+    if audit.unrecognised:
+        places = ", ".join(u.place() for u in audit.unrecognised)
+        parts.append(f"the headers {places} look like guide columns but are not named like them, so their cells "
+                     "were not read" if len(audit.unrecognised) > 1 else
+                     f"the header {places} looks like a guide column but is not named like one, so its cells "
+                     "were not read")
     return (f"The Extended Export of {plan.collection} ({audit.rows} portfolios) needs a manual load: "
             + "; and ".join(parts) + ". Re-activating with 'Activate all' would lose that data, so the "
             "collection is re-activated empty and the reviewed loader spreadsheet is loaded.")
