@@ -193,7 +193,7 @@ def test_e_first_sheet_counts_are_numbers(tmp_path):
     ({("notes", "4", "PUBLIC_NOTES new value"): "A", ("notes", "4", "decision"): "clear PUBLIC_NOTES"},
      "sets PUBLIC_NOTES of this export row to", "PUBLIC_NOTES"),
     ({("notes", "4", "PUBLIC_NOTES new value"): "A", ("notes", "4", "decision"): "drop row"},
-     "on a row that a 'drop row' decision removes", "PUBLIC_NOTES new value"),
+     "on a row that the decision 'drop row' in sheet 'notes' removes: clear one of them", "PUBLIC_NOTES new value"),
     ({("notes", "4", "PUBLIC_NOTES new value"): "   "}, "is only spaces", "PUBLIC_NOTES new value"),
     ({("notes", "4", "decision"): "clear notes"}, "unknown decision 'clear notes'; write one of: keep, "
      "clear AUTHENTICATION_NOTES, clear PUBLIC_NOTES, clear INTERNAL_DESCRIPTION, clear NOTES, drop row", "decision"),
@@ -247,3 +247,25 @@ def test_e_audit_json_names_the_draft_and_the_backup(tmp_path):
     audit = json.loads((tmp_path / "out" / "audit.json").read_text(encoding="utf-8"))
     assert audit["loader"].endswith("_loader_DRAFT.xlsx") and audit["backup"] == EXPORT
     assert (tmp_path / "out" / audit["loader"]).exists()
+
+
+def test_e_a_new_value_on_a_row_the_loader_removes_as_inactive_is_refused_unless_kept(tmp_path):
+    export = reviewed_export(tmp_path)
+    written(plan_of(export), tmp_path / "run1")
+    lost = fill(tmp_path / "run1" / "review.xlsx", tmp_path / "lost.xlsx",
+                {("notes", "3", "PUBLIC_NOTES new value"): "Access for all"})
+    with pytest.raises(InputError) as err:
+        decided(export, lost)
+    assert ("is given on a row that the decision 'drop row' in sheet 'inactive' removes (write 'keep row' there "
+            "to keep it): clear one of them") in str(err.value)
+    assert err.value.row == 2 and err.value.column == "PUBLIC_NOTES new value"
+    # The same with the inactive sheet left out of the workbook: the guide's removal still applies.
+    unseen = fill(tmp_path / "run1" / "review.xlsx", tmp_path / "unseen.xlsx",
+                  {("notes", "3", "PUBLIC_NOTES new value"): "Access for all"}, leave_out=("inactive",))
+    with pytest.raises(InputError, match="the loader removes as INACTIVE: write 'keep row' for it in the inactive"):
+        decided(export, unseen)
+    kept = fill(tmp_path / "run1" / "review.xlsx", tmp_path / "kept.xlsx",
+                {("notes", "3", "PUBLIC_NOTES new value"): "Access for all", ("inactive", "3", "decision"): "keep row"})
+    changes = decided(export, kept).loader.changes
+    assert changes.filter(pl.col("row") == 3).select("column", "new", "reason").rows() == [
+        ("PUBLIC_NOTES", "Access for all", "review new value (sheet notes)")]

@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 
 from almaclean.errors import InputError
-from almaclean.resync.audit import LOCAL_DATE_COLUMNS, NOTES_COLUMNS, column_key, positions_of
-from almaclean.resync.loader import Edits, cell_edits, drop_edits
+from almaclean.resync.audit import LOCAL_DATE_COLUMNS, NOTES_COLUMNS, audit_table, column_key, positions_of
+from almaclean.resync.loader import Edits, cell_edits, drop_edits, guide_edits
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +170,11 @@ def _new_value_columns(path: Path, sheet: str, table: ReviewTable, header) -> li
 NEW_VALUE_REASON = "review new value (sheet {})"
 
 
+def _inactive_rows(header, frame: pl.DataFrame) -> set[int]:
+    """Frame rows the guide's defaults remove (INACTIVE), as the loader will."""
+    return set(guide_edits(header, frame, audit_table(header, frame)).drops["index"].to_list())
+
+
 class _CellPlan:
     """Cell edits by (frame row, column position); two different values for one cell are refused."""
 
@@ -210,6 +215,7 @@ def parse_decisions(
     undrop: set[int] = set()
     chosen: dict[tuple[str, int], str] = {}
     values: dict[tuple[str, int, str], str] = {}
+    drop_sheet: dict[int, str] = {}
     for sheet, table in sheets.items():
         if sheet not in CHOICES:
             continue
@@ -237,6 +243,7 @@ def parse_decisions(
             reason = f"review decision: {choice} (sheet {sheet})"
             if choice == DROP:
                 drops.append((index, reason))
+                drop_sheet.setdefault(index, sheet)
             elif choice == KEEP_ROW:
                 undrop.add(index)
             elif choice in _CELL_ACTIONS:
@@ -257,15 +264,21 @@ def parse_decisions(
                 values[(sheet, index, column)] = text
                 plan.add(index, pos, text, NEW_VALUE_REASON.format(sheet), sheet, review_row)
     dropped = {index for index, _ in drops}
-    lost = [(pos, v) for (index, pos), v in plan.cells.items()
-            if index in dropped and v[1] == NEW_VALUE_REASON.format(v[2])]
-    if lost:
-        pos, (value, _, sheet, review_row) = lost[0]
-        raise InputError(f"sheet {sheet!r}: a new value for {header[pos]} ({value!r}) is given on a row "
-                         "that a 'drop row' decision removes: clear one of them",
-                         file=path, row=review_row, column=new_value_header(column_key(header[pos])))
     # A row dropped in any sheet is dropped, whatever another sheet says.
     undrop -= dropped
+    removed_by_guide = _inactive_rows(header, frame) - undrop
+    lost = [(index, pos, v) for (index, pos), v in plan.cells.items()
+            if index in dropped | removed_by_guide and v[1] == NEW_VALUE_REASON.format(v[2])]
+    if lost:
+        index, pos, (value, _, sheet, review_row) = lost[0]
+        if index in dropped:
+            keep = " (write 'keep row' there to keep it)" if drop_sheet[index] == "inactive" else ""
+            why = f"the decision 'drop row' in sheet {drop_sheet[index]!r} removes{keep}: clear one of them"
+        else:
+            why = ("the loader removes as INACTIVE: write 'keep row' for it in the inactive sheet, "
+                   "or clear the new value")
+        raise InputError(f"sheet {sheet!r}: a new value for {header[pos]} ({value!r}) is given on a row that {why}",
+                         file=path, row=review_row, column=new_value_header(column_key(header[pos])))
     cells = [(index, pos, v[0], v[1]) for (index, pos), v in plan.cells.items()]
     log.info("decisions from %s: %d rows dropped, %d kept despite INACTIVE, %d cell edits (%d new values)",
              path, len(dropped), len(undrop), len(cells), len(values))
