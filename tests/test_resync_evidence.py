@@ -98,6 +98,11 @@ def test_a_export_lacking_eba_and_collection_license_name_is_a_manual_load_namin
     sheet = read_table(tmp_path / "out" / "summary.xlsx")
     row = dict(zip(sheet.header, sheet.frame.row(0)))
     assert row["not checked"] == "acquisitions: COLLECTION_LICENSE_NAME, EBA"
+    assert row["what to do first"].startswith("Review first. Old+Export_portfolios_loader_DRAFT.xlsx is a DRAFT")
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "out" / "summary.xlsx") as z:
+        assert "<v>6</v>" in z.read("xl/worksheets/sheet1.xml").decode()   # portfolios, a number cell
     assert any("Acquisitions data not checked" in line for line in closing_lines([(record, "Old-Export")]))
 
 

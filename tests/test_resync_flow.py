@@ -51,14 +51,15 @@ def test_resync_flow_many_collections_then_decisions(prefect_server, tmp_path):
                       out=tmp_path / "out", db_url=db)
 
     summary = read_table(run / "summary.xlsx")
-    assert summary.header[:4] == ("collection", "export", "rows", "decision")
-    by_collection = {r[0]: r for r in summary.frame.rows()}
-    assert set(by_collection) == {"Hand Made"} | {t["collection_name"] for t in truth.values()}
+    assert summary.header[:4] == ("collection", "what to do first", "decision", "portfolios")
+    lines = [dict(zip(summary.header, r)) for r in summary.frame.rows()]
+    assert {r["collection"] for r in lines} == {"Hand Made"} | {t["collection_name"] for t in truth.values()}
     for export in sorted(exports.glob("*.xlsx")):
-        record_row = next(r for r in summary.frame.rows() if r[1] == export.name)
-        folder = run / record_row[-1]
+        record_row = next(r for r in lines if r["export"] == export.name)
+        folder = run / record_row["folder"]
         audit = json.loads((folder / "audit.json").read_text(encoding="utf-8"))
-        assert audit["rows"] == int(record_row[2]) and audit["decision"] == record_row[3]
+        assert audit["rows"] == int(record_row["portfolios"]) and audit["decision"] == record_row["decision"]
+        assert record_row["what to do first"] == audit["first_step"]
         if export.name in truth:
             expected = truth[export.name]
             assert audit["rows"] == expected["rows"]

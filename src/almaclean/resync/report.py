@@ -190,6 +190,7 @@ def audit_record(plan: CollectionPlan) -> dict:
         "loader_rows": loader.frame.height if plan.needs_loader else None,
         "rows_removed": removed,
         "cells_changed": loader.changes.height - removed,
+        "first_step": first_thing(plan),
         "explanation": explanation(plan),
         "not_checked_explained": not_checked_sentences(plan),
         "next_steps": next_steps(plan),
@@ -347,22 +348,20 @@ def _not_checked_text(record: dict) -> str | None:
 
 
 def collections_summary(records: list[tuple[dict, str]]) -> Sheet:
-    """One line per collection (audit record, folder name) for the run's summary workbook."""
-    header = ["collection", "export", "rows", "decision", *CATEGORIES, "not checked", "not recognised",
-              "po line issues", "rows removed", "cells changed", "loader file", "folder"]
-
-    def text(v) -> str | None:
-        return None if v is None else str(v)
-
+    """One line per collection (audit record, folder name) for the run's summary workbook: what to
+    do first in words, then the counts as numbers (blank where a category could not be counted)."""
+    header = ["collection", "what to do first", "decision", "portfolios", *CATEGORIES, "not checked",
+              "not recognised", "po line issues", "rows removed", "cells changed", "loader file", "export", "folder"]
     rows = [
-        [r["collection"], r["export"], text(r["rows"]), r["decision"],
-         *[("not checked" if r["categories"][c] is None else text(r["categories"][c])) for c in CATEGORIES],
+        [r["collection"], r["first_step"], r["decision"], r["rows"], *[r["categories"][c] for c in CATEGORIES],
          _not_checked_text(r), ", ".join(u["header"] for u in r["not_recognised"]) or None,
-         text(r["po_line_issues"]), text(r["rows_removed"]), text(r["cells_changed"]), r["loader"], folder]
+         r["po_line_issues"], r["rows_removed"], r["cells_changed"], r["loader"], r["export"], folder]
         for r, folder in records
     ]
-    frame = pl.DataFrame(rows, schema=[f"c{i}" for i in range(len(header))], orient="row")
-    return Sheet("collections", header, frame.cast(pl.String))
+    numbers = {3, *range(4, 4 + len(CATEGORIES)), 6 + len(CATEGORIES), 7 + len(CATEGORIES), 8 + len(CATEGORIES)}
+    schema = {f"c{i}": (pl.Int64 if i in numbers else pl.String) for i in range(len(header))}
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    return Sheet("collections", header, frame, text_only=False, widths={1: 60})
 
 
 def closing_lines(records: list[tuple[dict, str]]) -> list[str]:
