@@ -112,7 +112,7 @@ def test_audit_finds_exactly_the_generated_rows_of_each_category(sample):
         assert flagged["notes"] == cats["notes"]
         assert flagged["override_url"] == cats["url_override"]
         assert flagged["acquisitions"] == cats["license_pda"] | cats["po_line"]
-        assert audit.not_checked == []
+        assert audit.not_checked == {} and audit.unrecognised == ()
         assert audit.decision == ("reactivate_all" if expected["reactivate_all"] else "manual_load")
         decisions.add(audit.decision)
     assert decisions == {"reactivate_all", "manual_load"}
@@ -123,7 +123,7 @@ def test_hand_built_export_categories_and_guide_edits(tmp_path):
     counts = plan.audit.counts
     assert counts == {"localized_n": 2, "local_coverage": 2, "inactive": 1, "notes": 2, "acquisitions": 2,
                       "override_url": 2}
-    assert plan.audit.not_checked == [] and plan.audit.decision == "manual_load"
+    assert plan.audit.decision == "manual_load"
     changes = plan.loader.changes
     assert changes.select("row", "portfolio_pid", "column", "old", "new").rows() == [
         (2, PID[0], "LOCALIZED", "N", "Y"),
@@ -147,12 +147,16 @@ def test_missing_columns_are_not_checked_and_never_reactivate_all(tmp_path):
     plan = plan_of(build_export(tmp_path / "Partial_portfolios.xlsx", header, rows))
     assert plan.audit.counts["notes"] is None and plan.audit.counts["override_url"] is None
     assert plan.audit.counts["localized_n"] == 0 and plan.audit.counts["acquisitions"] == 0
-    assert plan.audit.not_checked == ["notes", "override_url"]
+    assert plan.audit.not_checked["notes"] == ["AUTHENTICATION_NOTES", "PUBLIC_NOTES", "INTERNAL_DESCRIPTION",
+                                               "NOTES"]
+    assert plan.audit.not_checked["override_url"] == ["URL"]
     assert "PO_LINE" in plan.audit.missing_columns["acquisitions"]
     assert plan.audit.decision == "manual_load"
+    # Some columns of a category are not enough: every guide column of every category is needed.
     with_all = header + ["AUTHENTICATION_NOTES", "URL"]
-    clean = plan_of(build_export(tmp_path / "Clean_portfolios.xlsx", with_all, [r + [None, None] for r in rows]))
-    assert clean.audit.decision == "reactivate_all"
+    partial = plan_of(build_export(tmp_path / "Clean_portfolios.xlsx", with_all, [r + [None, None] for r in rows]))
+    assert set(partial.audit.not_checked) == {"local_coverage", "notes", "acquisitions"}
+    assert partial.audit.decision == "manual_load"
 
 
 def test_po_line_check_gives_each_reason():
@@ -188,7 +192,7 @@ def test_decisions_are_applied_and_logged(tmp_path):
         "localized_n": _review([["set LOCALIZED N", "2", PID[0], None, None], ["", "6", PID[4], None, None]])["review-sheet"],
         "inactive": _review([["Keep  Row", "3", PID[1], None, None]])["review-sheet"],
         "override_url": _review([["clear URL", "3", PID[1], None, None], ["drop row", "6", PID[4], None, None]])["review-sheet"],
-        "notes": _review([["clear notes", "2", PID[0], None, None]])["review-sheet"],
+        "notes": _review([["clear PUBLIC_NOTES", "2", PID[0], None, None]])["review-sheet"],
     }
     decisions = parse_decisions(tmp_path / "review.xlsx", sheets, header=base.header, frame=base.frame, pids=base.identity.pid,
                                 first_row=2)
@@ -196,7 +200,7 @@ def test_decisions_are_applied_and_logged(tmp_path):
     log = {(r, c): (o, n, why) for r, c, o, n, why in plan.loader.changes
            .select("row", "column", "old", "new", "reason").iter_rows()}
     assert (2, "LOCALIZED") not in log                      # kept N on request
-    assert log[(2, "PUBLIC_NOTES")][1] is None and "clear notes" in log[(2, "PUBLIC_NOTES")][2]
+    assert log[(2, "PUBLIC_NOTES")][1] is None and "clear PUBLIC_NOTES" in log[(2, "PUBLIC_NOTES")][2]
     assert log[(3, "URL")][:2] == ("http://example.org/a?b=1&c=2", None)
     assert (3, "*row*") not in log                          # inactive row kept on request
     assert "drop row" in log[(6, "*row*")][2]
@@ -234,14 +238,15 @@ def test_outputs_round_trip_and_review_belongs_to_its_export(tmp_path):
     changes = read_table(out / "changes.csv").frame
     changes = changes.with_columns(pl.col("c0").cast(pl.Int64)).rename(
         dict(zip(changes.columns, ["row", "portfolio_pid", "column", "old", "new", "reason"])))
-    assert_loader_matches(export, out / loader_file_name(export), changes)
+    assert_loader_matches(export, out / loader_file_name(export, final=False), changes)
+    assert not (out / loader_file_name(export)).exists()
     assert json.loads((out / "audit.json").read_text())["categories"] == plan.audit.counts
 
     review = read_review_workbook(out / "review.xlsx")
     assert {"summary", "localized_n", "local_coverage", "inactive", "notes", "acquisitions", "override_url",
             "changes"} <= set(review)
     notes = review["notes"]
-    assert notes.header[:3] == ["decision", "row", "PORTFOLIO_PID"]
+    assert notes.header[:4] == ["decision", "what the loader does", "row", "PORTFOLIO_PID"]
     assert '=HYPERLINK("http://evil.example/x","Click")' in notes.frame.to_series(notes.header.index("PUBLIC_NOTES")).to_list()
     check_belongs(out / "review.xlsx", review, sha, export.name)
     with pytest.raises(InputError, match="belongs to another export"):
@@ -263,4 +268,4 @@ def test_written_review_sheets_are_text_with_dropdowns(tmp_path):
     assert sheets["localized_n"].validations == {0: ["set LOCALIZED Y", "set LOCALIZED N", "drop row"]}
     assert sheets["localized_n"].frame["d"].to_list() == ["set LOCALIZED Y", "set LOCALIZED Y"]
     # LOCALIZED cells the loader changes are highlighted (frame row, column).
-    assert sheets["localized_n"].highlight == {(0, 5), (1, 5)}
+    assert sheets["localized_n"].highlight == {(0, 6), (1, 6)}

@@ -26,7 +26,7 @@ def _fill(review: Path, target: Path, decisions: dict[tuple[str, str], str]) -> 
     for name, table in read_review_workbook(review).items():
         frame = table.frame
         if name in {s for s, _ in decisions}:
-            rows = frame[frame.columns[1]].to_list()
+            rows = frame[frame.columns[table.header.index("row")]].to_list()
             frame = frame.with_columns(pl.Series(frame.columns[0], [
                 decisions.get((name, r), d) for r, d in zip(rows, frame[frame.columns[0]].to_list())]))
         sheets.append(Sheet(name, table.header, frame))
@@ -51,14 +51,15 @@ def test_resync_service_many_collections_then_decisions(tmp_path):
                       out=tmp_path / "out", db_url=db)
 
     summary = read_table(run / "summary.xlsx")
-    assert summary.header[:4] == ("collection", "export", "rows", "decision")
-    by_collection = {r[0]: r for r in summary.frame.rows()}
-    assert set(by_collection) == {"Hand Made"} | {t["collection_name"] for t in truth.values()}
+    assert summary.header[:4] == ("collection", "what to do first", "decision", "portfolios")
+    lines = [dict(zip(summary.header, r)) for r in summary.frame.rows()]
+    assert {r["collection"] for r in lines} == {"Hand Made"} | {t["collection_name"] for t in truth.values()}
     for export in sorted(exports.glob("*.xlsx")):
-        record_row = next(r for r in summary.frame.rows() if r[1] == export.name)
-        folder = run / record_row[-1]
+        record_row = next(r for r in lines if r["export"] == export.name)
+        folder = run / record_row["folder"]
         audit = json.loads((folder / "audit.json").read_text(encoding="utf-8"))
-        assert audit["rows"] == int(record_row[2]) and audit["decision"] == record_row[3]
+        assert audit["rows"] == int(record_row["portfolios"]) and audit["decision"] == record_row["decision"]
+        assert record_row["what to do first"] == audit["first_step"]
         if export.name in truth:
             expected = truth[export.name]
             assert audit["rows"] == expected["rows"]
@@ -66,14 +67,22 @@ def test_resync_service_many_collections_then_decisions(tmp_path):
             assert audit["categories"]["inactive"] == len(expected["categories"]["inactive"])
         assert audit["po_lines_checked"] is True
         assert (folder / export.name).read_bytes() == export.read_bytes()
-        assert_loader_matches(export, folder / export.name.replace(".xlsx", "_loader.xlsx"), _changes(folder))
+        if audit["decision"] == "manual_load":
+            # Before review the loader is a draft, named so.
+            assert audit["loader"] == export.name.replace(".xlsx", "_loader_DRAFT.xlsx") and not audit["loader_final"]
+            assert_loader_matches(export, folder / audit["loader"], _changes(folder))
+        else:
+            # "Activate all" needs no loader: the export copy is the backup.
+            assert audit["loader"] is None and audit["backup"] == export.name
+            assert not list(folder.glob("*_loader*.xlsx"))
         review = read_review_workbook(folder / "review.xlsx")
-        assert review["summary"].frame.row(4)[1] == audit["decision"]
+        items = {r[0]: r[2] for r in review["summary"].frame.rows()}
+        assert items["decision code"] == audit["decision"]
     hand_folder = run / "Hand-Made"
     hand_review = read_review_workbook(hand_folder / "review.xlsx")
     po_check = hand_review["po_line_check"]
-    problems = dict(zip(po_check.frame[po_check.frame.columns[2]].to_list(),
-                        po_check.frame[po_check.frame.columns[-1]].to_list()))
+    column = dict(zip(po_check.header, po_check.frame.columns))
+    problems = dict(zip(po_check.frame[column["PORTFOLIO_PID"]].to_list(), po_check.frame[column["problem"]].to_list()))
     assert problems[PID[3]] == "PO line not found in the PO line export"
 
     from almaclean.store.db import make_engine
@@ -99,5 +108,6 @@ def test_resync_service_many_collections_then_decisions(tmp_path):
     assert_loader_matches(hand, folder / "Hand+Made_portfolios_loader.xlsx", changes)
     audit = json.loads((folder / "audit.json").read_text(encoding="utf-8"))
     assert audit["decisions_file"] == "filled.xlsx"
+    assert audit["loader"] == "Hand+Made_portfolios_loader.xlsx" and audit["loader_final"] is True
     again = read_review_workbook(folder / "review.xlsx")["override_url"]
     assert "clear URL" in again.frame[again.frame.columns[0]].to_list()

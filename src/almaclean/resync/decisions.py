@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from almaclean.errors import InputError
-from almaclean.resync.audit import NOTES_COLUMNS, positions_of
-from almaclean.resync.loader import Edits, cell_edits, drop_edits
+from almaclean.resync.audit import LOCAL_DATE_COLUMNS, NOTES_COLUMNS, audit_table, column_key, positions_of
+from almaclean.resync.loader import Edits, cell_edits, drop_edits, guide_edits
 
 log = logging.getLogger(__name__)
 
 KEEP, DROP, KEEP_ROW = "keep", "drop row", "keep row"
 SET_Y, SET_N = "set LOCALIZED Y", "set LOCALIZED N"
-CLEAR_URL, CLEAR_POL, CLEAR_NOTES = "clear URL", "clear PO_LINE", "clear notes"
 PO_LINE_SHEET = "po_line_check"
+
+
+def clear_choice(column: str) -> str:
+    """The decision that empties one column of a row ("clear PUBLIC_NOTES")."""
+    return f"clear {column}"
+
+
+CLEAR_URL, CLEAR_POL = clear_choice("URL"), clear_choice("PO_LINE")
 
 # First choice of each list is the default (what a blank decision cell means),
 # except localized_n whose default depends on --keep-localized-n.
@@ -26,7 +33,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "localized_n": (SET_Y, SET_N, DROP),
     "local_coverage": (KEEP, DROP),
     "inactive": (DROP, KEEP_ROW),
-    "notes": (KEEP, CLEAR_NOTES, DROP),
+    "notes": (KEEP, *(clear_choice(c) for c in NOTES_COLUMNS), DROP),
     "acquisitions": (KEEP, CLEAR_POL, DROP),
     "override_url": (KEEP, CLEAR_URL, DROP),
     PO_LINE_SHEET: (KEEP, CLEAR_POL, DROP),
@@ -38,8 +45,25 @@ _CELL_ACTIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     SET_N: (("LOCALIZED",), "N"),
     CLEAR_URL: (("URL",), None),
     CLEAR_POL: (("PO_LINE",), None),
-    CLEAR_NOTES: (NOTES_COLUMNS, None),
+    **{clear_choice(c): ((c,), None) for c in NOTES_COLUMNS},
 }
+
+# The cells a reviewer may rewrite in each sheet, through a "<COLUMN> new value" column
+# (the guide: edit local coverage, URLs and notes, correct PO lines, add POL details such
+# as a simultaneous-user limit to a public note).
+EDITABLE: dict[str, tuple[str, ...]] = {
+    "local_coverage": LOCAL_DATE_COLUMNS + ("COVERAGE_STATEMENT",),
+    "notes": NOTES_COLUMNS,
+    "acquisitions": ("PO_LINE", "PUBLIC_NOTES"),
+    "override_url": ("URL",),
+    PO_LINE_SHEET: ("PO_LINE", "PUBLIC_NOTES"),
+}
+NEW_VALUE_SUFFIX = " new value"
+
+
+def new_value_header(column: str) -> str:
+    return f"{column}{NEW_VALUE_SUFFIX}"
+
 
 SHA_ITEM = "export sha256"
 DECISION, ROW, PID = "decision", "row", "PORTFOLIO_PID"
@@ -51,11 +75,17 @@ def default_decision(sheet: str, *, keep_localized_n: bool = False) -> str:
     return CHOICES[sheet][0]
 
 
+_FORMER_CLEAR_NOTES = "clear notes"
+
+
 def normalise_choice(sheet: str, value: str | None, *, keep_localized_n: bool = False) -> str | None:
     """The canonical spelling of a decision (case and spaces ignored); None if not allowed."""
-    text = re.sub(r"\s+", " ", (value or "").strip()).lower()
+    exact = re.sub(r"\s+", " ", (value or "").strip())
+    text = exact.lower()
     if not text:
         return default_decision(sheet, keep_localized_n=keep_localized_n)
+    if text == _FORMER_CLEAR_NOTES and exact != clear_choice("NOTES"):
+        return None   # once emptied all four notes columns: never read as one of them
     for choice in CHOICES[sheet]:
         if choice.lower() == text:
             return choice
@@ -75,15 +105,17 @@ class Decisions:
     undrop: set[int]                       # frame rows kept despite a guide removal
     chosen: dict[tuple[str, int], str]     # (sheet, frame row) -> decision, to show again
     source: Path
+    values: dict[tuple[str, int, str], str] = field(default_factory=dict)  # (sheet, frame row, column) -> new value
 
 
 def review_sha256(path: Path, sheets: dict[str, ReviewTable]) -> str | None:
+    """The export sha256 written in a review workbook's summary sheet (first filled cell after its item)."""
     summary = sheets.get("summary")
     if summary is None or summary.frame.width < 2:
         return None
-    for item, value in summary.frame.select(summary.frame.columns[:2]).iter_rows():
+    for item, *values in summary.frame.iter_rows():
         if (item or "").strip().lower() == SHA_ITEM:
-            return (value or "").strip().lower()
+            return next(((v or "").strip().lower() for v in values if (v or "").strip()), "")
     return None
 
 
@@ -112,6 +144,54 @@ def _export_row(value: str | None) -> int | None:
     return None
 
 
+def _new_value_columns(path: Path, sheet: str, table: ReviewTable, header) -> list[tuple[str, int, str]]:
+    """(review frame column, export column position, column name) of each "<COLUMN> new value"
+    column of a sheet; a column the sheet may not change, or not (or not once) in the export,
+    is refused."""
+    export = [column_key(h) for h in header]
+    found = []
+    for i, name in enumerate(table.header):
+        text = (name or "").strip()
+        if not text.lower().endswith(NEW_VALUE_SUFFIX):
+            continue
+        column = column_key(text[: -len(NEW_VALUE_SUFFIX)])
+        allowed = EDITABLE.get(sheet, ())
+        if column not in allowed:
+            raise InputError(f"sheet {sheet!r}: column {text!r} is not one this sheet can change"
+                             + (f"; it can change {', '.join(allowed)}" if allowed else ""),
+                             file=path, row=1, column=text)
+        if export.count(column) != 1:
+            raise InputError(f"sheet {sheet!r}: the export has {export.count(column)} {column} columns, "
+                             "so a new value cannot say which one it is for", file=path, row=1, column=text)
+        found.append((table.frame.columns[i], export.index(column), column))
+    return found
+
+
+NEW_VALUE_REASON = "review new value (sheet {})"
+
+
+def _inactive_rows(header, frame: pl.DataFrame) -> set[int]:
+    """Frame rows the guide's defaults remove (INACTIVE), as the loader will."""
+    return set(guide_edits(header, frame, audit_table(header, frame)).drops["index"].to_list())
+
+
+class _CellPlan:
+    """Cell edits by (frame row, column position); two different values for one cell are refused."""
+
+    def __init__(self, path: Path, header) -> None:
+        self.path, self.header = path, header
+        self.cells: dict[tuple[int, int], tuple[str | None, str, str, int]] = {}
+
+    def add(self, index: int, pos: int, value: str | None, reason: str, sheet: str, review_row: int) -> None:
+        before = self.cells.get((index, pos))
+        if before is not None and before[0] != value:
+            raise InputError(
+                f"sheet {sheet!r} sets {self.header[pos]} of this export row to {value!r} but sheet "
+                f"{before[2]!r} (row {before[3]}) sets it to {before[0]!r}: keep one of them",
+                file=self.path, row=review_row, column=self.header[pos])
+        self.cells.setdefault((index, pos), (value, reason, sheet, review_row))
+
+
 def parse_decisions(
     path: Path,
     sheets: dict[str, ReviewTable],
@@ -122,7 +202,7 @@ def parse_decisions(
     first_row: int,
     keep_localized_n: bool = False,
 ) -> Decisions:
-    """Turn the decision cells of a filled review workbook into edits on the export.
+    """Turn the decision and "new value" cells of a filled review workbook into edits on the export.
 
     header/frame: the export's exact header and text frame (c0..cN); pids: its PORTFOLIO_PIDs.
     Rows are matched by (sheet, export row, PORTFOLIO_PID); anything else is refused with
@@ -130,17 +210,21 @@ def parse_decisions(
     """
     n = len(pids)
     pid_list = pids.cast(pl.String).to_list()
-    cells: list[tuple[int, int, str | None, str]] = []
+    plan = _CellPlan(path, header)
     drops: list[tuple[int, str]] = []
     undrop: set[int] = set()
     chosen: dict[tuple[str, int], str] = {}
+    values: dict[tuple[str, int, str], str] = {}
+    drop_sheet: dict[int, str] = {}
     for sheet, table in sheets.items():
         if sheet not in CHOICES:
             continue
         dcol, rcol, pcol = (_column(path, sheet, table, c) for c in (DECISION, ROW, PID))
-        for i, (raw, row_text, pid) in enumerate(table.frame.select(dcol, rcol, pcol).iter_rows()):
+        editable = _new_value_columns(path, sheet, table, header)
+        new_cols = [c for c, _, _ in editable]
+        for i, (raw, row_text, pid, *typed) in enumerate(table.frame.select(dcol, rcol, pcol, *new_cols).iter_rows()):
             review_row = i + 2
-            if not any((raw, row_text, pid)):
+            if not any((raw, row_text, pid, *typed)):
                 continue
             choice = normalise_choice(sheet, raw, keep_localized_n=keep_localized_n)
             if choice is None:
@@ -159,6 +243,7 @@ def parse_decisions(
             reason = f"review decision: {choice} (sheet {sheet})"
             if choice == DROP:
                 drops.append((index, reason))
+                drop_sheet.setdefault(index, sheet)
             elif choice == KEEP_ROW:
                 undrop.add(index)
             elif choice in _CELL_ACTIONS:
@@ -167,12 +252,37 @@ def parse_decisions(
                     old = frame[f"c{pos}"][index]
                     # A cell that already says what was asked keeps its exact text (" n" stays " n").
                     same = value is not None and (old or "").strip().upper() == value
-                    cells.append((index, pos, old if same else value, reason))
+                    plan.add(index, pos, old if same else value, reason, sheet, review_row)
+            for (_, pos, column), text in zip(editable, typed):
+                if text is None:
+                    continue
+                if not text.strip():
+                    raise InputError(f"sheet {sheet!r}: the new value of {column} is only spaces; to empty "
+                                     f"the cell write {clear_choice(column)!r} as the decision if the sheet "
+                                     "offers it, or leave the new value blank", file=path, row=review_row,
+                                     column=new_value_header(column))
+                values[(sheet, index, column)] = text
+                plan.add(index, pos, text, NEW_VALUE_REASON.format(sheet), sheet, review_row)
+    dropped = {index for index, _ in drops}
     # A row dropped in any sheet is dropped, whatever another sheet says.
-    undrop -= {index for index, _ in drops}
-    log.info("decisions from %s: %d rows dropped, %d kept despite INACTIVE, %d cell edits",
-             path, len({d for d, _ in drops}), len(undrop), len(cells))
-    return Decisions(Edits(cell_edits(cells), drop_edits(drops)), undrop, chosen, path)
+    undrop -= dropped
+    removed_by_guide = _inactive_rows(header, frame) - undrop
+    lost = [(index, pos, v) for (index, pos), v in plan.cells.items()
+            if index in dropped | removed_by_guide and v[1] == NEW_VALUE_REASON.format(v[2])]
+    if lost:
+        index, pos, (value, _, sheet, review_row) = lost[0]
+        if index in dropped:
+            keep = " (write 'keep row' there to keep it)" if drop_sheet[index] == "inactive" else ""
+            why = f"the decision 'drop row' in sheet {drop_sheet[index]!r} removes{keep}: clear one of them"
+        else:
+            why = ("the loader removes as INACTIVE: write 'keep row' for it in the inactive sheet, "
+                   "or clear the new value")
+        raise InputError(f"sheet {sheet!r}: a new value for {header[pos]} ({value!r}) is given on a row that {why}",
+                         file=path, row=review_row, column=new_value_header(column_key(header[pos])))
+    cells = [(index, pos, v[0], v[1]) for (index, pos), v in plan.cells.items()]
+    log.info("decisions from %s: %d rows dropped, %d kept despite INACTIVE, %d cell edits (%d new values)",
+             path, len(dropped), len(undrop), len(cells), len(values))
+    return Decisions(Edits(cell_edits(cells), drop_edits(drops)), undrop, chosen, path, values)
 
 
 def read_review_workbook(path: Path) -> dict[str, ReviewTable]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from almaclean.errors import AlmacleanError
 from almaclean.resync.audit import Audit, positions_of
 
 log = logging.getLogger(__name__)
@@ -113,3 +114,35 @@ def apply_edits(header, frame: pl.DataFrame, first_row: int, pids: pl.Series, ed
     log.info("loader: %d rows kept, %d removed, %d cells changed",
              kept.height, frame.height - kept.height, changes.height - edits.drops.height)
     return Loader(kept.drop("__i"), rows, changes)
+
+
+def check_logged(frame: pl.DataFrame, first_row: int, header, loader: Loader) -> None:
+    """The loader differs from the export only as its change log says: every removed row is
+    logged as removed, every changed cell is logged with its old and new text, and nothing
+    logged is missing. Refuses (AlmacleanError, nothing written) otherwise."""
+    changes = loader.changes
+    removed = set(changes.filter(pl.col("column") == ROW_REMOVED)["row"].to_list())
+    kept_rows = loader.rows.to_list()
+    expected = [r for r in range(first_row, first_row + frame.height) if r not in removed]
+    if kept_rows != expected or loader.frame.width != frame.width:
+        unlogged = sorted(set(range(first_row, first_row + frame.height)) - set(kept_rows) - removed)
+        raise AlmacleanError(f"the loader file would lose rows {unlogged[:5]} without a change log line "
+                             "(or keep a row the log says is removed); nothing was written")
+    before = frame.filter(pl.int_range(pl.len()).is_in([r - first_row for r in kept_rows]))
+    logged = {(r, c): (o, n) for r, c, o, n in
+              changes.filter(pl.col("column") != ROW_REMOVED).select("row", "column", "old", "new").iter_rows()}
+    seen: set[tuple[int, str]] = set()
+    rows = loader.rows
+    for j, name in enumerate(header):
+        col = f"c{j}"
+        differs = before[col].ne_missing(loader.frame[col])
+        for row, old, new in zip(rows.filter(differs).to_list(), before[col].filter(differs).to_list(),
+                                 loader.frame[col].filter(differs).to_list()):
+            if logged.get((row, name)) != (old, new):
+                raise AlmacleanError(f"the loader file would change {name} in export row {row} from {old!r} "
+                                     f"to {new!r} without that change in the change log; nothing was written")
+            seen.add((row, name))
+    if set(logged) - seen:
+        row, name = sorted(set(logged) - seen)[0]
+        raise AlmacleanError(f"the change log says {name} of export row {row} changes, but the loader file "
+                             "does not change it; nothing was written")

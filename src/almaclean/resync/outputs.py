@@ -11,7 +11,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from almaclean.resync.plan import CollectionPlan, loader_file_name
+from almaclean.resync.loader import check_logged
+from almaclean.resync.plan import CollectionPlan
 from almaclean.resync.report import audit_record, collections_summary, review_sheets
 from almaclean.write.atomic import atomic_path
 from almaclean.write.csvfile import write_csv_for_people
@@ -64,18 +65,24 @@ def write_json(path: Path, record: dict) -> Path:
 
 
 def write_collection(plan: CollectionPlan, folder: Path) -> dict:
-    """audit.json, changes.csv, the loader spreadsheet and review.xlsx; returns the audit record."""
+    """audit.json, review.xlsx and, for a manual load, changes.csv and the loader spreadsheet
+    (named _DRAFT while rows await a decision); returns the audit record. The loader is checked
+    against its change log first: an unlogged removal or change writes nothing."""
     record = audit_record(plan)
     loader = plan.loader
-    write_workbook(folder / loader_file_name(plan.export), [
-        Sheet(export_sheet_name(plan.export), list(plan.header), loader.frame, freeze=False, autofilter=True),
-    ])
-    write_csv_for_people(folder / "changes.csv", loader.changes.select("row", "portfolio_pid", "column", "old", "new",
-                                                            "reason"))
+    if plan.needs_loader:
+        check_logged(plan.frame, plan.first_row, plan.header, loader)
+        write_workbook(folder / plan.loader_name, [
+            Sheet(export_sheet_name(plan.export), list(plan.header), loader.frame, freeze=False, autofilter=True),
+        ])
+    if not plan.nothing_to_load:
+        write_csv_for_people(folder / "changes.csv", loader.changes.select("row", "portfolio_pid", "column", "old",
+                                                                           "new", "reason"))
     write_workbook(folder / "review.xlsx", review_sheets(plan))
     write_json(folder / "audit.json", record)
-    log.info("%s: decision %s; wrote loader (%d rows), review.xlsx, changes.csv (%d lines) to %s",
-             plan.collection, plan.audit.decision, loader.frame.height, loader.changes.height, folder)
+    log.info("%s: decision %s; loader %s (%d rows), review.xlsx, %d change lines, in %s",
+             plan.collection, plan.audit.decision, plan.loader_name or "none", loader.frame.height,
+             loader.changes.height, folder)
     return record
 
 

@@ -19,6 +19,7 @@ from almaclean.kinds import KindRead, read_kind
 from almaclean.resync.decisions import Decisions, ReviewTable, parse_decisions, read_review_workbook
 from almaclean.resync.inputs import expand_exports, match_review
 from almaclean.resync.outputs import copy_export, write_collection, write_run_summary
+from almaclean.resync.report import closing_lines
 from almaclean.resync.plan import collection_name, identity_of, plan_collection
 from almaclean.services import options
 from almaclean.store.ingest import file_digest, ingest_read
@@ -45,15 +46,9 @@ class ResyncRun:
 
     def lines(self) -> list[str]:
         out = [f"re-sync of {len(self.collections)} collection(s):"]
-        for record in self.collections:
-            name = record.get("collection") or record.get("folder")
-            decision = record.get("decision", "?")
-            out.append(f"  {name}: {record.get('rows', '?')} portfolios -> {decision}")
-            for category, missing in (record.get("not_checked") or {}).items():
-                shown = ", ".join(missing) if isinstance(missing, list) else str(missing)
-                out.append(f"    not checked: {category} ({shown})")
+        out += [f"  {line}" for line in closing_lines([(record, record["folder"]) for record in self.collections])]
         out.append(f"  outputs: {self.folder}")
-        out.append("  next: open each collection's review workbook; its first sheet says what to do")
+        out.append("  next: open each collection's review.xlsx; its first sheet says what to do first")
         return out
 
     def as_json(self) -> dict:
@@ -102,15 +97,15 @@ def _collection(engine: Engine, request: ResyncRequest, export: Path, sha: str, 
     read = read_kind("extended-export", export)
     chosen = (_decisions(Path(request.decisions), sheets, read, request.keep_localized_n)
               if export == review_for else None)
+    table = read.table
+    plan = plan_collection(export, sha, table.header, table.frame, table.first_row, read.canonical,
+                           po_lines=po_frame, decisions=chosen, keep_localized_n=request.keep_localized_n)
     folder = run / name
     folder.mkdir()
     copied_sha, size = copy_export(export, folder)
     if copied_sha != sha:
         raise InputError("the export changed while almaclean was running; run again", file=export)
     ingest_read(engine, read, request.institution, scope=collection_name(export), digest=(copied_sha, size))
-    table = read.table
-    plan = plan_collection(export, sha, table.header, table.frame, table.first_row, read.canonical,
-                           po_lines=po_frame, decisions=chosen, keep_localized_n=request.keep_localized_n)
     del read, table
     return write_collection(plan, folder), name
 
