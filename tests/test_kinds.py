@@ -281,3 +281,17 @@ def test_header_only_file_gives_an_empty_canonical_frame_with_its_row_column(tmp
     assert read.canonical.height == 0
     assert read.canonical.columns == ["row", *canonical_columns("portfolios")]
     assert read.canonical.schema["row"] == pl.Int64
+
+
+def test_every_list_of_kinds_derives_from_the_registry():
+    from almaclean.cli import build_parser
+    from almaclean.kinds import ALIASES, READERS, REQUIRED
+    from almaclean.kinds.registry import FOLDERS, NAMES, TABLES
+    from almaclean.store.ingest import TABLE_OF_KIND
+
+    ingest = build_parser().commands["ingest"]
+    choices = next(a.choices for a in ingest._actions if a.dest == "kind")  # argparse keeps choices here
+    assert tuple(choices) == NAMES
+    assert set(ALIASES) == set(REQUIRED) == set(READERS) == set(TABLES) == set(NAMES)
+    assert TABLE_OF_KIND is TABLES
+    assert set(FOLDERS.values()) == set(NAMES) and all(FOLDERS[name] == name for name in NAMES)

@@ -11,7 +11,7 @@ import pytest
 
 from almaclean.normalize.coverage import contains, parse_statement
 from almaclean.p2e.analyse import REPEATED_ID_REASON, analyse_p2e
-from almaclean.p2e.classify import P2E_COLUMNS, PO_LINE_COLUMNS, PORTFOLIO_COLUMNS
+from almaclean.p2e.classify import P2E_COLUMNS, PORTFOLIO_COLUMNS
 from almaclean.p2e.match import (
     CONTAINED, EDITION_YEARS, NOT_CHECKED, OPEN_END, PO_LINES_RULE, SOME_IDENTIFIERS, coverage_verdict,
 )

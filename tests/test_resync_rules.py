@@ -19,7 +19,6 @@ from almaclean.resync.inputs import match_review
 from almaclean.resync.outputs import copy_export, write_collection
 from almaclean.resync.plan import collection_name, loader_file_name, plan_collection
 from almaclean.resync.polines import check_po_lines
-from almaclean.write.xlsx import Sheet, write_workbook
 
 PID = ["53496697910003681", "53496697920003681", "53496697930003681", "53496697940003681",
        "53496697950003681", "53496697960003681"]

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import polars as pl
-import pytest
 from test_resync_rules import PID, assert_loader_matches, build_export
 
 from almaclean.read.table import read_table

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from almaclean import __version__, settings
 from almaclean.errors import AlmacleanError, InputError
+from almaclean.kinds.registry import NAMES as KIND_NAMES
 
 log = logging.getLogger("almaclean")
 
-KINDS = ("p2e", "portfolios", "extended-export", "po-lines")
 # Prefect's temporary server has to start within this (a loaded 2-core machine needs ~40 s).
 EPHEMERAL_STARTUP_SECONDS = "180"
 
@@ -79,7 +79,7 @@ def build_parser() -> Parser:
     p = command("ingest", _ingest, help="store P2E files and Alma exports in the database",
                 description="Read, check and store files of one kind. The same file again is a no-op; "
                             "a newer file of the same kind and scope supersedes the older one.")
-    p.add_argument("kind", choices=KINDS)
+    p.add_argument("kind", choices=KIND_NAMES)
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--institution", required=True, metavar="CODE", help="institution code the files belong to")
     p.add_argument("--scope", help="what the file covers (default: the collection for an Extended Export, "

@@ -1,13 +1,12 @@
 """The batch summary: one row per job (and per refused institution); retry rules for jobs."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import polars as pl
 
 from almaclean.errors import InputError
-from almaclean.write.atomic import atomic_path
+from almaclean.write.jsonfile import write_json
 from almaclean.write.xlsx import Sheet, write_workbook
 
 SUMMARY_COLUMNS = ["institution", "job", "status", "result", "run_folder", "error", "error_file", "error_row",
@@ -50,8 +49,7 @@ def job_row(institution: str, job: str, *, run_folder: str | None = None, result
 def write_summary(folder: Path, rows: list[dict]) -> Path:
     """summary.json and summary.xlsx, rows in a stable order (institution, job)."""
     ordered = sorted(rows, key=lambda r: (r["institution"], r["job"]))
-    with atomic_path(Path(folder) / "summary.json") as temp:
-        temp.write_text(json.dumps({"jobs": ordered}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(Path(folder) / "summary.json", {"jobs": ordered})
     frame = pl.DataFrame([{k: None if r[k] is None else str(r[k]) for k in SUMMARY_COLUMNS} for r in ordered],
                          schema={k: pl.String for k in SUMMARY_COLUMNS})
     return write_workbook(Path(folder) / "summary.xlsx", [Sheet("Summary", SUMMARY_COLUMNS, frame)])

@@ -20,6 +20,7 @@ import almaclean
 from almaclean.errors import InputError
 from almaclean.store.ingest import file_digest
 from almaclean.write.atomic import atomic_path
+from almaclean.write.jsonfile import write_json
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,7 @@ def write_bundle(run_folder: Path, *, flow: str, parameters: dict, inputs: list[
     payload = {"bundle_format": BUNDLE_FORMAT, "run_uuid": uuid.uuid4().hex, "flow": flow, "parameters": parameters,
                "environment": environment(), "inputs": inputs, "outputs": outputs}
     path = run_folder / BUNDLE_FILE
-    with atomic_path(path) as temp:
-        temp.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(path, payload)
     log.info("bundle %s: %d input(s), %d output(s)", path, len(inputs), len(outputs))
     return path
 

@@ -7,18 +7,19 @@ KindRead with the lossless table and the canonical frame.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from almaclean.errors import InputError
-from almaclean.kinds import extended_export, p2e, po_lines, portfolios
+from almaclean.kinds import extended_export, p2e, po_lines
 from almaclean.kinds.aliases import ALIASES, KINDS, REQUIRED, canonical_columns, check_kind
-from almaclean.kinds.common import KindRead
+from almaclean.kinds.common import KindRead, read_with_aliases
 from almaclean.kinds.identify import check_read, refused_as_other_kind, unrecognised_columns
 from almaclean.kinds.kbart import CZTitleList, read_cz_title_lists, read_cz_titles
 from almaclean.kinds.mapping import UserMapping, load_mapping, resolve_columns
 
 READERS: dict[str, Callable[[str | Path, UserMapping | None], KindRead]] = {
-    portfolios.KIND: portfolios.read,
+    "portfolios": partial(read_with_aliases, "portfolios"),
     p2e.KIND: p2e.read,
     po_lines.KIND: po_lines.read,
     extended_export.KIND: extended_export.read,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-KINDS = ("p2e", "portfolios", "extended-export", "po-lines")
+from almaclean.kinds.registry import NAMES
+
+KINDS = NAMES
 
 _FOLDED_OUT = re.compile(r"[\s_.]+")
 

@@ -23,17 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from almaclean.errors import InputError
+from almaclean.kinds.registry import FOLDERS
 
 log = logging.getLogger(__name__)
 
-KIND_FOLDERS = {
-    "portfolios": "portfolios",
-    "p2e": "p2e",
-    "po-lines": "po-lines",
-    "po_lines": "po-lines",
-    "extended-export": "extended-export",
-    "extended_export": "extended-export",
-}
 MAPPING_FILE = "mapping.toml"
 _CLUTTER = {"thumbs.db", "desktop.ini"}
 _PO_LINE_NAMES = ("po_line", "po-line", "poline", "po line")
@@ -69,10 +62,10 @@ def kind_of(relative: Path, *, institution_folder: Path) -> str:
     """The kind of a file given by its path inside the institution folder; InputError if unknown."""
     parts = relative.parts
     if len(parts) > 1:
-        kind = KIND_FOLDERS.get(parts[0].lower())
+        kind = FOLDERS.get(parts[0].lower())
         if kind is None:
             raise InputError(
-                f"unknown inbox sub-folder {parts[0]!r}: use one of {', '.join(sorted(set(KIND_FOLDERS)))}",
+                f"unknown inbox sub-folder {parts[0]!r}: use one of {', '.join(sorted(set(FOLDERS)))}",
                 file=institution_folder / relative)
         return kind
     kind = kind_by_name(relative.name)

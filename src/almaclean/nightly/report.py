@@ -8,7 +8,6 @@ the previous run's findings kept as findings CSV) and compares bytes (docs/audit
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,7 @@ from almaclean.p2e.report import write_report
 from almaclean.read.table import read_table
 from almaclean.write.atomic import atomic_path
 from almaclean.write.csvfile import write_csv, write_csv_for_people
+from almaclean.write.jsonfile import write_json
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +179,6 @@ def write_summary(run_folder: Path, runs: list[InstitutionRun]) -> str:
     _write_text(run_folder / SUMMARY_MD, markdown)
     payload = {"institutions": [asdict(r) for r in runs],
                "failed": [r.institution for r in runs if r.status != "succeeded"]}
-    _write_text(run_folder / SUMMARY_JSON, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    write_json(run_folder / SUMMARY_JSON, payload)
     log.info("nightly summary written to %s", run_folder)
     return markdown

@@ -13,7 +13,6 @@ at 1,000,000 portfolios. Every id is written as text.
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from almaclean.p2e.sets import (
     DEFAULT_HEADER, DEFAULT_SIZE, DELETE_JOB_PARAMETERS, DeletionGuard, check_deletion_rows, job_readme,
     plan_sets, write_deletion_sets, write_readme, write_sets,
 )
-from almaclean.write.atomic import atomic_path
+from almaclean.write.jsonfile import write_json
 from almaclean.write.csvfile import write_csv_for_people
 from almaclean.write.xlsx import Sheet, write_workbook
 
@@ -205,8 +204,7 @@ def write_report(result: P2EResult, folder: Path, *, set_header: str = DEFAULT_H
         "without_po_lines": without_po_lines,
         "next_steps": steps, "set_header": set_header, "set_size": set_size,
     }
-    with atomic_path(folder / "summary.json") as temp:
-        temp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(folder / "summary.json", summary)
     log.info("P2E report written to %s", folder)
     return counts
 

@@ -4,7 +4,6 @@ Everything goes through the project's atomic writers: nothing is ever overwritte
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import shutil
@@ -15,6 +14,7 @@ from almaclean.resync.loader import check_logged
 from almaclean.resync.plan import CollectionPlan
 from almaclean.resync.report import audit_record, collections_summary, review_sheets
 from almaclean.write.atomic import atomic_path
+from almaclean.write.jsonfile import write_json
 from almaclean.write.csvfile import write_csv_for_people
 from almaclean.write.xlsx import Sheet, write_workbook
 
@@ -56,12 +56,6 @@ def export_sheet_name(export: Path) -> str:
 
     name = unescape(found.group(1).decode("utf-8", "replace"))
     return name if 0 < len(name) <= 31 and not set(name) & set("[]:*?/\\") else DEFAULT_SHEET
-
-
-def write_json(path: Path, record: dict) -> Path:
-    with atomic_path(path) as temp:
-        temp.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
 
 
 def write_collection(plan: CollectionPlan, folder: Path) -> dict:

@@ -19,18 +19,14 @@ from sqlalchemy.exc import IntegrityError
 
 from almaclean import __version__
 from almaclean.kinds import KindRead, canonical_columns, read_kind
+from almaclean.kinds.registry import TABLES
 from almaclean.progress import Progress
 from almaclean.read.detect import check_regular_file
 from almaclean.store.db import write_transaction
 
 log = logging.getLogger(__name__)
 
-TABLE_OF_KIND = {
-    "portfolios": "portfolios",
-    "p2e": "p2e_lines",
-    "po-lines": "po_lines",
-    "extended-export": "extended_export_rows",
-}
+TABLE_OF_KIND = TABLES
 CHUNK_ROWS = 50_000
 EXTENDED_EXPORT_SUFFIX = "_portfolios"
 
