@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 
@@ -140,3 +141,29 @@ def test_cz_title_lists_given_to_the_command_are_kept_in_the_bundle_and_verify(t
     assert (run / "inputs" / "cz-titles" / kbart.name).read_bytes() == kbart.read_bytes()
     result = verify_run(run)
     assert result.ok, result.lines
+
+
+def test_the_command_without_po_line_evidence_lists_candidates_but_writes_no_deletion_set(tmp_path, capsys):
+    """No PO line column, no PO number, no PO line export: exit 0, candidates listed, no
+    deletion-sets/ folder, and the last lines say what was not checked and what to do."""
+    from almaclean.cli import main
+
+    header, *rows = PORTFOLIOS
+    keep = [i for i, name in enumerate(header) if name != "PO Line Reference"]
+    portfolios = _write(tmp_path / "portfolios.csv", [[row[i] for i in keep] for row in PORTFOLIOS])
+    p2e = tmp_path / "p2e.txt"
+    p2e.write_text("EDU01000000001,portfolio\n", encoding="utf-8")
+    args = ["p2e", "--institution", "edu01", "--portfolios", str(portfolios), "--p2e", str(p2e),
+            "--db", f"sqlite:///{tmp_path / 'a.db'}"]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    (run,) = (tmp_path / "out").glob("p2e-*")
+    assert [r["portfolio_id"] for r in _csv(run / "deletion_candidates.csv")] == ["53200000000000001"]
+    assert not (run / "deletion-sets").exists()
+    assert "not checked: PO lines" in out and "--without-po-lines" in out
+
+    assert main([*args, "--out", str(tmp_path / "anyway"), "--without-po-lines"]) == 0
+    (run,) = (tmp_path / "anyway").glob("p2e-*")
+    assert (run / "deletion-sets" / "README.txt").read_text(encoding="utf-8").startswith(
+        "WRITTEN WITHOUT PO-LINE EVIDENCE")
+    assert json.loads((run / "bundle.json").read_text(encoding="utf-8"))["parameters"]["without_po_lines"] is True

@@ -126,7 +126,7 @@ def analyse_p2e(
     given_kinds = frozenset({"portfolios", "p2e"} | ({"po-lines"} if given["po-lines"] else set()))
     not_checked_text = {rule: not_checked_reason(rule, columns, given_kinds) for rule, columns in not_checked.items()}
     for rule, text in not_checked_text.items():
-        log.warning("P2E rule %s: %s", rule, text)
+        log.info("P2E rule %s: %s", rule, text)
     flagged = flag_portfolios(with_columns(portfolios, PORTFOLIO_COLUMNS).select(ANALYSED_COLUMNS))
     classes = classify_p2e(flagged, with_columns(p2e_lines, P2E_COLUMNS))
     databases = classes.p2e.filter(is_database_record())

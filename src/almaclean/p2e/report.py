@@ -171,7 +171,7 @@ def write_report(result: P2EResult, folder: Path, *, set_header: str = DEFAULT_H
     deletion_plan = plan_sets(result.deletion_candidates, group="group", id_column="portfolio_id", size=set_size)
     group_plan = plan_sets(result.groups, group="group", id_column="portfolio_id", size=set_size)
     if withheld:
-        log.warning("no PO-line evidence: deletion sets not written (%s not given)", WITHOUT_PO_LINES_OPTION)
+        log.info("no PO-line evidence: deletion sets not written (%s not given)", WITHOUT_PO_LINES_OPTION)
         deletion_plan = deletion_plan.clear()
         deletion_files = pl.DataFrame(schema={"group": pl.String, "file": pl.String, "ids": pl.UInt32})
     else:

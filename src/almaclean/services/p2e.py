@@ -11,6 +11,7 @@ failed run leaves no folder.
 """
 from __future__ import annotations
 
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from almaclean.bundle.ledger import record_run
 from almaclean.errors import InputError
 from almaclean.kinds import CZTitleList, read_cz_title_lists, unrecognised_columns
 from almaclean.p2e.analyse import analyse_p2e
-from almaclean.p2e.report import evidence_lines, next_steps, write_report
+from almaclean.p2e.report import evidence_lines, write_report
 from almaclean.p2e.sets import DEFAULT_HEADER, DEFAULT_SIZE
 from almaclean.services import options
 from almaclean.services.ingest import mapping_for
@@ -78,6 +79,7 @@ class P2ERun:
     analysed: dict[str, list[int]]       # kind -> stored file ids
     files: list[IngestResult]            # the files given on this run
     evidence: list[tuple[str, str]] = field(default_factory=list)   # report.evidence_lines: what was not checked
+    steps: list[str] = field(default_factory=list)                  # the next steps, as summary.json says them
     not_checked: dict[str, list[str]] = field(default_factory=dict)  # rule -> the columns it lacked
 
     def lines(self) -> list[str]:
@@ -90,7 +92,7 @@ class P2ERun:
                    "for local collections")
         out += [f"  {item}: {text}" for item, text in self.evidence if item != "evidence"]
         out.append(f"  outputs: {self.folder}")
-        out += [f"  next: {step}" for step in next_steps(c)[:3]]
+        out += [f"  next: {step}" for step in self.steps[:3]]
         return out
 
     def as_json(self) -> dict:
@@ -169,10 +171,11 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
             _bundle(engine, staging, request, analysed)
             record_run(engine, staging)
             folder = publish_run_folder(staging)
+    steps = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["next_steps"]
     files = [stored.get(kind) or inputs.unchanged[kind] for kind in request.given()]
     log.info("P2E run %s analysed stored files %s", folder, analysed)
     return P2ERun(folder, request.institution, counts, analysed, files,
-                  evidence=evidence_lines(result, without_po_lines=request.without_po_lines),
+                  evidence=evidence_lines(result, without_po_lines=request.without_po_lines), steps=steps,
                   not_checked=dict(result.not_checked))
 
 
