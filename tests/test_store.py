@@ -243,3 +243,26 @@ def test_a_file_stored_by_an_earlier_version_with_every_cell_in_raw_rows_comes_b
         conn.execute(text("INSERT INTO raw_rows (source_file_id, row_number, cells) VALUES (:i, :r, :c)"),
                      [{"i": result.source_file_id, "r": table.first_row + n, "c": c} for n, c in enumerate(cells)])
     assert raw_table(engine, result.source_file_id).frame.equals(table.frame)
+
+
+def test_an_export_ingested_again_after_a_newer_one_is_current_again(db_url, tmp_path):
+    """Night 1 file A, night 2 file B (same scope), night 3 the bytes of A again: A is current,
+    stored once, and ingesting it once more changes nothing."""
+    from almaclean.store.load import current_frame, stored_status
+
+    engine = make_engine(db_url)
+    first = tmp_path / "night1.csv"
+    first.write_text("Portfolio Id,MMS Id\n531000000000000001,991000000000000001\n", encoding="utf-8")
+    second = tmp_path / "night2.csv"
+    second.write_text("Portfolio Id,MMS Id\n531000000000000002,991000000000000002\n", encoding="utf-8")
+    third = tmp_path / "night3.csv"
+    third.write_bytes(first.read_bytes())
+    a = ingest_file(engine, "portfolios", first, "EDU01")
+    assert ingest_file(engine, "portfolios", second, "EDU01").status == "stored"
+    assert current_frame(engine, "EDU01", "portfolios")["portfolio_id"].to_list() == ["531000000000000002"]
+    again = ingest_file(engine, "portfolios", third, "EDU01")
+    assert (again.status, again.source_file_id) == ("current again", a.source_file_id)
+    assert current_frame(engine, "EDU01", "portfolios")["portfolio_id"].to_list() == ["531000000000000001"]
+    assert ingest_file(engine, "portfolios", third, "EDU01").status == "unchanged"
+    row = stored_status(engine).row(0, named=True)
+    assert (row["files"], row["current_files"], row["current_rows"]) == (2, 1, 1)

@@ -29,7 +29,7 @@ from almaclean.p2e.sets import DEFAULT_HEADER, DEFAULT_SIZE
 from almaclean.services import options
 from almaclean.services.ingest import mapping_for
 from almaclean.store.ingest import (
-    IngestResult, PendingFile, default_scope, read_unless_stored, store_pending,
+    IngestResult, PendingFile, default_scope, make_current, read_unless_stored, store_pending,
 )
 from almaclean.store.load import current_sources, present_columns, sources_by_id, sources_frame
 from almaclean.write.atomic import publish_run_folder
@@ -140,8 +140,10 @@ def read_inputs(engine: Engine, request: P2ERequest) -> Inputs:
     return inputs
 
 
-def _store(engine: Engine, pending: dict[str, PendingFile], institution: str) -> dict[str, IngestResult]:
-    return {kind: store_pending(engine, file, institution) for kind, file in pending.items()}
+def _store(engine: Engine, inputs: Inputs, institution: str) -> dict[str, IngestResult]:
+    """The files read are stored; a file given again after a newer one is current again."""
+    return {**{kind: make_current(engine, result, institution) for kind, result in inputs.unchanged.items()},
+            **{kind: store_pending(engine, file, institution) for kind, file in inputs.pending.items()}}
 
 
 def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
@@ -150,7 +152,7 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
     check_request(request)
     inputs = read_inputs(engine, request)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="almaclean-store") as pool:
-        storing = pool.submit(_store, engine, inputs.pending, request.institution) if inputs.pending else None
+        storing = pool.submit(_store, engine, inputs, request.institution) if request.given() else None
         missing = [f"no {name} stored for institution {request.institution!r}: pass {option}"
                    for kind, (name, option) in NEEDED.items() if inputs.frames[kind].height == 0]
         if missing:
@@ -166,13 +168,13 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
             counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size,
                                   without_po_lines=request.without_po_lines)
             stored = storing.result() if storing is not None else {}
-            analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in stored else ids)
+            analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in inputs.pending else ids)
                         for kind, ids in inputs.pinned.items()}
             _bundle(engine, staging, request, analysed)
             record_run(engine, staging)
             folder = publish_run_folder(staging)
     steps = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["next_steps"]
-    files = [stored.get(kind) or inputs.unchanged[kind] for kind in request.given()]
+    files = [stored[kind] for kind in request.given()]
     log.info("P2E run %s analysed stored files %s", folder, analysed)
     return P2ERun(folder, request.institution, counts, analysed, files,
                   evidence=evidence_lines(result, without_po_lines=request.without_po_lines), steps=steps,

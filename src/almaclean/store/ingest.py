@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from itertools import repeat
 from pathlib import Path
@@ -23,6 +23,7 @@ from almaclean.kinds.registry import TABLES
 from almaclean.progress import Progress
 from almaclean.read.detect import check_regular_file
 from almaclean.store.db import write_transaction
+from almaclean.store.sqlfiles import query
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ EXTENDED_EXPORT_SUFFIX = "_portfolios"
 @dataclass(frozen=True)
 class IngestResult:
     source_file_id: int
-    status: str  # "stored" | "unchanged"
+    status: str  # "stored" | "unchanged" | "current again" (stored before, superseded, now current)
     rows: int
     sha256: str
     kind: str
@@ -99,7 +100,26 @@ def ingest_files(engine: Engine, kind: str, paths: list[Path], institution: str,
     """Several files of one kind: all are read and checked before any is stored, so one bad
     file stores nothing. Each file is then stored in its own transaction."""
     read = [read_unless_stored(engine, kind, path, institution, mapping) for path in map(Path, paths)]
-    return [r if isinstance(r, IngestResult) else store_pending(engine, r, institution, scope=scope) for r in read]
+    return [make_current(engine, r, institution) if isinstance(r, IngestResult)
+            else store_pending(engine, r, institution, scope=scope) for r in read]
+
+
+def make_current(engine: Engine, stored: IngestResult, institution: str) -> IngestResult:
+    """A file ingested again: when a newer file of its scope was ingested since (an export
+    that reverted), it becomes the current one again ("current again"), stored once all the
+    same; otherwise nothing changes ("unchanged")."""
+    with write_transaction(engine) as conn:
+        current = conn.execute(
+            text("SELECT id FROM source_files WHERE institution_code = :i AND kind = :k AND scope = :s "
+                 "ORDER BY current_order DESC, id DESC LIMIT 1"),
+            {"i": institution, "k": stored.kind, "s": stored.scope}).scalar()
+        if current == stored.source_file_id:
+            return stored
+        conn.execute(text(f"UPDATE source_files SET current_order = ({query('next_current_order')}) WHERE id = :id"),
+                     {"id": stored.source_file_id})
+    log.info("%s (%s) is stored already as file #%d: it is the current one of scope %r again",
+             Path(stored.file).name, stored.kind, stored.source_file_id, stored.scope)
+    return replace(stored, status="current again")
 
 
 def read_unless_stored(engine: Engine, kind: str, path: Path, institution: str,
@@ -176,8 +196,9 @@ def _insert_source(conn: Connection, read: KindRead, institution: str, scope: st
     return conn.execute(
         text("INSERT INTO source_files (institution_code, kind, scope, file_name, file_size, sha256, "
              "row_count, format, encoding, header_json, column_count, first_row, ingested_at, tool_version, "
-             "columns_json) VALUES "
-             "(:i, :k, :scope, :name, :size, :sha, :rows, :fmt, :enc, :header, :width, :first, :at, :ver, :columns) "
+             "columns_json, current_order) VALUES "
+             "(:i, :k, :scope, :name, :size, :sha, :rows, :fmt, :enc, :header, :width, :first, :at, :ver, :columns, "
+             f"({query('next_current_order')})) "
              "RETURNING id"),
         {"i": institution, "k": read.kind, "scope": scope, "name": Path(table.path).name, "size": size,
          "sha": sha, "rows": table.frame.height, "fmt": table.format, "enc": table.encoding,
