@@ -15,23 +15,32 @@ from almaclean.store.load import stored_status
 from conftest import sqlite_url
 
 PARSER = build_parser()
+
+
+def _commands(parser, prefix=()):
+    """Every command and sub-command (db prune) with the words that call it."""
+    for name, command in parser.commands.items():
+        yield (*prefix, name), command
+        yield from _commands(command, (*prefix, name))
+
 GLOBAL = {("--db",), ("-v", "--verbose"), ("-q", "--quiet"), ("--json",), ("--prefect",)}
 ONE_OFF = ("ingest", "status", "sample", "demo", "resync", "p2e", "verify")
 
 
 def test_every_command_is_documented_and_takes_the_global_options():
     assert set(PARSER.commands) == {"ingest", "status", "sample", "demo", "resync", "p2e", "nightly", "batch",
-                                    "verify"}
-    for name, command in PARSER.commands.items():
-        assert command.description or PARSER.format_help().count(name), name
-        assert GLOBAL <= set(command.flags), name
+                                    "verify", "db"}
+    assert set(PARSER.commands["db"].commands) == {"upgrade", "prune"}
+    for words, command in _commands(PARSER):
+        assert command.description or PARSER.format_help().count(words[0]), words
+        assert GLOBAL <= set(command.flags), words
 
 
-@pytest.mark.parametrize("command,flags", [(c, f) for c, p in PARSER.commands.items() for f in p.flags
+@pytest.mark.parametrize("command,flags", [(c, f) for c, p in _commands(PARSER) for f in p.flags
                                            if f not in GLOBAL and f != ("-h", "--help")])
 def test_every_option_has_help_text(command, flags, capsys):
     with pytest.raises(SystemExit):
-        build_parser().parse_args([command, "--help"])
+        build_parser().parse_args([*command, "--help"])
     text = capsys.readouterr().out
     for flag in flags:
         assert flag in text, (command, flag)
@@ -117,3 +126,38 @@ def test_one_off_commands_never_import_prefect(tmp_path):
         assert done.returncode == 0, (argv, done.stderr)
     assert not list((tmp_path / "data" / "runs").glob(".*partial"))
     assert stored_status(open_database(f"sqlite:///{demo / 'almaclean.db'}", read_only=True)).height == 4
+
+
+def test_db_prune_keeps_current_files_and_what_recorded_runs_analysed(tmp_path, capsys):
+    """Three nights of one portfolio scope and a P2E run on the second: prune --keep-days 0
+    removes the first night only (superseded, no run names it); the run still verifies; the
+    current file stays; status gives a size per institution."""
+    from almaclean.services.verify import verify_run
+
+    url = sqlite_url(tmp_path)
+    nights = []
+    for n in range(3):
+        path = tmp_path / f"night{n}.csv"
+        path.write_text("Portfolio Id,MMS Id,Title,Portfolio Linked To CZ,Coverage Statement,Availability\n"
+                        f"53100000000000{n}001,99100000000000{n}001,T{n},N,,Available\n", encoding="utf-8")
+        nights.append(path)
+    p2e = tmp_path / "p2e.txt"
+    p2e.write_text("EDU01000000001,portfolio\n", encoding="utf-8")
+    assert main(["-q", "ingest", "portfolios", str(nights[0]), "--institution", "EDU01", "--db", url]) == 0
+    assert main(["-q", "p2e", "--institution", "EDU01", "--portfolios", str(nights[1]), "--p2e", str(p2e),
+                 "--db", url, "--out", str(tmp_path / "out")]) == 0
+    assert main(["-q", "ingest", "portfolios", str(nights[2]), "--institution", "EDU01", "--db", url]) == 0
+    assert main(["db", "prune", "--keep-days", "-1", "--db", url]) == 2
+    assert main(["db", "prune", "--keep-days", "0", "--db", url, "--json"]) == 0
+    capsys.readouterr()
+    engine = open_database(url, read_only=True)
+    from almaclean.store.load import current_frame, fetch_frame
+
+    names = fetch_frame(engine, "SELECT file_name FROM source_files ORDER BY id")["file_name"].to_list()
+    assert names == ["night1.csv", "p2e.txt", "night2.csv"]
+    assert current_frame(engine, "EDU01", "portfolios")["title"].to_list() == ["T2"]
+    (run,) = (tmp_path / "out").glob("p2e-*")
+    assert verify_run(run, ledger=engine).ok
+    assert main(["status", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert "size per institution" in out and "EDU01" in out

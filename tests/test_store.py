@@ -266,3 +266,23 @@ def test_an_export_ingested_again_after_a_newer_one_is_current_again(db_url, tmp
     assert ingest_file(engine, "portfolios", third, "EDU01").status == "unchanged"
     row = stored_status(engine).row(0, named=True)
     assert (row["files"], row["current_files"], row["current_rows"]) == (2, 1, 1)
+
+
+def test_prune_removes_superseded_history_and_keeps_the_current_file(db_url, tmp_path):
+    from almaclean.store.load import current_frame, raw_table, stored_status
+    from almaclean.store.prune import prune
+    from almaclean.store.size import institution_bytes
+
+    engine = make_engine(db_url)
+    ids = []
+    for n in range(3):
+        path = tmp_path / f"night{n}.csv"
+        path.write_text(f"Portfolio Id,MMS Id,Note\n53100000000000{n}001,99100000000000{n}001,x{n}\n", encoding="utf-8")
+        ids.append(ingest_file(engine, "portfolios", path, "EDU01").source_file_id)
+    assert set(institution_bytes(engine)) == {"EDU01"}
+    pruned = prune(engine, 0)
+    assert (pruned.files, pruned.rows, pruned.kept_for_runs) == (2, 2, 0)
+    assert stored_status(engine).row(0, named=True)["files"] == 1
+    assert current_frame(engine, "EDU01", "portfolios")["portfolio_id"].to_list() == ["531000000000002001"]
+    assert raw_table(engine, ids[2]).frame.row(0) == ("531000000000002001", "991000000000002001", "x2")
+    assert prune(engine, 0).files == 0

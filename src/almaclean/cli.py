@@ -148,6 +148,21 @@ def build_parser() -> Parser:
     p.add_argument("--dask", dest="dask_address", metavar="ADDRESS",
                    help="run the jobs on this Dask scheduler (needs the almaclean[dask] extra)")
 
+    p = command("db", None, help="database upkeep: schema upgrade, retention",
+                description="upgrade: bring the database to this almaclean's schema (also done by any command "
+                            "that writes). prune: remove stored files older than --keep-days that are "
+                            "superseded and that no recorded run analysed, then give the space back.")
+    db = p.add_subparsers(dest="db_command", required=True, metavar="ACTION", parser_class=Parser)
+    for name, run, help_text in (("upgrade", _db_upgrade, "bring the database to this almaclean's schema"),
+                                 ("prune", _db_prune, "remove old superseded stored files")):
+        action = db.add_parser(name, help=help_text, description=help_text)
+        _global_options(action, in_command=True)
+        action.set_defaults(run=run)
+        p.commands[name] = action
+        if name == "prune":
+            action.add_argument("--keep-days", type=int, required=True, metavar="N",
+                                help="keep every stored file ingested in the last N days")
+
     p = command("verify", _verify,
                 help="re-run a run folder from its bundle and check every output is byte-identical",
                 description="Exit 0 when inputs, outputs and a fresh re-run all match bundle.json, "
@@ -305,16 +320,23 @@ def _status(args):
     if path is not None and not path.is_file():
         return _Lines([f"database: {path}", "nothing stored yet: use `almaclean ingest`"],
                       {"command": "status", "database": str(path), "stored": []})
+    from almaclean.store.size import institution_bytes
+
     engine = _open(args, read_only=True)
     frame = stored_status(engine)
+    sizes = institution_bytes(engine)
     lines = [f"database: {describe(engine)}" + (f" ({path.stat().st_size / 1e6:,.1f} MB)" if path else "")]
+    if sizes:
+        lines.append("size per institution (estimated from its share of each table): "
+                     + ", ".join(f"{code} {size / 1e6:,.1f} MB" for code, size in sorted(sizes.items())))
     if frame.is_empty():
         lines.append("nothing stored yet: use `almaclean ingest`")
     else:
         lines.append(f"{'institution':<14}{'kind':<17}{'files':>6}{'current':>9}{'rows':>12}  last ingest")
         lines += [f"{row['institution']:<14}{row['kind']:<17}{row['files']:>6}{row['current_files']:>9}"
                   f"{row['current_rows']:>12,}  {row['last_ingest']}" for row in frame.iter_rows(named=True)]
-    return _Lines(lines, {"command": "status", "database": describe(engine), "stored": frame.to_dicts()})
+    return _Lines(lines, {"command": "status", "database": describe(engine), "stored": frame.to_dicts(),
+                          "bytes_per_institution": sizes})
 
 
 def _sample(args):
@@ -383,6 +405,21 @@ def _ledger(args):
     if path is not None and not path.is_file():
         return None
     return _open(args, read_only=True)
+
+
+def _db_upgrade(args):
+    from almaclean.store import schema
+    from almaclean.store.db import describe
+
+    engine = _open(args)
+    return _Lines([f"database: {describe(engine)}", f"schema: {schema.HEAD} (the newest)"],
+                  {"command": "db upgrade", "database": describe(engine), "schema": schema.HEAD})
+
+
+def _db_prune(args):
+    from almaclean.services.db import prune_history
+
+    return prune_history(_open(args), args.keep_days)
 
 
 def _verify(args):

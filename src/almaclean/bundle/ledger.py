@@ -25,16 +25,18 @@ def published_name(staging: Path) -> str:
 
 
 def record_run(engine: Engine, folder: Path) -> None:
-    """Record a run folder's bundle.json digest (folder: its staging folder or final folder)."""
+    """Record a run folder's bundle.json digest (folder: its staging folder or final folder) and
+    the stored files it analysed (its input records' source_file_id)."""
     bundle = json.loads((Path(folder) / BUNDLE_FILE).read_text(encoding="utf-8"))
-    run_uuid, workflow = bundle["run_uuid"], bundle["flow"]
+    sources = sorted({r["source_file_id"] for r in bundle["inputs"] if r.get("source_file_id") is not None})
     with write_transaction(engine) as conn:
         conn.execute(
-            text("INSERT INTO run_ledger (run_uuid, workflow, folder_name, bundle_sha256, recorded_at, tool_version) "
-                 "VALUES (:u, :w, :f, :s, :t, :v)"),
-            {"u": run_uuid, "w": workflow, "f": published_name(folder),
+            text("INSERT INTO run_ledger (run_uuid, workflow, folder_name, bundle_sha256, recorded_at, tool_version, "
+                 "source_file_ids) VALUES (:u, :w, :f, :s, :t, :v, :ids)"),
+            {"u": bundle["run_uuid"], "w": bundle["flow"], "f": published_name(folder),
              "s": file_digest(Path(folder) / BUNDLE_FILE)[0],
-             "t": datetime.now(timezone.utc).isoformat(timespec="seconds"), "v": __version__})
+             "t": datetime.now(timezone.utc).isoformat(timespec="seconds"), "v": __version__,
+             "ids": json.dumps(sources)})
 
 
 @dataclass(frozen=True)

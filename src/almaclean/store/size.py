@@ -1,0 +1,39 @@
+"""How much of the database each institution takes: each table's size on disk (SQLite's
+dbstat, PostgreSQL's pg_total_relation_size) shared out by the institution's rows in it.
+An estimate: indexes and free pages are shared the same way."""
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+
+from almaclean.kinds.registry import TABLES
+
+PER_FILE_TABLES = (*TABLES.values(), "raw_rows")
+
+
+def table_bytes(engine: Engine) -> dict[str, int] | None:
+    """Bytes per table, None when the database cannot say (a SQLite built without dbstat)."""
+    with engine.connect() as conn:
+        try:
+            if engine.dialect.name == "sqlite":
+                rows = conn.execute(text("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")).all()
+            else:
+                rows = [(t, conn.execute(text("SELECT pg_total_relation_size(:t)"), {"t": t}).scalar())
+                        for t in PER_FILE_TABLES]
+        except Exception:  # no dbstat: sizes unknown, said so by the caller
+            return None
+    return {name: int(size or 0) for name, size in rows}
+
+
+def institution_bytes(engine: Engine) -> dict[str, int] | None:
+    sizes = table_bytes(engine)
+    if sizes is None:
+        return None
+    share: dict[str, float] = {}
+    with engine.connect() as conn:
+        for table in PER_FILE_TABLES:
+            counts = conn.execute(text(f"SELECT sf.institution_code, COUNT(*) FROM {table} t "
+                                       "JOIN source_files sf ON sf.id = t.source_file_id GROUP BY sf.institution_code")).all()
+            total = sum(n for _, n in counts)
+            for code, n in counts:
+                share[code] = share.get(code, 0) + sizes.get(table, 0) * n / total
+    return {code: int(size) for code, size in share.items()}
