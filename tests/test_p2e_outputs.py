@@ -108,3 +108,18 @@ def test_run_folder_follows_the_output_contract(tmp_path):
     sheet = book.load_sheet("Deletion candidates", dtypes="string").to_polars()
     assert sheet["P2E portfolio id"].to_list() == ["53200000000000001"]
     assert sheet["Shared identifiers"].to_list() == ["ISSN 1492-8647"]
+
+
+def test_the_summary_sheet_says_what_to_do_first_in_words_and_counts_as_numbers(tmp_path):
+    result = _institution()
+    counts = write_report(result, tmp_path)
+    sheet = fastexcel.read_excel(tmp_path / "p2e_report.xlsx").load_sheet("Summary").to_polars()
+    assert sheet.columns == ["Item", "What to know", "Count"]
+    items = sheet["Item"].to_list()
+    first_count = next(i for i, count in enumerate(sheet["Count"].to_list()) if count is not None)
+    assert items[:first_count].count("what to do") >= 5 and sheet["What to know"][first_count:].is_null().all()
+    assert sheet["What to know"].to_list()[items.index("what to do")].startswith("1. POL relinks")
+    assert sheet["Count"].dtype.is_numeric()
+    labelled = dict(zip(items[first_count:], sheet["Count"][first_count:].to_list()))
+    assert labelled["deletion candidates"] == counts["deletion_candidates"] == 1
+    assert not any("_" in item for item in items), "labels are words, not code names"

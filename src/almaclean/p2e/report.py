@@ -100,12 +100,36 @@ def next_steps(counts: dict[str, int], *, withheld: bool = False) -> list[str]:
     return steps
 
 
+COUNT_LABELS = {
+    "portfolios": "portfolios in the portfolio export",
+    "keepers": "keepers (CZ-linked, available, in a collection)",
+    "p2e_lines": "lines in the P2E file",
+    "p2e_portfolios": "P2E portfolios (local standalone, in the P2E file)",
+    "standalone_not_in_p2e": "standalone portfolios not in the P2E file",
+    "p2e_lines_unmatched": "P2E lines that match no portfolio",
+    "deletion_candidates": "deletion candidates",
+    "pol_relinks": "PO line relinks",
+    "pol_relinks_ready": "PO line relinks ready",
+    "pol_relinks_blocked": "PO line relinks blocked",
+    "review": "portfolios to review",
+    "group_portfolios": "portfolios proposed for local collections",
+    "groups": "proposed local collections",
+    "cz_link_candidates": "portfolios that could be linked to the CZ",
+    "cz_link_collections": "local collections that could be linked to a CZ collection",
+    "deletion_set_files": "deletion set files",
+    "group_set_files": "local collection set files",
+}
+
+
 def summary_frame(counts: dict[str, int], evidence: list[tuple[str, str]] | None = None,
                   steps: list[str] | None = None) -> pl.DataFrame:
-    rows = list(evidence or []) + [(k, str(v)) for k, v in counts.items()]
+    """The first sheet: what was not checked, then what to do in order, in words; then the
+    counts, labelled in words, as numbers."""
     steps = steps if steps is not None else next_steps(counts) + guide_next_steps(counts)
-    rows += [("next step", s) for s in steps]
-    return pl.DataFrame(rows, schema={"item": pl.String, "value": pl.String}, orient="row")
+    words = list(evidence or []) + [("what to do", step) for step in steps]
+    rows = [(item, text, None) for item, text in words]
+    rows += [(COUNT_LABELS.get(name, name.replace("_", " ")), None, value) for name, value in counts.items()]
+    return pl.DataFrame(rows, schema={"item": pl.String, "text": pl.String, "count": pl.Int64}, orient="row")
 
 
 def _sheets(result: P2EResult, counts: dict[str, int], deletion_sets: pl.DataFrame,
@@ -135,7 +159,8 @@ def _sheets(result: P2EResult, counts: dict[str, int], deletion_sets: pl.DataFra
     ]).select("folder", "file", "group", "ids")
     job = pl.DataFrame(list(DELETE_JOB_PARAMETERS), schema={"parameter": pl.String, "value": pl.String}, orient="row")
     return [
-        Sheet("Summary", ["Item", "Value"], summary, widths={0: 28, 1: 110}),
+        Sheet("Summary", ["Item", "What to know", "Count"], summary, widths={0: 44, 1: 110, 2: 12},
+              text_only=False),
         Sheet("Deletion candidates", deletion_header, deletion),
         Sheet("POL relinks", list(relinks.columns), relinks),
         Sheet("Review", list(result.review.columns), result.review),
