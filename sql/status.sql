@@ -2,17 +2,10 @@
 SELECT sf.institution_code AS institution,
        sf.kind,
        COUNT(*) AS files,
-       SUM(CASE WHEN sf.id = (SELECT n.id FROM source_files n
-                              WHERE n.institution_code = sf.institution_code
-                                AND n.kind = sf.kind AND n.scope = sf.scope
-                              ORDER BY n.current_order DESC, n.id DESC LIMIT 1)
-                THEN 1 ELSE 0 END) AS current_files,
-       SUM(CASE WHEN sf.id = (SELECT n.id FROM source_files n
-                              WHERE n.institution_code = sf.institution_code
-                                AND n.kind = sf.kind AND n.scope = sf.scope
-                              ORDER BY n.current_order DESC, n.id DESC LIMIT 1)
-                THEN sf.row_count ELSE 0 END) AS current_rows,
+       SUM(CASE WHEN cf.id IS NOT NULL THEN 1 ELSE 0 END) AS current_files,
+       SUM(CASE WHEN cf.id IS NOT NULL THEN sf.row_count ELSE 0 END) AS current_rows,
        MAX(sf.ingested_at) AS last_ingest
 FROM source_files sf
+LEFT JOIN current_files cf ON cf.id = sf.id
 GROUP BY sf.institution_code, sf.kind
 ORDER BY sf.institution_code, sf.kind

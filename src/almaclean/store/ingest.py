@@ -110,8 +110,7 @@ def make_current(engine: Engine, stored: IngestResult, institution: str) -> Inge
     same; otherwise nothing changes ("unchanged")."""
     with write_transaction(engine) as conn:
         current = conn.execute(
-            text("SELECT id FROM source_files WHERE institution_code = :i AND kind = :k AND scope = :s "
-                 "ORDER BY current_order DESC, id DESC LIMIT 1"),
+            text("SELECT id FROM current_files WHERE institution_code = :i AND kind = :k AND scope = :s"),
             {"i": institution, "k": stored.kind, "s": stored.scope}).scalar()
         if current == stored.source_file_id:
             return stored
