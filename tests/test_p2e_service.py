@@ -167,3 +167,25 @@ def test_the_command_without_po_line_evidence_lists_candidates_but_writes_no_del
     assert (run / "deletion-sets" / "README.txt").read_text(encoding="utf-8").startswith(
         "WRITTEN WITHOUT PO-LINE EVIDENCE")
     assert json.loads((run / "bundle.json").read_text(encoding="utf-8"))["parameters"]["without_po_lines"] is True
+
+
+def test_a_column_one_analysed_file_lacks_is_not_checked_for_the_kind(tmp_path):
+    """Keepers stored under another scope with a coverage column, the P2E portfolios' export
+    without one: coverage is not checked for this run (a file without the column is missing
+    evidence, not empty coverage), so nothing depending on it reaches a deletion set."""
+    from almaclean.store.db import open_database
+    from almaclean.store.ingest import ingest_file
+
+    db = f"sqlite:///{tmp_path / 'almaclean.db'}"
+    header, keeper, *p2e_rows = PORTFOLIOS
+    keepers = _write(tmp_path / "cz.csv", [header, keeper])
+    ingest_file(open_database(db), "portfolios", keepers, "edu01", scope="CZ collections")
+    drop = header.index("Coverage Statement")
+    local = _write(tmp_path / "local.csv", [[c for i, c in enumerate(r) if i != drop] for r in [header, *p2e_rows]])
+    p2e = tmp_path / "p2e.txt"
+    p2e.write_text("EDU01000000002,portfolio\n", encoding="utf-8")
+    run = p2e_run(db_url=db, portfolios=local, p2e=p2e, institution="edu01", out=tmp_path / "out",
+                  without_po_lines=True)
+    assert _csv(run / "deletion_candidates.csv") == []
+    review = {r["portfolio_id"]: r["reason"] for r in _csv(run / "review.csv")}
+    assert review["53200000000000002"].startswith("not checked (coverage)")

@@ -28,7 +28,7 @@ from almaclean.nightly.report import (
 )
 from almaclean.p2e.analyse import P2EResult, analyse_p2e
 from almaclean.store.ingest import ingest_files
-from almaclean.store.load import current_frame
+from almaclean.store.load import current_frame, present_columns, sources_by_id
 from almaclean.write.atomic import publish_run_folder, unique_folder_names
 from almaclean.write.staging import staging_folder
 
@@ -96,8 +96,13 @@ def load_current(engine: Engine, institution: str) -> dict[str, pl.DataFrame]:
     return frames
 
 
-def analyse(frames: dict[str, pl.DataFrame]) -> P2EResult:
-    return analyse_p2e(frames["portfolios"], frames["p2e"], frames["po-lines"])
+def analyse(engine: Engine, frames: dict[str, pl.DataFrame]) -> P2EResult:
+    """The P2E analysis of the stored files, knowing which columns each had (evidence)."""
+    present = {}
+    for kind, frame in frames.items():
+        ids = sorted(int(i) for i in frame["source_file_id"].unique())
+        present[kind] = present_columns(sources_by_id(engine, ids), frame) if ids else frozenset()
+    return analyse_p2e(frames["portfolios"], frames["p2e"], frames["po-lines"], present=present)
 
 
 def analysed_sources(frames: dict[str, pl.DataFrame]) -> dict[str, list[int]]:
@@ -114,7 +119,7 @@ def run_institution(engine: Engine, inbox: Path, institution: str,
         run.run_id = history.start_run(engine, institution)
         run.files = ingest_inbox(engine, inbox / institution, institution)
         frames = load_current(engine, institution)
-        result = analyse(frames)
+        result = analyse(engine, frames)
         previous = history.previous_run(engine, institution, run.run_id)
         before = history.run_findings(engine, previous) if previous is not None else None
         findings, changes = findings_and_changes(result, before, frames["portfolios"]["portfolio_id"])

@@ -64,7 +64,7 @@ class Inputs:
     """What one run analyses: per kind, the rows and the stored files they come from."""
 
     frames: dict[str, pl.DataFrame]
-    present: dict[str, frozenset[str]]
+    present: dict[str, frozenset[str]]        # columns EVERY analysed file of the kind had
     pinned: dict[str, list[int]]              # stored file ids analysed, per kind
     pending: dict[str, PendingFile] = field(default_factory=dict)   # read now, stored by this run
     unchanged: dict[str, IngestResult] = field(default_factory=dict)
@@ -131,12 +131,13 @@ def read_inputs(engine: Engine, request: P2ERequest) -> Inputs:
                 inputs.unchanged[kind] = given
         stored = sources_by_id(engine, ids)
         frame = sources_frame(engine, kind, ids)
-        present = present_columns(stored, frame) if ids else frozenset()
+        present = present_columns(stored, frame) if ids else None
         if isinstance(given, PendingFile):
             inputs.pending[kind] = given
             frame = pl.concat([given.frame, frame]) if frame.height else given.frame
-            present |= given.read.present
-        inputs.frames[kind], inputs.present[kind], inputs.pinned[kind] = frame, present, sorted(ids)
+            present = given.read.present if present is None else present & given.read.present
+        inputs.frames[kind], inputs.pinned[kind] = frame, sorted(ids)
+        inputs.present[kind] = present if present is not None else frozenset()
     return inputs
 
 

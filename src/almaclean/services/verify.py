@@ -89,7 +89,7 @@ def _reanalyse(run: Path, bundle: dict, entry: dict, previous: pl.DataFrame | No
 
     _store_inputs(run, bundle, entry["code"], engine)
     frames = load_current(engine, entry["code"])
-    result = analyse(frames)
+    result = analyse(engine, frames)
     return result, *findings_and_changes(result, previous, frames["portfolios"]["portfolio_id"])
 
 

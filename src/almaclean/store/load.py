@@ -38,16 +38,19 @@ def sources_by_id(engine: Engine, ids: list[int]) -> pl.DataFrame:
 
 
 def present_columns(sources: pl.DataFrame, frame: pl.DataFrame) -> frozenset[str]:
-    """Canonical columns the files had (a column absent from every file is missing evidence,
-    not an empty one). Files stored before columns were recorded: the columns holding a value."""
-    present: set[str] = set()
-    for columns in sources["columns_json"].to_list() if "columns_json" in sources.columns else [None]:
+    """Canonical columns every one of these files had (a column one file lacks is missing
+    evidence for that file's rows, never an empty one). Files stored before columns were
+    recorded: the columns holding a value in that file's rows."""
+    present: set[str] | None = None
+    for source_id, columns in sources.select("id", "columns_json").iter_rows():
         if columns is None:
-            present |= {c for c in frame.columns if c not in ("source_file_id", "row")
-                        and frame.get_column(c).null_count() < frame.height}
+            rows = frame.filter(pl.col("source_file_id") == source_id)
+            had = {c for c in rows.columns if c not in ("source_file_id", "row")
+                   and rows.get_column(c).null_count() < rows.height}
         else:
-            present |= set(json.loads(columns))
-    return frozenset(present)
+            had = set(json.loads(columns))
+        present = had if present is None else present & had
+    return frozenset(present or ())
 
 
 def institutions(engine: Engine) -> list[str]:
