@@ -255,12 +255,12 @@ def held_columns(read: KindRead) -> dict[int, str]:
 
 def _insert_raw_rows(conn: Connection, table, columns: list[str], source_id: int, progress: Progress) -> None:
     """raw_rows: each row's cells of `columns` as one JSON object, encoded chunk by chunk."""
-    statement = _insert_statement(conn, "raw_rows", ["source_file_id", "row_number", "cells"])
     for offset in range(0, table.frame.height, CHUNK_ROWS):
         chunk = table.frame.slice(offset, CHUNK_ROWS).select(columns)
         cells = chunk.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
         first = table.first_row + offset
-        conn.exec_driver_sql(statement, list(zip(repeat(source_id), range(first, first + chunk.height), cells)))
+        write_rows(conn, "raw_rows", ["source_file_id", "row_number", "cells"],
+                   list(zip(repeat(source_id), range(first, first + chunk.height), cells)))
         progress.advance(chunk.height)
 
 
@@ -270,11 +270,22 @@ def _insert_statement(conn: Connection, table: str, columns: list[str]) -> str:
 
 
 def bulk_insert(conn: Connection, table: str, frame: pl.DataFrame, progress: Progress | None = None) -> None:
-    """executemany in chunks: the fast path on SQLite and PostgreSQL alike."""
+    """A frame's rows into `table`, in chunks, inside the caller's transaction."""
     if frame.is_empty():
         return
-    statement = _insert_statement(conn, table, frame.columns)
     for chunk in frame.iter_slices(CHUNK_ROWS):
-        conn.exec_driver_sql(statement, chunk.rows())
+        write_rows(conn, table, frame.columns, chunk.rows())
         if progress is not None:
             progress.advance(chunk.height)
+
+
+def write_rows(conn: Connection, table: str, columns: list[str], rows: list[tuple]) -> None:
+    """PostgreSQL: COPY (psycopg's copy, on the transaction's own connection); others:
+    executemany, the fast path on SQLite."""
+    if conn.dialect.name == "postgresql":
+        with conn.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    conn.exec_driver_sql(_insert_statement(conn, table, columns), rows)
