@@ -183,3 +183,12 @@ def test_findings_csv_reads_back_as_written_and_the_diff_is_the_same(tmp_path):
     (tmp_path / "bad.csv").write_text("portfolio_id,outcome\n1,delete\n", encoding="utf-8")
     with pytest.raises(InputError, match="not a findings file"):
         read_findings(tmp_path / "bad.csv")
+
+
+def test_a_skipped_inbox_file_is_listed_with_its_reason_in_the_report():
+    from almaclean.nightly.report import InstitutionRun, institution_markdown
+
+    run = InstitutionRun("EDU01", "failed", "EDU01", error="no P2E file stored",
+                         files=[{"file": "notes.json", "kind": None, "status": "skipped", "rows": 0,
+                                 "reason": "cannot tell which kind of export this file is"}])
+    assert "| notes.json |  | skipped: cannot tell which kind of export this file is | 0 |" in institution_markdown(run, None)

@@ -95,7 +95,8 @@ def institution_markdown(run: InstitutionRun, changes: pl.DataFrame | None) -> s
     else:
         lines += [f"Run #{run.run_id}, compared with run #{run.previous_run_id}.", ""]
     if run.files:
-        files = [[f["file"], f["kind"], f["status"], f["rows"]] for f in run.files]
+        files = [[f["file"], f["kind"], f["status"] + (f": {f['reason']}" if f.get("reason") else ""), f["rows"]]
+                 for f in run.files]
         lines += ["## Inbox files", "", markdown_table(["file", "kind", "status", "rows"], files), ""]
     if run.status != "succeeded" or changes is None:
         return "\n".join(lines)
