@@ -12,13 +12,12 @@ from almaclean.store.ingest import IngestResult, ingest_files
 
 def mapping_for(mapping: Path | None, kind: str) -> dict | None:
     """The kind's part of a user mapping file (README "If your site renamed columns")."""
-    return load_mapping(options.input_file(mapping, what="mapping file")).get(kind) if mapping else None
+    return load_mapping(mapping).get(kind) if mapping else None
 
 
 def ingest(engine: Engine, kind: str, files: list[Path], institution: str, *, scope: str | None = None,
            mapping: Path | None = None) -> list[IngestResult]:
     """Every file is read and checked before any is stored; each is stored in one transaction."""
     options.institution_code(institution)
-    files = [options.input_file(f) for f in files]
-    return ingest_files(engine, kind, files, institution, scope=scope,
+    return ingest_files(engine, kind, [Path(f) for f in files], institution, scope=scope,
                         mapping=mapping_for(mapping, kind))

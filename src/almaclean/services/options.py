@@ -33,8 +33,8 @@ def positive(name: str, value: int) -> int:
     return value
 
 
-def input_file(path: Path | str, *, what: str = "file") -> Path:
+def input_file(path: Path | str) -> Path:
     """A regular file that exists (read.detect.check_regular_file: never a folder, a device, a
-    FIFO or a dangling or looping link, which would hang or fail half-way through a read)."""
+    FIFO or a dangling or looping link), for inputs opened before any reader sees them."""
     check_regular_file(path)
     return Path(path)

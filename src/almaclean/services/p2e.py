@@ -108,8 +108,6 @@ def check_request(request: P2ERequest) -> None:
     options.institution_code(request.institution)
     options.set_header(request.set_header)
     options.positive("--set-size", request.set_size)
-    for path in [*request.given().values(), *request.cz_titles]:
-        options.input_file(path)
 
 
 def read_inputs(engine: Engine, request: P2ERequest) -> Inputs:

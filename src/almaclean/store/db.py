@@ -122,10 +122,3 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         with conn.begin():
             yield conn
 
-
-def ensure_schema(engine: Engine) -> None:
-    """The schema at its newest version (a no-op read when it already is)."""
-    from almaclean.store import schema
-
-    if not schema.is_current(engine):
-        schema.upgrade(engine)
