@@ -20,23 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import polars as pl
-
-
-def variant(source: Path, target: Path, share: float = 0.01, seed: int = 5) -> None:
-    """source with `share` of its rows touched: a third changed (title), a third removed, a
-    third added (copies with new portfolio ids)."""
-    frame = pl.read_csv(source, infer_schema=False)
-    n = int(frame.height * share / 3)
-    rows = frame.with_row_index("_i").sample(fraction=1.0, seed=seed, shuffle=True)
-    changed, removed, copied = rows[:n]["_i"], rows[n:2 * n]["_i"], rows[2 * n:3 * n]
-    frame = frame.with_row_index("_i")
-    frame = frame.with_columns(
-        pl.when(pl.col("_i").is_in(changed.implode())).then(pl.col("Title") + " (changed)").otherwise(pl.col("Title"))
-        .alias("Title")
-    ).filter(~pl.col("_i").is_in(removed.implode()))
-    added = copied.with_columns(("9" + pl.col("Portfolio Id").str.slice(1)).alias("Portfolio Id"))
-    pl.concat([frame, added]).drop("_i").write_csv(target)
+from almaclean.sample.changes import changed_export
 
 
 def database_bytes(db: Path) -> int:
@@ -70,7 +54,7 @@ def main() -> None:
         generate(work / "sample", seed=7, scale=args.portfolios / BASE_PORTFOLIOS)
     changed = work / "portfolios-1pct.csv"
     if not changed.exists():
-        variant(sample, changed)
+        changed_export(sample, changed)
     reverted = work / "portfolios-again.csv"
     reverted.write_bytes(sample.read_bytes())
     db = work / "growth.db"

@@ -1,4 +1,6 @@
--- almaclean storage schema. Portable between SQLite and PostgreSQL; {autoid} is the one
+-- almaclean storage schema as of the baseline migration (0001), frozen: later changes are the
+-- migrations in src/almaclean/store/migrations/versions (0007: rows stored by content, see
+-- store/content.py). Portable between SQLite and PostgreSQL; {autoid} is the one
 -- dialect-specific piece (store/sqlfiles.py fills it in). Every statement is idempotent.
 
 CREATE TABLE IF NOT EXISTS institutions (

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from sqlalchemy import text
 
 from almaclean.bundle.manifest import BUNDLE_FILE, lock_file_record, output_records, read_bundle
 from almaclean.bundle.runs import write_back
@@ -130,6 +131,42 @@ def test_resync_and_p2e_bundles_verify_and_detect_changes(sample, tmp_path):
     (forged / BUNDLE_FILE).write_text(json.dumps(payload), encoding="utf-8")
     result = verify_run(forged)
     assert result.lines == [f"re-run output differs: {edited}"]
+
+
+def test_a_run_made_before_later_ingests_verifies_and_a_stored_delta_analyses_like_the_file(sample, tmp_path):
+    """A P2E run on the stored export; then a later export that differs by 5% is stored as a
+    delta. The first run still verifies against the database's ledger, and a run on the stored
+    later export writes the same outputs as a run given that file in a fresh database."""
+    from almaclean.sample.changes import changed_export
+    from almaclean.services.verify import verify_run
+    from conftest import p2e_run
+
+    db = f"sqlite:///{tmp_path / 'user.db'}"
+    engine = make_engine(db)
+    ingest_file(engine, "portfolios", sample.path("portfolios"), "EDU01")
+    first = p2e_run(p2e=sample.path("p2e"), po_lines=sample.path("po_lines"), institution="EDU01",
+                    out=tmp_path / "first", db_url=db)
+    later = changed_export(sample.path("portfolios"), tmp_path / "portfolios-later.csv", share=0.05)
+    stored = ingest_file(engine, "portfolios", later, "EDU01")
+    with engine.connect() as conn:
+        new_rows = conn.execute(text("SELECT content_rows FROM source_files WHERE id = :i"),
+                                {"i": stored.source_file_id}).scalar_one()
+    assert 0 < new_rows < stored.rows / 10  # 1/30 changed + 1/30 added: stored; the rest shared
+
+    result = verify_run(first, ledger=engine)
+    assert result.ok, result.lines
+    on_delta = p2e_run(p2e=sample.path("p2e"), po_lines=sample.path("po_lines"), institution="EDU01",
+                       out=tmp_path / "second", db_url=db)
+    on_file = p2e_run(portfolios=later, p2e=sample.path("p2e"), po_lines=sample.path("po_lines"),
+                      institution="EDU01", out=tmp_path / "fresh", db_url=f"sqlite:///{tmp_path / 'fresh.db'}")
+
+    def outputs(run: Path) -> dict[str, bytes]:
+        # bundle.json names its run and paths; inputs/ copies are named by their stored file id
+        return {p.relative_to(run).as_posix(): p.read_bytes() for p in sorted(run.rglob("*"))
+                if p.is_file() and p.name != BUNDLE_FILE and "inputs" not in p.relative_to(run).parts}
+
+    assert outputs(on_delta) == outputs(on_file)
+    assert len(outputs(on_file)) > 5
 
 
 def _forge(run: Path, edited: str) -> None:

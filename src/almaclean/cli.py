@@ -88,6 +88,16 @@ def build_parser() -> Parser:
 
     command("status", _status, help="what is stored, per institution and kind (read-only)")
 
+    p = command("history", _history, help="when a portfolio (or P2E line, PO line) appeared, changed or went",
+                description="File by file, what happened to the rows with this key in the stored files of "
+                            "one kind: appeared, changed (and which columns), unchanged, gone. The key is the "
+                            "Portfolio Id for portfolio exports and Extended Exports, the legacy record id for "
+                            "P2E files, the PO line reference for PO line exports. Read-only.")
+    p.add_argument("key", metavar="KEY", help="a portfolio ID, legacy record ID or PO line reference")
+    p.add_argument("--kind", choices=KIND_NAMES, default="portfolios", help="which stored files (default: portfolios)")
+    p.add_argument("--institution", default=None, metavar="CODE",
+                   help="institution code (default: the only one in the database)")
+
     p = command("sample", _sample, help="write a realistic sample institution's exports")
     p.add_argument("--out", type=Path, required=True, metavar="DIR")
     p.add_argument("--seed", type=int, default=1)
@@ -337,6 +347,24 @@ def _status(args):
                   f"{row['current_rows']:>12,}  {row['last_ingest']}" for row in frame.iter_rows(named=True)]
     return _Lines(lines, {"command": "status", "database": describe(engine), "stored": frame.to_dicts(),
                           "bytes_per_institution": sizes})
+
+
+def _history(args):
+    from almaclean.store.history import row_history
+
+    engine = _open(args, read_only=True)
+    institution = _institution(args, engine)
+    frame = row_history(engine, institution, args.kind, args.key.strip())
+    what = f"{args.key.strip()} in the {args.kind} files of {institution}"
+    if frame.is_empty():
+        lines = [f"{what}: in no stored file"]
+    else:
+        lines = [f"{what}:"] + [
+            f"  {row['ingested_at']}  {row['file']} (file #{row['source_file_id']}, scope {row['scope']!r}): "
+            f"{row['status']}" + (f", row {row['rows']}" if row["rows"] else "")
+            + (f"; changed: {row['changed']}" if row["changed"] else "") for row in frame.iter_rows(named=True)]
+    return _Lines(lines, {"command": "history", "institution": institution, "kind": args.kind,
+                          "key": args.key.strip(), "history": frame.to_dicts()})
 
 
 def _sample(args):

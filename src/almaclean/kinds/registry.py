@@ -12,13 +12,15 @@ class Kind:
     what: str                   # in words, for messages
     table: str                  # the storage table of its canonical rows (sql/schema.sql)
     folders: tuple[str, ...]    # inbox sub-folder names that hold it (docs/nightly.md)
+    key: str                    # the canonical column that names a row (its history: store/history.py)
 
 
 KINDS: tuple[Kind, ...] = (
-    Kind("p2e", "P2E file", "p2e_lines", ("p2e",)),
-    Kind("portfolios", "portfolio export", "portfolios", ("portfolios",)),
-    Kind("extended-export", "Extended Export", "extended_export_rows", ("extended-export", "extended_export")),
-    Kind("po-lines", "PO line export", "po_lines", ("po-lines", "po_lines")),
+    Kind("p2e", "P2E file", "p2e_lines", ("p2e",), "legacy_id"),
+    Kind("portfolios", "portfolio export", "portfolios", ("portfolios",), "portfolio_id"),
+    Kind("extended-export", "Extended Export", "extended_export_rows", ("extended-export", "extended_export"),
+         "portfolio_id"),
+    Kind("po-lines", "PO line export", "po_lines", ("po-lines", "po_lines"), "po_line"),
 )
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}
 NAMES: tuple[str, ...] = tuple(BY_NAME)

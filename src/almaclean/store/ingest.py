@@ -10,7 +10,6 @@ import json
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from itertools import repeat
 from pathlib import Path
 
 import polars as pl
@@ -21,6 +20,7 @@ from almaclean import __version__
 from almaclean.kinds import KindRead, canonical_columns, read_kind
 from almaclean.kinds.registry import TABLES
 from almaclean.progress import Progress
+from almaclean.store.content import HASHES, SPAN_COLUMNS, assign_ids, file_hashes, hashed
 from almaclean.read.detect import check_regular_file
 from almaclean.store.db import write_transaction
 from almaclean.store.sqlfiles import query
@@ -109,13 +109,11 @@ def make_current(engine: Engine, stored: IngestResult, institution: str) -> Inge
     that reverted), it becomes the current one again ("current again"), stored once all the
     same; otherwise nothing changes ("unchanged")."""
     with write_transaction(engine) as conn:
-        current = conn.execute(
-            text("SELECT id FROM current_files WHERE institution_code = :i AND kind = :k AND scope = :s"),
-            {"i": institution, "k": stored.kind, "s": stored.scope}).scalar()
-        if current == stored.source_file_id:
+        if _current_file(conn, institution, stored.kind, stored.scope) == stored.source_file_id:
             return stored
         conn.execute(text(f"UPDATE source_files SET current_order = ({query('next_current_order')}) WHERE id = :id"),
                      {"id": stored.source_file_id})
+        _record_ingest(conn, stored.source_file_id, "current again")
     log.info("%s (%s) is stored already as file #%d: it is the current one of scope %r again",
              Path(stored.file).name, stored.kind, stored.source_file_id, stored.scope)
     return replace(stored, status="current again")
@@ -156,8 +154,12 @@ def _store_read(engine: Engine, read: KindRead, institution: str, *, scope: str 
             existing = _existing(conn, institution, read.kind, sha)
             if existing is not None:
                 return _unchanged(existing, read.kind, path, sha)
+            current = _current_file(conn, institution, read.kind, scope)
             source_id = _insert_source(conn, read, institution, scope, sha, size)
-            _store_rows(conn, read, source_id)
+            stored_rows = _store_rows(conn, read, source_id, current)
+            conn.execute(text("UPDATE source_files SET content_rows = :n WHERE id = :id"),
+                         {"n": stored_rows, "id": source_id})
+            _record_ingest(conn, source_id, "stored")
     except IntegrityError:
         # Another process stored the same bytes between our check and our insert.
         with engine.connect() as conn:
@@ -169,6 +171,12 @@ def _store_read(engine: Engine, read: KindRead, institution: str, *, scope: str 
     log.info("stored %s (%s, institution %s, scope %r): %s rows, sha256 %s", path.name, read.kind,
              institution, scope, f"{rows:,}", sha[:12])
     return IngestResult(source_id, "stored", rows, sha, read.kind, scope, str(path))
+
+
+def _record_ingest(conn: Connection, source_id: int, status: str) -> None:
+    """file_ingests: each time a file became the current one of its scope (row history)."""
+    conn.execute(text("INSERT INTO file_ingests (source_file_id, ingested_at, status) VALUES (:f, :t, :s)"),
+                 {"f": source_id, "t": datetime.now(timezone.utc).isoformat(timespec="seconds"), "s": status})
 
 
 def _existing(conn: Connection, institution: str, kind: str, sha: str):
@@ -213,36 +221,78 @@ def _canonical_rows(read: KindRead, source_id: int) -> pl.DataFrame:
         "source_file_id", "row", *canonical_columns(read.kind))
 
 
-def _store_rows(conn: Connection, read: KindRead, source_id: int) -> None:
-    canonical = _canonical_rows(read, source_id)
-    held = held_columns(read)
-    rest = [name for position, name in enumerate(read.table.frame.columns) if position not in held]
+def _current_file(conn: Connection, institution: str, kind: str, scope: str) -> int | None:
+    return conn.execute(text("SELECT id FROM current_files WHERE institution_code = :i AND kind = :k AND scope = :s"),
+                        {"i": institution, "k": kind, "s": scope}).scalar()
+
+
+def _store_rows(conn: Connection, read: KindRead, source_id: int, current: int | None) -> int:
+    """The file's rows as content rows and spans (store/content.py): only rows the current file
+    of its scope (before this one) does not hold are stored. Returns how many were."""
     table = TABLE_OF_KIND[read.kind]
-    height = read.table.frame.height
-    progress = Progress(f"storing {Path(read.table.path).name} ({table}{', raw cells' if rest else ''})",
-                        height * (2 if rest else 1), logger=log, unit="records")
-    bulk_insert(conn, "raw_columns", pl.DataFrame(
-        {"source_file_id": [source_id] * len(held), "column_position": list(held),
-         "canonical_column": list(held.values())},
-        schema={"source_file_id": pl.Int64, "column_position": pl.Int64, "canonical_column": pl.String}))
-    if rest:
-        _insert_raw_rows(conn, read.table, rest, source_id, progress)
-    # Columns the file did not have are left out of the INSERT (they default to NULL): a
+    name = Path(read.table.path).name
+    held = held_columns(read)
+    write_rows(conn, "raw_columns", ["source_file_id", "column_position", "canonical_column"],
+               [(source_id, position, column) for position, column in held.items()])
+    rows = hashed(_content_frame(read, held))
+    base = current if current is not None and _same_layout(conn, current, read, held) else None
+    known = file_hashes(conn, table, base) if base is not None else pl.DataFrame(
+        schema={"row_id": pl.Int64, "hash_a": pl.Int64, "hash_b": pl.Int64})
+    new_rows, file_spans = assign_ids(rows, known, _next_row_id(conn, table))
+    progress = Progress(f"storing {name} ({table})", new_rows.height, logger=log, unit="records")
+    raw = [name for position, name in enumerate(read.table.frame.columns) if position not in held]
+    if raw:
+        new_rows = new_rows.with_columns(pl.struct(raw).struct.json_encode().alias("raw_cells")).drop(raw)
+    # Columns no new row has a value in are left out of the INSERT (they default to NULL): a
     # third fewer values to bind for a typical portfolio export.
-    present = ["source_file_id", "row", *(c for c in canonical.columns if c not in ("source_file_id", "row")
-                                         and canonical.get_column(c).null_count() < canonical.height)]
-    bulk_insert(conn, table, canonical.select(present).rename({"row": "row_number"}), progress)
+    stored = ["row_id", *HASHES, *(c for c in (*canonical_columns(read.kind), "raw_cells")
+                                   if c in new_rows.columns and new_rows.get_column(c).null_count() < new_rows.height)]
+    bulk_insert(conn, table, new_rows.select(stored), progress)
+    bulk_insert(conn, "file_spans", file_spans.with_columns(pl.lit(source_id, dtype=pl.Int64).alias("source_file_id"))
+                .select("source_file_id", *SPAN_COLUMNS))
     progress.finish()
-    log.info("%s: %d of %d file columns held by canonical columns, %d kept as raw cells",
-             Path(read.table.path).name, len(held), read.table.frame.width, len(rest))
+    log.info("%s: %s of %s rows stored, the others shared with file #%s (%s spans); %d of %d file columns "
+             "held by canonical columns", name, f"{new_rows.height:,}", f"{rows.height:,}", base,
+             f"{file_spans.height:,}", len(held), read.table.frame.width)
+    return new_rows.height
+
+
+def _content_frame(read: KindRead, held: dict[int, str]) -> pl.DataFrame:
+    """Per canonical row: "row", the canonical columns and the cells of the file columns no
+    canonical column holds (c<position>). Blank rows have no content: they come back as nulls."""
+    frame, canonical = read.table.frame, read.canonical.select("row", *canonical_columns(read.kind))
+    rest = [name for position, name in enumerate(frame.columns) if position not in held]
+    if not rest:
+        return canonical
+    cells = frame.select(rest)
+    if cells.height != canonical.height:
+        cells = cells.gather(canonical.get_column("row") - read.table.first_row)
+    return canonical.hstack(cells)
+
+
+def _same_layout(conn: Connection, stored_id: int, read: KindRead, held: dict[int, str]) -> bool:
+    """Whether a stored file's rows can be shared with this one: same header and same held
+    columns, so the same content means the same cells."""
+    header = conn.execute(text("SELECT header_json FROM source_files WHERE id = :f"), {"f": stored_id}).scalar_one()
+    if json.loads(header) != list(read.table.header):
+        return False
+    its_held = dict(conn.execute(text("SELECT column_position, canonical_column FROM raw_columns "
+                                      "WHERE source_file_id = :f"), {"f": stored_id}).all())
+    return its_held == held
+
+
+def _next_row_id(conn: Connection, table: str) -> int:
+    if conn.dialect.name == "postgresql":  # one writer of a content table at a time
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table})
+    return conn.execute(text(f"SELECT COALESCE(MAX(row_id), 0) + 1 FROM {table}")).scalar_one()
 
 
 def held_columns(read: KindRead) -> dict[int, str]:
     """File column position -> the canonical column holding exactly its cells, row for row
-    (same text, same nulls). Those cells need not be stored twice."""
+    (same text, same nulls; blank rows aside). Those cells need not be stored twice."""
     frame, canonical = read.table.frame, read.canonical
-    if canonical.height != frame.height:  # blank rows left out: rows no longer line up
-        return {}
+    if canonical.height != frame.height:
+        frame = frame.gather(canonical.get_column("row") - read.table.first_row)
     held: dict[int, str] = {}
     for column, positions in read.sources.items():
         if len(positions) != 1 or positions[0] in held:
@@ -251,17 +301,6 @@ def held_columns(read: KindRead) -> dict[int, str]:
         if canonical.get_column(column).eq_missing(frame.get_column(f"c{position}")).all():
             held[position] = column
     return dict(sorted(held.items()))
-
-
-def _insert_raw_rows(conn: Connection, table, columns: list[str], source_id: int, progress: Progress) -> None:
-    """raw_rows: each row's cells of `columns` as one JSON object, encoded chunk by chunk."""
-    for offset in range(0, table.frame.height, CHUNK_ROWS):
-        chunk = table.frame.slice(offset, CHUNK_ROWS).select(columns)
-        cells = chunk.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
-        first = table.first_row + offset
-        write_rows(conn, "raw_rows", ["source_file_id", "row_number", "cells"],
-                   list(zip(repeat(source_id), range(first, first + chunk.height), cells)))
-        progress.advance(chunk.height)
 
 
 def _insert_statement(conn: Connection, table: str, columns: list[str]) -> str:

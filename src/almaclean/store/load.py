@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Engine, TextClause, bindparam, text
 
+from almaclean.kinds import canonical_columns
+from almaclean.store.content import span_join
 from almaclean.store.ingest import TABLE_OF_KIND
 from almaclean.store.sqlfiles import query
 
@@ -15,7 +17,7 @@ log = logging.getLogger(__name__)
 
 FETCH_ROWS = 100_000
 INTEGER_COLUMNS = {"source_file_id", "row_number", "row_count", "file_size", "first_row", "valid",
-                   "files", "current_files", "current_rows", "id"}
+                   "files", "current_files", "current_rows", "id", "row_id", "first_id", "content_rows"}
 
 
 def current_sources(engine: Engine, institution: str, kind: str, *, scope: str | None = None) -> pl.DataFrame:
@@ -60,13 +62,11 @@ def institutions(engine: Engine) -> list[str]:
 
 def sources_frame(engine: Engine, kind: str, ids: list[int]) -> pl.DataFrame:
     """Canonical rows of exactly these stored files: "source_file_id", "row" and the kind's columns."""
-    table = TABLE_OF_KIND[kind]
+    columns = canonical_columns(kind)
     id_list = ", ".join(str(int(i)) for i in ids) or "NULL"
-    frame = fetch_frame(
-        engine,
-        f"SELECT * FROM {table} WHERE source_file_id IN ({id_list}) ORDER BY source_file_id, row_number",
-    )
-    return frame.rename({"row_number": "row"})
+    frame = fetch_frame(engine, span_join(TABLE_OF_KIND[kind], ", ".join(f"c.{c}" for c in columns),
+                                          f"s.source_file_id IN ({id_list})"))
+    return frame.sort("source_file_id", "row_number").rename({"row_number": "row"})
 
 
 def is_only_current(engine: Engine, institution: str, kind: str, source_file_id: int) -> bool:
@@ -86,8 +86,8 @@ class StoredTable:
 
 
 def raw_table(engine: Engine, source_file_id: int) -> StoredTable:
-    """The file as read: cells held by a canonical column (raw_columns) come from the kind's
-    table, the others from raw_rows; rows neither has (blank rows) are all null."""
+    """The file as read: cells held by a canonical column (raw_columns) and the others (the
+    content rows' raw_cells); rows with no content (blank rows) are all null."""
     with engine.connect() as conn:
         source = conn.execute(
             text("SELECT kind, file_name, header_json, column_count, first_row, row_count FROM source_files "
@@ -99,21 +99,16 @@ def raw_table(engine: Engine, source_file_id: int) -> StoredTable:
         ).all())
     header = tuple(json.loads(source.header_json))
     names = [f"c{i}" for i in range(source.column_count)]
-    rows = pl.DataFrame({"row_number": pl.int_range(source.first_row, source.first_row + source.row_count,
-                                                    dtype=pl.Int64, eager=True)})
     rest = {name: pl.String for position, name in enumerate(names) if position not in held}
+    selected = [f"c.{column}" for column in sorted(set(held.values()))] + (["c.raw_cells"] if rest else [])
+    stored = fetch_frame(engine, span_join(TABLE_OF_KIND[source.kind], ", ".join(selected) or "NULL AS nothing",
+                                           f"s.source_file_id = {int(source_file_id)}"))
+    rows = pl.DataFrame({"row_number": pl.int_range(source.first_row, source.first_row + source.row_count,
+                                                    dtype=pl.Int64, eager=True)}).join(stored, on="row_number",
+                                                                                       how="left")
     if rest:
-        cells = fetch_frame(engine, "SELECT row_number, cells FROM raw_rows WHERE source_file_id = :i",
-                            {"i": source_file_id})
-        decoded = cells.select("row_number", pl.col("cells").str.json_decode(pl.Struct(rest))).unnest("cells")
-        rows = rows.join(decoded, on="row_number", how="left")
-    if held:
-        columns = sorted(set(held.values()))
-        canonical = fetch_frame(
-            engine, f"SELECT row_number, {', '.join(columns)} FROM {TABLE_OF_KIND[source.kind]} "
-                    "WHERE source_file_id = :i", {"i": source_file_id})
-        rows = rows.join(canonical, on="row_number", how="left").with_columns(
-            pl.col(column).alias(names[position]) for position, column in held.items())
+        rows = rows.with_columns(pl.col("raw_cells").str.json_decode(pl.Struct(rest))).unnest("raw_cells")
+    rows = rows.with_columns(pl.col(column).alias(names[position]) for position, column in held.items())
     frame = rows.sort("row_number").select(pl.col(name).cast(pl.String) if name in rows.columns
                                            else pl.lit(None, dtype=pl.String).alias(name) for name in names)
     return StoredTable(source_file_id, source.file_name, header, frame, source.first_row)

@@ -1,9 +1,10 @@
 """Retention: old stored files go, what analysis or a kept run needs stays.
 
 A file is removed when it was ingested more than `keep_days` ago, is not the current file of
-its scope, and no run in the run ledger analysed it (bundle/ledger.py). Its rows go from the
-kind's table, raw_rows and raw_columns, then source_files, in one transaction; then the space is
-given back (SQLite VACUUM, PostgreSQL VACUUM ANALYZE).
+its scope, and no run in the run ledger analysed it (bundle/ledger.py). Its spans, held
+columns, ingest records and source_files row go, then every content row no remaining file
+lists (rows a kept file shares stay), in one transaction; then the space is given back
+(SQLite VACUUM, PostgreSQL VACUUM ANALYZE).
 """
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Engine, bindparam, text
+import polars as pl
+from sqlalchemy import Connection, Engine, bindparam, text
 
 from almaclean.kinds.registry import TABLES
+from almaclean.store.content import unused_ranges
 from almaclean.store.db import write_transaction
 from almaclean.store.load import fetch_frame
 from almaclean.store.sqlfiles import query
@@ -41,23 +44,35 @@ def prune(engine: Engine, keep_days: int, *, now: datetime | None = None) -> Pru
     needed = ledger_sources(engine)
     doomed = [row for row in candidates.iter_rows(named=True) if int(row["id"]) not in needed]
     if doomed:
-        by_kind: dict[str, list[int]] = {}
-        for row in doomed:
-            by_kind.setdefault(row["kind"], []).append(int(row["id"]))
         ids = [int(row["id"]) for row in doomed]
         with write_transaction(engine) as conn:
-            for kind, kind_ids in by_kind.items():
-                conn.execute(text(f"DELETE FROM {TABLES[kind]} WHERE source_file_id IN :ids")
-                             .bindparams(bindparam("ids", expanding=True)), {"ids": kind_ids})
-            for table in ("raw_rows", "raw_columns"):
+            for table in ("file_spans", "raw_columns", "file_ingests"):
                 conn.execute(text(f"DELETE FROM {table} WHERE source_file_id IN :ids")
                              .bindparams(bindparam("ids", expanding=True)), {"ids": ids})
             conn.execute(text("DELETE FROM source_files WHERE id IN :ids").bindparams(bindparam("ids", expanding=True)),
                          {"ids": ids})
+            for kind in sorted({row["kind"] for row in doomed}):
+                _drop_unused_content(conn, kind)
         _give_space_back(engine)
     result = Pruned(len(doomed), sum(int(r["row_count"]) for r in doomed), candidates.height - len(doomed))
     log.info("prune (older than %s): %s", before, result)
     return result
+
+
+def _drop_unused_content(conn: Connection, kind: str) -> None:
+    """Content rows of a kind that no remaining file's spans list."""
+    table = TABLES[kind]
+    if conn.dialect.name == "postgresql":  # no ingest allocates row ids meanwhile (store/ingest.py)
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table})
+    used = pl.DataFrame(conn.execute(text("SELECT s.first_id, s.row_count FROM file_spans s "
+                                          "JOIN source_files sf ON sf.id = s.source_file_id WHERE sf.kind = :k"),
+                                     {"k": kind}).all(), schema={"first_id": pl.Int64, "row_count": pl.Int64},
+                        orient="row")
+    last_id = conn.execute(text(f"SELECT COALESCE(MAX(row_id), 0) FROM {table}")).scalar_one()
+    ranges = unused_ranges(used, last_id)
+    if ranges:
+        conn.execute(text(f"DELETE FROM {table} WHERE row_id BETWEEN :a AND :b"),
+                     [{"a": a, "b": b} for a, b in ranges])
 
 
 def _give_space_back(engine: Engine) -> None:

@@ -1,13 +1,21 @@
 """How much of the database each institution takes: each table's size on disk (SQLite's
 dbstat, PostgreSQL's pg_total_relation_size) shared out by the institution's rows in it.
-An estimate: indexes and free pages are shared the same way."""
+An estimate: indexes and free pages are shared the same way, and a content row is counted for
+the file that stored it (source_files.content_rows), even when that file was pruned since."""
 from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
 from almaclean.kinds.registry import TABLES
 
-PER_FILE_TABLES = (*TABLES.values(), "raw_rows")
+PER_FILE_TABLES = (*TABLES.values(), "file_spans")
+
+
+KIND_OF_TABLE = {table: kind for kind, table in TABLES.items()}
+_CONTENT_ROWS_PER_INSTITUTION = ("SELECT institution_code, SUM(content_rows) FROM source_files WHERE kind = :k "
+                                 "GROUP BY institution_code")
+_ROWS_PER_INSTITUTION = {"file_spans": "SELECT sf.institution_code, COUNT(*) FROM file_spans t "
+                                       "JOIN source_files sf ON sf.id = t.source_file_id GROUP BY sf.institution_code"}
 
 
 def table_bytes(engine: Engine) -> dict[str, int] | None:
@@ -31,9 +39,12 @@ def institution_bytes(engine: Engine) -> dict[str, int] | None:
     share: dict[str, float] = {}
     with engine.connect() as conn:
         for table in PER_FILE_TABLES:
-            counts = conn.execute(text(f"SELECT sf.institution_code, COUNT(*) FROM {table} t "
-                                       "JOIN source_files sf ON sf.id = t.source_file_id GROUP BY sf.institution_code")).all()
+            counts = [(code, int(n or 0)) for code, n in conn.execute(
+                text(_ROWS_PER_INSTITUTION.get(table, _CONTENT_ROWS_PER_INSTITUTION)),
+                {"k": KIND_OF_TABLE.get(table)}).all()]
             total = sum(n for _, n in counts)
             for code, n in counts:
+                if not total:
+                    continue
                 share[code] = share.get(code, 0) + sizes.get(table, 0) * n / total
     return {code: int(size) for code, size in share.items()}

@@ -1,0 +1,101 @@
+"""Rows stored by content; a file is the list of its row ids, kept as spans.
+
+Each kind's table holds row contents: row_id (sequential), hash_a/hash_b, the canonical
+columns and raw_cells (the file's cells no canonical column holds, as JSON). A file's rows are
+file_spans: rows first_row.. are row ids first_id.. for row_count rows. A new file is compared
+with the current file of its scope: a row whose content (both hashes) the current file already
+has points at that content; only the other rows are stored, as new row ids in file order. So
+storing an export that changed by 1% stores 1% of its rows and a few thousand spans.
+
+The two seeded 64-bit hashes cover every stored value of a row (null and empty apart, column by
+column). Rows are only matched when the two files have the same layout (header and held
+columns), so equal hashes mean equal content but for a 128-bit accident. A polars version that
+hashed differently would only make the next file be stored whole.
+"""
+from __future__ import annotations
+
+import polars as pl
+from sqlalchemy import Connection
+
+HASH_SEEDS = (0x616C6D61, 0x636C65616E)
+HASHES = ("hash_a", "hash_b")
+SPAN_COLUMNS = ("first_row", "first_id", "row_count")
+
+
+def hashed(content: pl.DataFrame) -> pl.DataFrame:
+    """content (every stored value of each row, "row" aside) with hash_a and hash_b."""
+    # pl.struct(pl.all()) over a frame of just the values: polars hashes whole rows there, about
+    # ten times faster than a struct of named columns.
+    values = content.drop("row")
+    return content.hstack(values.select(pl.struct(pl.all()).hash(seed=seed).reinterpret(signed=True).alias(name)
+                                        for name, seed in zip(HASHES, HASH_SEEDS)))
+
+
+def spans(rows: pl.Series, ids: pl.Series) -> pl.DataFrame:
+    """(row number, row id) pairs in file order as spans: a run of consecutive rows holding
+    consecutive ids is one span."""
+    pairs = pl.DataFrame({"row": rows, "id": ids})
+    breaks = ((pl.col("row").diff() != 1) | (pl.col("id").diff() != 1)).fill_null(True)
+    return (pairs.with_columns(breaks.cum_sum().alias("span"))
+            .group_by("span", maintain_order=True)
+            .agg(pl.col("row").first().alias("first_row"), pl.col("id").first().alias("first_id"),
+                 pl.len().cast(pl.Int64).alias("row_count"))
+            .drop("span"))
+
+
+def span_join(table: str, columns: str, where: str) -> str:
+    """SQL: `columns` of the rows of the files `where` selects (alias s for file_spans, c for
+    the content table), with the row number each has in its file."""
+    return (f"SELECT s.source_file_id, s.first_row + (c.row_id - s.first_id) AS row_number, {columns} "
+            f"FROM file_spans s JOIN {table} c ON c.row_id >= s.first_id AND c.row_id < s.first_id + s.row_count "
+            f"WHERE {where}")
+
+
+def file_hashes(conn: Connection, table: str, source_file_id: int) -> pl.DataFrame:
+    """row_id, hash_a, hash_b of the rows of one stored file (rows stored without hashes, by a
+    version before content storage, are left out: nothing can match them)."""
+    sql = span_join(table, "c.row_id, c.hash_a, c.hash_b", f"s.source_file_id = {int(source_file_id)} "
+                                                           "AND c.hash_a IS NOT NULL")
+    # The driver's own cursor (inside the caller's transaction): a million rows come back in
+    # half the time SQLAlchemy's result rows take.
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    schema = {"source_file_id": pl.Int64, "row_number": pl.Int64, "row_id": pl.Int64, "hash_a": pl.Int64,
+              "hash_b": pl.Int64}
+    return pl.DataFrame(rows, schema=schema, orient="row").select("row_id", *HASHES)
+
+
+def assign_ids(content: pl.DataFrame, known: pl.DataFrame, next_id: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each row's row_id: the known content's id when it has the same hashes, else a new id
+    from next_id on, in file order. Returns (the new rows with their row_id, spans of the file)."""
+    known = known.unique(subset=list(HASHES), keep="first", maintain_order=True)
+    matched = content.join(known, on=list(HASHES), how="left", maintain_order="left")
+    new = matched.get_column("row_id").is_null()
+    new_ids = new.cum_sum().cast(pl.Int64) + (next_id - 1)
+    ids = matched.get_column("row_id").fill_null(new_ids) if known.height else new_ids
+    with_ids = matched.with_columns(ids.alias("row_id"))
+    return with_ids.filter(new), spans(with_ids.get_column("row"), with_ids.get_column("row_id"))
+
+
+def unused_ranges(used: pl.DataFrame, last_id: int) -> list[tuple[int, int]]:
+    """Row id ranges (first, last) within 1..last_id that no span in `used` (first_id,
+    row_count) covers."""
+    if last_id < 1:
+        return []
+    if used.is_empty():
+        return [(1, last_id)]
+    intervals = used.select(pl.col("first_id").alias("start"),
+                            (pl.col("first_id") + pl.col("row_count") - 1).alias("end")).sort("start")
+    reached = pl.col("end").cum_max().shift(1, fill_value=0)
+    gaps = (intervals.with_columns(reached.alias("reached"))
+            .filter(pl.col("start") > pl.col("reached") + 1)
+            .select((pl.col("reached") + 1).alias("first"), (pl.col("start") - 1).alias("last")))
+    ranges = list(gaps.iter_rows())
+    end = intervals.get_column("end").max()
+    if end < last_id:
+        ranges.append((end + 1, last_id))
+    return ranges
