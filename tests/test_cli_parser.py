@@ -24,12 +24,11 @@ def _commands(parser, prefix=()):
         yield from _commands(command, (*prefix, name))
 
 GLOBAL = {("--db",), ("-v", "--verbose"), ("-q", "--quiet"), ("--json",), ("--prefect",)}
-ONE_OFF = ("ingest", "status", "sample", "demo", "resync", "p2e", "verify")
+ONE_OFF = ("ingest", "status", "history", "sample", "demo", "resync", "p2e", "verify")
 
 
 def test_every_command_is_documented_and_takes_the_global_options():
-    assert set(PARSER.commands) == {"ingest", "status", "sample", "demo", "resync", "p2e", "nightly", "batch",
-                                    "verify", "db"}
+    assert set(PARSER.commands) == {*ONE_OFF, "nightly", "batch", "db"}
     assert set(PARSER.commands["db"].commands) == {"upgrade", "prune"}
     for words, command in _commands(PARSER):
         assert command.description or PARSER.format_help().count(words[0]), words
@@ -161,3 +160,28 @@ def test_db_prune_keeps_current_files_and_what_recorded_runs_analysed(tmp_path, 
     assert main(["status", "--db", url]) == 0
     out = capsys.readouterr().out
     assert "size per institution" in out and "EDU01" in out
+
+
+def test_history_says_file_by_file_what_happened_to_a_portfolio(tmp_path, capsys):
+    url = sqlite_url(tmp_path)
+    header = "Portfolio Id,MMS Id,Title\n"
+    rows = {1: "531000000000001001,991000000000001001,{}\n", 2: "531000000000002001,991000000000002001,Kept\n"}
+    for night, title in enumerate(("Old title", "New title")):
+        path = tmp_path / f"night{night}.csv"
+        path.write_text(header + rows[1].format(title) + (rows[2] if night == 0 else ""), encoding="utf-8")
+        assert main(["-q", "ingest", "portfolios", str(path), "--institution", "EDU01", "--db", url]) == 0
+    capsys.readouterr()
+    assert main(["history", "531000000000001001", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert "night0.csv (file #1, scope 'all'): appeared, row 2" in out
+    assert "night1.csv (file #2, scope 'all'): changed, row 2; changed: title 'Old title' -> 'New title'" in out
+    assert main(["--json", "history", "531000000000002001", "--db", url]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert [line["status"] for line in payload["history"]] == ["appeared", "gone"]
+    assert main(["history", "531000000000009999", "--db", url]) == 0
+    assert "in no stored file" in capsys.readouterr().out
+    (tmp_path / "other.csv").write_text(header + rows[2], encoding="utf-8")
+    assert main(["-q", "ingest", "portfolios", str(tmp_path / "other.csv"), "--institution", "EDU02", "--db", url]) == 0
+    assert main(["history", "531000000000002001", "--db", url]) == 2  # which institution?
+    assert "several institutions" in capsys.readouterr().err
+    assert main(["history", "531000000000002001", "--db", sqlite_url(tmp_path, "absent.db")]) == 2

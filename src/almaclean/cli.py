@@ -350,8 +350,12 @@ def _status(args):
 
 
 def _history(args):
+    from almaclean.store.db import sqlite_file
     from almaclean.store.history import row_history
 
+    path = sqlite_file(settings.database_url(args.db))
+    if path is not None and not path.is_file():
+        raise InputError(f"no database at {path}: nothing stored yet (use `almaclean ingest`)")
     engine = _open(args, read_only=True)
     institution = _institution(args, engine)
     frame = row_history(engine, institution, args.kind, args.key.strip())

@@ -22,13 +22,40 @@ HASHES = ("hash_a", "hash_b")
 SPAN_COLUMNS = ("first_row", "first_id", "row_count")
 
 
-def hashed(content: pl.DataFrame) -> pl.DataFrame:
-    """content (every stored value of each row, "row" aside) with hash_a and hash_b."""
-    # pl.struct(pl.all()) over a frame of just the values: polars hashes whole rows there, about
+def row_hashes(cells: pl.DataFrame) -> pl.DataFrame:
+    """hash_a and hash_b of each row of the file's cells (all its columns: with the same header
+    and column mapping, the same cells mean the same canonical values too)."""
+    # pl.struct(pl.all()) over a frame of just the cells: polars hashes whole rows there, about
     # ten times faster than a struct of named columns.
-    values = content.drop("row")
-    return content.hstack(values.select(pl.struct(pl.all()).hash(seed=seed).reinterpret(signed=True).alias(name)
-                                        for name, seed in zip(HASHES, HASH_SEEDS)))
+    return cells.select(pl.struct(pl.all()).hash(seed=seed).reinterpret(signed=True).alias(name)
+                        for name, seed in zip(HASHES, HASH_SEEDS))
+
+
+def raw_cells(rows: pl.DataFrame, mapped: dict[int, str], cells: list[str]) -> pl.Expr:
+    """Each row's cells that its canonical columns do not give back, as a JSON object
+    {"c<position>": text}: the cells of unmapped columns, and a mapped cell that differs from
+    its canonical value (a raw null is always a null canonical value, so a null here means "as
+    the canonical value"). Null when there is no such cell (a clean portfolio export)."""
+    def kept(name: str) -> pl.Expr:
+        column, cell = mapped.get(int(name[1:])), pl.col(name)
+        return (pl.when(cell.ne_missing(pl.col(column))).then(cell) if column else cell).alias(name)
+
+    present = rows.select(kept(name).is_not_null().any() for name in cells).row(0) if rows.height else ()
+    values = [kept(name) for name, any_value in zip(cells, present) if any_value]
+    if not values:
+        return pl.lit(None, dtype=pl.String).alias("raw_cells")
+    return (pl.when(pl.any_horizontal(v.is_not_null() for v in values))
+            .then(pl.struct(values).struct.json_encode()).alias("raw_cells"))
+
+
+def restored_cells(rows: pl.DataFrame, mapped: dict[int, str], width: int) -> pl.DataFrame:
+    """The inverse of raw_cells: c0..c<width-1> from rows holding "raw_cells" and the
+    canonical columns of `mapped`."""
+    names = [f"c{i}" for i in range(width)]
+    decoded = rows.get_column("raw_cells").str.json_decode(pl.Struct({n: pl.String for n in names})).struct.unnest()
+    return pl.DataFrame([
+        (decoded.get_column(name).fill_null(rows.get_column(mapped[i])) if i in mapped else decoded.get_column(name))
+        .cast(pl.String).alias(name) for i, name in enumerate(names)])
 
 
 def spans(rows: pl.Series, ids: pl.Series) -> pl.DataFrame:

@@ -77,5 +77,14 @@ def _compare(previous: pl.DataFrame | None, now: pl.DataFrame | None, columns: l
         return "changed", f"{previous.height} rows, now {now.height}"
     differing = [column for column in columns
                  if previous.get_column(column).to_list() != now.get_column(column).to_list()]
-    names = [OTHER_CELLS if column == "raw_cells" else column for column in differing]
-    return ("changed" if differing else "unchanged"), ", ".join(names)
+    return ("changed" if differing else "unchanged"), ", ".join(
+        _what_changed(column, previous, now) for column in differing)
+
+
+def _what_changed(column: str, previous: pl.DataFrame, now: pl.DataFrame) -> str:
+    """title 'Old' -> 'New' for one row; the column name alone for several, or other cells."""
+    if column == "raw_cells":
+        return OTHER_CELLS
+    if now.height != 1:
+        return column
+    return f"{column} {previous.item(0, column)!r} -> {now.item(0, column)!r}"

@@ -20,7 +20,7 @@ from almaclean import __version__
 from almaclean.kinds import KindRead, canonical_columns, read_kind
 from almaclean.kinds.registry import TABLES
 from almaclean.progress import Progress
-from almaclean.store.content import HASHES, SPAN_COLUMNS, assign_ids, file_hashes, hashed
+from almaclean.store.content import HASHES, SPAN_COLUMNS, assign_ids, file_hashes, raw_cells, row_hashes
 from almaclean.read.detect import check_regular_file
 from almaclean.store.db import write_transaction
 from almaclean.store.sqlfiles import query
@@ -231,54 +231,48 @@ def _store_rows(conn: Connection, read: KindRead, source_id: int, current: int |
     of its scope (before this one) does not hold are stored. Returns how many were."""
     table = TABLE_OF_KIND[read.kind]
     name = Path(read.table.path).name
-    held = held_columns(read)
+    mapped = mapped_columns(read)
     write_rows(conn, "raw_columns", ["source_file_id", "column_position", "canonical_column"],
-               [(source_id, position, column) for position, column in held.items()])
-    rows = hashed(_content_frame(read, held))
-    base = current if current is not None and _same_layout(conn, current, read, held) else None
+               [(source_id, position, column) for position, column in mapped.items()])
+    cells = _cells_of_rows(read)
+    rows = read.canonical.select("row", *canonical_columns(read.kind)).hstack(cells).hstack(row_hashes(cells))
+    base = current if current is not None and _same_layout(conn, current, read, mapped) else None
     known = file_hashes(conn, table, base) if base is not None else pl.DataFrame(
         schema={"row_id": pl.Int64, "hash_a": pl.Int64, "hash_b": pl.Int64})
     new_rows, file_spans = assign_ids(rows, known, _next_row_id(conn, table))
     progress = Progress(f"storing {name} ({table})", new_rows.height, logger=log, unit="records")
-    raw = [name for position, name in enumerate(read.table.frame.columns) if position not in held]
-    if raw:
-        new_rows = new_rows.with_columns(pl.struct(raw).struct.json_encode().alias("raw_cells")).drop(raw)
+    new_rows = new_rows.with_columns(raw_cells(new_rows, mapped, cells.columns)).drop(cells.columns)
     # Columns no new row has a value in are left out of the INSERT (they default to NULL): a
     # third fewer values to bind for a typical portfolio export.
     stored = ["row_id", *HASHES, *(c for c in (*canonical_columns(read.kind), "raw_cells")
-                                   if c in new_rows.columns and new_rows.get_column(c).null_count() < new_rows.height)]
+                                   if new_rows.get_column(c).null_count() < new_rows.height)]
     bulk_insert(conn, table, new_rows.select(stored), progress)
     bulk_insert(conn, "file_spans", file_spans.with_columns(pl.lit(source_id, dtype=pl.Int64).alias("source_file_id"))
                 .select("source_file_id", *SPAN_COLUMNS))
     progress.finish()
-    log.info("%s: %s of %s rows stored, the others shared with file #%s (%s spans); %d of %d file columns "
-             "held by canonical columns", name, f"{new_rows.height:,}", f"{rows.height:,}", base,
-             f"{file_spans.height:,}", len(held), read.table.frame.width)
+    log.info("%s: %s of %s rows stored, the others shared with file #%s (%s spans)", name,
+             f"{new_rows.height:,}", f"{rows.height:,}", base, f"{file_spans.height:,}")
     return new_rows.height
 
 
-def _content_frame(read: KindRead, held: dict[int, str]) -> pl.DataFrame:
-    """Per canonical row: "row", the canonical columns and the cells of the file columns no
-    canonical column holds (c<position>). Blank rows have no content: they come back as nulls."""
-    frame, canonical = read.table.frame, read.canonical.select("row", *canonical_columns(read.kind))
-    rest = [name for position, name in enumerate(frame.columns) if position not in held]
-    if not rest:
-        return canonical
-    cells = frame.select(rest)
-    if cells.height != canonical.height:
-        cells = cells.gather(canonical.get_column("row") - read.table.first_row)
-    return canonical.hstack(cells)
+def _cells_of_rows(read: KindRead) -> pl.DataFrame:
+    """The file's cells (c<position>) of the rows with content, row for row with read.canonical
+    (blank rows have no content: they come back as nulls)."""
+    frame = read.table.frame
+    if frame.height != read.canonical.height:
+        frame = frame.gather(read.canonical.get_column("row") - read.table.first_row)
+    return frame
 
 
-def _same_layout(conn: Connection, stored_id: int, read: KindRead, held: dict[int, str]) -> bool:
-    """Whether a stored file's rows can be shared with this one: same header and same held
-    columns, so the same content means the same cells."""
+def _same_layout(conn: Connection, stored_id: int, read: KindRead, mapped: dict[int, str]) -> bool:
+    """Whether a stored file's rows can be shared with this one: same header and the same
+    canonical column read from each file column, so the same cells mean the same content."""
     header = conn.execute(text("SELECT header_json FROM source_files WHERE id = :f"), {"f": stored_id}).scalar_one()
     if json.loads(header) != list(read.table.header):
         return False
-    its_held = dict(conn.execute(text("SELECT column_position, canonical_column FROM raw_columns "
-                                      "WHERE source_file_id = :f"), {"f": stored_id}).all())
-    return its_held == held
+    its_mapped = dict(conn.execute(text("SELECT column_position, canonical_column FROM raw_columns "
+                                        "WHERE source_file_id = :f"), {"f": stored_id}).all())
+    return its_mapped == mapped
 
 
 def _next_row_id(conn: Connection, table: str) -> int:
@@ -287,20 +281,15 @@ def _next_row_id(conn: Connection, table: str) -> int:
     return conn.execute(text(f"SELECT COALESCE(MAX(row_id), 0) + 1 FROM {table}")).scalar_one()
 
 
-def held_columns(read: KindRead) -> dict[int, str]:
-    """File column position -> the canonical column holding exactly its cells, row for row
-    (same text, same nulls; blank rows aside). Those cells need not be stored twice."""
-    frame, canonical = read.table.frame, read.canonical
-    if canonical.height != frame.height:
-        frame = frame.gather(canonical.get_column("row") - read.table.first_row)
-    held: dict[int, str] = {}
+def mapped_columns(read: KindRead) -> dict[int, str]:
+    """File column position -> the canonical column read from it alone. Its cells are stored
+    once, as that column's value; a cell that differs from it (spaces stripped, say) is kept in
+    the row's raw_cells (store/content.py)."""
+    mapped: dict[int, str] = {}
     for column, positions in read.sources.items():
-        if len(positions) != 1 or positions[0] in held:
-            continue
-        position = positions[0]
-        if canonical.get_column(column).eq_missing(frame.get_column(f"c{position}")).all():
-            held[position] = column
-    return dict(sorted(held.items()))
+        if len(positions) == 1 and positions[0] not in mapped:
+            mapped[positions[0]] = column
+    return dict(sorted(mapped.items()))
 
 
 def _insert_statement(conn: Connection, table: str, columns: list[str]) -> str:

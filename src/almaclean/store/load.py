@@ -9,7 +9,7 @@ import polars as pl
 from sqlalchemy import Engine, TextClause, bindparam, text
 
 from almaclean.kinds import canonical_columns
-from almaclean.store.content import span_join
+from almaclean.store.content import restored_cells, span_join
 from almaclean.store.ingest import TABLE_OF_KIND
 from almaclean.store.sqlfiles import query
 
@@ -86,8 +86,8 @@ class StoredTable:
 
 
 def raw_table(engine: Engine, source_file_id: int) -> StoredTable:
-    """The file as read: cells held by a canonical column (raw_columns) and the others (the
-    content rows' raw_cells); rows with no content (blank rows) are all null."""
+    """The file as read: each cell from the canonical column read from it (raw_columns) unless
+    the row's raw_cells holds it; rows with no content (blank rows) are all null."""
     with engine.connect() as conn:
         source = conn.execute(
             text("SELECT kind, file_name, header_json, column_count, first_row, row_count FROM source_files "
@@ -98,19 +98,13 @@ def raw_table(engine: Engine, source_file_id: int) -> StoredTable:
             {"i": source_file_id},
         ).all())
     header = tuple(json.loads(source.header_json))
-    names = [f"c{i}" for i in range(source.column_count)]
-    rest = {name: pl.String for position, name in enumerate(names) if position not in held}
-    selected = [f"c.{column}" for column in sorted(set(held.values()))] + (["c.raw_cells"] if rest else [])
-    stored = fetch_frame(engine, span_join(TABLE_OF_KIND[source.kind], ", ".join(selected) or "NULL AS nothing",
+    selected = ", ".join([*(f"c.{column}" for column in sorted(set(held.values()))), "c.raw_cells"])
+    stored = fetch_frame(engine, span_join(TABLE_OF_KIND[source.kind], selected,
                                            f"s.source_file_id = {int(source_file_id)}"))
     rows = pl.DataFrame({"row_number": pl.int_range(source.first_row, source.first_row + source.row_count,
                                                     dtype=pl.Int64, eager=True)}).join(stored, on="row_number",
                                                                                        how="left")
-    if rest:
-        rows = rows.with_columns(pl.col("raw_cells").str.json_decode(pl.Struct(rest))).unnest("raw_cells")
-    rows = rows.with_columns(pl.col(column).alias(names[position]) for position, column in held.items())
-    frame = rows.sort("row_number").select(pl.col(name).cast(pl.String) if name in rows.columns
-                                           else pl.lit(None, dtype=pl.String).alias(name) for name in names)
+    frame = restored_cells(rows.sort("row_number"), held, source.column_count)
     return StoredTable(source_file_id, source.file_name, header, frame, source.first_row)
 
 

@@ -2,8 +2,10 @@
 current one by 1% stores that 1%, not the whole file again.
 
 Each kind's table (portfolios, p2e_lines, po_lines, extended_export_rows) becomes a table of
-row contents keyed by a sequential row_id: the canonical columns, the file's other cells as
-JSON (raw_cells, formerly raw_rows) and two 64-bit hashes of the whole content. A file is the
+row contents keyed by a sequential row_id: the canonical columns, the cells they do not give
+back as JSON (raw_cells, formerly raw_rows) and two 64-bit hashes of the row's cells. A cell of
+a raw_columns column is read from its canonical column unless raw_cells holds it: the columns
+raw_columns named before (equal to their canonical column in every row) read the same. A file is the
 list of row ids in its row order, kept as spans in file_spans: rows first_row..first_row+
 row_count-1 are row ids first_id..first_id+row_count-1. A file stored whole is one span; a
 file that shares most rows with the one before it is a few thousand. file_ingests records
