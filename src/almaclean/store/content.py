@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 HASH_SEEDS = (0x616C6D61, 0x636C65616E)
 HASHES = ("hash_a", "hash_b")
 SPAN_COLUMNS = ("first_row", "first_id", "row_count")
+FETCH_ROWS = 100_000
 
 
 def row_hashes(cells: pl.DataFrame) -> pl.DataFrame:
@@ -84,28 +85,32 @@ def file_hashes(conn: Connection, table: str, source_file_id: int) -> pl.DataFra
     sql = span_join(table, "c.row_id, c.hash_a, c.hash_b", f"s.source_file_id = {int(source_file_id)} "
                                                            "AND c.hash_a IS NOT NULL")
     # The driver's own cursor (inside the caller's transaction): a million rows come back in
-    # half the time SQLAlchemy's result rows take.
+    # half the time SQLAlchemy's result rows take; in slices, so few Python tuples live at once.
+    schema = {"source_file_id": pl.Int64, "row_number": pl.Int64, "row_id": pl.Int64, "hash_a": pl.Int64,
+              "hash_b": pl.Int64}
+    parts = [pl.DataFrame(schema=schema)]
     cursor = conn.connection.driver_connection.cursor()
     try:
         cursor.execute(sql)
-        rows = cursor.fetchall()
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            parts.append(pl.DataFrame(rows, schema=schema, orient="row"))
     finally:
         cursor.close()
-    schema = {"source_file_id": pl.Int64, "row_number": pl.Int64, "row_id": pl.Int64, "hash_a": pl.Int64,
-              "hash_b": pl.Int64}
-    return pl.DataFrame(rows, schema=schema, orient="row").select("row_id", *HASHES)
+    return pl.concat(parts).select("row_id", *HASHES)
 
 
 def assign_ids(content: pl.DataFrame, known: pl.DataFrame, next_id: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Each row's row_id: the known content's id when it has the same hashes, else a new id
     from next_id on, in file order. Returns (the new rows with their row_id, spans of the file)."""
+    if known.is_empty():
+        ids = pl.int_range(next_id, next_id + content.height, dtype=pl.Int64, eager=True).alias("row_id")
+        return content.with_columns(ids), spans(content.get_column("row"), ids)
     known = known.unique(subset=list(HASHES), keep="first", maintain_order=True)
-    matched = content.join(known, on=list(HASHES), how="left", maintain_order="left")
-    new = matched.get_column("row_id").is_null()
-    new_ids = new.cum_sum().cast(pl.Int64) + (next_id - 1)
-    ids = matched.get_column("row_id").fill_null(new_ids) if known.height else new_ids
-    with_ids = matched.with_columns(ids.alias("row_id"))
-    return with_ids.filter(new), spans(with_ids.get_column("row"), with_ids.get_column("row_id"))
+    # only the hashes are joined, not the whole rows: a million-row file is not copied
+    found = content.select(HASHES).join(known, on=list(HASHES), how="left", maintain_order="left")
+    new = found.get_column("row_id").is_null()
+    ids = found.get_column("row_id").fill_null(new.cum_sum().cast(pl.Int64) + (next_id - 1))
+    return content.filter(new).with_columns(ids.filter(new)), spans(content.get_column("row"), ids)
 
 
 def unused_ranges(used: pl.DataFrame, last_id: int) -> list[tuple[int, int]]:
