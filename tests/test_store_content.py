@@ -309,3 +309,22 @@ def test_any_sequence_of_exports_comes_back_cell_for_cell_and_stores_only_rows_t
         assert raw_table(engine, source_file_id).frame.equals(read_table(path).frame)
         assert sources_frame(engine, "portfolios", [source_file_id]).drop("source_file_id").equals(canonical_of(path))
     engine.dispose()
+
+
+def test_old_exports_left_in_an_inbox_change_nothing_and_a_reverted_one_dropped_last_is_current_again(
+        tmp_path, db_url):
+    from almaclean.store.ingest import ingest_files
+
+    engine = make_engine(db_url)
+    first, second, third = three_nights(tmp_path)
+    ingest_files(engine, "portfolios", [first, second], "UNI")
+    events = count(engine, "file_ingests")
+    again = ingest_files(engine, "portfolios", [first, second], "UNI")  # the next night, nothing new
+    assert [r.status for r in again] == ["unchanged", "unchanged"] and count(engine, "file_ingests") == events
+    assert current_frame(engine, "UNI", "portfolios").drop("source_file_id").equals(canonical_of(second))
+    reverted = tmp_path / "night1-again.csv"
+    reverted.write_bytes(first.read_bytes())
+    results = ingest_files(engine, "portfolios", [first, second, reverted], "UNI")
+    assert [r.status for r in results] == ["unchanged", "unchanged", "current again"]
+    assert count(engine, "file_ingests") == events + 1
+    assert current_frame(engine, "UNI", "portfolios").drop("source_file_id").equals(canonical_of(first))

@@ -97,11 +97,16 @@ PENDING_SOURCE_ID = 0  # never a stored id (they start at 1)
 
 def ingest_files(engine: Engine, kind: str, paths: list[Path], institution: str, *,
                  scope: str | None = None, mapping: dict | None = None) -> list[IngestResult]:
-    """Several files of one kind: all are read and checked before any is stored, so one bad
-    file stores nothing. Each file is then stored in its own transaction."""
+    """Several files of one kind, oldest first: all are read and checked before any is stored,
+    so one bad file stores nothing. Each file is then stored in its own transaction."""
     read = [read_unless_stored(engine, kind, path, institution, mapping) for path in map(Path, paths)]
-    return [make_current(engine, r, institution) if isinstance(r, IngestResult)
-            else store_pending(engine, r, institution, scope=scope) for r in read]
+    scopes = [r.scope if isinstance(r, IngestResult) else scope or default_scope(kind, Path(r.read.table.path))
+              for r in read]
+    last = {s: i for i, s in enumerate(scopes)}
+    # A stored file followed by a newer one of its scope (old exports left in a nightly inbox)
+    # stays as it is: only the last file of a scope may become the current one again.
+    return [(make_current(engine, r, institution) if last[scopes[i]] == i else r) if isinstance(r, IngestResult)
+            else store_pending(engine, r, institution, scope=scope) for i, r in enumerate(read)]
 
 
 def make_current(engine: Engine, stored: IngestResult, institution: str) -> IngestResult:
