@@ -328,3 +328,27 @@ def test_old_exports_left_in_an_inbox_change_nothing_and_a_reverted_one_dropped_
     assert [r.status for r in results] == ["unchanged", "unchanged", "current again"]
     assert count(engine, "file_ingests") == events + 1
     assert current_frame(engine, "UNI", "portfolios").drop("source_file_id").equals(canonical_of(first))
+
+
+def test_spans_break_where_rows_or_ids_stop_following_each_other():
+    from almaclean.store.content import spans
+
+    frame = spans(pl.Series([2, 3, 4, 6, 7, 8, 9]), pl.Series([10, 11, 12, 13, 14, 3, 4]))
+    assert frame.rows() == [(2, 10, 3), (6, 13, 2), (8, 3, 2)]
+    assert spans(pl.Series([], dtype=pl.Int64), pl.Series([], dtype=pl.Int64)).is_empty()
+
+
+@pytest.mark.parametrize("used,last_id,gaps", [
+    ([], 5, [(1, 5)]),
+    ([(1, 5)], 5, []),
+    ([(3, 2)], 6, [(1, 2), (5, 6)]),                      # a gap before and after
+    ([(1, 3), (2, 5), (10, 1)], 12, [(7, 9), (11, 12)]),  # overlapping spans, shared rows
+    ([(1, 2), (3, 2)], 4, []),                            # adjacent spans leave no gap
+    ([(5, 1), (1, 1)], 5, [(2, 4)]),                      # spans in any order
+    ([], 0, []),
+])
+def test_unused_ranges_are_the_row_ids_no_span_covers(used, last_id, gaps):
+    from almaclean.store.content import unused_ranges
+
+    frame = pl.DataFrame(used, schema={"first_id": pl.Int64, "row_count": pl.Int64}, orient="row")
+    assert unused_ranges(frame, last_id) == gaps
