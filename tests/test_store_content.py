@@ -225,7 +225,7 @@ def store_in_earlier_layout(engine, path, institution: str, *, all_cells_raw: bo
     return source_id
 
 
-def test_a_database_of_the_earlier_layout_is_migrated_and_every_file_comes_back(tmp_path):
+def test_a_database_of_the_earlier_layout_is_migrated_and_every_file_comes_back(tmp_path, db_url):
     from alembic import command
     from alembic.config import Config
 
@@ -233,7 +233,7 @@ def test_a_database_of_the_earlier_layout_is_migrated_and_every_file_comes_back(
 
     from sqlalchemy import create_engine
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = db_url
     engine = create_engine(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
