@@ -160,15 +160,20 @@ def junk_values(all_ids: pl.DataFrame, flagged: pl.DataFrame, threshold: int,
         carriers = carriers.join(values.lazy().select("value").unique(), on="value", how="semi")
     carriers = carriers.collect()  # lazily: no copy of the whole identifier table on the way
     titles = with_title_key(
-        flagged.join(carriers.select("portfolio_id").unique(), on="portfolio_id", how="semi")
-        .select("portfolio_id", "mms_id", "title")
-    ).select("portfolio_id", pl.coalesce("tkey", pl.lit("mms:") + pl.col("mms_id")).alias("tkey"))
+        flagged.select("portfolio_id", "mms_id", "title")
+        .join(carriers.select("portfolio_id").unique(), on="portfolio_id", how="semi")
+    ).select(
+        # Each title key as a number (the same key, the same number): the join below repeats
+        # it once per identifier, and a number is far smaller than the text.
+        "portfolio_id", pl.coalesce("tkey", pl.lit("mms:") + pl.col("mms_id")).rank("dense").alias("tkey"),
+    )
     return (
-        carriers
-        .join(titles, on="portfolio_id")
+        carriers.lazy()
+        .join(titles.lazy(), on="portfolio_id")
         .group_by("value")
         .agg(pl.col("tkey").n_unique().alias("n_titles"))
         .filter(pl.col("n_titles") > threshold)
+        .collect()
     )
 
 
