@@ -147,7 +147,7 @@ def _highlighted_rows(sheet: Sheet, n_rows: int, n_cols: int) -> dict[int, list[
 
 
 def _stream_rows(ws: Worksheet, formats: Sequence[Format], last_col: int,
-                 make_rows: Callable[[list[int]], Iterable[tuple[str, int]]]) -> None:
+                 make_rows: Callable[[list[int]], Iterable[tuple[bytes, int]]]) -> None:
     """Write ready-made `<row>` XML into `ws`, leaving it as if every cell had been written by
     write_string/write_number/write_blank, so close() produces the same file.
 
@@ -184,11 +184,11 @@ def _header_frame(sheet: Sheet) -> pl.DataFrame:
 
 
 def _sheet_rows(sheet: Sheet, frame: pl.DataFrame, numeric: list[bool],
-                marked: dict[int, list[int]]) -> Callable[[list[int]], Iterator[tuple[str, int]]]:
+                marked: dict[int, list[int]]) -> Callable[[list[int]], Iterator[tuple[bytes, int]]]:
     """The header row (bold, "" kept as a cell) then the data rows, given [bold, fill] xf indexes."""
     header = _header_frame(sheet)
 
-    def rows(xf_indexes: list[int]) -> Iterator[tuple[str, int]]:
+    def rows(xf_indexes: list[int]) -> Iterator[tuple[bytes, int]]:
         bold, fill = xf_indexes[0], (xf_indexes[1] if marked else None)
         yield rows_xml(header, 0, [False] * header.width, CellStyles(every=bold), keep_empty=True, as_bytes=True)
         yield from frame_rows_xml(frame, 1, numeric, CellStyles(highlight=fill, marked=marked), as_bytes=True)
