@@ -15,12 +15,12 @@ from dataclasses import dataclass
 CHILD = """
 import json, time
 {setup}
-_t0 = time.perf_counter()
+_t0, _c0 = time.perf_counter(), time.process_time()
 {work}
-_wall = time.perf_counter() - _t0
+_wall, _cpu = time.perf_counter() - _t0, time.process_time() - _c0
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec.
 _hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-print("__MEASURE__" + json.dumps({{"wall": _wall, "rss_mb": _hwm / 1024}}))
+print("__MEASURE__" + json.dumps({{"wall": _wall, "rss_mb": _hwm / 1024, "cpu": _cpu}}))
 """
 
 
@@ -29,10 +29,13 @@ class Measurement:
     label: str
     wall: float
     rss_mb: float
+    # Processor time of all the process's threads (user + system): unlike wall time, barely
+    # moved by another process using the same cores, so runs on a shared machine compare.
+    cpu: float = 0.0
 
     def line(self, floor: "Measurement | None" = None) -> str:
         ratio = f"  ({self.wall / floor.wall:.2f}x the floor's time)" if floor and floor.wall else ""
-        return f"{self.label:<48} {self.wall:8.2f} s  {self.rss_mb:8.0f} MB peak RSS{ratio}"
+        return f"{self.label:<48} {self.wall:8.2f} s  {self.rss_mb:8.0f} MB peak RSS  {self.cpu:7.2f} s CPU{ratio}"
 
 
 def measure(label: str, work: str, setup: str = "") -> Measurement:
@@ -43,4 +46,4 @@ def measure(label: str, work: str, setup: str = "") -> Measurement:
         raise SystemExit(f"benchmark step failed: {label}")
     line = next(l for l in done.stdout.splitlines() if l.startswith("__MEASURE__"))
     figures = json.loads(line.removeprefix("__MEASURE__"))
-    return Measurement(label, figures["wall"], figures["rss_mb"])
+    return Measurement(label, figures["wall"], figures["rss_mb"], figures.get("cpu", 0.0))

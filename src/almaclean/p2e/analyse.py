@@ -139,9 +139,10 @@ def analyse_p2e(
         pl.coalesce("title", "p2e_title").alias("title"),
         year_of("publication_date").alias("year"),
     )
-    keepers = flagged.filter(pl.col("keeper")).select(
+    # Lazily, so that only the selected columns are filtered (flagged is a million wide rows).
+    keepers = flagged.lazy().filter(pl.col("keeper")).select(
         pl.col("portfolio_id").alias("id"), "title", year_of("publication_date").alias("year")
-    )
+    ).collect()
     title_hits = title_matches(queries, keepers, cutoff=title_cutoff)
     decisions = decide(p2e, evidence, title_hits, unchecked=not_checked_text)
 
@@ -183,7 +184,7 @@ def analyse_p2e(
 
     counts = {
         "portfolios": flagged.height,
-        "keepers": flagged.filter(pl.col("keeper")).height,
+        "keepers": int(flagged.get_column("keeper").sum()),
         "p2e_lines": with_columns(p2e_lines, P2E_COLUMNS).height,
         "p2e_portfolios": classes.p2e.height,
         "standalone_not_in_p2e": not_in_p2e.height,
@@ -209,7 +210,8 @@ def analyse_p2e(
         not_in_p2e=not_in_p2e, unmatched_lines=unmatched, counts=counts,
         cz_link_candidates=cz_candidates, cz_link_groups=cz_groups,
         not_checked=not_checked, not_checked_text=not_checked_text, not_recognised=list(not_recognised or []),
-        keeper_ids=flagged.filter(pl.col("cz_linked") | pl.col("keeper")).get_column("portfolio_id").unique().sort(),
+        keeper_ids=flagged.lazy().filter(pl.col("cz_linked") | pl.col("keeper")).select("portfolio_id").collect()
+        .get_column("portfolio_id").unique().sort(),
         po_linked_ids=guarded_portfolios(classes.p2e, po_lines).get_column("portfolio_id").unique().sort(),
     )
 

@@ -86,9 +86,12 @@ class P2EClasses:
 def classify_p2e(flagged: pl.DataFrame, p2e_lines: pl.DataFrame) -> P2EClasses:
     """Tie P2E lines to local standalone portfolios through the bib's legacy number (035)."""
     lines = with_columns(p2e_lines, P2E_COLUMNS).filter(pl.col("legacy_id").is_not_null())
-    repeated = flagged.group_by("portfolio_id").len().filter(pl.col("len") > 1).select("portfolio_id")
+    # Sorted, a repeated id is equal to the one before it: no hash table over a million ids.
+    ids = flagged.select(pl.col("portfolio_id").sort())
+    repeated = ids.filter(pl.col("portfolio_id") == pl.col("portfolio_id").shift(1)).unique()
     candidates = flagged.filter(~pl.col("cz_linked") & pl.col("standalone"))
-    local = candidates.join(repeated, on="portfolio_id", how="anti")
+    # Nearly always no id is repeated: then no copy of the candidates.
+    local = candidates.join(repeated, on="portfolio_id", how="anti") if repeated.height else candidates
     repeated_local = candidates.join(repeated, on="portfolio_id", how="semi").unique("portfolio_id", keep="first")
     portfolio_keys = legacy_key_table(local, "portfolio_id", "network_number").select(
         "portfolio_id", pl.col("legacy_key").alias("key")

@@ -155,20 +155,25 @@ def junk_values(all_ids: pl.DataFrame, flagged: pl.DataFrame, threshold: int,
 
     values: only these values are counted (the ones that matter), when given.
     """
+    # Lazily, and read twice rather than held: no copy of the identifier table on the way.
     carriers = all_ids.lazy().filter(pl.col("valid")).select("portfolio_id", "value")
     if values is not None:
         carriers = carriers.join(values.lazy().select("value").unique(), on="value", how="semi")
-    carriers = carriers.collect()  # lazily: no copy of the whole identifier table on the way
     titles = with_title_key(
-        flagged.join(carriers.select("portfolio_id").unique(), on="portfolio_id", how="semi")
-        .select("portfolio_id", "mms_id", "title")
-    ).select("portfolio_id", pl.coalesce("tkey", pl.lit("mms:") + pl.col("mms_id")).alias("tkey"))
+        flagged.select("portfolio_id", "mms_id", "title")
+        .join(carriers.select("portfolio_id").unique().collect(), on="portfolio_id", how="semi")
+    ).select(
+        # Each title key as a number (the same key, the same number): the join below repeats
+        # it once per identifier, and a number is far smaller than the text.
+        "portfolio_id", pl.coalesce("tkey", pl.lit("mms:") + pl.col("mms_id")).rank("dense").alias("tkey"),
+    )
     return (
         carriers
-        .join(titles, on="portfolio_id")
+        .join(titles.lazy(), on="portfolio_id")
         .group_by("value")
         .agg(pl.col("tkey").n_unique().alias("n_titles"))
         .filter(pl.col("n_titles") > threshold)
+        .collect()
     )
 
 
@@ -199,6 +204,7 @@ def identifier_evidence(
                                pl.col("mms_id").alias("keep_mms_id")), on="keep_portfolio_id")
         .collect()
     )
+    del all_ids  # the identifiers of every portfolio: not needed below, and the biggest table here
     hits = (
         p2e_ids.filter(pl.col("valid"))
         .join(junk, on="value", how="anti")

@@ -140,9 +140,15 @@ def read_inputs(engine: Engine, request: P2ERequest) -> Inputs:
 
 
 def _store(engine: Engine, inputs: Inputs, institution: str) -> dict[str, IngestResult]:
-    """The files read are stored; a file given again after a newer one is current again."""
-    return {**{kind: make_current(engine, result, institution) for kind, result in inputs.unchanged.items()},
-            **{kind: store_pending(engine, file, institution) for kind, file in inputs.pending.items()}}
+    """The files read are stored; a file given again after a newer one is current again.
+
+    Each file read is let go of once stored (inputs.pending empties): its file cells are no
+    longer needed, and the analysis running meanwhile holds only its canonical rows."""
+    stored = {kind: make_current(engine, result, institution) for kind, result in inputs.unchanged.items()}
+    for kind in list(inputs.pending):
+        stored[kind] = store_pending(engine, inputs.pending[kind], institution)
+        del inputs.pending[kind]
+    return stored
 
 
 def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
@@ -150,6 +156,8 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
     when they were bad)."""
     check_request(request)
     inputs = read_inputs(engine, request)
+    read_now = set(inputs.pending)
+    not_recognised = [item for pending in inputs.pending.values() for item in unrecognised_columns(pending.read)]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="almaclean-store") as pool:
         storing = pool.submit(_store, engine, inputs, request.institution) if request.given() else None
         missing = [f"no {name} stored for institution {request.institution!r}: pass {option}"
@@ -160,14 +168,13 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
             raise InputError(missing[0])
         result = analyse_p2e(inputs.frames["portfolios"], inputs.frames["p2e"], inputs.frames["po-lines"],
                              cz_titles=inputs.cz_titles or None, present=inputs.present,
-                             not_recognised=[item for pending in inputs.pending.values()
-                                             for item in unrecognised_columns(pending.read)])
+                             not_recognised=not_recognised)
         inputs.frames.clear()
         with staging_folder(Path(request.out), f"p2e-{request.institution}") as staging:
             counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size,
                                   without_po_lines=request.without_po_lines)
             stored = storing.result() if storing is not None else {}
-            analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in inputs.pending else ids)
+            analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in read_now else ids)
                         for kind, ids in inputs.pinned.items()}
             _bundle(engine, staging, request, analysed)
             record_run(engine, staging)

@@ -147,7 +147,7 @@ def _highlighted_rows(sheet: Sheet, n_rows: int, n_cols: int) -> dict[int, list[
 
 
 def _stream_rows(ws: Worksheet, formats: Sequence[Format], last_col: int,
-                 make_rows: Callable[[list[int]], Iterable[tuple[str, int]]]) -> None:
+                 make_rows: Callable[[list[int]], Iterable[tuple[bytes, int]]]) -> None:
     """Write ready-made `<row>` XML into `ws`, leaving it as if every cell had been written by
     write_string/write_number/write_blank, so close() produces the same file.
 
@@ -160,14 +160,18 @@ def _stream_rows(ws: Worksheet, formats: Sequence[Format], last_col: int,
       previous_row on our last row makes those flushes write nothing;
     - Worksheet._check_dimensions(row, col): records dim_rowmin/max, dim_colmin/max (`<dimension>`,
       and whether `<sheetData>` is written at all).
-    make_rows gets the formats' xf indexes and yields (xml, last row index written), row 0 first.
+    make_rows gets the formats' xf indexes and yields (xml, last row index written), row 0 first;
+    the xml as UTF-8 bytes, written to the file under Worksheet.fh (its text layer flushed first):
+    encoding a hundred megabytes of text in Python cost as much as building it.
     """
     if not (ws.constant_memory and ws.previous_row == 0 and not ws.table and ws.dim_rowmin is None):
         raise RuntimeError("xlsxwriter worksheet is not in the state _stream_rows expects (xlsxwriter upgrade?)")
     xf_indexes = [fmt._get_xf_index() for fmt in formats]
     last_row = None
+    ws.fh.flush()
     for xml, last_row in make_rows(xf_indexes):
-        ws.fh.write(xml)
+        ws.fh.buffer.write(xml)
+    ws.fh.buffer.flush()
     if last_row is not None:
         ws._check_dimensions(0, 0)
         ws._check_dimensions(last_row, last_col)
@@ -180,14 +184,14 @@ def _header_frame(sheet: Sheet) -> pl.DataFrame:
 
 
 def _sheet_rows(sheet: Sheet, frame: pl.DataFrame, numeric: list[bool],
-                marked: dict[int, list[int]]) -> Callable[[list[int]], Iterator[tuple[str, int]]]:
+                marked: dict[int, list[int]]) -> Callable[[list[int]], Iterator[tuple[bytes, int]]]:
     """The header row (bold, "" kept as a cell) then the data rows, given [bold, fill] xf indexes."""
     header = _header_frame(sheet)
 
-    def rows(xf_indexes: list[int]) -> Iterator[tuple[str, int]]:
+    def rows(xf_indexes: list[int]) -> Iterator[tuple[bytes, int]]:
         bold, fill = xf_indexes[0], (xf_indexes[1] if marked else None)
-        yield rows_xml(header, 0, [False] * header.width, CellStyles(every=bold), keep_empty=True)
-        yield from frame_rows_xml(frame, 1, numeric, CellStyles(highlight=fill, marked=marked))
+        yield rows_xml(header, 0, [False] * header.width, CellStyles(every=bold), keep_empty=True, as_bytes=True)
+        yield from frame_rows_xml(frame, 1, numeric, CellStyles(highlight=fill, marked=marked), as_bytes=True)
 
     return rows
 

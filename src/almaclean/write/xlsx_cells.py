@@ -128,13 +128,14 @@ def _cell_xml(name: str, col_index: int, numeric: bool, keep_empty: bool, escape
 
 
 def rows_xml(chunk: pl.DataFrame, first_row: int, numeric: Sequence[bool], styles: CellStyles = CellStyles(),
-             *, keep_empty: bool = False) -> tuple[str, int | None]:
+             *, keep_empty: bool = False, as_bytes: bool = False) -> tuple[str | bytes, int | None]:
     """The `<row>` elements for `chunk`, whose row i is worksheet row `first_row + i` (0-based).
 
     Every column is String; `numeric` ones hold numbers already formatted as xlsxwriter does
     (`{:.16G}`). `marked` rows in `styles` are relative to `chunk`. keep_empty writes "" as an
     empty text cell (the header).
-    Returns the XML and the last worksheet row that got a `<row>` (None if none did).
+    Returns the XML (as_bytes: UTF-8 encoded, straight from polars, no Python text on the way)
+    and the last worksheet row that got a `<row>` (None if none did).
     """
     names = [f"c{i}" for i in range(chunk.width)]
     chunk = _with_control_escapes(chunk.select(pl.nth(i).alias(name) for i, name in enumerate(names)))
@@ -155,12 +156,13 @@ def rows_xml(chunk: pl.DataFrame, first_row: int, numeric: Sequence[bool], style
                                pl.lit("</row>")]).alias("xml"), "__index")
     )
     if written.height == 0:
-        return "", None
-    return written.get_column("xml").str.join("").item(), written.get_column("__index").item(-1)
+        return (b"" if as_bytes else ""), None
+    xml = written.get_column("xml").str.join("")
+    return (xml.cast(pl.Binary) if as_bytes else xml).item(), written.get_column("__index").item(-1)
 
 
 def frame_rows_xml(frame: pl.DataFrame, first_row: int, numeric: Sequence[bool],
-                   styles: CellStyles = CellStyles()) -> Iterator[tuple[str, int]]:
+                   styles: CellStyles = CellStyles(), *, as_bytes: bool = False) -> Iterator[tuple[str | bytes, int]]:
     """`rows_xml` over `frame` in chunks of about CHUNK_CELLS cells: yields (xml, last worksheet row
     written) per chunk that has cells. `marked` rows in `styles` are relative to `frame`."""
     step = chunk_rows(frame.width)
@@ -168,7 +170,7 @@ def frame_rows_xml(frame: pl.DataFrame, first_row: int, numeric: Sequence[bool],
         chunk = frame.slice(start, step)
         marked = _marked_in(styles.marked, start, chunk.height)
         xml, last = rows_xml(chunk, first_row + start, numeric,
-                             CellStyles(styles.every, styles.highlight, marked))
+                             CellStyles(styles.every, styles.highlight, marked), as_bytes=as_bytes)
         if last is not None:
             yield xml, last
 
