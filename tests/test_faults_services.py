@@ -158,3 +158,17 @@ def test_a_write_lock_held_by_another_process_is_waited_for_not_failed(sample, t
     assert ingest.returncode == 0, err
     assert time.monotonic() - started >= LOCK_SECONDS - 1
     assert stored_status(open_database(url, read_only=True))["files"].to_list() == [1]
+
+
+def test_a_run_starting_beside_another_never_takes_its_staging_folder_for_a_leftover(tmp_path):
+    """The owner file of a run that has just started may not be written yet, or be empty: the
+    other run's sweep leaves that folder alone (only an hour-old folder without an owner goes)."""
+    out = tmp_path / "out"
+    starting = out / ".resync-20260101-000000.partial"
+    starting.mkdir(parents=True)
+    assert sweep_leftovers(out) == []
+    owner_file(starting).write_text("", encoding="utf-8")
+    assert sweep_leftovers(out) == [] and starting.is_dir()
+    os.utime(starting, (0, 0))
+    assert sweep_leftovers(out) == [starting]
+    assert list(out.iterdir()) == []

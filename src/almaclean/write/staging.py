@@ -29,6 +29,10 @@ def owner_file(staging: Path) -> Path:
     return staging.with_name(staging.name + OWNER_SUFFIX)
 
 
+def _owner_being_written(staging: Path) -> Path:
+    return staging.with_name(staging.name + OWNER_SUFFIX + ".tmp")
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -43,11 +47,15 @@ def _abandoned(staging: Path) -> bool:
     owner = owner_file(staging)
     try:
         host, pid = owner.read_text(encoding="utf-8").split()
-    except FileNotFoundError:
-        return time.time() - staging.stat().st_mtime > ORPHAN_AGE_SECONDS
-    except ValueError:
-        return True
-    return host == socket.gethostname() and not _alive(int(pid))
+        pid = int(pid)
+    except (FileNotFoundError, ValueError):
+        # no owner file, or one not written yet (a run starting this very moment): only an old
+        # folder is a leftover
+        try:
+            return time.time() - staging.stat().st_mtime > ORPHAN_AGE_SECONDS
+        except FileNotFoundError:  # published or discarded meanwhile
+            return False
+    return host == socket.gethostname() and not _alive(pid)
 
 
 def sweep_leftovers(out_root: Path) -> list[Path]:
@@ -60,6 +68,7 @@ def sweep_leftovers(out_root: Path) -> list[Path]:
         if staging.is_dir() and _abandoned(staging):
             shutil.rmtree(staging, ignore_errors=True)
             owner_file(staging).unlink(missing_ok=True)
+            _owner_being_written(staging).unlink(missing_ok=True)
             log.warning("removed %s: the unfinished outputs of a run that was interrupted (its results were "
                         "never published)", staging)
             removed.append(staging)
@@ -73,7 +82,9 @@ def staging_folder(out_root: Path, label: str) -> Iterator[Path]:
     sweep_leftovers(out_root)
     staging = new_staging_folder(Path(out_root), label)
     owner = owner_file(staging)
-    owner.write_text(f"{socket.gethostname()} {os.getpid()}\n", encoding="utf-8")
+    written = _owner_being_written(staging)
+    written.write_text(f"{socket.gethostname()} {os.getpid()}\n", encoding="utf-8")
+    os.replace(written, owner)  # never seen half-written by another run's sweep
     try:
         yield staging
     finally:
