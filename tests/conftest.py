@@ -17,7 +17,9 @@ def prefect_server():
     """One temporary Prefect API for every flow test of the session (starting one costs 10-20 s)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
+    # The commands allow a temporary server 180 s to start (orchestration); a slow or busy CI
+    # machine needs more than the harness's default 30 s too.
+    with prefect_test_harness(server_startup_timeout=180):
         yield
 
 
