@@ -86,6 +86,23 @@ def db_url(request, tmp_path):
     admin.dispose()
 
 
+def analysed_sample(folder: Path, seed: int, **analysis):
+    """A generated sample institution (scale 0.4) and the P2E analysis of its files, as
+    (truth.json's content, the analysis result); analysis: analyse_p2e's keyword options."""
+    import json
+
+    from almaclean.kinds import read_kind
+    from almaclean.p2e.analyse import analyse_p2e
+    from almaclean.sample.generator import generate
+
+    manifest = generate(folder, seed=seed, scale=0.4)
+    truth = json.loads(manifest.path("truth").read_text(encoding="utf-8"))
+    result = analyse_p2e(*(read_kind(kind, manifest.path(role)).canonical for kind, role in
+                           (("portfolios", "portfolios"), ("p2e", "p2e_report"), ("po-lines", "po_lines"))),
+                         **analysis)
+    return truth, result
+
+
 def p2e_run(*, db_url: str, institution: str, out: Path, **kwargs) -> Path:
     """The run folder of one P2E clean-up through the service (portfolios=None: the stored export)."""
     from almaclean.services.p2e import P2ERequest, run_p2e

@@ -2,18 +2,14 @@
 without a CZ duplicate, and the POL guard unchanged."""
 from __future__ import annotations
 
-import json
-
 import polars as pl
 import pytest
 
-from almaclean.kinds import read_kind
-from almaclean.p2e.analyse import analyse_p2e
 from almaclean.p2e.match import NO_DUPLICATE, TITLE_ONLY
 from almaclean.p2e.relink import (
     CANCELLED, CLOSING_CANCELLING_RELINKING, NO_KEEPER_YET, SEARCHING_PO_LINES, SEVERAL_KEEPERS,
 )
-from almaclean.sample.generator import generate
+from conftest import analysed_sample
 from test_p2e_rules import deleted, keeper, line, p2e_portfolio, run
 
 
@@ -92,15 +88,7 @@ def test_disagreeing_keepers_stay_blocked():
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("guide-sample")
-    manifest = generate(folder, seed=11, scale=0.4)
-    truth = json.loads(manifest.path("truth").read_text(encoding="utf-8"))
-    result = analyse_p2e(
-        read_kind("portfolios", manifest.path("portfolios")).canonical,
-        read_kind("p2e", manifest.path("p2e_report")).canonical,
-        read_kind("po-lines", manifest.path("po_lines")).canonical,
-    )
-    return truth, result
+    return analysed_sample(tmp_path_factory.mktemp("guide-sample"), seed=11)
 
 
 def test_sample_closed_duplicates_are_ready_relinks_with_all_pols(sample):

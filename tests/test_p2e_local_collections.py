@@ -8,13 +8,10 @@ import json
 import polars as pl
 import pytest
 
-from almaclean.kinds import read_kind
 from almaclean.normalize.urls import registrable_domain, strip_proxy
-from almaclean.p2e.analyse import analyse_p2e
 from almaclean.p2e.groups import ADD_LOCAL_COLLECTION, POST_MIGRATION_CLEANUP, domain_of
 from almaclean.p2e.report import write_report
-from almaclean.sample.generator import generate
-from conftest import kbart_rows
+from conftest import analysed_sample, kbart_rows
 from test_p2e_rules import line, p2e_portfolio, run
 
 
@@ -74,15 +71,7 @@ def test_sub_domains_and_proxies_merge_into_one_group_with_the_provider():
 
 @pytest.fixture(scope="module")
 def sample_result(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("groups-sample")
-    manifest = generate(folder, seed=7, scale=0.4)
-    truth = json.loads(manifest.path("truth").read_text(encoding="utf-8"))
-    result = analyse_p2e(
-        read_kind("portfolios", manifest.path("portfolios")).canonical,
-        read_kind("p2e", manifest.path("p2e_report")).canonical,
-        read_kind("po-lines", manifest.path("po_lines")).canonical,
-    )
-    return truth, result
+    return analysed_sample(tmp_path_factory.mktemp("groups-sample"), seed=7)
 
 
 def test_sample_groups_merge_garnier_sub_domains_and_carry_the_provider(sample_result):
