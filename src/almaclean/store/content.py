@@ -1,26 +1,32 @@
 """Rows stored by content; a file is the list of its row ids, kept as spans.
 
 Each kind's table holds row contents: row_id (sequential), hash_a/hash_b, the canonical
-columns and raw_cells (the file's cells no canonical column holds, as JSON). A file's rows are
-file_spans: rows first_row.. are row ids first_id.. for row_count rows. A new file is compared
-with the current file of its scope: a row whose content (both hashes) the current file already
-has points at that content; only the other rows are stored, as new row ids in file order. So
-storing an export that changed by 1% stores 1% of its rows and a few thousand spans.
+columns and raw_cells (the row's cells its canonical columns do not give back, as JSON). A
+file's rows are file_spans: rows first_row.. are row ids first_id.. for row_count rows. A new
+file is compared with the current file of its scope: a row whose cells (both hashes) the current
+file already has points at that content; only the other rows are stored, as new row ids in file
+order. So storing an export that changed by 1% stores 1% of its rows and a few thousand spans.
 
-The two seeded 64-bit hashes cover every stored value of a row (null and empty apart, column by
-column). Rows are only matched when the two files have the same layout (header and held
-columns), so equal hashes mean equal content but for a 128-bit accident. A polars version that
-hashed differently would only make the next file be stored whole.
+The two seeded 64-bit hashes cover every cell of a row (null and empty apart, column by column).
+Rows are only matched when the two files have the same header and column mapping (raw_columns),
+so the same cells mean the same canonical values and raw_cells, but for a 128-bit accident. A
+polars version that hashed differently would only make the next file be stored whole.
 """
 from __future__ import annotations
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 HASH_SEEDS = (0x616C6D61, 0x636C65616E)
 HASHES = ("hash_a", "hash_b")
 SPAN_COLUMNS = ("first_row", "first_id", "row_count")
 FETCH_ROWS = 100_000
+
+
+def column_mapping(conn: Connection, source_file_id: int) -> dict[int, str]:
+    """raw_columns of a stored file: file column position -> the canonical column read from it."""
+    return dict(conn.execute(text("SELECT column_position, canonical_column FROM raw_columns "
+                                  "WHERE source_file_id = :f"), {"f": source_file_id}).all())
 
 
 def row_hashes(cells: pl.DataFrame) -> pl.DataFrame:

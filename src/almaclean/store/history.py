@@ -29,12 +29,9 @@ def row_history(engine: Engine, institution: str, kind: str, key: str) -> pl.Dat
     columns = canonical_columns(kind)
     content = fetch_frame(engine, f"SELECT row_id, {', '.join(columns)}, raw_cells FROM {table} "
                                   f"WHERE {key_column} = :key", {"key": key})
-    where = content.get_column("row_id")
-    spans = fetch_frame(engine, "SELECT s.source_file_id, s.first_row, s.first_id, s.row_count FROM file_spans s "
-                                "JOIN source_files sf ON sf.id = s.source_file_id "
-                                "WHERE sf.institution_code = :i AND sf.kind = :k "
-                                "AND s.first_id <= :last AND s.first_id + s.row_count > :first",
-                        {"i": institution, "k": kind, "first": where.min() or 0, "last": where.max() or -1}
+    ids = content.get_column("row_id")
+    spans = fetch_frame(engine, query("spans_within"), {"institution": institution, "kind": kind,
+                                                         "first": ids.min(), "last": ids.max()}
                         ) if not content.is_empty() else pl.DataFrame()
     present = _rows_by_file(spans, content)
     events = fetch_frame(engine, query("file_ingests"), {"institution": institution, "kind": kind})

@@ -20,8 +20,10 @@ from almaclean import __version__
 from almaclean.kinds import KindRead, canonical_columns, read_kind
 from almaclean.kinds.registry import TABLES
 from almaclean.progress import Progress
-from almaclean.store.content import HASHES, SPAN_COLUMNS, assign_ids, file_hashes, raw_cells, row_hashes
 from almaclean.read.detect import check_regular_file
+from almaclean.store.content import (
+    HASHES, SPAN_COLUMNS, assign_ids, column_mapping, file_hashes, raw_cells, row_hashes,
+)
 from almaclean.store.db import write_transaction
 from almaclean.store.sqlfiles import query
 
@@ -275,9 +277,7 @@ def _same_layout(conn: Connection, stored_id: int, read: KindRead, mapped: dict[
     header = conn.execute(text("SELECT header_json FROM source_files WHERE id = :f"), {"f": stored_id}).scalar_one()
     if json.loads(header) != list(read.table.header):
         return False
-    its_mapped = dict(conn.execute(text("SELECT column_position, canonical_column FROM raw_columns "
-                                        "WHERE source_file_id = :f"), {"f": stored_id}).all())
-    return its_mapped == mapped
+    return column_mapping(conn, stored_id) == mapped
 
 
 def _next_row_id(conn: Connection, table: str) -> int:

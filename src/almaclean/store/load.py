@@ -9,7 +9,7 @@ import polars as pl
 from sqlalchemy import Engine, TextClause, bindparam, text
 
 from almaclean.kinds import canonical_columns
-from almaclean.store.content import restored_cells, span_join
+from almaclean.store.content import column_mapping, restored_cells, span_join
 from almaclean.store.ingest import TABLE_OF_KIND
 from almaclean.store.sqlfiles import query
 
@@ -93,18 +93,15 @@ def raw_table(engine: Engine, source_file_id: int) -> StoredTable:
             text("SELECT kind, file_name, header_json, column_count, first_row, row_count FROM source_files "
                  "WHERE id = :i"), {"i": source_file_id},
         ).one()
-        held = dict(conn.execute(
-            text("SELECT column_position, canonical_column FROM raw_columns WHERE source_file_id = :i"),
-            {"i": source_file_id},
-        ).all())
+        mapped = column_mapping(conn, source_file_id)
     header = tuple(json.loads(source.header_json))
-    selected = ", ".join([*(f"c.{column}" for column in sorted(set(held.values()))), "c.raw_cells"])
+    selected = ", ".join([*(f"c.{column}" for column in sorted(set(mapped.values()))), "c.raw_cells"])
     stored = fetch_frame(engine, span_join(TABLE_OF_KIND[source.kind], selected,
                                            f"s.source_file_id = {int(source_file_id)}"))
     rows = pl.DataFrame({"row_number": pl.int_range(source.first_row, source.first_row + source.row_count,
                                                     dtype=pl.Int64, eager=True)}).join(stored, on="row_number",
                                                                                        how="left")
-    frame = restored_cells(rows.sort("row_number"), held, source.column_count)
+    frame = restored_cells(rows.sort("row_number"), mapped, source.column_count)
     return StoredTable(source_file_id, source.file_name, header, frame, source.first_row)
 
 

@@ -1,8 +1,8 @@
 """Retention: old stored files go, what analysis or a kept run needs stays.
 
 A file is removed when it was ingested more than `keep_days` ago, is not the current file of
-its scope, and no run in the run ledger analysed it (bundle/ledger.py). Its spans, held
-columns, ingest records and source_files row go, then every content row no remaining file
+its scope, and no run in the run ledger analysed it (bundle/ledger.py). Its spans, column
+mapping, ingest records and source_files row go, then every content row no remaining file
 lists (rows a kept file shares stay), in one transaction; then the space is given back
 (SQLite VACUUM, PostgreSQL VACUUM ANALYZE).
 """
@@ -64,10 +64,8 @@ def _drop_unused_content(conn: Connection, kind: str) -> None:
     table = TABLES[kind]
     if conn.dialect.name == "postgresql":  # no ingest allocates row ids meanwhile (store/ingest.py)
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table})
-    used = pl.DataFrame(conn.execute(text("SELECT s.first_id, s.row_count FROM file_spans s "
-                                          "JOIN source_files sf ON sf.id = s.source_file_id WHERE sf.kind = :k"),
-                                     {"k": kind}).all(), schema={"first_id": pl.Int64, "row_count": pl.Int64},
-                        orient="row")
+    used = pl.DataFrame(conn.execute(text(query("spans_of_kind")), {"kind": kind}).all(),
+                        schema={"first_id": pl.Int64, "row_count": pl.Int64}, orient="row")
     last_id = conn.execute(text(f"SELECT COALESCE(MAX(row_id), 0) FROM {table}")).scalar_one()
     ranges = unused_ranges(used, last_id)
     if ranges:

@@ -7,15 +7,9 @@ from __future__ import annotations
 from sqlalchemy import Engine, text
 
 from almaclean.kinds.registry import TABLES
+from almaclean.store.sqlfiles import query
 
 PER_FILE_TABLES = (*TABLES.values(), "file_spans")
-
-
-KIND_OF_TABLE = {table: kind for kind, table in TABLES.items()}
-_CONTENT_ROWS_PER_INSTITUTION = ("SELECT institution_code, SUM(content_rows) FROM source_files WHERE kind = :k "
-                                 "GROUP BY institution_code")
-_ROWS_PER_INSTITUTION = {"file_spans": "SELECT sf.institution_code, COUNT(*) FROM file_spans t "
-                                       "JOIN source_files sf ON sf.id = t.source_file_id GROUP BY sf.institution_code"}
 
 
 def table_bytes(engine: Engine) -> dict[str, int] | None:
@@ -38,10 +32,11 @@ def institution_bytes(engine: Engine) -> dict[str, int] | None:
         return None
     share: dict[str, float] = {}
     with engine.connect() as conn:
+        rows_in = {table: (query("content_rows_per_institution"), {"kind": kind}) for kind, table in TABLES.items()}
+        rows_in["file_spans"] = (query("spans_per_institution"), {})
         for table in PER_FILE_TABLES:
-            counts = [(code, int(n or 0)) for code, n in conn.execute(
-                text(_ROWS_PER_INSTITUTION.get(table, _CONTENT_ROWS_PER_INSTITUTION)),
-                {"k": KIND_OF_TABLE.get(table)}).all()]
+            sql, params = rows_in[table]
+            counts = [(code, int(n or 0)) for code, n in conn.execute(text(sql), params).all()]
             total = sum(n for _, n in counts)
             for code, n in counts:
                 if not total:
