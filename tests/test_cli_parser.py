@@ -110,7 +110,7 @@ def test_bad_paths_and_options_exit_2_naming_them(argv, message, tmp_path, capsy
 
 
 def test_one_off_commands_never_import_prefect(tmp_path):
-    """status, ingest, p2e, resync, verify and demo run without Prefect (no temporary server)."""
+    """status, history, ingest, p2e, resync, verify and demo run without Prefect (no temporary server)."""
     script = ("import sys; from almaclean.cli import main; code = main(sys.argv[1:]); "
               "sys.exit(code if code else (3 if 'prefect' in sys.modules else 0))")
     env = {"PATH": "/usr/bin:/bin", "ALMACLEAN_DATA": str(tmp_path / "data"), "HOME": str(tmp_path)}
@@ -119,7 +119,9 @@ def test_one_off_commands_never_import_prefect(tmp_path):
     assert done.returncode == 0, done.stderr
     (demo,) = (tmp_path / "data" / "runs").glob("demo-*")
     (p2e,) = demo.glob("p2e-*")
-    for argv in (["status", "--db", f"sqlite:///{demo / 'almaclean.db'}"], ["verify", str(p2e)]):
+    database = f"sqlite:///{demo / 'almaclean.db'}"
+    for argv in (["status", "--db", database], ["verify", str(p2e)],
+                 ["history", "530000000000000000", "--institution", "DEMO", "--db", database]):
         done = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, timeout=300,
                               env=env)
         assert done.returncode == 0, (argv, done.stderr)

@@ -57,8 +57,9 @@ def _rows_by_file(spans: pl.DataFrame, content: pl.DataFrame) -> dict[int, pl.Da
     """source_file_id -> its rows with the key: row_number and content, in row order."""
     if spans.is_empty():
         return {}
+    inside = (pl.col("row_id") >= pl.col("first_id")) & (pl.col("row_id") < pl.col("first_id") + pl.col("row_count"))
     rows = (spans.join(content, how="cross")
-            .filter((pl.col("row_id") >= pl.col("first_id")) & (pl.col("row_id") < pl.col("first_id") + pl.col("row_count")))
+            .filter(inside)
             .with_columns((pl.col("first_row") + pl.col("row_id") - pl.col("first_id")).alias("row_number"))
             .drop("first_row", "first_id", "row_count", "row_id")
             .sort("source_file_id", "row_number"))
