@@ -8,7 +8,7 @@ import pytest
 
 from almaclean.p2e.analyse import DATABASE_REASON, analyse_p2e
 from almaclean.p2e.classify import PORTFOLIO_COLUMNS, P2E_COLUMNS, PO_LINE_COLUMNS
-from almaclean.p2e.match import DISAGREE, INVALID, JUNK, NOT_AVAILABLE, PARTIAL, TITLE_ONLY
+from almaclean.p2e.match import DISAGREE, INVALID, JUNK, NOT_AVAILABLE, PARTIAL, SOME_IDENTIFIERS, TITLE_ONLY
 from almaclean.p2e.relink import CANCELLED, SEVERAL_KEEPERS
 
 _ids = itertools.count(1)
@@ -179,6 +179,22 @@ def test_keepers_on_unrelated_bibs_disagree():
     assert deleted(result) == set()
     assert review_reason(result, p["portfolio_id"]) == DISAGREE
     assert set(result.review["candidate_keepers"][0].split("; ")) == {journal["portfolio_id"], book["portfolio_id"]}
+
+
+def test_keeper_bibs_tied_by_a_value_the_p2e_lacks_agree():
+    # The P2E reaches JSTOR's bib by the print ISSN and MUSE's by another ISSN; the two bibs
+    # share the online ISSN, which the P2E does not carry: one title, so they agree. The P2E
+    # still has an identifier its keeper lacks, so it is review for that, not for disagreeing.
+    jstor = keeper("The Eugene O'Neill Review", issn="1040-9483; 2161-4318")
+    muse = keeper("Eugene O'Neill Review", issn="2161-4318; 1522-8339", collection="Project MUSE Premium")
+    p = p2e_portfolio("Eugene O'Neill review", "000000020", issn="1040-9483; 1522-8339")
+    result = run([jstor, muse, p], [line("000000020")])
+    assert deleted(result) == set()
+    assert review_reason(result, p["portfolio_id"]).startswith(SOME_IDENTIFIERS)
+    # Without the shared online ISSN the bibs are unrelated: they disagree.
+    muse_alone = keeper("Eugene O'Neill Review", issn="1522-8339", collection="Project MUSE Premium")
+    result = run([jstor, muse_alone, p], [line("000000020")])
+    assert review_reason(result, p["portfolio_id"]) == DISAGREE
 
 
 def test_keeper_not_available_is_review():

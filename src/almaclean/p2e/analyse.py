@@ -179,7 +179,7 @@ def analyse_p2e(
     ).sort("reason", "portfolio_id")
     groups = local_groups(p2e.join(decisions.filter(pl.col("decision") == NO_DUPLICATE), on="portfolio_id", how="semi"))
     groups = groups.join(guarded, on="portfolio_id", how="left", maintain_order="left")
-    not_in_p2e = classes.not_in_p2e.select("portfolio_id", "mms_id", "title", "network_number", "url").sort("portfolio_id")
+    not_in_p2e = classes.not_in_p2e.sort("portfolio_id")
     unmatched = classes.unmatched_lines.select(*P2E_COLUMNS).sort("legacy_id")
 
     counts = {

@@ -34,6 +34,7 @@ P2E_COLUMNS = ("legacy_id", "p2e_type", "title", "issn", "isbn", "url", "provide
 PO_LINE_COLUMNS = ("po_line", "title", "status", "order_line_type", "vendor", "mms_id", "portfolio_id")
 
 DATABASE_TYPES = ("database", "package", "db")
+NOT_IN_P2E_COLUMNS = ("portfolio_id", "mms_id", "title", "network_number", "url")
 
 
 def with_columns(frame: pl.DataFrame | None, columns: tuple[str, ...]) -> pl.DataFrame:
@@ -78,7 +79,7 @@ def flag_portfolios(portfolios: pl.DataFrame) -> pl.DataFrame:
 @dataclass(frozen=True)
 class P2EClasses:
     p2e: pl.DataFrame              # flagged P2E portfolios + legacy_id and the P2E line's fields (p2e_*)
-    not_in_p2e: pl.DataFrame       # local standalone portfolios with no P2E line
+    not_in_p2e: pl.DataFrame       # local standalone portfolios with no P2E line (NOT_IN_P2E_COLUMNS)
     unmatched_lines: pl.DataFrame  # P2E lines with no local standalone portfolio
     repeated_ids: pl.DataFrame     # local standalone rows whose portfolio id is on more than one row
 
@@ -89,11 +90,14 @@ def classify_p2e(flagged: pl.DataFrame, p2e_lines: pl.DataFrame) -> P2EClasses:
     # Sorted, a repeated id is equal to the one before it: no hash table over a million ids.
     ids = flagged.select(pl.col("portfolio_id").sort())
     repeated = ids.filter(pl.col("portfolio_id") == pl.col("portfolio_id").shift(1)).unique()
-    candidates = flagged.filter(~pl.col("cz_linked") & pl.col("standalone"))
-    # Nearly always no id is repeated: then no copy of the candidates.
-    local = candidates.join(repeated, on="portfolio_id", how="anti") if repeated.height else candidates
-    repeated_local = candidates.join(repeated, on="portfolio_id", how="semi").unique("portfolio_id", keep="first")
-    portfolio_keys = legacy_key_table(local, "portfolio_id", "network_number").select(
+    # Lazily: the local standalone portfolios (a third of a big export) are never copied whole;
+    # each result below filters and joins only the rows and columns it keeps.
+    candidates = flagged.lazy().filter(~pl.col("cz_linked") & pl.col("standalone"))
+    local = candidates.join(repeated.lazy(), on="portfolio_id", how="anti") if repeated.height else candidates
+    repeated_local = (candidates.join(repeated.lazy(), on="portfolio_id", how="semi")
+                      .unique("portfolio_id", keep="first", maintain_order=True).collect())
+    local_ids = local.select("portfolio_id", "network_number").collect()
+    portfolio_keys = legacy_key_table(local_ids, "portfolio_id", "network_number").select(
         "portfolio_id", pl.col("legacy_key").alias("key")
     ).unique()
     line_fields = lines.select(
@@ -112,13 +116,14 @@ def classify_p2e(flagged: pl.DataFrame, p2e_lines: pl.DataFrame) -> P2EClasses:
     )
     # One P2E line per portfolio (the first legacy number); every matched line counts as matched.
     first_link = links.unique("portfolio_id", keep="first", maintain_order=True)
-    p2e = local.join(first_link, on="portfolio_id").join(line_fields, on="legacy_id", how="left")
-    not_in_p2e = local.join(links, on="portfolio_id", how="anti")
+    p2e = (local.join(first_link.lazy(), on="portfolio_id", maintain_order="left")
+           .join(line_fields.lazy(), on="legacy_id", how="left", maintain_order="left").collect())
+    not_in_p2e = local.join(links.lazy(), on="portfolio_id", how="anti").select(NOT_IN_P2E_COLUMNS).collect()
     unmatched = lines.join(links, on="legacy_id", how="anti")
     log.info(
         "P2E: %d lines, %d local standalone portfolios; %d are P2E, %d standalone not in the P2E file, "
         "%d P2E lines match no portfolio",
-        lines.height, local.height, p2e.height, not_in_p2e.height, unmatched.height,
+        lines.height, local_ids.height, p2e.height, not_in_p2e.height, unmatched.height,
     )
     return P2EClasses(p2e=p2e, not_in_p2e=not_in_p2e, unmatched_lines=unmatched, repeated_ids=repeated_local)
 

@@ -141,7 +141,8 @@ class Evidence:
     p2e_ids: pl.DataFrame   # portfolio_id, source_column, raw, id_type, value, valid (bib + P2E line)
     junk: pl.DataFrame      # value, n_titles
     pairs: pl.DataFrame     # portfolio_id, keep_portfolio_id, shared, + keep_* attributes, keeper
-    cz_ids: pl.DataFrame    # keep_portfolio_id, keep_mms_id, id_type, value: CZ-linked valid non-junk values
+    cz_ids: pl.DataFrame    # keep_portfolio_id, keep_mms_id, id_type, value: the valid non-junk values
+                            # of the CZ-linked portfolios that share one with a P2E portfolio
 
 
 def collection_label() -> pl.Expr:
@@ -189,46 +190,48 @@ def identifier_evidence(
         [all_ids.join(p2e.select("portfolio_id"), on="portfolio_id", how="semi"), line_ids]
     )
     junk = junk_values(all_ids, flagged, junk_threshold, values=p2e_ids.filter(pl.col("valid")))
-    # Only the columns used below: a filter of every analysed column copies hundreds of MB.
-    cz = flagged.select(
-        "portfolio_id", "mms_id", "collection_name", "interface_name", "collection_id", "coverage_statement", "url",
-        "publication_date", "keeper", "cz_linked",
-    ).filter(pl.col("cz_linked"))
-    cz_ids = (
+    # Lazily throughout: the CZ-linked portfolios are most of the export, and only those that
+    # share a value with a P2E portfolio are ever materialised.
+    cz = flagged.lazy().filter(pl.col("cz_linked")).select(
+        pl.col("portfolio_id").alias("keep_portfolio_id"), pl.col("mms_id").alias("keep_mms_id"),
+        collection_label().alias("keep_collection"), pl.col("coverage_statement").alias("keep_coverage"),
+        pl.col("url").alias("keep_url"), year_of("publication_date").alias("keep_year"), "keeper",
+    )
+    p2e_values = (
+        p2e_ids.lazy().filter(pl.col("valid"))
+        .join(junk.lazy(), on="value", how="anti")
+        .select("portfolio_id", "id_type", "value")
+        .unique()
+        .collect()
+    )
+    values = (
         all_ids.lazy().filter(pl.col("valid"))
-        .join(cz.lazy().select("portfolio_id"), on="portfolio_id", how="semi")
         .join(junk.lazy(), on="value", how="anti")
         .select(pl.col("portfolio_id").alias("keep_portfolio_id"), "id_type", "value")
+        .join(cz.select("keep_portfolio_id"), on="keep_portfolio_id", how="semi")
+    )
+    hits = p2e_values.join(
+        values.join(p2e_values.lazy().select("id_type", "value").unique(), on=["id_type", "value"], how="semi")
+        .unique().collect(),
+        on=["id_type", "value"],
+    )
+    reached = hits.lazy().select("keep_portfolio_id").unique()
+    # Every value of a keeper reached, shared with the P2E or not: they tie keeper bibs together.
+    cz_ids = (
+        values.join(reached, on="keep_portfolio_id", how="semi")
         .unique()
-        .join(cz.lazy().select(pl.col("portfolio_id").alias("keep_portfolio_id"),
-                               pl.col("mms_id").alias("keep_mms_id")), on="keep_portfolio_id")
+        .join(cz.select("keep_portfolio_id", "keep_mms_id"), on="keep_portfolio_id")
         .collect()
     )
     del all_ids  # the identifiers of every portfolio: not needed below, and the biggest table here
-    hits = (
-        p2e_ids.filter(pl.col("valid"))
-        .join(junk, on="value", how="anti")
-        .select("portfolio_id", "id_type", "value")
-        .unique()
-        .join(cz_ids.drop("keep_mms_id"), on=["id_type", "value"])
-    )
     pairs = (
         hits.sort("portfolio_id", "keep_portfolio_id", "id_type", "value")
         .group_by("portfolio_id", "keep_portfolio_id", maintain_order=True)
         .agg((pl.col("id_type").str.to_uppercase() + " " + pl.col("value")).alias("shared_values"))
         .with_columns(pl.col("shared_values").list.join("; ").alias("shared"))
-        .join(
-            cz.select(
-                pl.col("portfolio_id").alias("keep_portfolio_id"),
-                pl.col("mms_id").alias("keep_mms_id"),
-                collection_label().alias("keep_collection"),
-                pl.col("coverage_statement").alias("keep_coverage"),
-                pl.col("url").alias("keep_url"),
-                year_of("publication_date").alias("keep_year"),
-                "keeper",
-            ),
-            on="keep_portfolio_id",
-        )
+        .lazy()
+        .join(cz.join(reached, on="keep_portfolio_id", how="semi"), on="keep_portfolio_id", maintain_order="left")
+        .collect()
     )
     log.info(
         "identifier evidence: %d P2E identifier tokens, %d junk values (> %d titles), "
