@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from xlsxwriter.xmlwriter import XMLwriter
 
 from almaclean.errors import AlmacleanError
 from almaclean.write import xlsx_cells
-from almaclean.write.xlsx import FIXED_CREATED, Sheet, lay_out, write_workbook
+from almaclean.write.xlsx import FIXED_CREATED, ZIP_LEVEL, Sheet, lay_out, write_workbook
 from conftest import REALDATA
 
 CONTROL = [chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]]
@@ -102,6 +103,25 @@ def _tricky_frame(values: list[str] = TRICKY) -> pl.DataFrame:
 def small_chunks(monkeypatch):
     monkeypatch.setattr(xlsx_cells, "MIN_CHUNK_ROWS", 1)
     monkeypatch.setattr(xlsx_cells, "CHUNK_CELLS", 7)  # 2 rows of 3 columns per chunk
+
+
+def test_the_package_is_compressed_at_the_fast_zlib_level(tmp_path):
+    """write/xlsx.py has xlsxwriter zip the package at ZIP_LEVEL; an xlsxwriter that opened its
+    zip file another way would silently go back to the slow default level."""
+    frame = pl.DataFrame({"id": [f"5350{i:013d}" for i in range(20_000)],
+                          "title": [f"Revue d'histoire {i % 997} : cahiers" for i in range(20_000)]})
+    path = write_workbook(tmp_path / "big.xlsx", [Sheet("Rows", ["Portfolio Id", "Title"], frame)])
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+        data = z.read(info)
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+
+    def deflated(level: int) -> int:
+        packer = zlib.compressobj(level, zlib.DEFLATED, -15)
+        return len(packer.compress(data) + packer.flush())
+
+    assert ZIP_LEVEL == 1 and deflated(1) != deflated(6)
+    assert info.compress_size == deflated(ZIP_LEVEL)
 
 
 def test_tricky_text_gives_the_same_package_as_xlsxwriter(tmp_path):

@@ -14,6 +14,7 @@ at 1,000,000 portfolios. Every id is written as text.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -186,13 +187,6 @@ def write_report(result: P2EResult, folder: Path, *, set_header: str = DEFAULT_H
     )
     if not withheld:
         check_deletion_rows(result.deletion_candidates, guard)  # before any file is written
-    write_csv_for_people(folder / "deletion_candidates.csv", result.deletion_candidates.select(DELETION_COLUMNS))
-    write_csv_for_people(folder / "pol_relinks.csv", result.pol_relinks.select(RELINK_COLUMNS))
-    write_csv_for_people(folder / "review.csv", result.review.select(REVIEW_COLUMNS))
-    write_csv_for_people(folder / "groups.csv", result.groups.select(GROUP_COLUMNS))
-    write_csv_for_people(folder / "standalone_not_in_p2e.csv", result.not_in_p2e)
-    write_csv_for_people(folder / "p2e_unmatched.csv", result.unmatched_lines)
-
     deletion_plan = plan_sets(result.deletion_candidates, group="group", id_column="portfolio_id", size=set_size)
     group_plan = plan_sets(result.groups, group="group", id_column="portfolio_id", size=set_size)
     if withheld:
@@ -214,11 +208,20 @@ def write_report(result: P2EResult, folder: Path, *, set_header: str = DEFAULT_H
     counts = dict(result.counts)
     counts["deletion_set_files"] = deletion_files.height
     counts["group_set_files"] = group_files.height
-    _write_guide_csvs(result, folder, group_plan)
     evidence = evidence_lines(result, without_po_lines=without_po_lines)
     steps = next_steps(counts, withheld=withheld) + guide_next_steps(counts)
-    write_workbook(folder / WORKBOOK, _sheets(result, counts, deletion_plan, group_plan,
-                                              summary_frame(counts, evidence, steps)))
+    sheets = _sheets(result, counts, deletion_plan, group_plan, summary_frame(counts, evidence, steps))
+    # The workbook (its zip compression mostly) is written beside the CSV files, not after them.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="almaclean-workbook") as pool:
+        workbook = pool.submit(write_workbook, folder / WORKBOOK, sheets)
+        write_csv_for_people(folder / "deletion_candidates.csv", result.deletion_candidates.select(DELETION_COLUMNS))
+        write_csv_for_people(folder / "pol_relinks.csv", result.pol_relinks.select(RELINK_COLUMNS))
+        write_csv_for_people(folder / "review.csv", result.review.select(REVIEW_COLUMNS))
+        write_csv_for_people(folder / "groups.csv", result.groups.select(GROUP_COLUMNS))
+        write_csv_for_people(folder / "standalone_not_in_p2e.csv", result.not_in_p2e)
+        write_csv_for_people(folder / "p2e_unmatched.csv", result.unmatched_lines)
+        _write_guide_csvs(result, folder, group_plan)
+        workbook.result()
     summary = {
         **counts,
         "evidence": [f"{item}: {text}" for item, text in evidence],
