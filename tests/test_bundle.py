@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from almaclean.bundle.manifest import BUNDLE_FILE, lock_file_record, output_records, read_bundle
-from almaclean.bundle.runs import write_back
+from almaclean.bundle.runs import stored_inputs, write_back
 from almaclean.errors import AlmacleanError, InputError
 from almaclean.kinds import read_kind
 from almaclean.nightly import history
@@ -72,6 +72,30 @@ def test_written_back_files_read_as_the_originals(sample, tmp_path, db_url):
         assert after.table.header == before.table.header
         assert after.canonical.equals(before.canonical)
         assert after.canonical.height > 50
+
+
+def test_a_given_file_changed_after_it_was_stored_is_kept_as_its_stored_rows(sample, tmp_path):
+    """The bundle keeps a copy of a given file only when the copy is the file that was stored;
+    an export overwritten meanwhile (same name) is kept as its stored rows instead."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'user.db'}")
+    p2e = tmp_path / "given" / "p2e.txt"
+    p2e.parent.mkdir()
+    shutil.copyfile(sample.path("p2e"), p2e)
+    po_lines = tmp_path / "given" / "po_lines.csv"
+    shutil.copyfile(sample.path("po_lines"), po_lines)
+    stored = {kind: ingest_file(engine, kind, path, "EDU01") for kind, path in (("p2e", p2e), ("po-lines", po_lines))}
+    _flip_byte(p2e)  # the P2E file is overwritten after the run read and stored it
+    run = tmp_path / "run"
+    records = {r["kind"]: r for r in stored_inputs(
+        engine, "EDU01", run, given={"p2e": [p2e], "po-lines": [po_lines]},
+        analysed={kind: [result.source_file_id] for kind, result in stored.items()})}
+    assert records["po-lines"]["sha256"] == stored["po-lines"].sha256 and "written_back" not in records["po-lines"]
+    assert records["po-lines"]["original_path"] == str(po_lines.absolute())
+    assert records["p2e"]["written_back"] is True and records["p2e"]["original_path"] is None
+    assert records["p2e"]["original_sha256"] == stored["p2e"].sha256
+    assert sorted(p.name for p in (run / "inputs" / "p2e").iterdir()) == [records["p2e"]["file"].rsplit("/", 1)[1]]
+    assert read_kind("p2e", run / records["p2e"]["file"]).canonical.equals(
+        read_kind("p2e", sample.path("p2e")).canonical)
 
 
 def test_resync_and_p2e_bundles_verify_and_detect_changes(sample, tmp_path):

@@ -20,7 +20,6 @@ from sqlalchemy import Engine
 from almaclean.bundle.manifest import INPUTS_FOLDER, input_record, keep_input, relative_name, write_bundle
 from almaclean.nightly.history import run_findings
 from almaclean.nightly.report import InstitutionRun, write_findings
-from almaclean.store.ingest import file_digest
 from almaclean.store.load import raw_table, sources_by_id
 from almaclean.write.atomic import atomic_path, safe_label
 from almaclean.write.csvfile import write_csv
@@ -69,24 +68,39 @@ def stored_inputs(engine: Engine, institution: str, run_folder: Path, *, given: 
     run_folder = Path(run_folder)
     records: list[dict] = []
     for kind in kinds:
-        digests = {file_digest(p)[0]: Path(p) for p in given.get(kind, [])}
         for source in sources_by_id(engine, analysed.get(kind, [])).iter_rows(named=True):
             place = run_folder / folder / kind
-            original = digests.get(source["sha256"])
             extra = {"kind": kind, "scope": source["scope"], "institution": institution,
                      "original_name": source["file_name"], "source_file_id": int(source["id"]),
                      "stored_sha256": source["sha256"]}
-            if original is not None:
-                kept = keep_input(original, run_folder, relative_name(place, run_folder))
-                records.append(input_record(kind, kept, run_folder, original=original, **extra))
-            else:
+            record = _kept_original(given.get(kind, []), source, kind, place, run_folder, extra)
+            if record is None:
                 place.mkdir(parents=True, exist_ok=True)
                 kept = write_back(engine, int(source["id"]), place)
-                records.append(input_record(kind, kept, run_folder, original=None, original_sha256=source["sha256"],
-                                            written_back=True, **extra))
+                record = input_record(kind, kept, run_folder, original=None, original_sha256=source["sha256"],
+                                      written_back=True, **extra)
                 log.info("%s (%s) was ingested on an earlier run: its stored rows are kept as %s",
                          source["file_name"], kind, kept.name)
+            records.append(record)
     return records
+
+
+def _kept_original(candidates: list[Path], source: dict, kind: str, place: Path, run_folder: Path,
+                   extra: dict) -> dict | None:
+    """The input record of a copy of the given file that is the stored one, else None.
+
+    The copy is made first and its own sha256 decides (one pass over a big export, not a hash
+    of the original before copying): a file changed since it was read is no match, and its
+    copy goes."""
+    for original in candidates:
+        if Path(original).name != source["file_name"]:
+            continue
+        kept = keep_input(Path(original), run_folder, relative_name(place, run_folder))
+        record = input_record(kind, kept, run_folder, original=Path(original), **extra)
+        if record["sha256"] == source["sha256"]:
+            return record
+        kept.unlink()
+    return None
 
 
 def resync_bundle(run: Path, *, exports: list[tuple[Path, str, str]], po_lines: Path | None,
