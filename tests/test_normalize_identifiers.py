@@ -144,6 +144,22 @@ def test_identifier_table_keeps_every_token_in_order_with_its_source():
     ]
 
 
+def test_identifier_table_valid_only_is_the_valid_rows_across_chunks(monkeypatch):
+    from almaclean.normalize import identifiers
+
+    monkeypatch.setattr(identifiers, "CHUNK_ROWS", 2)  # five chunks for nine rows
+    frame = pl.DataFrame({
+        "portfolio_id": [f"5349669791{i:07d}" for i in range(9)],
+        "issn": ["0898-5510; 2374-8753", None, "1552-8339", "", "0264-360x", "bad", None, "1522-8339", "x"],
+        "isbn": ["2-86503-237-2", "978-2-406-04437-6 (ebook)", None, "n/a", None, None, "9782812412349", "", None],
+    })
+    full = identifier_table(frame, "portfolio_id", ["issn", "isbn"])
+    valid = identifier_table(frame, "portfolio_id", ["issn", "isbn"], valid_only=True)
+    assert valid.columns == ["portfolio_id", "id_type", "value"]
+    assert valid.rows() == full.filter(pl.col("valid")).select("portfolio_id", "id_type", "value").rows()
+    assert valid.height == 6 and full.height == 11
+
+
 def test_identifier_table_with_composite_key_and_no_tokens():
     frame = pl.DataFrame({"file": ["a", "a"], "row": ["2", "3"], "issn": [None, " ; "]})
     table = identifier_table(frame, ["file", "row"], ["issn"])

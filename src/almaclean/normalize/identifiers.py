@@ -184,22 +184,28 @@ def _split_cells(cells: pl.Series) -> pl.Series:
 CHUNK_ROWS = 200_000  # rows per pass: bounds the temporaries of a million-row export
 
 
-def identifier_table(frame: pl.DataFrame, key: str | list[str], columns: list[str]) -> pl.DataFrame:
+def identifier_table(frame: pl.DataFrame, key: str | list[str], columns: list[str], *,
+                     valid_only: bool = False) -> pl.DataFrame:
     """One row per identifier token found in `columns` of `frame`.
 
     Columns: the key column(s), "source_column", "raw" (token as written), "id_type",
     "value" (normalised, null when invalid or unknown), "valid" (bool). Rows follow the
     frame's order, then the order of `columns`, then the order inside the cell.
     Empty cells give no row; every non-empty token gives one.
+    valid_only: only the key column(s), "id_type" and "value" of the valid tokens (the raw
+    tokens of a million-row export are never held at once).
     """
     keys = [key] if isinstance(key, str) else list(key)
-    parts = [_identifier_rows(chunk, keys, columns) for chunk in frame.iter_slices(CHUNK_ROWS)]
-    table = pl.concat(parts) if parts else _identifier_rows(frame, keys, columns)
-    log.info(
-        "identifiers: %d tokens from %d rows x %d columns, %d valid, %d invalid or unknown",
-        table.height, frame.height, len(columns), int(table.get_column("valid").sum()),
-        int((~table.get_column("valid")).sum()),
-    )
+    chunks = list(frame.iter_slices(CHUNK_ROWS)) or [frame]
+    parts, tokens, valid = [], 0, 0
+    for chunk in chunks:
+        part = _identifier_rows(chunk, keys, columns)
+        tokens += part.height
+        valid += int(part.get_column("valid").sum())
+        parts.append(part.filter(pl.col("valid")).select(*keys, "id_type", "value") if valid_only else part)
+    table = pl.concat(parts)
+    log.info("identifiers: %d tokens from %d rows x %d columns, %d valid, %d invalid or unknown",
+             tokens, frame.height, len(columns), valid, tokens - valid)
     return table
 
 

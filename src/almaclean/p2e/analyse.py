@@ -144,19 +144,24 @@ def analyse_p2e(
         pl.col("portfolio_id").alias("id"), "title", year_of("publication_date").alias("year")
     ).collect()
     title_hits = title_matches(queries, keepers, cutoff=title_cutoff)
+    del queries, keepers
     decisions = decide(p2e, evidence, title_hits, unchecked=not_checked_text)
+    # The P2E identifiers that are not junk: all the CZ link step needs of the evidence, which is
+    # let go of here (the identifier pairs and tables are hundreds of MB in a big export).
+    cz_link_ids = (evidence.p2e_ids.join(evidence.junk.select("value"), on="value", how="anti")
+                   if cz_titles else None)
+    del evidence
 
     pol = relinks(p2e, decisions, po_lines)
     guarded = guarded_portfolios(p2e, po_lines)
-    detail = decisions.join(
-        p2e.select("portfolio_id", "mms_id", "title", "legacy_id",
-                   pl.col("coverage_statement").alias("p2e_coverage"),
-                   pl.coalesce("url", "p2e_url").alias("p2e_url")),
-        on="portfolio_id",
-    )
+    # The P2E portfolio's own fields, joined only to the rows each output keeps.
+    p2e_fields = p2e.select("portfolio_id", "mms_id", "title", "legacy_id",
+                            pl.col("coverage_statement").alias("p2e_coverage"),
+                            pl.coalesce("url", "p2e_url").alias("p2e_url"))
     deletion = (
-        detail.filter(pl.col("decision") == DELETE)
+        decisions.filter(pl.col("decision") == DELETE)
         .join(guarded, on="portfolio_id", how="anti")
+        .join(p2e_fields, on="portfolio_id")
         .with_columns(_evidence_text().alias("evidence"), pl.col("keep_collection").alias("group"))
         .select(*DELETION_COLUMNS, "title", "shared", "verdict", "p2e_coverage", "keep_coverage",
                 "p2e_url", "keep_url", "other_keepers")
@@ -164,7 +169,8 @@ def analyse_p2e(
     )
     review = pl.concat(
         [
-            detail.filter(pl.col("decision") == REVIEW).select(*REVIEW_COLUMNS, "legacy_id", "title"),
+            decisions.filter(pl.col("decision") == REVIEW).select("portfolio_id", "reason", "candidate_keepers")
+            .join(p2e_fields, on="portfolio_id").select(*REVIEW_COLUMNS, "legacy_id", "title"),
             databases.select(
                 "portfolio_id", "mms_id", pl.lit(DATABASE_REASON).alias("reason"),
                 pl.lit(None, dtype=pl.String).alias("candidate_keepers"), "legacy_id",
@@ -197,9 +203,7 @@ def analyse_p2e(
         "group_portfolios": groups.height,
         "groups": groups["group"].n_unique(),
     }
-    cz_candidates, cz_groups = _cz_link(
-        p2e, decisions, evidence.p2e_ids.join(evidence.junk.select("value"), on="value", how="anti"), cz_titles
-    )
+    cz_candidates, cz_groups = _cz_link(p2e, decisions, cz_link_ids, cz_titles)
     if cz_titles:
         counts["cz_link_candidates"] = cz_candidates["portfolio_id"].n_unique()
         counts["cz_link_collections"] = cz_groups.filter(pl.col("proposal") == LINK_COLLECTION).height
@@ -216,7 +220,7 @@ def analyse_p2e(
     )
 
 
-def _cz_link(p2e: pl.DataFrame, decisions: pl.DataFrame, p2e_ids: pl.DataFrame,
+def _cz_link(p2e: pl.DataFrame, decisions: pl.DataFrame, p2e_ids: pl.DataFrame | None,
              cz_titles: list[CZTitleList] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """CZ link candidates among the P2E portfolios that stay (no duplicate, or in review)."""
     if not cz_titles:

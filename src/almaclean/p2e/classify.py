@@ -35,6 +35,10 @@ PO_LINE_COLUMNS = ("po_line", "title", "status", "order_line_type", "vendor", "m
 
 DATABASE_TYPES = ("database", "package", "db")
 NOT_IN_P2E_COLUMNS = ("portfolio_id", "mms_id", "title", "network_number", "url")
+# The portfolio columns the rules read of a P2E portfolio (P2EClasses.p2e carries these and
+# the P2E line's fields; a third of a big export, so no column more).
+P2E_PORTFOLIO_COLUMNS = ("portfolio_id", "mms_id", "title", "publication_date", "issn", "isbn", "url", "po_line",
+                         "coverage_statement")
 
 
 def with_columns(frame: pl.DataFrame | None, columns: tuple[str, ...]) -> pl.DataFrame:
@@ -78,7 +82,7 @@ def flag_portfolios(portfolios: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class P2EClasses:
-    p2e: pl.DataFrame              # flagged P2E portfolios + legacy_id and the P2E line's fields (p2e_*)
+    p2e: pl.DataFrame              # P2E_PORTFOLIO_COLUMNS of the P2E portfolios, legacy_id, the line's p2e_*
     not_in_p2e: pl.DataFrame       # local standalone portfolios with no P2E line (NOT_IN_P2E_COLUMNS)
     unmatched_lines: pl.DataFrame  # P2E lines with no local standalone portfolio
     repeated_ids: pl.DataFrame     # local standalone rows whose portfolio id is on more than one row
@@ -116,7 +120,7 @@ def classify_p2e(flagged: pl.DataFrame, p2e_lines: pl.DataFrame) -> P2EClasses:
     )
     # One P2E line per portfolio (the first legacy number); every matched line counts as matched.
     first_link = links.unique("portfolio_id", keep="first", maintain_order=True)
-    p2e = (local.join(first_link.lazy(), on="portfolio_id", maintain_order="left")
+    p2e = (local.select(P2E_PORTFOLIO_COLUMNS).join(first_link.lazy(), on="portfolio_id", maintain_order="left")
            .join(line_fields.lazy(), on="legacy_id", how="left", maintain_order="left").collect())
     not_in_p2e = local.join(links.lazy(), on="portfolio_id", how="anti").select(NOT_IN_P2E_COLUMNS).collect()
     unmatched = lines.join(links, on="legacy_id", how="anti")

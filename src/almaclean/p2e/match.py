@@ -154,10 +154,11 @@ def junk_values(all_ids: pl.DataFrame, flagged: pl.DataFrame, threshold: int,
                 values: pl.DataFrame | None = None) -> pl.DataFrame:
     """Values carried by more than `threshold` distinct titles (title key, else MMS id).
 
+    all_ids: portfolio_id and value of every portfolio's valid identifiers.
     values: only these values are counted (the ones that matter), when given.
     """
     # Lazily, and read twice rather than held: no copy of the identifier table on the way.
-    carriers = all_ids.lazy().filter(pl.col("valid")).select("portfolio_id", "value")
+    carriers = all_ids.lazy().select("portfolio_id", "value")
     if values is not None:
         carriers = carriers.join(values.lazy().select("value").unique(), on="value", how="semi")
     titles = with_title_key(
@@ -182,13 +183,19 @@ def identifier_evidence(
     flagged: pl.DataFrame, p2e: pl.DataFrame, *, junk_threshold: int = DEFAULT_JUNK_THRESHOLD,
 ) -> Evidence:
     """Identifier tables, junk values and (P2E, CZ-linked portfolio) pairs sharing a value."""
-    all_ids = identifier_table(flagged.select("portfolio_id", "issn", "isbn"), "portfolio_id", ["issn", "isbn"])
+    # The P2E portfolios' tokens are a table of their own; of the other portfolios only the valid
+    # values are kept (rows taken from one table of every token would keep all of it alive).
+    bib_ids = identifier_table(p2e.select("portfolio_id", "issn", "isbn"), "portfolio_id", ["issn", "isbn"])
     line_ids = identifier_table(
         p2e.select("portfolio_id", "p2e_issn", "p2e_isbn"), "portfolio_id", ["p2e_issn", "p2e_isbn"]
     )
-    p2e_ids = pl.concat(
-        [all_ids.join(p2e.select("portfolio_id"), on="portfolio_id", how="semi"), line_ids]
-    )
+    p2e_ids = pl.concat([bib_ids, line_ids])
+    others = flagged.select("portfolio_id", "issn", "isbn").join(p2e.select("portfolio_id"), on="portfolio_id",
+                                                                 how="anti", maintain_order="left")
+    # Every portfolio's valid values: portfolio_id, id_type, value.
+    all_ids = pl.concat([bib_ids.filter(pl.col("valid")).select("portfolio_id", "id_type", "value"),
+                         identifier_table(others, "portfolio_id", ["issn", "isbn"], valid_only=True)])
+    del others, bib_ids
     junk = junk_values(all_ids, flagged, junk_threshold, values=p2e_ids.filter(pl.col("valid")))
     # Lazily throughout: the CZ-linked portfolios are most of the export, and only those that
     # share a value with a P2E portfolio are ever materialised.
@@ -205,7 +212,7 @@ def identifier_evidence(
         .collect()
     )
     values = (
-        all_ids.lazy().filter(pl.col("valid"))
+        all_ids.lazy()
         .join(junk.lazy(), on="value", how="anti")
         .select(pl.col("portfolio_id").alias("keep_portfolio_id"), "id_type", "value")
         .join(cz.select("keep_portfolio_id"), on="keep_portfolio_id", how="semi")
@@ -380,6 +387,7 @@ def decide(p2e: pl.DataFrame, ev: Evidence, title_hits: pl.DataFrame, *,
         keeper_pairs.select("keep_portfolio_id").unique(), on="keep_portfolio_id", how="semi"
     ).select("keep_mms_id", "value")
     disagree = disagreeing(keeper_pairs, keeper_values)
+    del keeper_values
 
     ranked = keeper_pairs.sort(["portfolio_id", "deletable", "keep_portfolio_id"], descending=[False, True, False])
     chosen = (
@@ -393,11 +401,13 @@ def decide(p2e: pl.DataFrame, ev: Evidence, title_hits: pl.DataFrame, *,
         .with_columns(pl.col("others").list.join("; ").alias("other_keepers"))
         .drop("others")
     )
+    del ranked, keeper_pairs  # each frame here is let go of once used: the pairs of a big export are large
     unavailable = (
         pairs.filter(~pl.col("keeper"))
         .group_by("portfolio_id")
         .agg(pl.col("keep_portfolio_id").unique().sort().alias("unavailable_keepers"))
     )
+    del pairs
     junk_only = (
         ev.p2e_ids.filter(pl.col("valid"))
         .join(ev.junk, on="value")
@@ -423,6 +433,7 @@ def decide(p2e: pl.DataFrame, ev: Evidence, title_hits: pl.DataFrame, *,
         .join(titles, on="portfolio_id", how="left")
         .with_columns(pl.col("disagree").fill_null(False))
     )
+    del chosen, disagree, unavailable, junk_only, token_summary, titles
     has_keeper = pl.col("keep_portfolio_id").is_not_null()
     no_hit = ~has_keeper & pl.col("unavailable_keepers").is_null()
     decision = (
