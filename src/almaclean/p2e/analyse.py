@@ -130,7 +130,13 @@ def analyse_p2e(
     flagged = flag_portfolios(with_columns(portfolios, PORTFOLIO_COLUMNS).select(ANALYSED_COLUMNS))
     classes = classify_p2e(flagged, with_columns(p2e_lines, P2E_COLUMNS))
     databases = classes.p2e.filter(is_database_record())
-    p2e = classes.p2e.filter(~is_database_record())
+    p2e = classes.p2e.filter(~is_database_record()) if databases.height else classes.p2e
+    p2e_portfolios = classes.p2e.height
+    po_linked_ids = guarded_portfolios(classes.p2e, po_lines).get_column("portfolio_id").unique().sort()
+    # From here on the P2E portfolios are held once, as p2e and databases.
+    repeated_ids, standalone_not_in_p2e, unmatched_lines = (
+        classes.repeated_ids, classes.not_in_p2e, classes.unmatched_lines)
+    del classes
 
     evidence = identifier_evidence(flagged, p2e, junk_threshold=junk_threshold)
     with_hit = evidence.pairs.select("portfolio_id").unique()
@@ -176,7 +182,7 @@ def analyse_p2e(
                 pl.lit(None, dtype=pl.String).alias("candidate_keepers"), "legacy_id",
                 pl.coalesce("title", "p2e_title").alias("title"),
             ),
-            classes.repeated_ids.select(
+            repeated_ids.select(
                 "portfolio_id", "mms_id", pl.lit(REPEATED_ID_REASON).alias("reason"),
                 pl.lit(None, dtype=pl.String).alias("candidate_keepers"),
                 pl.lit(None, dtype=pl.String).alias("legacy_id"), "title",
@@ -185,14 +191,14 @@ def analyse_p2e(
     ).sort("reason", "portfolio_id")
     groups = local_groups(p2e.join(decisions.filter(pl.col("decision") == NO_DUPLICATE), on="portfolio_id", how="semi"))
     groups = groups.join(guarded, on="portfolio_id", how="left", maintain_order="left")
-    not_in_p2e = classes.not_in_p2e.sort("portfolio_id")
-    unmatched = classes.unmatched_lines.select(*P2E_COLUMNS).sort("legacy_id")
+    not_in_p2e = standalone_not_in_p2e.sort("portfolio_id")
+    unmatched = unmatched_lines.select(*P2E_COLUMNS).sort("legacy_id")
 
     counts = {
         "portfolios": flagged.height,
         "keepers": int(flagged.get_column("keeper").sum()),
         "p2e_lines": with_columns(p2e_lines, P2E_COLUMNS).height,
-        "p2e_portfolios": classes.p2e.height,
+        "p2e_portfolios": p2e_portfolios,
         "standalone_not_in_p2e": not_in_p2e.height,
         "p2e_lines_unmatched": unmatched.height,
         "deletion_candidates": deletion.height,
@@ -216,7 +222,7 @@ def analyse_p2e(
         not_checked=not_checked, not_checked_text=not_checked_text, not_recognised=list(not_recognised or []),
         keeper_ids=flagged.lazy().filter(pl.col("cz_linked") | pl.col("keeper")).select("portfolio_id").collect()
         .get_column("portfolio_id").unique().sort(),
-        po_linked_ids=guarded_portfolios(classes.p2e, po_lines).get_column("portfolio_id").unique().sort(),
+        po_linked_ids=po_linked_ids,
     )
 
 
