@@ -133,23 +133,30 @@ def _mapping_input(mapping: Path | None, run: Path, folder: str) -> dict | None:
     return input_record("mapping", copy, run, original=Path(mapping))
 
 
-def p2e_bundle(folder: Path, engine: Engine, *, institution: str, given: dict[str, Path],
-               analysed: dict[str, list[int]], mapping: Path | None, set_header: str, set_size: int,
-               cz_titles: list[Path] = (), without_po_lines: bool = False) -> Path:
-    """cz_titles: the CZ title lists read (never stored), kept under inputs/cz-titles/."""
+def p2e_inputs(folder: Path, engine: Engine, *, institution: str, given: dict[str, Path],
+               analysed: dict[str, list[int]], mapping: Path | None, cz_titles: list[Path] = ()) -> list[dict]:
+    """The inputs of a P2E run, kept under inputs/ of its folder (copies of the files given,
+    stored rows of the others; the mapping; the CZ title lists, read and never stored)."""
     folder = Path(folder)
     inputs = stored_inputs(engine, institution, folder, given={k: [p] for k, p in given.items()},
                            analysed=analysed)
     mapping_record = _mapping_input(mapping, folder, INPUTS_FOLDER)
     if mapping_record:
         inputs.append(mapping_record)
-    lists = [input_record(CZ_TITLES, keep_input(Path(path), folder, f"{INPUTS_FOLDER}/{CZ_TITLES}"), folder,
-                          original=Path(path)) for path in cz_titles]
-    inputs += lists
+    inputs += [input_record(CZ_TITLES, keep_input(Path(path), folder, f"{INPUTS_FOLDER}/{CZ_TITLES}"), folder,
+                            original=Path(path)) for path in cz_titles]
+    return inputs
+
+
+def p2e_bundle(folder: Path, inputs: list[dict], *, institution: str, set_header: str, set_size: int,
+               without_po_lines: bool = False) -> Path:
+    """bundle.json of a P2E run whose outputs are written and whose inputs (p2e_inputs) are kept."""
+    mapping = next((record["file"] for record in inputs if record["role"] == "mapping"), None)
     parameters = {"institution": institution, "set_header": set_header, "set_size": set_size,
-                  "mapping": mapping_record["file"] if mapping_record else None,
-                  "cz_titles": [record["file"] for record in lists], "without_po_lines": without_po_lines}
-    return write_bundle(folder, flow="p2e", parameters=parameters, inputs=inputs)
+                  "mapping": mapping,
+                  "cz_titles": [record["file"] for record in inputs if record["role"] == CZ_TITLES],
+                  "without_po_lines": without_po_lines}
+    return write_bundle(Path(folder), flow="p2e", parameters=parameters, inputs=inputs)
 
 
 def nightly_bundle(run_folder: Path, engine: Engine, *, institutions: list[dict],

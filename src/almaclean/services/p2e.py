@@ -21,6 +21,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from almaclean.bundle.ledger import record_run
+from almaclean.bundle.runs import p2e_bundle, p2e_inputs
 from almaclean.errors import InputError
 from almaclean.kinds import CZTitleList, read_cz_title_lists, unrecognised_columns
 from almaclean.p2e.analyse import analyse_p2e
@@ -171,12 +172,17 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
                              not_recognised=not_recognised)
         inputs.frames.clear()
         with staging_folder(Path(request.out), f"p2e-{request.institution}") as staging:
-            counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size,
-                                  without_po_lines=request.without_po_lines)
             stored = storing.result() if storing is not None else {}
             analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in read_now else ids)
                         for kind, ids in inputs.pinned.items()}
-            _bundle(engine, staging, request, analysed)
+            # The inputs are copied into the run (a big export: a second or so) beside the report.
+            kept = pool.submit(p2e_inputs, staging, engine, institution=request.institution,
+                               given=request.given(), analysed=analysed, mapping=request.mapping,
+                               cz_titles=list(request.cz_titles))
+            counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size,
+                                  without_po_lines=request.without_po_lines)
+            p2e_bundle(staging, kept.result(), institution=request.institution, set_header=request.set_header,
+                       set_size=request.set_size, without_po_lines=request.without_po_lines)
             record_run(engine, staging)
             folder = publish_run_folder(staging)
     steps = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["next_steps"]
@@ -185,15 +191,6 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
     return P2ERun(folder, request.institution, counts, analysed, files,
                   evidence=evidence_lines(result, without_po_lines=request.without_po_lines), steps=steps,
                   not_checked=dict(result.not_checked))
-
-
-def _bundle(engine: Engine, folder: Path, request: P2ERequest, analysed: dict[str, list[int]]) -> Path:
-    from almaclean.bundle.runs import p2e_bundle
-
-    return p2e_bundle(folder, engine, institution=request.institution,
-                      given=request.given(), analysed=analysed, mapping=request.mapping,
-                      cz_titles=list(request.cz_titles), without_po_lines=request.without_po_lines,
-                      set_header=request.set_header, set_size=request.set_size)
 
 
 __all__ = ["P2ERequest", "P2ERun", "run_p2e"]
