@@ -114,8 +114,12 @@ def check_request(request: P2ERequest) -> None:
 def read_inputs(engine: Engine, request: P2ERequest) -> Inputs:
     """Read the files given (a bad one stores nothing) and pin every analysed file."""
     mapping = {kind: mapping_for(request.mapping, kind) for kind in KINDS}
-    read = {kind: read_unless_stored(engine, kind, path, request.institution, mapping[kind])
-            for kind, path in request.given().items()}
+    # The portfolio export is read beside the smaller files; the first bad file (in KINDS order)
+    # is the error said.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="almaclean-read") as pool:
+        reading = {kind: pool.submit(read_unless_stored, engine, kind, path, request.institution, mapping[kind])
+                   for kind, path in request.given().items()}
+    read = {kind: future.result() for kind, future in reading.items()}
     inputs = Inputs({}, {}, {}, cz_titles=read_cz_title_lists(request.cz_titles))
     for kind in KINDS:
         current = current_sources(engine, request.institution, kind)
