@@ -82,3 +82,31 @@ def test_concurrent_runs_of_one_institution_each_analyse_their_own_file(tmp_path
         assert (folder / "deletion_candidates.csv").read_bytes() == expected
         counts.append(expected.count(b"\n"))
     assert len(set(counts)) > 1, "the four files must lead to different answers for the test to mean anything"
+
+
+def test_opening_a_new_database_while_another_job_holds_its_write_lock_waits(tmp_path):
+    """A database not in WAL mode yet (a new file that several batch jobs open at once): SQLite
+    refuses the switch to WAL at once while another connection writes, without its busy handler.
+    Opening waits for the lock like any writer instead of failing with "database is locked"."""
+    import sqlite3
+    import threading
+    import time
+
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE first_job (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO first_job VALUES (1)")
+    released = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    released.start()
+    started = time.monotonic()
+    engine = open_database(sqlite_url(tmp_path, "new.db"))
+    waited = time.monotonic() - started
+    released.join()
+    holder.close()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("SELECT count(*) FROM first_job").scalar() == 1
+    assert stored_status(engine).height == 0  # the schema was made once the lock was free
+    assert waited >= 0.4
+    engine.dispose()
