@@ -151,6 +151,12 @@ def analyse_p2e(
     ).collect()
     title_hits = title_matches(queries, keepers, cutoff=title_cutoff)
     del queries, keepers
+    portfolio_counts = {"portfolios": flagged.height, "keepers": int(flagged.get_column("keeper").sum())}
+    keeper_ids = (flagged.lazy().filter(pl.col("cz_linked") | pl.col("keeper")).select("portfolio_id").collect()
+                  .get_column("portfolio_id").unique().sort())
+    # The portfolio export is not read below: when the caller passed it on without keeping it
+    # (services.p2e does), its memory goes back before the decisions and outputs are built.
+    del flagged, portfolios
     decisions = decide(p2e, evidence, title_hits, unchecked=not_checked_text)
     # The P2E identifiers that are not junk: all the CZ link step needs of the evidence, which is
     # let go of here (the identifier pairs and tables are hundreds of MB in a big export).
@@ -195,8 +201,7 @@ def analyse_p2e(
     unmatched = unmatched_lines.select(*P2E_COLUMNS).sort("legacy_id")
 
     counts = {
-        "portfolios": flagged.height,
-        "keepers": int(flagged.get_column("keeper").sum()),
+        **portfolio_counts,
         "p2e_lines": with_columns(p2e_lines, P2E_COLUMNS).height,
         "p2e_portfolios": p2e_portfolios,
         "standalone_not_in_p2e": not_in_p2e.height,
@@ -220,8 +225,7 @@ def analyse_p2e(
         not_in_p2e=not_in_p2e, unmatched_lines=unmatched, counts=counts,
         cz_link_candidates=cz_candidates, cz_link_groups=cz_groups,
         not_checked=not_checked, not_checked_text=not_checked_text, not_recognised=list(not_recognised or []),
-        keeper_ids=flagged.lazy().filter(pl.col("cz_linked") | pl.col("keeper")).select("portfolio_id").collect()
-        .get_column("portfolio_id").unique().sort(),
+        keeper_ids=keeper_ids,
         po_linked_ids=po_linked_ids,
     )
 

@@ -171,10 +171,10 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
             if storing is not None:
                 storing.result()  # the files given are stored all the same, for the next run
             raise InputError(missing[0])
-        result = analyse_p2e(inputs.frames["portfolios"], inputs.frames["p2e"], inputs.frames["po-lines"],
+        # Popped, not kept: the analysis lets the portfolio export go once it has read it.
+        result = analyse_p2e(inputs.frames.pop("portfolios"), inputs.frames.pop("p2e"), inputs.frames.pop("po-lines"),
                              cz_titles=inputs.cz_titles or None, present=inputs.present,
                              not_recognised=not_recognised)
-        inputs.frames.clear()
         with staging_folder(Path(request.out), f"p2e-{request.institution}") as staging:
             stored = storing.result() if storing is not None else {}
             analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in read_now else ids)
