@@ -247,6 +247,22 @@ def test_database_and_package_records_are_reported_not_deleted():
 
 # Rule 4: the POL guard ------------------------------------------------------------------------
 
+def test_the_pol_guard_with_database_records_in_the_p2e_file():
+    # A database record and a P2E portfolio, each with a PO line, beside one without: the guard
+    # keeps the P2E portfolio out of the sets, and both guarded ids reach the writer's own check.
+    k = keeper("Mens", issn="1492-8647")
+    database = p2e_portfolio("Academic Search", "000000040", po_line="POL-40")
+    ordered = p2e_portfolio("Mens", "000000041", issn="1492-8647", po_line="POL-41")
+    plain = p2e_portfolio("Mens", "000000042", issn="1492-8647")
+    result = run([k, database, ordered, plain],
+                 [line("000000040", p2e_type="Database"), line("000000041"), line("000000042")])
+    assert deleted(result) == {plain["portfolio_id"]}
+    assert result.po_linked_ids.to_list() == sorted([database["portfolio_id"], ordered["portfolio_id"]])
+    assert review_reason(result, database["portfolio_id"]) == DATABASE_REASON
+    assert result.pol_relinks["portfolio_id"].to_list() == [ordered["portfolio_id"]]
+
+
+
 def test_pol_from_any_source_blocks_deletion_and_becomes_a_relink():
     k = keeper("Mens", issn="1492-8647")
     by_portfolio = p2e_portfolio("Mens", "000000020", issn="1492-8647", po_line="POL-1")

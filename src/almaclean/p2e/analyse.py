@@ -132,7 +132,12 @@ def analyse_p2e(
     databases = classes.p2e.filter(is_database_record())
     p2e = classes.p2e.filter(~is_database_record()) if databases.height else classes.p2e
     p2e_portfolios = classes.p2e.height
-    po_linked_ids = guarded_portfolios(classes.p2e, po_lines).get_column("portfolio_id").unique().sort()
+    # A portfolio's PO-line guard is its own (its rows, its bib): the P2E portfolios' guard is the
+    # guard of all of them less the database records'.
+    guarded_all = guarded_portfolios(classes.p2e, po_lines)
+    po_linked_ids = guarded_all.get_column("portfolio_id").unique().sort()
+    guarded = (guarded_all.join(p2e.select("portfolio_id"), on="portfolio_id", how="semi")
+               if databases.height else guarded_all)
     # From here on the P2E portfolios are held once, as p2e and databases.
     repeated_ids, standalone_not_in_p2e, unmatched_lines = (
         classes.repeated_ids, classes.not_in_p2e, classes.unmatched_lines)
@@ -165,7 +170,6 @@ def analyse_p2e(
     del evidence
 
     pol = relinks(p2e, decisions, po_lines)
-    guarded = guarded_portfolios(p2e, po_lines)
     # The P2E portfolio's own fields, joined only to the rows each output keeps.
     p2e_fields = p2e.select("portfolio_id", "mms_id", "title", "legacy_id",
                             pl.col("coverage_statement").alias("p2e_coverage"),
