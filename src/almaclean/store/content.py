@@ -23,6 +23,16 @@ SPAN_COLUMNS = ("first_row", "first_id", "row_count")
 FETCH_ROWS = 100_000
 
 
+def last_row_id(conn: Connection, table: str) -> int:
+    """The highest row id of a content table (0 when empty), read inside the caller's write
+    transaction. On PostgreSQL it first takes the table's advisory lock for the rest of the
+    transaction, so no other ingest or prune allocates or frees row ids meanwhile (SQLite's
+    write transactions are serial already)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table})
+    return conn.execute(text(f"SELECT COALESCE(MAX(row_id), 0) FROM {table}")).scalar_one()
+
+
 def column_mapping(conn: Connection, source_file_id: int) -> dict[int, str]:
     """raw_columns of a stored file: file column position -> the canonical column read from it."""
     return dict(conn.execute(text("SELECT column_position, canonical_column FROM raw_columns "

@@ -22,7 +22,7 @@ from almaclean.kinds.registry import TABLES
 from almaclean.progress import Progress
 from almaclean.read.detect import check_regular_file
 from almaclean.store.content import (
-    HASHES, SPAN_COLUMNS, assign_ids, column_mapping, file_hashes, raw_cells, row_hashes,
+    HASHES, SPAN_COLUMNS, assign_ids, column_mapping, file_hashes, last_row_id, raw_cells, row_hashes,
 )
 from almaclean.store.db import write_transaction
 from almaclean.store.sqlfiles import query
@@ -246,7 +246,7 @@ def _store_rows(conn: Connection, read: KindRead, source_id: int, current: int |
     base = current if current is not None and _same_layout(conn, current, read, mapped) else None
     known = file_hashes(conn, table, base) if base is not None else pl.DataFrame(
         schema={"row_id": pl.Int64, "hash_a": pl.Int64, "hash_b": pl.Int64})
-    new_rows, file_spans = assign_ids(rows, known, _next_row_id(conn, table))
+    new_rows, file_spans = assign_ids(rows, known, last_row_id(conn, table) + 1)
     progress = Progress(f"storing {name} ({table})", new_rows.height, logger=log, unit="records")
     new_rows = new_rows.with_columns(raw_cells(new_rows, mapped, cells.columns)).drop(cells.columns)
     # Columns no new row has a value in are left out of the INSERT (they default to NULL): a
@@ -278,12 +278,6 @@ def _same_layout(conn: Connection, stored_id: int, read: KindRead, mapped: dict[
     if json.loads(header) != list(read.table.header):
         return False
     return column_mapping(conn, stored_id) == mapped
-
-
-def _next_row_id(conn: Connection, table: str) -> int:
-    if conn.dialect.name == "postgresql":  # one writer of a content table at a time
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table})
-    return conn.execute(text(f"SELECT COALESCE(MAX(row_id), 0) + 1 FROM {table}")).scalar_one()
 
 
 def mapped_columns(read: KindRead) -> dict[int, str]:

@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, text
 
 from almaclean.kinds.registry import TABLES
-from almaclean.store.content import unused_ranges
+from almaclean.store.content import last_row_id, unused_ranges
 from almaclean.store.db import write_transaction
 from almaclean.store.load import fetch_frame
 from almaclean.store.sqlfiles import query
@@ -62,11 +62,9 @@ def prune(engine: Engine, keep_days: int, *, now: datetime | None = None) -> Pru
 def _drop_unused_content(conn: Connection, kind: str) -> None:
     """Content rows of a kind that no remaining file's spans list."""
     table = TABLES[kind]
-    if conn.dialect.name == "postgresql":  # no ingest allocates row ids meanwhile (store/ingest.py)
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table})
+    last_id = last_row_id(conn, table)  # locks the table first on PostgreSQL: no ingest meanwhile
     used = pl.DataFrame(conn.execute(text(query("spans_of_kind")), {"kind": kind}).all(),
                         schema={"first_id": pl.Int64, "row_count": pl.Int64}, orient="row")
-    last_id = conn.execute(text(f"SELECT COALESCE(MAX(row_id), 0) FROM {table}")).scalar_one()
     ranges = unused_ranges(used, last_id)
     if ranges:
         conn.execute(text(f"DELETE FROM {table} WHERE row_id BETWEEN :a AND :b"),
