@@ -11,12 +11,34 @@ from almaclean.store.db import make_engine
 from almaclean.store.ingest import TABLE_OF_KIND
 
 
-def test_every_kind_has_a_table_with_its_canonical_columns(db_url):
+def test_every_kind_has_a_table_with_its_key_and_its_other_canonical_columns_packed(db_url):
+    from almaclean.kinds.registry import BY_NAME
+    from almaclean.store.content import FIELDS
+
     engine = make_engine(db_url)
     inspector = inspect(engine)
     for kind in KINDS:
-        stored = {c["name"] for c in inspector.get_columns(TABLE_OF_KIND[kind])}
-        assert set(canonical_columns(kind)) <= stored, kind
+        table, key = TABLE_OF_KIND[kind], BY_NAME[kind].key
+        stored = [c["name"] for c in inspector.get_columns(table)]
+        assert stored == ["row_id", "hash_a", "hash_b", key, "fields", "raw_cells"], kind
+        # a canonical column added to a reader must be added (at the end) to what is stored
+        assert sorted(FIELDS[table]) == sorted(set(canonical_columns(kind)) - {key}), kind
+
+
+def test_the_packed_layout_only_grows_at_its_end():
+    """Rows converted by migration 0008 (and stored since) read through content.FIELDS: each
+    table's layout there must start with the layout 0008 wrote."""
+    import importlib.util
+
+    from almaclean.store import schema
+    from almaclean.store.content import FIELDS
+
+    path = schema.MIGRATIONS / "versions" / "0008_packed_fields.py"
+    spec = importlib.util.spec_from_file_location("packed_fields_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    for table, layout in migration.LAYOUT.items():
+        assert FIELDS[table][:len(layout)] == layout, table
 
 
 def test_schema_creation_is_idempotent(db_url):

@@ -123,8 +123,8 @@ def test_failing_ingest_leaves_database_exactly_as_it_was(tmp_path, monkeypatch,
     before = counts(engine)
     real_insert = ingest_module.bulk_insert
 
-    def failing_insert(conn, table, frame, progress=None):
-        real_insert(conn, table, frame, progress)
+    def failing_insert(conn, table, frame, progress=None, **options):
+        real_insert(conn, table, frame, progress, **options)
         if table == "file_spans":  # the last step: everything before it was already written
             raise RuntimeError("disk full")
 

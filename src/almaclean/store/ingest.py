@@ -18,11 +18,12 @@ from sqlalchemy.exc import IntegrityError
 
 from almaclean import __version__
 from almaclean.kinds import KindRead, canonical_columns, read_kind
-from almaclean.kinds.registry import TABLES
+from almaclean.kinds.registry import BY_NAME, TABLES
 from almaclean.progress import Progress
 from almaclean.read.detect import check_regular_file
 from almaclean.store.content import (
-    HASHES, SPAN_COLUMNS, assign_ids, column_mapping, file_hashes, last_row_id, raw_cells, row_hashes,
+    HASHES, SPAN_COLUMNS, assign_ids, column_mapping, file_hashes, last_row_id, packed_fields, raw_cells,
+    row_hashes,
 )
 from almaclean.store.db import write_transaction
 from almaclean.store.sqlfiles import query
@@ -248,12 +249,9 @@ def _store_rows(conn: Connection, read: KindRead, source_id: int, current: int |
         schema={"row_id": pl.Int64, "hash_a": pl.Int64, "hash_b": pl.Int64})
     new_rows, file_spans = assign_ids(rows, known, last_row_id(conn, table) + 1)
     progress = Progress(f"storing {name} ({table})", new_rows.height, logger=log, unit="records")
-    new_rows = new_rows.with_columns(raw_cells(new_rows, mapped, cells.columns)).drop(cells.columns)
-    # Columns no new row has a value in are left out of the INSERT (they default to NULL): a
-    # third fewer values to bind for a typical portfolio export.
-    stored = ["row_id", *HASHES, *(c for c in (*canonical_columns(read.kind), "raw_cells")
-                                   if new_rows.get_column(c).null_count() < new_rows.height)]
-    bulk_insert(conn, table, new_rows.select(stored), progress)
+    bulk_insert(conn, table, new_rows, progress, columns=[
+        pl.col("row_id"), *map(pl.col, HASHES), pl.col(BY_NAME[read.kind].key), packed_fields(new_rows, table),
+        raw_cells(new_rows, mapped, cells.columns)])
     bulk_insert(conn, "file_spans", file_spans.with_columns(pl.lit(source_id, dtype=pl.Int64).alias("source_file_id"))
                 .select("source_file_id", *SPAN_COLUMNS))
     progress.finish()
@@ -296,12 +294,17 @@ def _insert_statement(conn: Connection, table: str, columns: list[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
 
 
-def bulk_insert(conn: Connection, table: str, frame: pl.DataFrame, progress: Progress | None = None) -> None:
-    """A frame's rows into `table`, in chunks, inside the caller's transaction."""
+def bulk_insert(conn: Connection, table: str, frame: pl.DataFrame, progress: Progress | None = None, *,
+                columns: list[pl.Expr] | None = None) -> None:
+    """A frame's rows into `table`, in chunks, inside the caller's transaction; with `columns`,
+    the values these expressions give, computed a chunk at a time (a packed text column of a
+    million rows is never held whole)."""
     if frame.is_empty():
         return
     for chunk in frame.iter_slices(CHUNK_ROWS):
-        write_rows(conn, table, frame.columns, chunk.rows())
+        if columns is not None:
+            chunk = chunk.select(columns)
+        write_rows(conn, table, chunk.columns, chunk.rows())
         if progress is not None:
             progress.advance(chunk.height)
 

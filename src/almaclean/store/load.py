@@ -9,7 +9,8 @@ import polars as pl
 from sqlalchemy import Engine, TextClause, bindparam, text
 
 from almaclean.kinds import canonical_columns
-from almaclean.store.content import column_mapping, restored_cells, span_join
+from almaclean.kinds.registry import BY_NAME
+from almaclean.store.content import column_mapping, restored_cells, span_join, unpacked_fields
 from almaclean.store.ingest import TABLE_OF_KIND
 from almaclean.store.sqlfiles import query
 
@@ -62,11 +63,18 @@ def institutions(engine: Engine) -> list[str]:
 
 def sources_frame(engine: Engine, kind: str, ids: list[int]) -> pl.DataFrame:
     """Canonical rows of exactly these stored files: "source_file_id", "row" and the kind's columns."""
-    columns = canonical_columns(kind)
     id_list = ", ".join(str(int(i)) for i in ids) or "NULL"
-    frame = fetch_frame(engine, span_join(TABLE_OF_KIND[kind], ", ".join(f"c.{c}" for c in columns),
-                                          f"s.source_file_id IN ({id_list})"))
-    return frame.sort("source_file_id", "row_number").rename({"row_number": "row"})
+    frame = stored_rows(engine, kind, f"s.source_file_id IN ({id_list})", raw_cells=False)
+    return frame.sort("source_file_id", "row_number").select(
+        "source_file_id", pl.col("row_number").alias("row"), *canonical_columns(kind))
+
+
+def stored_rows(engine: Engine, kind: str, where: str, *, raw_cells: bool = True) -> pl.DataFrame:
+    """source_file_id, row_number, the kind's canonical columns (and raw_cells) of the rows of
+    the files `where` selects (store/content.py's span_join)."""
+    table, key = TABLE_OF_KIND[kind], BY_NAME[kind].key
+    frame = fetch_frame(engine, span_join(table, f"c.{key}, c.fields{', c.raw_cells' if raw_cells else ''}", where))
+    return frame.with_columns(unpacked_fields(table)).drop("fields")
 
 
 def is_only_current(engine: Engine, institution: str, kind: str, source_file_id: int) -> bool:
@@ -95,9 +103,7 @@ def raw_table(engine: Engine, source_file_id: int) -> StoredTable:
         ).one()
         mapped = column_mapping(conn, source_file_id)
     header = tuple(json.loads(source.header_json))
-    selected = ", ".join([*(f"c.{column}" for column in sorted(set(mapped.values()))), "c.raw_cells"])
-    stored = fetch_frame(engine, span_join(TABLE_OF_KIND[source.kind], selected,
-                                           f"s.source_file_id = {int(source_file_id)}"))
+    stored = stored_rows(engine, source.kind, f"s.source_file_id = {int(source_file_id)}")
     rows = pl.DataFrame({"row_number": pl.int_range(source.first_row, source.first_row + source.row_count,
                                                     dtype=pl.Int64, eager=True)}).join(stored, on="row_number",
                                                                                        how="left")

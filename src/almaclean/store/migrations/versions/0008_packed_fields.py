@@ -1,0 +1,58 @@
+"""Content rows keep their canonical columns packed into one text, `fields`.
+
+Each kind's content table keeps row_id, hash_a, hash_b, its key column (portfolio_id, legacy_id,
+po_line) and raw_cells; its other canonical columns become one `fields` text, built here in SQL
+exactly as store/content.py's packed_fields builds it: the columns of LAYOUT in order, joined by
+the unit separator (char 31), a null as the empty field, an empty text as \\e, and in a value a
+backslash doubled and a separator as \\u. The layout is frozen here as it was when this
+migration was written; content.FIELDS only grows at its end, so rows converted here read the
+same through it.
+
+Revision ID: 0008
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+KEYS = {"p2e_lines": "legacy_id", "portfolios": "portfolio_id", "extended_export_rows": "portfolio_id",
+        "po_lines": "po_line"}
+LAYOUT = {
+    "p2e_lines": ("p2e_type", "title", "issn", "isbn", "url", "provider", "po_number"),
+    "portfolios": ("mms_id", "title", "publisher", "publication_date", "issn", "isbn", "network_number",
+                   "collection_id", "collection_name", "interface_name", "service_id", "portfolio_linked_to_cz",
+                   "collection_linked_to_cz", "availability", "url", "po_line", "coverage_statement",
+                   "material_type", "license_name", "is_standalone"),
+    "extended_export_rows": ("mms_id", "title", "localized", "availability", "issn", "isbn", "other_system_number",
+                             "url", "po_line", "coverage_statement", "publisher"),
+    "po_lines": ("title", "status", "order_line_type", "vendor", "mms_id", "portfolio_id"),
+}
+
+
+def packed(columns: tuple[str, ...], unit: str) -> str:
+    """SQL building `fields` from the columns (unit: the separator character, as SQL)."""
+    return f" || {unit} || ".join(
+        f"CASE WHEN {c} IS NULL THEN '' WHEN {c} = '' THEN '\\e' "
+        f"ELSE REPLACE(REPLACE({c}, '\\', '\\\\'), {unit}, '\\u') END" for c in columns)
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    sqlite = bind.dialect.name == "sqlite"
+    unit = "char(31)" if sqlite else "chr(31)"
+    row_id = "row_id INTEGER PRIMARY KEY" if sqlite else "row_id BIGINT PRIMARY KEY"
+    inspector = sa.inspect(bind)
+    for table, key in KEYS.items():
+        nullable = {c["name"]: c["nullable"] for c in inspector.get_columns(table)}
+        missing = set(LAYOUT[table]) - set(nullable)
+        if missing:
+            raise RuntimeError(f"{table} lacks columns {sorted(missing)}: not the 0007 layout")
+        op.execute(f"CREATE TABLE {table}_packed ({row_id}, hash_a BIGINT, hash_b BIGINT, "
+                   f"{key} TEXT{'' if nullable[key] else ' NOT NULL'}, fields TEXT NOT NULL, raw_cells TEXT)")
+        op.execute(f"INSERT INTO {table}_packed (row_id, hash_a, hash_b, {key}, fields, raw_cells) "
+                   f"SELECT row_id, hash_a, hash_b, {key}, {packed(LAYOUT[table], unit)}, raw_cells FROM {table}")
+        op.execute(f"DROP TABLE {table}")
+        op.execute(f"ALTER TABLE {table}_packed RENAME TO {table}")
