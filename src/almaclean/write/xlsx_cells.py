@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 import re
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -22,8 +24,9 @@ from xlsxwriter.utility import xl_col_to_name
 
 log = logging.getLogger(__name__)
 
-CHUNK_CELLS = 400_000  # cells per chunk: bounds memory whatever the sheet's width
+CHUNK_CELLS = 50_000  # cells per chunk: bounds memory whatever the sheet's width; bigger chunks were slower
 MIN_CHUNK_ROWS = 1_000
+XML_THREADS = 2
 
 # Cells needing xlsxwriter's control-character escaping: computed one by one in Python (rare).
 _NEEDS_CONTROL_ESCAPE = r"[\x00-\x08\x0B-\x1F\x{FFFE}\x{FFFF}]|_x[0-9a-fA-F]{4}_"
@@ -164,15 +167,32 @@ def rows_xml(chunk: pl.DataFrame, first_row: int, numeric: Sequence[bool], style
 def frame_rows_xml(frame: pl.DataFrame, first_row: int, numeric: Sequence[bool],
                    styles: CellStyles = CellStyles(), *, as_bytes: bool = False) -> Iterator[tuple[str | bytes, int]]:
     """`rows_xml` over `frame` in chunks of about CHUNK_CELLS cells: yields (xml, last worksheet row
-    written) per chunk that has cells. `marked` rows in `styles` are relative to `frame`."""
+    written) per chunk that has cells, in order. `marked` rows in `styles` are relative to `frame`.
+    XML_THREADS chunks are built at once, at most one more waits to be taken."""
     step = chunk_rows(frame.width)
-    for start in range(0, frame.height, step):
+
+    def build(start: int) -> tuple[str | bytes, int | None]:
         chunk = frame.slice(start, step)
         marked = _marked_in(styles.marked, start, chunk.height)
-        xml, last = rows_xml(chunk, first_row + start, numeric,
-                             CellStyles(styles.every, styles.highlight, marked), as_bytes=as_bytes)
-        if last is not None:
-            yield xml, last
+        return rows_xml(chunk, first_row + start, numeric, CellStyles(styles.every, styles.highlight, marked),
+                        as_bytes=as_bytes)
+
+    # polars builds one chunk's XML on little more than one core: two at once took 0.7 s instead
+    # of 1.8 s for a 235,000-row sheet, and less processor time.
+    with ThreadPoolExecutor(XML_THREADS, thread_name_prefix="almaclean-xml") as pool:
+        building: deque[Future] = deque()
+        for start in range(0, frame.height, step):
+            building.append(pool.submit(build, start))
+            if len(building) > XML_THREADS:
+                yield from _with_rows(building.popleft().result())
+        while building:
+            yield from _with_rows(building.popleft().result())
+
+
+def _with_rows(built: tuple[str | bytes, int | None]) -> Iterator[tuple[str | bytes, int]]:
+    xml, last = built
+    if last is not None:
+        yield xml, last
 
 
 def _marked_in(marked: Mapping[int, Sequence[int]], start: int, height: int) -> dict[int, list[int]]:
