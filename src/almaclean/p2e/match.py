@@ -364,8 +364,11 @@ def p2e_identifier_values(ev: Evidence) -> pl.DataFrame:
         .join(ev.junk, on="value", how="anti")
         .select("portfolio_id", (pl.col("id_type").str.to_uppercase() + " " + pl.col("value")).alias("v"))
         .unique()
-        .group_by("portfolio_id")
-        .agg(pl.len().alias("n_values"), pl.col("v").sort().str.join("; ").alias("p2e_values"))
+        # Sorted once, joined as lists: joining the texts group by group took twice as long.
+        .sort("portfolio_id", "v")
+        .group_by("portfolio_id", maintain_order=True)
+        .agg(pl.col("v"))
+        .select("portfolio_id", pl.col("v").list.len().alias("n_values"), pl.col("v").list.join("; ").alias("p2e_values"))
     )
 
 
@@ -419,8 +422,8 @@ def decide(p2e: pl.DataFrame, ev: Evidence, title_hits: pl.DataFrame, *,
     )
     token_summary = ev.p2e_ids.group_by("portfolio_id").agg(
         pl.col("valid").any().alias("any_valid"),
-        pl.col("raw").filter(~pl.col("valid")).unique().sort().str.join("; ").alias("invalid_raw"),
-    )
+        pl.col("raw").filter(~pl.col("valid")).unique().sort().alias("invalid_raw"),
+    ).with_columns(pl.col("invalid_raw").list.join("; "))
     titles = title_hits.select(pl.col("id").alias("portfolio_id"), pl.col("candidate_ids").alias("title_candidates"))
 
     frame = (
