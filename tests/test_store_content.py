@@ -192,6 +192,23 @@ def test_prune_keeps_what_a_recorded_run_names_and_the_rows_kept_files_share(tmp
     assert [line for line in row_history(engine, "UNI", "portfolios", pid(5))["file"]] == ["night1.csv", "night3.csv"]
 
 
+def upgraded_to(url: str, revision: str):
+    """An engine on the database at `url` with the schema brought to `revision` (not further)."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from almaclean.store.schema import MIGRATIONS
+
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+    return engine
+
+
 def store_in_earlier_layout(engine, path, institution: str, *, all_cells_raw: bool) -> int:
     """What versions before content storage wrote: the kind's rows by (file, row number) and the
     cells of columns no canonical column held as JSON in raw_rows (every cell when all_cells_raw)."""
@@ -226,20 +243,8 @@ def store_in_earlier_layout(engine, path, institution: str, *, all_cells_raw: bo
 
 
 def test_a_database_of_the_earlier_layout_is_migrated_and_every_file_comes_back(tmp_path, db_url):
-    from alembic import command
-    from alembic.config import Config
-
-    from almaclean.store.schema import MIGRATIONS
-
-    from sqlalchemy import create_engine
-
     url = db_url
-    engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0006")
+    engine = upgraded_to(url, "0006")
     first, second, third = three_nights(tmp_path)
     with_blank = tmp_path / "blank.csv"
     with_blank.write_text("Portfolio Id,MMS Id,Note\n" + f"{pid(1)},{mms(1)},x\n,,\n{pid(2)},{mms(2)},y\n", encoding="utf-8")
@@ -266,18 +271,7 @@ TRICKY_TITLES = ["C:\\docs\\u1 \\e", "\\", "a\x1fb", "\\u", "\\e", "Título é"]
 def test_a_database_of_the_content_layout_gets_its_columns_packed_and_every_value_comes_back(tmp_path, db_url):
     """Migration 0008 packs the canonical columns in SQL as packed_fields does in polars: texts
     with backslashes, separators and escape-like sequences, nulls and an empty text read back."""
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine
-
-    from almaclean.store.schema import MIGRATIONS
-
-    engine = create_engine(db_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0006")
+    engine = upgraded_to(db_url, "0006")
     path = tmp_path / "tricky.csv"
     path.write_text("Portfolio Id,MMS Id,Title,Publisher\n" + "".join(
         f'{pid(n)},{mms(n)},"{title}",{"P" if n % 2 else ""}\n' for n, title in enumerate(TRICKY_TITLES)),
@@ -285,9 +279,7 @@ def test_a_database_of_the_content_layout_gets_its_columns_packed_and_every_valu
     source_id = store_in_earlier_layout(engine, path, "UNI", all_cells_raw=False)
     with engine.begin() as conn:  # an empty text, which no reader gives today but a database may hold
         conn.execute(text("UPDATE portfolios SET publisher = '' WHERE portfolio_id = :p"), {"p": pid(0)})
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0007")
+    upgraded_to(db_url, "0007")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT title FROM portfolios ORDER BY row_id")).scalars().all() == TRICKY_TITLES
 
