@@ -3,11 +3,11 @@
 Each kind's table holds row contents: row_id (sequential), hash_a/hash_b, the kind's key
 column (portfolio_id, legacy_id, po_line: what history looks rows up by), its other canonical
 columns packed into one text, `fields` (below), and raw_cells (the row's cells its canonical
-columns do not give back, as JSON). A
-file's rows are file_spans: rows first_row.. are row ids first_id.. for row_count rows. A new
-file is compared with the current file of its scope: a row whose cells (both hashes) the current
-file already has points at that content; only the other rows are stored, as new row ids in file
-order. So storing an export that changed by 1% stores 1% of its rows and a few thousand spans.
+columns do not give back, as JSON). A file's rows are file_spans: rows first_row.. are row ids
+first_id.. for row_count rows. A new file is compared with the current file of its scope: a row
+whose cells (both hashes) the current file already has points at that content; only the other
+rows are stored, as new row ids in file order. So storing an export that changed by 1% stores 1%
+of its rows and a few thousand spans.
 
 The two seeded 64-bit hashes cover every cell of a row (null and empty apart, column by column).
 Rows are only matched when the two files have the same header and column mapping (raw_columns),
@@ -20,7 +20,6 @@ backslash is doubled and the separator written as ESCAPED_SEPARATOR, so every te
 exactly. One value per row instead of twenty: SQLite binds and stores values one by one, and a
 million-row export is stored in half the time. FIELDS only ever grows at its end: a row stored
 before a column was added reads that column as null.
-reads that column as null.
 """
 from __future__ import annotations
 
