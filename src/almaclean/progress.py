@@ -15,13 +15,17 @@ def set_visible(visible: bool) -> None:
 
 
 class Progress:
-    """Counts work done out of `total` and reports it without flooding logs."""
+    """Counts work done out of `total` and reports it without flooding logs. total None: work
+    whose size is not known beforehand (a report fetched page by page): the count so far is
+    shown, and logged every LOG_SECONDS."""
 
-    def __init__(self, label: str, total: int, *, logger: logging.Logger, unit: str = "rows") -> None:
-        self.label, self.total, self.unit, self.log = label, max(total, 0), unit, logger
+    LOG_SECONDS = 10.0
+
+    def __init__(self, label: str, total: int | None, *, logger: logging.Logger, unit: str = "rows") -> None:
+        self.label, self.total, self.unit, self.log = label, None if total is None else max(total, 0), unit, logger
         self.done = 0
         self._started = time.monotonic()
-        self._next_log = 0.25
+        self._next_log = 0.25 if total is not None else self._started + self.LOG_SECONDS
         self._bar = None
         if _visible and sys.stderr.isatty():
             from rich.console import Console
@@ -36,6 +40,12 @@ class Progress:
         self.done += n
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done)
+            return
+        if self.total is None:
+            now = time.monotonic()
+            if now >= self._next_log:
+                self.log.info("%s: %s %s so far", self.label, f"{self.done:,}", self.unit)
+                self._next_log = now + self.LOG_SECONDS
             return
         fraction = self.done / self.total if self.total else 1.0
         if fraction >= self._next_log and fraction < 1.0:

@@ -1,0 +1,73 @@
+"""The canonical CSV of a fetched report: what almaclean stores, keeps and names in bundles.
+
+Header = each data column's Analytics heading (saw-sql:columnHeading), in report order; then one
+line per report row, each cell exactly as Analytics sent it (a cell Analytics left out is
+empty). UTF-8 without BOM, LF line ends, minimal quoting, the header fully quoted (so a
+heading holding ';' or a tab never makes the reader take another separator). Nothing in it
+depends on when it was fetched: the same report content gives the same bytes, so the sha256
+"unchanged" check of ingest works as for a file.
+
+Rows are written as pages arrive, into a temporary file beside the final name; the file gets
+its name only when the whole report is in (write.atomic), and a report read again from its
+start (a lost answer) starts the file again.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from almaclean import settings
+from almaclean.write.atomic import atomic_path, safe_label
+
+FETCHED_FOLDER = "fetched"
+
+
+def fetched_folder(institution: str, kind: str) -> Path:
+    """data folder/fetched/<institution>/<kind>/: where fetched reports are kept."""
+    return settings.data_dir() / FETCHED_FOLDER / safe_label(institution) / kind
+
+
+def new_csv_path(institution: str, kind: str, report: str, *, now: datetime | None = None) -> Path:
+    """A new file name: the report's name and the fetch time (UTC), never an existing file."""
+    folder = fetched_folder(institution, kind)
+    stem = f"{safe_label(report.rstrip('/').rsplit('/', 1)[-1])}-" \
+           f"{(now or datetime.now(timezone.utc)).strftime('%Y%m%dT%H%M%SZ')}"
+    path, n = folder / f"{stem}.csv", 2
+    while path.exists():
+        path, n = folder / f"{stem}-{n}.csv", n + 1
+    return path
+
+
+class CsvSink:
+    """Receives the report as it is read: its headings once, then rows page by page."""
+
+    def __init__(self, handle: io.TextIOBase) -> None:
+        self._handle = handle
+        self._writer = csv.writer(handle, lineterminator="\n")
+        self.headings: tuple[str, ...] | None = None
+        self.rows = 0
+
+    def start(self, headings: Sequence[str]) -> None:
+        self.headings = tuple(headings)
+        csv.writer(self._handle, lineterminator="\n", quoting=csv.QUOTE_ALL).writerow(self.headings)
+
+    def add(self, rows: list[list[str | None]]) -> None:
+        self._writer.writerows(rows)
+        self.rows += len(rows)
+
+    def reset(self) -> None:
+        """Forget everything written (the report is read again from its start)."""
+        self._handle.seek(0)
+        self._handle.truncate()
+        self.headings, self.rows = None, 0
+
+
+@contextmanager
+def canonical_csv(final: Path) -> Iterator[CsvSink]:
+    """A sink writing the canonical CSV; `final` appears only when the block ends without error."""
+    with atomic_path(final) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
+        yield CsvSink(handle)
