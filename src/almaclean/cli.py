@@ -1,6 +1,6 @@
 """The `almaclean` command: parse, open the database once, call a service, print the result.
 
-One-off commands (ingest, status, p2e, resync, verify, sample, demo) call the services
+One-off commands (ingest, fetch, status, p2e, resync, verify, sample, demo) call the services
 directly and never start Prefect; with --prefect, or a Prefect server named in
 $PREFECT_API_URL, they run as flow runs so they show in the Prefect UI. nightly and batch
 always run as flows. Exit codes: 0 ok, 2 bad input (file, row and column named), 1 any
@@ -84,6 +84,26 @@ def build_parser() -> Parser:
     p.add_argument("--institution", required=True, metavar="CODE", help="institution code the files belong to")
     p.add_argument("--scope", help="what the file covers (default: the collection for an Extended Export, "
                                    "else 'all')")
+    p.add_argument("--mapping", type=Path, metavar="TOML", help="site-specific header names (see README)")
+
+    p = command("fetch", _fetch, help="fetch a portfolio or PO line report from the Alma Analytics API and store it",
+                description="Page through an Alma Analytics report with the reports API and store its rows exactly as "
+                            "`ingest KIND` stores a file (same checks, column names, history; the same content "
+                            "again is a no-op). The API key comes from $ALMA_API_KEY (or --api-key-env) or a Prefect "
+                            "Secret block, never from the command line. Exit 2 for a wrong report path or a refused "
+                            "key, 1 for a server fault.")
+    p.add_argument("kind", choices=KIND_NAMES, metavar="KIND", help="portfolios or po-lines")
+    p.add_argument("--institution", required=True, metavar="CODE", help="institution code the report belongs to")
+    p.add_argument("--report", required=True, metavar="PATH",
+                   help="the report's path in the Analytics catalogue, e.g. \"/shared/My University/Reports/All "
+                        "portfolios\"")
+    p.add_argument("--api-base", metavar="URL", default=None,
+                   help="the API gateway of your region: na, eu, ap, ca, cn or its URL (default: $ALMA_API_BASE, "
+                        "else North America)")
+    p.add_argument("--api-key-env", metavar="NAME", default=None,
+                   help="the environment variable holding the API key (default: ALMA_API_KEY)")
+    p.add_argument("--api-key-block", metavar="NAME", default=None,
+                   help="a Prefect Secret block holding the API key, instead of an environment variable")
     p.add_argument("--mapping", type=Path, metavar="TOML", help="site-specific header names (see README)")
 
     command("status", _status, help="what is stored, per institution and kind (read-only)")
@@ -314,6 +334,17 @@ def _ingest(args):
                "files": [{"file": r.file, "status": r.status, "rows": r.rows, "kind": r.kind, "scope": r.scope,
                           "source_file_id": r.source_file_id} for r in results]}
     return _Lines(lines, payload)
+
+
+def _fetch(args):
+    from almaclean.services.fetch import FetchRequest, fetch_report
+    from almaclean.services.ingest import mapping_for
+
+    request = FetchRequest(args.kind, args.institution, args.report, api_base=args.api_base,
+                           api_key_env=args.api_key_env, api_key_block=args.api_key_block)
+    if _as_flow(args):
+        return _run_flow("fetch_flow", request, mapping=args.mapping, db_url=args.db)
+    return fetch_report(_open(args), request, mapping=mapping_for(args.mapping, args.kind))
 
 
 def _database(args) -> str:

@@ -31,6 +31,11 @@ def runs_dir() -> Path:
     return data_dir() / "runs"
 
 
+def fetched_dir() -> Path:
+    """Where the canonical CSVs of fetched Alma Analytics reports are kept."""
+    return data_dir() / "fetched"
+
+
 def database_url(explicit: str | None = None) -> str:
     """--db wins, then $ALMACLEAN_DB_URL, then a SQLite file in the data folder."""
     if explicit:

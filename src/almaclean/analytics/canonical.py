@@ -23,12 +23,9 @@ from pathlib import Path
 from almaclean import settings
 from almaclean.write.atomic import atomic_path, safe_label
 
-FETCHED_FOLDER = "fetched"
-
-
 def fetched_folder(institution: str, kind: str) -> Path:
     """data folder/fetched/<institution>/<kind>/: where fetched reports are kept."""
-    return settings.data_dir() / FETCHED_FOLDER / safe_label(institution) / kind
+    return settings.fetched_dir() / safe_label(institution) / kind
 
 
 def new_csv_path(institution: str, kind: str, report: str, *, now: datetime | None = None) -> Path:

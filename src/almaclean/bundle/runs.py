@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from almaclean.bundle.manifest import INPUTS_FOLDER, input_record, keep_input, relative_name, write_bundle
 from almaclean.nightly.history import run_findings
 from almaclean.nightly.report import InstitutionRun, write_findings
+from almaclean.store.fetches import FetchRecord, latest_fetches
 from almaclean.store.load import raw_table, sources_by_id
 from almaclean.write.atomic import atomic_path, safe_label
 from almaclean.write.csvfile import write_csv
@@ -64,16 +65,20 @@ def stored_inputs(engine: Engine, institution: str, run_folder: Path, *, given: 
                   analysed: dict[str, list[int]], folder: str = INPUTS_FOLDER,
                   kinds: tuple[str, ...] = ANALYSED_KINDS) -> list[dict]:
     """An input record per analysed source file of each kind (by stored id, whatever was
-    ingested since), with the re-runnable copy kept."""
+    ingested since), with the re-runnable copy kept. A file fetched from Alma Analytics keeps
+    its canonical CSV from the data folder, and its record says which report and when."""
     run_folder = Path(run_folder)
     records: list[dict] = []
+    fetched = latest_fetches(engine, [i for kind in kinds for i in analysed.get(kind, [])])
     for kind in kinds:
         for source in sources_by_id(engine, analysed.get(kind, [])).iter_rows(named=True):
             place = run_folder / folder / kind
+            fetch = fetched.get(int(source["id"]))
             extra = {"kind": kind, "scope": source["scope"], "institution": institution,
                      "original_name": source["file_name"], "source_file_id": int(source["id"]),
-                     "stored_sha256": source["sha256"]}
-            record = _kept_original(given.get(kind, []), source, kind, place, run_folder, extra)
+                     "stored_sha256": source["sha256"], **({"fetched": _fetch_facts(fetch)} if fetch else {})}
+            candidates = given.get(kind, []) + ([fetch.csv_file] if fetch and fetch.csv_file.is_file() else [])
+            record = _kept_original(candidates, source, kind, place, run_folder, extra)
             if record is None:
                 place.mkdir(parents=True, exist_ok=True)
                 kept = write_back(engine, int(source["id"]), place)
@@ -83,6 +88,11 @@ def stored_inputs(engine: Engine, institution: str, run_folder: Path, *, given: 
                          source["file_name"], kind, kept.name)
             records.append(record)
     return records
+
+
+def _fetch_facts(fetch: FetchRecord) -> dict:
+    return {"report": fetch.report, "api_base": fetch.api_base, "fetched_at": fetch.fetched_at,
+            "rows": fetch.rows, "pages": fetch.pages}
 
 
 def _kept_original(candidates: list[Path], source: dict, kind: str, place: Path, run_folder: Path,

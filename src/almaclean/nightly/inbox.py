@@ -10,7 +10,8 @@ Kind of a file (docs/nightly.md):
 Any other file, and any other sub-folder, is refused (InputError naming it): a nightly job
 must not guess. Skipped silently: hidden files (".x"), Excel lock files ("~$x"), Thumbs.db,
 desktop.ini. `mapping.toml` directly in the institution folder is its header mapping file
-(kinds.load_mapping format).
+(kinds.load_mapping format); `sources.toml` names the Alma Analytics reports nightly fetches
+(analytics.sources), and files of a kind fetched that way are skipped, with the reason.
 
 Files are listed oldest first (modification time, then name), the order they are ingested in,
 so the newest file of a kind becomes the current one.
@@ -28,6 +29,7 @@ from almaclean.kinds.registry import FOLDERS
 log = logging.getLogger(__name__)
 
 MAPPING_FILE = "mapping.toml"
+SOURCES_FILE = "sources.toml"   # analytics.sources
 _CLUTTER = {"thumbs.db", "desktop.ini"}
 _PO_LINE_NAMES = ("po_line", "po-line", "poline", "po line")
 _WORDS = re.compile(r"[a-z0-9]+")
@@ -83,9 +85,12 @@ def inbox_files(folder: Path) -> list[InboxFile]:
     return inbox_listing(folder)[0]
 
 
-def inbox_listing(folder: Path) -> tuple[list[InboxFile], list[tuple[Path, str]]]:
+def inbox_listing(folder: Path, *, fetched: frozenset[str] = frozenset()
+                  ) -> tuple[list[InboxFile], list[tuple[Path, str]]]:
     """The data files with their kind, oldest first, and the files skipped with the reason (a
-    stray notes.json is reported, never fatal for the institution)."""
+    stray notes.json is reported, never fatal for the institution). fetched: kinds that come
+    from an Analytics report (sources.toml) instead: one source per kind, so an old export left
+    in the inbox never becomes the current one again after a fetch."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("no inbox folder for this institution", file=folder)
@@ -95,7 +100,7 @@ def inbox_listing(folder: Path) -> tuple[list[InboxFile], list[tuple[Path, str]]
         relative = path.relative_to(folder)
         if any(is_clutter(part) for part in relative.parts) or path.is_dir():
             continue
-        if relative == Path(MAPPING_FILE):
+        if relative in (Path(MAPPING_FILE), Path(SOURCES_FILE)):
             continue
         if not path.is_file():
             skipped.append((path, "not a regular file"))
@@ -104,6 +109,10 @@ def inbox_listing(folder: Path) -> tuple[list[InboxFile], list[tuple[Path, str]]
             kind = kind_of(relative, institution_folder=folder)
         except InputError as exc:
             skipped.append((path, exc.message))
+            continue
+        if kind in fetched:
+            skipped.append((path, f"this institution's {kind} come from the Analytics report named in {SOURCES_FILE}, "
+                                  "not from files (remove it there to use files)"))
             continue
         found.append(InboxFile(path, kind, path.stat().st_mtime))
     for path, reason in skipped:

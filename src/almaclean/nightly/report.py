@@ -94,9 +94,13 @@ def institution_markdown(run: InstitutionRun, changes: pl.DataFrame | None) -> s
         lines += [f"Run #{run.run_id}: the first succeeded run of this institution, so every finding is new.", ""]
     else:
         lines += [f"Run #{run.run_id}, compared with run #{run.previous_run_id}.", ""]
-    if run.files:
-        files = [[f["file"], f["kind"], f["status"] + (f": {f['reason']}" if f.get("reason") else ""), f["rows"]]
-                 for f in run.files]
+    fetched = [[f["report"], f["kind"], f["status"], f["rows"], f["file"]] for f in run.files if f.get("report")]
+    if fetched:
+        lines += ["## Alma Analytics reports fetched", "",
+                  markdown_table(["report", "kind", "status", "rows", "kept as"], fetched), ""]
+    files = [[f["file"], f["kind"], f["status"] + (f": {f['reason']}" if f.get("reason") else ""), f["rows"]]
+             for f in run.files if not f.get("report")]
+    if files:
         lines += ["## Inbox files", "", markdown_table(["file", "kind", "status", "rows"], files), ""]
     if run.status != "succeeded" or changes is None:
         return "\n".join(lines)

@@ -12,7 +12,8 @@ from almaclean.errors import AlmacleanError
 from almaclean.nightly.report import InstitutionRun, artifact_key, summary_rows
 from almaclean.services import batch, nightly, options
 from almaclean.services.demo import DemoRun, run_demo
-from almaclean.services.ingest import ingest
+from almaclean.services.fetch import FetchRequest, FetchResult, fetch_report
+from almaclean.services.ingest import ingest, mapping_for
 from almaclean.services.p2e import P2ERequest, P2ERun, run_p2e
 from almaclean.services.resync import ResyncRequest, ResyncRun, run_resync
 from almaclean.services.verify import VerifyResult, verify_run
@@ -26,6 +27,13 @@ step = task(cache_policy=NO_CACHE)
 def ingest_flow(kind: str, files: list[Path], institution: str, *, scope: str | None = None,
                 mapping: Path | None = None, db_url: str | None = None) -> list[IngestResult]:
     return ingest(open_database(db_url), kind, files, institution, scope=scope, mapping=mapping)
+
+
+@flow(name="almaclean-fetch")
+def fetch_flow(request: FetchRequest, mapping: Path | None = None, db_url: str | None = None) -> FetchResult:
+    """The request names where the API key is (a variable or a Secret block), never the key:
+    flow parameters are recorded by Prefect."""
+    return step(fetch_report)(open_database(db_url), request, mapping=mapping_for(mapping, request.kind))
 
 
 @flow(name="almaclean-p2e")

@@ -1,6 +1,6 @@
-"""Nightly P2E detection as one call: per institution, ingest what is new in its inbox,
-re-run the P2E analysis on its current data, and report what changed since its previous
-succeeded run (docs/nightly.md).
+"""Nightly P2E detection as one call: per institution, fetch the Analytics reports its
+sources.toml names (services.fetch), ingest what is new in its inbox, re-run the P2E analysis
+on its current data, and report what changed since its previous succeeded run (docs/nightly.md).
 
 One institution failing (a bad file, no P2E file yet...) is reported and recorded, the others
 still run. The run folder is staged and published once every report and the bundle are
@@ -27,6 +27,7 @@ from almaclean.nightly.report import (
     InstitutionRun, write_institution_files, write_institution_report, write_summary,
 )
 from almaclean.p2e.analyse import P2EResult, analyse_p2e
+from almaclean.services.fetch import fetch_sources
 from almaclean.store.ingest import ingest_files
 from almaclean.store.load import current_frame, present_columns, sources_by_id
 from almaclean.write.atomic import publish_run_folder, unique_folder_names
@@ -66,10 +67,11 @@ class NightlyRun:
                                   "changes": r.changes, "outcomes": r.outcomes} for r in self.runs]}
 
 
-def ingest_inbox(engine: Engine, folder: Path, institution: str) -> list[dict]:
+def ingest_inbox(engine: Engine, folder: Path, institution: str, *, fetched: frozenset[str] = frozenset()
+                 ) -> list[dict]:
     """Every inbox file, oldest first within its kind; stored ones are no-ops by sha256.
-    Files of no known kind are skipped and listed with the reason."""
-    found, skipped = inbox_listing(folder)
+    Files of no known kind, or of a kind fetched from Analytics, are skipped and listed with the reason."""
+    found, skipped = inbox_listing(folder, fetched=fetched)
     by_kind: dict[str, list[Path]] = defaultdict(list)
     for item in found:
         by_kind[item.kind].append(item.path)
@@ -117,7 +119,8 @@ def run_institution(engine: Engine, inbox: Path, institution: str,
     changes, sources = None, {}
     try:
         run.run_id = history.start_run(engine, institution)
-        run.files = ingest_inbox(engine, inbox / institution, institution)
+        fetched = fetch_sources(engine, inbox / institution, institution)
+        run.files = fetched.files + ingest_inbox(engine, inbox / institution, institution, fetched=fetched.kinds)
         frames = load_current(engine, institution)
         result = analyse(engine, frames)
         previous = history.previous_run(engine, institution, run.run_id)

@@ -4,7 +4,8 @@ A file is removed when it was ingested more than `keep_days` ago, is not the cur
 its scope, and no run in the run ledger analysed it (bundle/ledger.py). Its spans, column
 mapping, ingest records and source_files row go, then every content row no remaining file
 lists (rows a kept file shares stay), in one transaction; then the space is given back
-(SQLite VACUUM, PostgreSQL VACUUM ANALYZE).
+(SQLite VACUUM, PostgreSQL VACUUM ANALYZE). A removed file fetched from Alma Analytics loses its
+fetch records and the canonical CSV kept for it in the data folder.
 """
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, text
 
+from almaclean import settings
 from almaclean.kinds.registry import TABLES
 from almaclean.store.content import last_row_id, unused_ranges
 from almaclean.store.db import write_transaction
+from almaclean.store.fetches import forget_fetches
 from almaclean.store.load import fetch_frame
 from almaclean.store.sqlfiles import query
 
@@ -46,6 +50,7 @@ def prune(engine: Engine, keep_days: int, *, now: datetime | None = None) -> Pru
     if doomed:
         ids = [int(row["id"]) for row in doomed]
         with write_transaction(engine) as conn:
+            kept_csvs = forget_fetches(conn, ids)
             for table in ("file_spans", "raw_columns", "file_ingests"):
                 conn.execute(text(f"DELETE FROM {table} WHERE source_file_id IN :ids")
                              .bindparams(bindparam("ids", expanding=True)), {"ids": ids})
@@ -53,10 +58,21 @@ def prune(engine: Engine, keep_days: int, *, now: datetime | None = None) -> Pru
                          {"ids": ids})
             for kind in sorted({row["kind"] for row in doomed}):
                 _drop_unused_content(conn, kind)
+        _remove_fetched_csvs(kept_csvs)
         _give_space_back(engine)
     result = Pruned(len(doomed), sum(int(r["row_count"]) for r in doomed), candidates.height - len(doomed))
     log.info("prune (older than %s): %s", before, result)
     return result
+
+
+def _remove_fetched_csvs(paths: list[Path]) -> None:
+    """The canonical CSVs of pruned fetched reports (bundles keep their own copies); only ever
+    files in the data folder's fetched/ folder."""
+    folder = settings.fetched_dir().resolve()
+    for path in paths:
+        if path.resolve().is_relative_to(folder) and path.is_file():
+            path.unlink()
+            log.info("removed %s (its stored file was pruned)", path)
 
 
 def _drop_unused_content(conn: Connection, kind: str) -> None:
