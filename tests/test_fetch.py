@@ -1,0 +1,372 @@
+"""almaclean fetch: Alma Analytics reports read through a local server that speaks the protocol
+(tests/analytics_server.py), stored exactly as `ingest KIND` stores the same rows from a file."""
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import polars as pl
+import pytest
+
+from almaclean.analytics.client import ReportReader, RetryPolicy
+from almaclean.analytics.credentials import ApiKey
+from almaclean.cli import main
+from almaclean.errors import AlmacleanError, InputError
+from almaclean.services.fetch import FetchRequest, ReaderOptions, fetch_report
+from almaclean.store.db import open_database
+from almaclean.store.ingest import ingest_files
+from almaclean.store.load import fetch_frame, raw_table
+from analytics_server import KEY, PER_SECOND, AnalyticsServer, Quirks, error_body
+from conftest import sqlite_url
+
+REPORT = "/shared/Example University/Reports/almaclean/All portfolios"
+NO_WAIT = RetryPolicy(first_delay=0, max_delay=0, empty_delay=0, restarts=2, empty_pages=5)
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch):
+    monkeypatch.setenv("ALMA_API_KEY", KEY)
+    monkeypatch.delenv("ALMA_API_BASE", raising=False)
+
+
+@pytest.fixture(scope="module")
+def sample_csv(tmp_path_factory):
+    from almaclean.sample.generator import generate
+
+    folder = tmp_path_factory.mktemp("sample")
+    generate(folder, seed=11, scale=0.5)
+    return folder
+
+
+def _frame(sample_csv, name="portfolios.csv", rows=None):
+    frame = pl.read_csv(sample_csv / name, infer_schema=False)
+    return frame.head(rows) if rows else frame
+
+
+def _fetch(url, server, *, kind="portfolios", institution="EDU01", report=REPORT, policy=NO_WAIT, mapping=None):
+    waits: list[float] = []
+    result = fetch_report(open_database(url), FetchRequest(kind, institution, report, api_base=server.base),
+                          mapping=mapping, reader=ReaderOptions(policy=policy, sleep=waits.append))
+    return result, waits
+
+
+def _same_as_ingest(tmp_path, url, frame, fetched_id):
+    """raw_table of the fetched file == raw_table of the same rows ingested from a CSV file."""
+    path = tmp_path / "same-rows.csv"
+    frame.write_csv(path)
+    other = open_database(sqlite_url(tmp_path, "file.db"))
+    (stored,) = ingest_files(other, "portfolios", [path], "EDU01")
+    fetched, ingested = raw_table(open_database(url), fetched_id), raw_table(other, stored.source_file_id)
+    assert fetched.header == ingested.header
+    assert fetched.frame.equals(ingested.frame)
+    return fetched
+
+
+def test_a_100000_row_report_in_pages_of_1000_stores_what_ingesting_the_csv_stores(tmp_path, sample_csv):
+    """Done when: 100,000 rows, pages of 1,000, one 429 and one empty unfinished page on the way."""
+    base = _frame(sample_csv)
+    frame = pl.concat([base.with_columns(pl.col("Portfolio Id").str.slice(0, 12) + pl.lit(f"{n:05d}"))
+                       for n in range(100_000 // base.height + 1)]).head(100_000)
+    url = sqlite_url(tmp_path)
+    with AnalyticsServer(frame, quirks=Quirks(http_429={7}, empty_before={40})) as server:
+        result, waits = _fetch(url, server)
+    assert (result.stored.status, result.stored.rows, result.stats.pages) == ("stored", 100_000, 100)
+    assert (result.stats.throttled, result.stats.empty_pages, result.stats.restarts) == (1, 1, 0)
+    assert len(waits) == 2
+    _same_as_ingest(tmp_path, url, frame, result.stored.source_file_id)
+
+
+QUIRKS = {
+    "zero-row unfinished pages": (Quirks(empty_before={1, 3, 4}), "empty_pages", 3),
+    "first answer without the schema": (Quirks(no_schema_first=True), "empty_pages", 1),
+    "HTTP 429": (Quirks(http_429={1, 4, 5}), "throttled", 3),
+    "PER_SECOND_THRESHOLD body, HTTP 429": (Quirks(per_second={2}), "throttled", 1),
+    "PER_SECOND_THRESHOLD body, HTTP 200": (Quirks(per_second={3}, per_second_status=200), "throttled", 1),
+    "dropped connection mid-report": (Quirks(drop={4}), "restarts", 1),
+    "dropped connection on the first page": (Quirks(drop={1}), "restarts", 1),
+    "server fault mid-report": (Quirks(errors={3: (500, error_body("INTERNAL_SERVER_ERROR", "boom"))}), "restarts", 1),
+    "empty cells as <ColumnN/>": (Quirks(empty_cells_as_elements=True), "restarts", 0),
+    "blanks between elements": (Quirks(pretty=True), "restarts", 0),
+    "an empty finished answer first": (Quirks(empty_reports=1), "restarts", 1),
+}
+
+
+@pytest.mark.parametrize("name", QUIRKS)
+def test_each_quirk_of_the_api_still_stores_every_row_once(name, tmp_path, sample_csv, db_url):
+    quirks, counter, expected = QUIRKS[name]
+    frame = _frame(sample_csv, rows=950)
+    with AnalyticsServer(frame, limit=200, quirks=quirks) as server:
+        result, _ = _fetch(db_url, server)
+    assert result.stored.rows == 950 and getattr(result.stats, counter) == expected, result.stats
+    _same_as_ingest(tmp_path, db_url, frame, result.stored.source_file_id)
+
+
+def test_missing_column_elements_are_empty_cells_and_column0_is_not_data(tmp_path, sample_csv):
+    frame = _frame(sample_csv, rows=300)
+    assert frame["ISBN"].null_count() > 0 and frame["ISSN"].null_count() > 0
+    url = sqlite_url(tmp_path)
+    with AnalyticsServer(frame, limit=100) as server:
+        result, _ = _fetch(url, server)
+        assert b"<Column0>0</Column0>" in server.report.pages[0]
+    stored = _same_as_ingest(tmp_path, url, frame, result.stored.source_file_id)
+    assert "0" not in stored.header and stored.header[0] == "Portfolio Id"
+    assert result.csv_file.read_text(encoding="utf-8").splitlines()[0].startswith('"Portfolio Id","MMS Id"')
+
+
+def test_a_connection_that_keeps_dropping_stores_nothing_and_leaves_no_file(tmp_path, sample_csv):
+    frame = _frame(sample_csv, rows=500)
+    url = sqlite_url(tmp_path)
+    with AnalyticsServer(frame, limit=100, quirks=Quirks(drop={3, 8, 13, 18})) as server:
+        with pytest.raises(AlmacleanError) as caught:
+            _fetch(url, server)
+    assert not isinstance(caught.value, InputError)
+    assert "the connection dropped during an answer" in str(caught.value)
+    assert "read again from its start 2 time(s)" in str(caught.value)
+    assert fetch_frame(open_database(url), "SELECT id FROM source_files").is_empty()
+    assert not [p for p in (tmp_path / "data").rglob("*") if p.is_file() and p.suffix == ".csv"]
+
+
+def test_the_same_report_again_is_unchanged_and_keeps_its_first_csv(tmp_path, sample_csv):
+    frame = _frame(sample_csv, rows=400)
+    url = sqlite_url(tmp_path)
+    with AnalyticsServer(frame, limit=100) as server:
+        first, _ = _fetch(url, server)
+        second, _ = _fetch(url, server)
+    assert (first.stored.status, second.stored.status) == ("stored", "unchanged")
+    assert second.csv_file == first.csv_file and second.stored.source_file_id == first.stored.source_file_id
+    assert [p.name for p in first.csv_file.parent.iterdir()] == [first.csv_file.name]
+    fetches = fetch_frame(open_database(url), "SELECT status, source_file_id, row_count, report FROM fetched_reports")
+    assert fetches.rows() == [("stored", 1, 400, REPORT), ("unchanged", 1, 400, REPORT)]
+
+
+def test_an_empty_report_is_never_stored(tmp_path, sample_csv):
+    url = sqlite_url(tmp_path)
+    with AnalyticsServer(_frame(sample_csv, rows=10), quirks=Quirks(empty_reports=5)) as server:
+        with pytest.raises(AlmacleanError, match="the report has no rows .asked 2 times"):
+            _fetch(url, server)
+    assert fetch_frame(open_database(url), "SELECT id FROM source_files").is_empty()
+
+
+def test_bad_ids_are_refused_naming_the_report_row_and_column(tmp_path, sample_csv):
+    frame = _frame(sample_csv, rows=50).with_columns(
+        pl.when(pl.int_range(pl.len()) == 30).then(pl.lit("9.97704E+15")).otherwise(pl.col("MMS Id")).alias("MMS Id"))
+    url = sqlite_url(tmp_path)
+    with AnalyticsServer(frame) as server:
+        with pytest.raises(InputError) as caught:
+            _fetch(url, server)
+    message = str(caught.value)
+    assert message.startswith(f"Analytics report {REPORT} (fetched as All-portfolios-")
+    assert caught.value.row == 32 and caught.value.column == "MMS Id" and "converted to a number" in message
+    assert not [p for p in (tmp_path / "data").rglob("*.csv")]
+
+
+def test_a_report_of_another_kind_is_refused_like_a_file(tmp_path, sample_csv):
+    url = sqlite_url(tmp_path)
+    with AnalyticsServer(_frame(sample_csv, "po_lines.csv", rows=20)) as server:
+        with pytest.raises(InputError, match="Portfolio Id|portfolio_id|PO line"):
+            _fetch(url, server)
+        result, _ = _fetch(url, server, kind="po-lines", report="/shared/Example University/Reports/PO lines")
+    assert result.stored.kind == "po-lines" and result.stored.rows == 20
+
+
+# Error bodies as Alma sends them (observed by public scripts; README "Fetching reports").
+PATH_NOT_FOUND = error_body("INTERNAL_SERVER_ERROR", f"Path not found ({REPORT})")
+NOT_ALLOWED = error_body("UNAUTHORIZED", "API-key not defined or not configured to allow this API.")
+NO_KEY = error_body("GENERAL_ERROR", "A Gateway error has occurred - Make sure you add an appropriate apikey as a "
+                                     "parameter or a header.")
+DAILY = error_body("DAILY_THRESHOLD", "Daily API Request Threshold has been reached")
+ERROR_SHAPES = {
+    "wrong path (HTTP 500)": ((500, PATH_NOT_FOUND), 2, "the report was not found (INTERNAL_SERVER_ERROR: Path not found"),
+    "key not allowed (HTTP 400)": ((400, NOT_ALLOWED), 2, "the API key was refused (UNAUTHORIZED: API-key not defined"),
+    "no key (gateway)": ((400, NO_KEY), 2, "the API key was refused (GENERAL_ERROR: A Gateway error"),
+    "invalid key, plain text (HTTP 400)": ((400, b"Invalid API Key"), 2, "the API key was refused (Invalid API Key)"),
+    "forbidden, no body": ((403, b""), 2, "the API key was refused (HTTP 403)"),
+    "errorsExist with HTTP 200": ((200, PATH_NOT_FOUND), 2, "the report was not found"),
+    "daily threshold (HTTP 429)": ((429, DAILY), 1, "daily API request threshold is reached"),
+    "per-second threshold that never ends": ((429, PER_SECOND), 1, "asks to slow down (too many requests per "
+                                                                  "second), 8 times in a row"),
+    "server fault that never ends": ((503, error_body("INTERNAL_SERVER_ERROR", "Service unavailable")), 1,
+                                     "a server fault (HTTP 503: INTERNAL_SERVER_ERROR: Service unavailable)"),
+    "an HTML page in between": ((200, b"<html><body>Secure Delivery login</body></html>"), 1, "is a <html>, not a report page"),
+    "a DTD": ((200, b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><report>&a;</report>'), 1, "declares a DTD"),
+    "a bad request (HTTP 400)": ((400, error_body("INVALID_PARAMETER", "limit must be 25 to 1000")), 2,
+                                 "Analytics refused the request (HTTP 400: INVALID_PARAMETER"),
+}
+
+
+@pytest.mark.parametrize("name", ERROR_SHAPES)
+def test_each_error_shape_is_said_in_plain_words_with_its_exit_code(name, tmp_path, sample_csv, capsys, monkeypatch):
+    import almaclean.services.fetch as fetch_service
+
+    answer, code, words = ERROR_SHAPES[name]
+    url = sqlite_url(tmp_path)
+    quick = fetch_service.ReaderOptions(policy=RetryPolicy(first_delay=0, max_delay=0, restarts=1), sleep=lambda s: None)
+    monkeypatch.setattr(fetch_service, "ReaderOptions", lambda: quick)
+    with AnalyticsServer(_frame(sample_csv, rows=10), quirks=Quirks(always=answer)) as server:
+        assert main(["fetch", "portfolios", "--institution", "EDU01", "--report", REPORT, "--api-base", server.base,
+                     "--db", url]) == code
+    err = capsys.readouterr().err
+    assert words in err and "internal error" not in err and KEY not in err
+    assert fetch_frame(open_database(url), "SELECT id FROM source_files").is_empty()
+
+
+def test_a_connection_that_cannot_be_made_is_tried_again_with_the_same_token():
+    """No connection: the request never reached Analytics, so the same token is sent again (a
+    lost answer, by contrast, reads the report again from its start)."""
+    sent = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(dict(request.url.params))
+        assert request.headers["Authorization"] == f"apikey {KEY}"
+        if len(sent) == 2:
+            raise httpx.ConnectError("no route to host")
+        return httpx.Response(200, content=_page_xml("TOKEN1", False, 2) if len(sent) == 1 else _page_xml(None, True, 1))
+
+    sink = _ListSink()
+    reader = ReportReader("https://api-eu.hosted.exlibrisgroup.com", ApiKey(KEY, "test"), policy=NO_WAIT,
+                          transport=httpx.MockTransport(handler), sleep=lambda s: None)
+    stats = reader.read(REPORT, sink)
+    assert [s.get("token") for s in sent] == [None, "TOKEN1", "TOKEN1"]
+    assert sent[0] == {"path": REPORT, "limit": "1000", "col_names": "true"}
+    assert (stats.reconnects, stats.restarts, stats.rows) == (1, 0, 3)
+    assert sink.rows == [["a0", None], ["a1", None], ["a0", None]]
+
+
+class _ListSink:
+    def __init__(self):
+        self.headings, self.rows = None, []
+
+    def start(self, headings):
+        self.headings = headings
+
+    def add(self, rows):
+        self.rows += rows
+
+    def reset(self):
+        self.headings, self.rows = None, []
+
+
+def _page_xml(token, finished, rows):
+    schema = ('<xsd:schema xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:saw-sql="urn:saw-sql">'
+              '<xsd:element name="Column0" saw-sql:columnHeading="0"/>'
+              '<xsd:element name="Column1" saw-sql:columnHeading="Portfolio Id"/>'
+              '<xsd:element name="Column2" saw-sql:columnHeading="MMS Id"/></xsd:schema>') if token else ""
+    body = "".join(f"<Row><Column0>0</Column0><Column1>a{i}</Column1></Row>" for i in range(rows))
+    return (f"<report><QueryResult>{f'<ResumptionToken>{token}</ResumptionToken>' if token else ''}"
+            f"<IsFinished>{str(finished).lower()}</IsFinished><ResultXml>"
+            f'<rowset xmlns="urn:schemas-microsoft-com:xml-analysis:rowset">{schema}{body}</rowset>'
+            "</ResultXml></QueryResult></report>").encode()
+
+
+def test_the_api_key_is_never_in_logs_outputs_files_or_the_database(tmp_path, sample_csv, capsys, caplog):
+    """Key from $ALMA_API_KEY, sent in the Authorization header only; not in -vv logs, --json,
+    the canonical CSV, the database, a P2E bundle, nor an error that echoes it back."""
+    url = sqlite_url(tmp_path)
+    caplog.set_level(logging.DEBUG)
+    p2e = tmp_path / "p2e.txt"
+    p2e.write_text("EDU01000000001,portfolio\n", encoding="utf-8")
+    with AnalyticsServer(_frame(sample_csv, rows=300), limit=100, quirks=Quirks(http_429={2})) as server:
+        assert main(["-vv", "--json", "fetch", "portfolios", "--institution", "EDU01", "--report", REPORT,
+                     "--api-base", server.base, "--db", url]) == 0
+        assert all(r.get("path") or r.get("token") for r in server.report.requests)
+        assert not any(KEY in json.dumps(r) for r in server.report.requests)   # never in the URL
+    out = capsys.readouterr()
+    payload = json.loads(out.out)
+    assert payload["rows"] == 300 and payload["status"] == "stored" and payload["throttled"] == 1
+    assert main(["-q", "p2e", "--institution", "EDU01", "--p2e", str(p2e), "--db", url,
+                 "--out", str(tmp_path / "out")]) == 0
+    texts = [out.out, out.err, caplog.text, *(p.read_bytes().decode("utf-8", "replace")
+                                                for p in tmp_path.rglob("*") if p.is_file())]
+    assert not [t[:80] for t in texts if KEY in t]
+    echoed = error_body("UNAUTHORIZED", f"Invalid API key {KEY}")
+    with AnalyticsServer(_frame(sample_csv, rows=3), quirks=Quirks(always=(400, echoed))) as server:
+        assert main(["fetch", "portfolios", "--institution", "EDU01", "--report", REPORT, "--api-base", server.base,
+                     "--db", url]) == 2
+    err = capsys.readouterr().err
+    assert "Invalid API key [API key]" in err and KEY not in err
+
+
+def test_the_key_is_never_a_command_line_argument(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["fetch", "portfolios", "--institution", "EDU01", "--report", REPORT, "--api-key", KEY])
+    assert caught.value.code == 2
+
+
+def test_missing_key_wrong_kind_and_bad_options_exit_2_before_any_request(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("ALMA_API_KEY")
+    url = sqlite_url(tmp_path)
+    base = ["--institution", "EDU01", "--db", url]
+    for argv, words in (
+        (["fetch", "portfolios", "--report", REPORT, *base], "no Alma API key: set $ALMA_API_KEY"),
+        (["fetch", "p2e", "--report", REPORT, *base], "does not come from an Analytics report: store it with "
+                                                       "`almaclean ingest p2e FILE`"),
+        (["fetch", "portfolios", "--report", "All portfolios", *base], "is not a report path"),
+        (["fetch", "portfolios", "--report", REPORT, "--api-base", "http://alma.example.edu", *base],
+         "the API key would travel unencrypted"),
+        (["fetch", "portfolios", "--report", REPORT, "--api-base", "api-eu", *base], "is not an API gateway URL"),
+    ):
+        assert main(argv) == 2, argv
+        assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("given,base", [
+    ("eu", "https://api-eu.hosted.exlibrisgroup.com"),
+    ("CN", "https://api-cn.hosted.exlibrisgroup.com.cn"),
+    ("https://api-ca.hosted.exlibrisgroup.com/", "https://api-ca.hosted.exlibrisgroup.com"),
+    ("https://api-ap.hosted.exlibrisgroup.com/almaws/v1", "https://api-ap.hosted.exlibrisgroup.com"),
+    ("https://api-na.hosted.exlibrisgroup.com/almaws/v1/analytics/reports", "https://api-na.hosted.exlibrisgroup.com"),
+    ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+    (None, "https://api-na.hosted.exlibrisgroup.com"),
+])
+def test_the_gateway_is_a_region_or_its_address(given, base):
+    from almaclean.analytics.credentials import api_base
+
+    assert api_base(given) == base
+
+
+def test_a_prefect_secret_block_holds_the_key(tmp_path, sample_csv, prefect_server, monkeypatch):
+    from prefect.blocks.system import Secret
+
+    monkeypatch.delenv("ALMA_API_KEY")
+    Secret(value=KEY).save("alma-edu01-analytics", overwrite=True)
+    url = sqlite_url(tmp_path)
+    with AnalyticsServer(_frame(sample_csv, rows=20)) as server:
+        result = fetch_report(open_database(url), FetchRequest("portfolios", "EDU01", REPORT, api_base=server.base,
+                                                               api_key_block="alma-edu01-analytics"))
+        with pytest.raises(InputError, match="no Prefect Secret block named 'absent'"):
+            fetch_report(open_database(url), FetchRequest("portfolios", "EDU01", REPORT, api_base=server.base,
+                                                          api_key_block="absent"))
+    assert result.stored.rows == 20
+
+
+def test_a_p2e_run_on_fetched_portfolios_writes_the_same_run_folder_as_on_the_csv(tmp_path, sample_csv):
+    """Done when: the same rows fetched or ingested from a CSV give the same P2E outputs."""
+    from almaclean.bundle.manifest import output_records
+    from almaclean.services.p2e import P2ERequest, run_p2e
+
+    frame = _frame(sample_csv)
+    csv_path = tmp_path / "portfolios.csv"
+    frame.write_csv(csv_path)
+    folders = []
+    for name in ("fetched", "file"):
+        url = sqlite_url(tmp_path, f"{name}.db")
+        engine = open_database(url)
+        if name == "fetched":
+            with AnalyticsServer(frame, quirks=Quirks(http_429={2}, empty_before={2})) as server:
+                _fetch(url, server)
+        else:
+            ingest_files(engine, "portfolios", [csv_path], "EDU01")
+        for kind, file in (("p2e", "p2e.txt"), ("po-lines", "po_lines.csv")):
+            ingest_files(engine, kind, [sample_csv / file], "EDU01")
+        folders.append(run_p2e(engine, P2ERequest("EDU01", tmp_path / f"out-{name}")).folder)
+    fetched, from_file = ({r["file"]: r["sha256"] for r in output_records(folder)} for folder in folders)
+    assert fetched == from_file and len(fetched) > 5
+    bundle = json.loads((folders[0] / "bundle.json").read_text(encoding="utf-8"))
+    (portfolios,) = [r for r in bundle["inputs"] if r["role"] == "portfolios"]
+    assert portfolios["fetched"]["report"] == REPORT and portfolios["original_path"].endswith(".csv")
+    assert "/fetched/EDU01/portfolios/All-portfolios-" in portfolios["original_path"]
+    assert "written_back" not in portfolios
+    from almaclean.services.verify import verify_run
+
+    assert verify_run(folders[0]).ok
