@@ -24,7 +24,7 @@ def _commands(parser, prefix=()):
         yield from _commands(command, (*prefix, name))
 
 GLOBAL = {("--db",), ("-v", "--verbose"), ("-q", "--quiet"), ("--json",), ("--prefect",)}
-ONE_OFF = ("ingest", "status", "history", "sample", "demo", "resync", "p2e", "verify")
+ONE_OFF = ("ingest", "fetch", "status", "history", "sample", "demo", "resync", "p2e", "verify")
 
 
 def test_every_command_is_documented_and_takes_the_global_options():

@@ -370,3 +370,119 @@ def test_a_p2e_run_on_fetched_portfolios_writes_the_same_run_folder_as_on_the_cs
     from almaclean.services.verify import verify_run
 
     assert verify_run(folders[0]).ok
+
+
+def _sources(folder, base, **settings):
+    lines = [f'api_base = "{base}"', *(f'{k} = "{v}"' for k, v in settings.items()), "", "[reports]",
+             f'portfolios = "{REPORT}"']
+    (folder / "sources.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_nightly_fetches_before_it_detects_and_a_failed_fetch_fails_only_its_institution(tmp_path, sample_csv,
+                                                                                          monkeypatch):
+    """EDU01 fetches its portfolio report (an old portfolio export left in its inbox is skipped,
+    with the reason); EDU02's key is refused: EDU02 is reported failed, EDU01 succeeds, the run
+    folder verifies offline from its bundle, which keeps the fetched CSV and names the report."""
+    import shutil
+
+    from almaclean.services.nightly import run_nightly
+    from almaclean.services.verify import verify_run
+
+    inbox = tmp_path / "inbox"
+    monkeypatch.setenv("ALMA_API_KEY_EDU02", "not-the-key")
+    with AnalyticsServer(_frame(sample_csv)) as server:
+        for code in ("EDU01", "EDU02"):
+            (inbox / code / "p2e").mkdir(parents=True)
+            shutil.copy(sample_csv / "p2e.txt", inbox / code / "p2e" / "p2e.txt")
+            shutil.copy(sample_csv / "portfolios.csv", inbox / code / "old portfolios.csv")
+        _sources(inbox / "EDU01", server.base)
+        _sources(inbox / "EDU02", server.base, api_key_env="ALMA_API_KEY_EDU02")
+        engine = open_database(sqlite_url(tmp_path))
+        run = run_nightly(engine, inbox, out=tmp_path / "out")
+    by_code = {r.institution: r for r in run.runs}
+    assert by_code["EDU02"].status == "failed"
+    assert "the API key was refused (UNAUTHORIZED" in by_code["EDU02"].error
+    edu01 = by_code["EDU01"]
+    assert edu01.status == "succeeded", edu01.error
+    (fetched,) = [f for f in edu01.files if f.get("report")]
+    assert (fetched["kind"], fetched["status"], fetched["report"]) == ("portfolios", "stored", REPORT)
+    (old,) = [f for f in edu01.files if f["file"] == "old portfolios.csv"]
+    assert old["status"] == "skipped" and "come from the Analytics report named in sources.toml" in old["reason"]
+    report = (run.folder / "EDU01" / "report.md").read_text(encoding="utf-8")
+    assert "## Alma Analytics reports fetched" in report and REPORT in report
+    assert "the API key was refused" in (run.folder / "EDU02" / "report.md").read_text(encoding="utf-8")
+    bundle = json.loads((run.folder / "bundle.json").read_text(encoding="utf-8"))
+    (kept,) = [r for r in bundle["inputs"] if r["role"] == "portfolios"]
+    assert kept["fetched"]["report"] == REPORT and kept["file"].startswith("inputs/EDU01/portfolios/All-portfolios-")
+    result = verify_run(run.folder, ledger=engine)
+    assert result.ok, result.lines
+
+
+SOURCES_ERRORS = {
+    'api_key = "l7xx123"\n[reports]\nportfolios = "/shared/x"': "never put the API key in this file",
+    '[reports]\np2e = "/shared/x"': "a P2E file does not come from an Analytics report",
+    '[reports]\nportfolios = "All portfolios"': "must be the report's path in the Analytics catalogue",
+    'api_key_env = "A"\napi_key_block = "b"\n[reports]\nportfolios = "/shared/x"': "not both",
+    'region = "eu"\n[reports]\nportfolios = "/shared/x"': "unknown setting 'region'",
+    'api_base = "eu"': "no [reports] table",
+    '[reports\nportfolios = "/shared/x"': "not valid TOML",
+}
+
+
+@pytest.mark.parametrize("text", SOURCES_ERRORS)
+def test_a_bad_sources_toml_is_refused_naming_the_file(text, tmp_path):
+    from almaclean.analytics.sources import read_sources
+
+    path = tmp_path / "sources.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_sources(path)
+    assert SOURCES_ERRORS[text] in str(caught.value) and str(path) in str(caught.value)
+    assert "l7xx123" not in str(caught.value)
+
+
+def test_sources_toml_names_a_report_per_kind_and_where_the_key_is(tmp_path):
+    from almaclean.analytics.sources import read_sources
+
+    path = tmp_path / "sources.toml"
+    path.write_text('api_base = "eu"\napi_key_env = "ALMA_API_KEY_EDU01"\n[reports]\nportfolios = " /shared/a "\n'
+                    '"po-lines" = "/shared/b"\n', encoding="utf-8")
+    sources = read_sources(path)
+    assert sources.reports == {"portfolios": "/shared/a", "po-lines": "/shared/b"}
+    assert (sources.api_base, sources.api_key_env, sources.api_key_block) == ("eu", "ALMA_API_KEY_EDU01", None)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+# Text XML 1.0 can carry: no control characters but tab, LF, CR; no surrogates.
+CELL = st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufffe\uffff",
+                                                  min_codepoint=9).filter(lambda c: c >= " " or c in "\t\n\r"),
+                                    max_size=12),
+                 st.sampled_from(["  padded ", "a,b", 'say "hi"', "x\r\ny", "&amp;", "<Row>", "]]>", "=1+2"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(CELL, CELL), min_size=1, max_size=6), st.booleans())
+def test_every_cell_comes_back_as_it_was_sent(rows, as_elements):
+    """A cell sent by Analytics (escaped in XML; left out or <ColumnN/> when empty) is, in the
+    canonical CSV read back as ingest reads it, the same text; empty text is an empty cell."""
+    import tempfile
+    from pathlib import Path
+
+    from almaclean.analytics.canonical import canonical_csv
+    from almaclean.analytics.protocol import parse_page, parse_xml
+    from almaclean.read.table import read_table
+    from analytics_server import Report, _page
+
+    frame = pl.DataFrame(rows, schema={"Title, sub": pl.String, "Note; x": pl.String}, orient="row")
+    report = Report(frame, quirks=Quirks(empty_cells_as_elements=as_elements))
+    page = parse_page(parse_xml(_page("T", True, report.schema, report.pages[0])))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "report.csv"
+        with canonical_csv(path) as sink:
+            sink.start([c.heading for c in page.columns])
+            sink.add(page.rows)
+        table = read_table(path)
+    assert table.header == ("Title, sub", "Note; x")
+    expected = [[None if not cell else cell for cell in row] for row in rows]
+    assert [list(r) for r in table.frame.rows()] == expected
