@@ -43,6 +43,7 @@ ROWSET_NS = "urn:schemas-microsoft-com:xml-analysis:rowset"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 SAW_SQL_NS = "urn:saw-sql"
 HEADING = f"{{{SAW_SQL_NS}}}columnHeading"
+SCHEMA = f"{{{XSD_NS}}}schema"
 CONSTANT_COLUMN = "Column0"       # Analytics' constant "0" column
 CONSTANT_HEADING = "0"
 _PROLOG_CHUNK = 1 << 16
@@ -159,7 +160,7 @@ def parse_page(root: ET.Element, known: tuple[Column, ...] | None = None) -> Pag
     columns = None
     rows: list[list[str | None]] = []
     if rowset is not None:
-        schema = next((e for e in rowset.iter(f"{{{XSD_NS}}}schema")), None)
+        schema = next((e for e in rowset if e.tag == SCHEMA), None)   # the rowset's first child
         if schema is not None:
             columns = schema_columns(schema)
             if known is not None and columns != known:
