@@ -486,3 +486,42 @@ def test_every_cell_comes_back_as_it_was_sent(rows, as_elements):
     assert table.header == ("Title, sub", "Note; x")
     expected = [[None if not cell else cell for cell in row] for row in rows]
     assert [list(r) for r in table.frame.rows()] == expected
+
+
+def _parsed(rows_xml: str, schema: str = '<xsd:element name="Column0" saw-sql:columnHeading="0"/>'
+                                        '<xsd:element name="Column1" saw-sql:columnHeading="Title"/>'):
+    from almaclean.analytics.protocol import parse_page, parse_xml
+
+    body = ('<report><QueryResult><IsFinished>true</IsFinished><ResultXml>'
+            '<rowset xmlns="urn:schemas-microsoft-com:xml-analysis:rowset">'
+            f'<xsd:schema xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:saw-sql="urn:saw-sql">{schema}</xsd:schema>'
+            f"{rows_xml}</rowset></ResultXml></QueryResult></report>")
+    return parse_page(parse_xml(body.encode()))
+
+
+def test_column0_is_dropped_only_as_the_constant_and_unknown_columns_are_refused():
+    from almaclean.analytics.protocol import ProtocolError
+
+    page = _parsed("<Row><Column0>0</Column0><Column1>A</Column1></Row><Row><Column0>0</Column0></Row>")
+    assert [c.heading for c in page.columns] == ["Title"] and page.rows == [["A"], [None]]
+    real = _parsed("<Row><Column0>531</Column0><Column1>A</Column1></Row>",
+                   '<xsd:element name="Column0" saw-sql:columnHeading="Portfolio Id"/>'
+                   '<xsd:element name="Column1" saw-sql:columnHeading="Title"/>')
+    assert [c.heading for c in real.columns] == ["Portfolio Id", "Title"] and real.rows == [["531", "A"]]
+    with pytest.raises(ProtocolError, match="a row holds Column7, which the report's schema does not name"):
+        _parsed("<Row><Column1>A</Column1><Column7>x</Column7></Row>")
+
+
+def test_prune_forgets_a_pruned_fetch_and_its_csv(tmp_path, sample_csv):
+    from almaclean.store.prune import prune
+
+    url = sqlite_url(tmp_path)
+    frame = _frame(sample_csv, rows=30)
+    with AnalyticsServer(frame) as first:
+        old, _ = _fetch(url, first)
+    with AnalyticsServer(frame.head(20)) as second:
+        new, _ = _fetch(url, second)
+    assert prune(open_database(url), 0).files == 1
+    assert not old.csv_file.exists() and new.csv_file.exists()
+    rows = fetch_frame(open_database(url), "SELECT source_file_id FROM fetched_reports")["source_file_id"].to_list()
+    assert rows == [new.stored.source_file_id]

@@ -53,8 +53,9 @@ class RetryPolicy:
     first_delay: float = 1.0      # seconds; doubled at each attempt
     max_delay: float = 60.0
     restarts: int = 3             # the report read again from its start after a lost answer
-    empty_pages: int = 150        # zero-row unfinished pages in a row before giving up
-    empty_delay: float = 2.0      # seconds between them (Analytics is computing)
+    empty_pages: int = 150        # zero-row unfinished pages in a row before giving up...
+    empty_wait: float = 900.0     # ... or seconds waited for them in a row
+    empty_delay: float = 2.0      # seconds between them (Analytics is computing), growing to 30
     empty_reports: int = 1        # a finished report without rows read again this many times
     timeout: float = 300.0        # seconds to wait for one answer (a big report's first page is slow)
 
@@ -141,7 +142,7 @@ class ReportReader:
         params: dict[str, str | int] = {"path": report, "limit": self.limit, "col_names": "true"}
         columns: tuple[Column, ...] | None = None
         token: str | None = None
-        empty_in_a_row = 0
+        empty_in_a_row, waited = 0, 0.0
         while True:
             page = self._page(client, report, params, columns, stats)
             if page.columns is not None and columns is None:
@@ -153,7 +154,7 @@ class ReportReader:
                 sink.add(page.rows)
                 stats.pages += 1
                 stats.rows += len(page.rows)
-                empty_in_a_row = 0
+                empty_in_a_row, waited = 0, 0.0
                 if on_page is not None:
                     on_page(stats)
             if page.finished:
@@ -163,11 +164,14 @@ class ReportReader:
             if not page.rows:
                 stats.empty_pages += 1
                 empty_in_a_row += 1
-                if empty_in_a_row > self.policy.empty_pages:
+                if empty_in_a_row > self.policy.empty_pages or waited > self.policy.empty_wait:
                     raise AlmacleanError(f"{self._where(report)}: Analytics answered {empty_in_a_row} pages "
-                                         "without rows in a row (still computing?): try again later")
-                self.sleep(min(self.policy.empty_delay * empty_in_a_row, self.policy.max_delay) if empty_in_a_row > 1
-                           else self.policy.empty_delay / 4)
+                                         f"without rows in a row, over {waited:.0f} s (still computing?): try again "
+                                         "later")
+                delay = self.policy.empty_delay / 4 if empty_in_a_row == 1 else \
+                    min(self.policy.empty_delay * empty_in_a_row, 30.0)
+                waited += delay
+                self.sleep(delay)
             if token is None:
                 raise _Lost("an unfinished page came without a resumption token")
             params = {"token": token, "limit": self.limit}
@@ -186,7 +190,7 @@ class ReportReader:
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 raise _Lost(f"the connection dropped during an answer ({type(exc).__name__})") from None
             else:
-                answer = self._answer(response, report)
+                answer = self._answer(response, report, mid_report="token" in params)
                 if not isinstance(answer, _Wait):
                     try:
                         return parse_page(answer, columns)
@@ -206,7 +210,7 @@ class ReportReader:
         delay = min(self.policy.first_delay * 2 ** attempt, self.policy.max_delay)
         return delay * (1 + random.random() / 4)
 
-    def _answer(self, response: httpx.Response, report: str) -> ET.Element | _Wait:
+    def _answer(self, response: httpx.Response, report: str, *, mid_report: bool) -> ET.Element | _Wait:
         """The parsed page, or how long to wait before asking again (throttled)."""
         try:
             body = response.content
@@ -221,9 +225,10 @@ class ReportReader:
         errors = parse_error(root) if root is not None else None
         if response.status_code == 200 and errors is None and root is not None:
             return root
-        return self._failure(response, errors, report)
+        return self._failure(response, errors, report, mid_report=mid_report)
 
-    def _failure(self, response: httpx.Response, errors: list[ApiError] | None, report: str) -> _Wait:
+    def _failure(self, response: httpx.Response, errors: list[ApiError] | None, report: str, *,
+                 mid_report: bool) -> _Wait:
         status = response.status_code
         where = self._where(report)
         said = "; ".join(self.key.redact(e.text()) for e in errors) if errors else self._plain(response)
@@ -243,6 +248,8 @@ class ReportReader:
         if status == 404:
             raise InputError(f"no Analytics API at {self.base} (HTTP 404{': ' + said if said else ''}): check "
                              "--api-base / $ALMA_API_BASE", file=where)
+        if 400 <= status < 500 and mid_report:   # the token refused (expired?): the report again
+            raise _Lost(f"Analytics refused the resumption token (HTTP {status}{': ' + said if said else ''})")
         if 400 <= status < 500:
             raise InputError(f"Analytics refused the request (HTTP {status}{': ' + said if said else ''})", file=where)
         raise _Lost(f"a server fault (HTTP {status}{': ' + said if said else ''})")
