@@ -230,7 +230,7 @@ def test_a_connection_that_cannot_be_made_is_tried_again_with_the_same_token():
     assert [s.get("token") for s in sent] == [None, "TOKEN1", "TOKEN1"]
     assert sent[0] == {"path": REPORT, "limit": "1000", "col_names": "true"}
     assert (stats.reconnects, stats.restarts, stats.rows) == (1, 0, 3)
-    assert sink.rows == [["a0", None], ["a1", None], ["a0", None]]
+    assert sink.rows == [("a0", None), ("a1", None), ("a0", None)]
 
 
 class _ListSink:
@@ -503,11 +503,11 @@ def test_column0_is_dropped_only_as_the_constant_and_unknown_columns_are_refused
     from almaclean.analytics.protocol import ProtocolError
 
     page = _parsed("<Row><Column0>0</Column0><Column1>A</Column1></Row><Row><Column0>0</Column0></Row>")
-    assert [c.heading for c in page.columns] == ["Title"] and page.rows == [["A"], [None]]
+    assert [c.heading for c in page.columns] == ["Title"] and page.rows == [("A",), (None,)]
     real = _parsed("<Row><Column0>531</Column0><Column1>A</Column1></Row>",
                    '<xsd:element name="Column0" saw-sql:columnHeading="Portfolio Id"/>'
                    '<xsd:element name="Column1" saw-sql:columnHeading="Title"/>')
-    assert [c.heading for c in real.columns] == ["Portfolio Id", "Title"] and real.rows == [["531", "A"]]
+    assert [c.heading for c in real.columns] == ["Portfolio Id", "Title"] and real.rows == [("531", "A")]
     with pytest.raises(ProtocolError, match="a row holds Column7, which the report's schema does not name"):
         _parsed("<Row><Column1>A</Column1><Column7>x</Column7></Row>")
 

@@ -52,7 +52,7 @@ class CsvSink:
         self.headings = tuple(headings)
         csv.writer(self._handle, lineterminator="\n", quoting=csv.QUOTE_ALL).writerow(self.headings)
 
-    def add(self, rows: list[list[str | None]]) -> None:
+    def add(self, rows: list[tuple[str | None, ...]]) -> None:
         self._writer.writerows(rows)
         self.rows += len(rows)
 

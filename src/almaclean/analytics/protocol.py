@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from operator import attrgetter, itemgetter
 from xml.parsers import expat
 
 ROWSET_NS = "urn:schemas-microsoft-com:xml-analysis:rowset"
@@ -64,7 +65,7 @@ class Page:
     finished: bool
     token: str | None                       # the resumption token (first page only)
     columns: tuple[Column, ...] | None      # the data columns of the schema (None: no schema here)
-    rows: list[list[str | None]]            # one cell per data column, None where Analytics sent none
+    rows: list[tuple[str | None, ...]]      # one cell per data column, None where Analytics sent none
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def parse_page(root: ET.Element, known: tuple[Column, ...] | None = None) -> Pag
     xml = _child(result, "ResultXml")
     rowset = next(iter(xml), None) if xml is not None else None
     columns = None
-    rows: list[list[str | None]] = []
+    rows: list[tuple[str | None, ...]] = []
     if rowset is not None:
         schema = next((e for e in rowset if e.tag == SCHEMA), None)   # the rowset's first child
         if schema is not None:
@@ -184,26 +185,48 @@ def schema_columns(schema: ET.Element) -> tuple[Column, ...]:
     return tuple(columns)
 
 
-def _rows(rowset: ET.Element, columns: tuple[Column, ...] | None) -> list[list[str | None]]:
+def _rows(rowset: ET.Element, columns: tuple[Column, ...] | None) -> list[tuple[str | None, ...]]:
+    """Each Row's cells in schema order. Rows are read by their pattern of ColumnN elements
+    (which cells Analytics left out): each distinct pattern is worked out once, then a row is two
+    C-level passes (its texts, then the pattern's picker), never a Python step per cell."""
     namespace = rowset.tag[:rowset.tag.index("}") + 1] if rowset.tag.startswith("{") else ""
-    row_tag = f"{namespace}Row"
-    found = rowset.findall(row_tag)
+    found = rowset.findall(f"{namespace}Row")
     if not found:
         return []
     if columns is None:
         raise ProtocolError("rows came before the report's schema (its column headings)")
-    index = {f"{namespace}{column.element}": position for position, column in enumerate(columns)}
-    constant = f"{namespace}{CONSTANT_COLUMN}"
-    width = len(columns)
+    pickers: dict[tuple[str, ...], itemgetter] = {}
     rows = []
     for row in found:
-        cells: list[str | None] = [None] * width
-        for cell in row:
-            position = index.get(cell.tag)
-            if position is None:
-                if cell.tag == constant:
-                    continue
-                raise ProtocolError(f"a row holds {_local(cell.tag)}, which the report's schema does not name")
-            cells[position] = cell.text
-        rows.append(cells)
+        tags = tuple(map(_TAG, row))
+        picker = pickers.get(tags)
+        if picker is None:
+            picker = pickers[tags] = _picker(tags, columns, namespace)
+        texts = list(map(_TEXT, row))
+        texts.append(None)
+        rows.append(picker(texts))
     return rows
+
+
+_TAG, _TEXT = attrgetter("tag"), attrgetter("text")
+
+
+def _picker(tags: tuple[str, ...], columns: tuple[Column, ...], namespace: str) -> itemgetter:
+    """For a row whose children have these tags: an itemgetter giving, from the row's texts plus
+    a final None, one cell per schema column (None where the row has no such element)."""
+    at = {}
+    for position, tag in enumerate(tags):
+        if tag.startswith(namespace) and tag[len(namespace):].startswith("Column"):
+            at[tag[len(namespace):]] = position
+        else:
+            raise ProtocolError(f"a row holds <{_local(tag)}>, which is not a column")
+    known = {column.element for column in columns}
+    unknown = sorted(set(at) - known - {CONSTANT_COLUMN})
+    if unknown:
+        raise ProtocolError(f"a row holds {unknown[0]}, which the report's schema does not name")
+    missing = len(tags)
+    positions = [at.get(column.element, missing) for column in columns]
+    if len(positions) == 1:
+        single = positions[0]
+        return lambda texts: (texts[single],)
+    return itemgetter(*positions)
