@@ -525,3 +525,21 @@ def test_prune_forgets_a_pruned_fetch_and_its_csv(tmp_path, sample_csv):
     assert not old.csv_file.exists() and new.csv_file.exists()
     rows = fetch_frame(open_database(url), "SELECT source_file_id FROM fetched_reports")["source_file_id"].to_list()
     assert rows == [new.stored.source_file_id]
+
+
+def test_fetch_is_a_one_off_command_without_prefect(tmp_path, sample_csv):
+    """Like ingest: no Prefect imported (no temporary server) unless a Secret block is named."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from almaclean.cli import main; code = main(sys.argv[1:]); "
+              "sys.exit(code if code else (3 if 'prefect' in sys.modules else 0))")
+    env = {"PATH": "/usr/bin:/bin", "ALMACLEAN_DATA": str(tmp_path / "data"), "HOME": str(tmp_path),
+           "ALMA_API_KEY": KEY}
+    with AnalyticsServer(_frame(sample_csv, rows=50)) as server:
+        done = subprocess.run([sys.executable, "-c", script, "fetch", "portfolios", "--institution", "EDU01",
+                               "--report", REPORT, "--api-base", server.base], capture_output=True, text=True,
+                              timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"stored    Analytics report {REPORT}: 50 rows in 1 page(s) from {server.base}")
+    assert "next:     almaclean p2e --institution EDU01" in done.stdout
