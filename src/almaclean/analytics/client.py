@@ -242,9 +242,9 @@ class ReportReader:
             raise InputError(f"the report was not found ({said}): copy its path from Analytics (open the report, "
                              "the path= part of its address, or its Properties), starting with /shared/", file=where)
         if status in (401, 403) or _KEY_TEXT.search(said):
-            raise InputError(f"the API key was refused ({said or f'HTTP {status}'}): use {self.key} only if it has the "
-                             "Analytics API with read-only permission, for this institution's production, on this "
-                             f"region's gateway ({self.base})", file=where)
+            raise InputError(f"the API key was refused ({said or f'HTTP {status}'}): check that {self.key} is this "
+                             f"institution's, made for this region's gateway ({self.base}), with the permission "
+                             "Analytics, Production, Read-only", file=where)
         if status == 404:
             raise InputError(f"no Analytics API at {self.base} (HTTP 404{': ' + said if said else ''}): check "
                              "--api-base / $ALMA_API_BASE", file=where)
