@@ -122,6 +122,7 @@ def fetch_report(engine: Engine, request: FetchRequest, *, mapping: dict | None 
 
     def on_page(stats: FetchStats) -> None:
         nonlocal done
+        done = 0 if stats.rows < done else done   # the report read again from its start
         progress.advance(stats.rows - done)
         done = stats.rows
 
