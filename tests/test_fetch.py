@@ -458,10 +458,10 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 CELL = st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufffe\uffff",
                                                   min_codepoint=9).filter(lambda c: c >= " " or c in "\t\n\r"),
                                     max_size=12),
-                 st.sampled_from(["  padded ", "a,b", 'say "hi"', "x\r\ny", "&amp;", "<Row>", "]]>", "=1+2"]))
+                 st.sampled_from(["\r", "a\rb", "  padded ", "a,b", 'say "hi"', "x\r\ny", "&amp;", "<Row>", "]]>", "=1+2"]))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(CELL, CELL), min_size=1, max_size=6), st.booleans())
 def test_every_cell_comes_back_as_it_was_sent(rows, as_elements):
     """A cell sent by Analytics (escaped in XML; left out or <ColumnN/> when empty) is, in the

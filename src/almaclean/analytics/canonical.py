@@ -2,8 +2,9 @@
 
 Header = each data column's Analytics heading (saw-sql:columnHeading), in report order; then one
 line per report row, each cell exactly as Analytics sent it (a cell Analytics left out is
-empty). UTF-8 without BOM, LF line ends, minimal quoting, the header fully quoted (so a
-heading holding ';' or a tab never makes the reader take another separator). Nothing in it
+empty). UTF-8 without BOM, CRLF line ends (RFC 4180; with them Python's csv module quotes a
+cell holding a lone CR, which it leaves bare with LF line ends), minimal quoting, the header
+fully quoted (so a heading holding ';' or a tab never makes the reader take another separator). Nothing in it
 depends on when it was fetched: the same report content gives the same bytes, so the sha256
 "unchanged" check of ingest works as for a file.
 
@@ -22,6 +23,8 @@ from pathlib import Path
 
 from almaclean import settings
 from almaclean.write.atomic import atomic_path, safe_label
+
+LINE_END = "\r\n"
 
 def fetched_folder(institution: str, kind: str) -> Path:
     """data folder/fetched/<institution>/<kind>/: where fetched reports are kept."""
@@ -44,13 +47,13 @@ class CsvSink:
 
     def __init__(self, handle: io.TextIOBase) -> None:
         self._handle = handle
-        self._writer = csv.writer(handle, lineterminator="\n")
+        self._writer = csv.writer(handle, lineterminator=LINE_END)
         self.headings: tuple[str, ...] | None = None
         self.rows = 0
 
     def start(self, headings: Sequence[str]) -> None:
         self.headings = tuple(headings)
-        csv.writer(self._handle, lineterminator="\n", quoting=csv.QUOTE_ALL).writerow(self.headings)
+        csv.writer(self._handle, lineterminator=LINE_END, quoting=csv.QUOTE_ALL).writerow(self.headings)
 
     def add(self, rows: list[tuple[str | None, ...]]) -> None:
         self._writer.writerows(rows)
