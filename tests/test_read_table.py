@@ -152,9 +152,11 @@ def test_csv_quotes_newlines_blank_lines_and_row_numbers(tmp_path):
     assert (table.first_row, table.format) == (2, "csv")
 
 
-def test_short_rows_get_trailing_nulls(tmp_path):
-    path = write_text(tmp_path / "p.csv", [["a", "b", "c"], ["1", "2"], ["3", "4", "5"]])
-    assert read_table(path).frame.rows() == [("1", "2", None), ("3", "4", "5")]
+def test_a_short_row_is_refused_at_its_row_and_first_missing_column(tmp_path):
+    path = write_text(tmp_path / "p.csv", [["a", "b", "c"], ["1", "2", ""], ["1", "2"], ["3", "4", "5"]])
+    with pytest.raises(InputError, match="2 fields but the first row has 3") as caught:
+        read_table(path)
+    assert (caught.value.row, caught.value.column) == (3, "C")
 
 
 def test_ragged_row_is_refused(tmp_path):

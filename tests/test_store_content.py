@@ -19,6 +19,7 @@ from almaclean.store.history import row_history
 from almaclean.store.ingest import ingest_file
 from almaclean.store.load import current_frame, raw_table, sources_frame
 from conftest import kbart_rows
+from faults.xlsx_parts import simple_book
 from test_store import portfolios_csv
 
 
@@ -272,10 +273,11 @@ def test_a_database_of_the_content_layout_gets_its_columns_packed_and_every_valu
     """Migration 0008 packs the canonical columns in SQL as packed_fields does in polars: texts
     with backslashes, separators and escape-like sequences, nulls and an empty text read back."""
     engine = upgraded_to(db_url, "0006")
-    path = tmp_path / "tricky.csv"
-    path.write_text("Portfolio Id,MMS Id,Title,Publisher\n" + "".join(
-        f'{pid(n)},{mms(n)},"{title}",{"P" if n % 2 else ""}\n' for n, title in enumerate(TRICKY_TITLES)),
-        encoding="utf-8")
+    # An xlsx: a text file with a control character (the unit separator) is refused, while a
+    # workbook cell holds one as _x001F_.
+    path = simple_book(tmp_path / "tricky.xlsx", [["Portfolio Id", "MMS Id", "Title", "Publisher"]] + [
+        [pid(n), mms(n), title.replace("\x1f", "_x001F_"), "P" if n % 2 else None]
+        for n, title in enumerate(TRICKY_TITLES)])
     source_id = store_in_earlier_layout(engine, path, "UNI", all_cells_raw=False)
     with engine.begin() as conn:  # an empty text, which no reader gives today but a database may hold
         conn.execute(text("UPDATE portfolios SET publisher = '' WHERE portfolio_id = :p"), {"p": pid(0)})

@@ -332,9 +332,9 @@ def cases() -> list[Case]:
     add(Case("ragged_row_5", raw("ragged.csv", (good_text() + f"{PID[0]},{MMS[0]},x,extra\r\n").encode()),
              Refuse(row=5, column="D", match="fields")))
     add(Case("short_row_missing_title", raw("short.csv", (text([HEADER, [PID[0], MMS[0]]])).encode()),
-             Accept(rows=[(2, PID[0], MMS[0], None)])))
+             Refuse(row=2, column="C", match="2 fields but the first row has 3")))
     add(Case("short_row_missing_mms", raw("short2.csv", (text([HEADER, [PID[0]]])).encode()),
-             Refuse(row=2, column="MMS Id", match="empty")))
+             Refuse(row=2, column="B", match="1 field but the first row has 3")))
     add(Case("empty_quoted_id", raw("emptyq.csv", text([HEADER, ['', MMS[0], "x"]], quote_all=True).encode()),
              Refuse(row=2, column="Portfolio Id", match="empty")))
     add(Case("tsv_stray_quotes", raw("kbart.txt", text([HEADER, [PID[0], MMS[0], '"Hamlet" revisited']], sep="\t").replace('"""Hamlet"" revisited"', '"Hamlet" revisited').encode()),
@@ -360,9 +360,9 @@ def cases() -> list[Case]:
     add(Case("title_of_32767_chars", raw("max.csv", text([HEADER, [PID[0], MMS[0], "t" * 32_767]]).encode()),
              Accept(rows=[(2, PID[0], MMS[0], "t" * 32_767)])))
     add(Case("nul_inside_title", raw("nul-title.csv", text([HEADER, [PID[0], MMS[0], "a\x00b"]]).encode()),
-             Accept(rows=[(2, PID[0], MMS[0], "a\x00b")])))
+             Refuse(row=2, column="C", match="control character (0x00, NUL)")))
     add(Case("control_chars_in_title", raw("ctl.csv", text([HEADER, [PID[0], MMS[0], "a\x01\x1b[31mb\x7f"]]).encode()),
-             Accept(rows=[(2, PID[0], MMS[0], "a\x01\x1b[31mb\x7f")])))
+             Refuse(row=2, column="C", match="control character (0x01")))
     add(Case("formula_text_in_title", raw("formula.csv", text([HEADER, [PID[0], MMS[0], "=cmd|' /C calc'!A0"]]).encode()),
              Accept(rows=[(2, PID[0], MMS[0], "=cmd|' /C calc'!A0")])))
     add(Case("ten_thousand_columns", raw("wide.csv", text([HEADER + [f"X{j}" for j in range(10_000)],
@@ -548,6 +548,79 @@ def cases() -> list[Case]:
     add(Case("symlink_loop", symlink_loop, Refuse(match="loop")))
     add(Case("missing_file", lambda folder: folder / "missing.csv", Refuse(match="not found")))
     add(Case("symlink_to_good_file", good_symlink, Accept()))
+
+    # --- control characters and short rows in text files: refused at their row -----------------
+    for label, char in (("nul", "\x00"), ("escape", "\x1b"), ("delete", "\x7f"), ("vertical_tab", "\x0b"),
+                        ("form_feed", "\x0c"), ("backspace", "\x08"), ("unit_separator", "\x1f")):
+        add(Case(f"control_{label}_late", raw(f"ctl-{label}.csv", text([HEADER] + [[pid(n), MMS[0], "t"] for n in range(500)]
+                                                                     + [[PID[1], MMS[1], f"x{char}y"]]).encode()),
+                 Refuse(row=502, column="C", match="control character")))
+    add(Case("control_nul_in_id", raw("nul-id.csv", text([HEADER, [PID[0] + "\x00", MMS[0], "t"]]).encode()),
+             Refuse(row=2, column="A", match="NUL")))
+    add(Case("control_nul_in_header", raw("nul-head.csv", text([["Portfolio Id\x00", "MMS Id", "Title"], GOOD_ROWS[0]]).encode()),
+             Refuse(row=1, column="A", match="NUL")))
+    add(Case("control_in_utf16_file", raw("ctl16.txt", codecs.BOM_UTF16_LE + text([HEADER, [PID[0], MMS[0], "a\x00b"]], sep="\t")
+                                         .encode("utf-16-le")), Refuse(row=2, column="C", match="NUL")))
+    add(Case("control_in_cp1252_file", raw("ctl1252.csv", text([HEADER, [PID[0], MMS[0], "Caf\xe9\x1b"]], sep=";")
+                                           .encode("cp1252")), Refuse(row=2, column="C", match="0x1B")))
+    add(Case("control_after_stray_quote", raw("ctlq.csv", text([HEADER]).encode() + f'{PID[0]},{MMS[0]},say "hi\x00" now\r\n'.encode()),
+             Refuse(row=2, column="C", match="NUL")))
+    add(Case("p2e_nul_garbage_line", raw("p2e-nul.txt", b"VOY1,portfolio\r\n\0\0\xff\xfe\0garbage\0"),
+             Refuse(row=2, match="control character"), kind="p2e"))
+    add(Case("p2e_nul_line_utf8", raw("p2e-nul8.txt", b"VOY1,portfolio\nVOY2,portfolio\n\0\0\0\0\n"),
+             Refuse(row=3, match="NUL"), kind="p2e"))
+    add(Case("p2e_short_line", raw("p2e-short.txt", b"VOY1,portfolio\nVOY2\nVOY3,database\n"),
+             Refuse(row=2, column="B", match="1 field but the first row has 2"), kind="p2e"))
+    add(Case("short_row_late", raw("short-late.csv", text([HEADER] + [[pid(n), MMS[0], "t"] for n in range(3000)]
+                                                          + [[PID[1], MMS[1]]]).encode()),
+             Refuse(row=3002, column="C", match="2 fields")))
+    add(Case("short_row_tsv", raw("short.tsv", text([HEADER, GOOD_ROWS[0], [PID[1], MMS[1]]], sep="\t").encode()),
+             Refuse(row=3, column="C", match="2 fields")))
+    add(Case("short_row_tsv_stray_quotes", raw("short-q.tsv", (text([HEADER, GOOD_ROWS[0]], sep="\t") + f'{PID[1]}\t"x" y\r\n').encode()),
+             Refuse(row=3, column="C", match="2 fields")))
+    add(Case("short_row_with_quoted_separator", raw("short-qsep.csv", text([HEADER, [PID[0], "Arts, Letters"]]).encode()),
+             Refuse(row=2, column="C", match="2 fields")))
+    add(Case("short_row_after_multiline_cell", raw("short-nl.csv", text([HEADER, [PID[0], MMS[0], "two\nlines"], [PID[1], MMS[1]]]).encode()),
+             Refuse(row=3, column="C", match="2 fields")))
+    add(Case("short_row_after_stray_quote", raw("short-stray.csv", text([HEADER]).encode() + f'{PID[0]},{MMS[0]},say "hi" now\r\n{PID[1]},{MMS[1]}\r\n'.encode()),
+             Refuse(row=3, column="C", match="2 fields")))
+    add(Case("short_row_cr_only", raw("short-cr.csv", text([HEADER, GOOD_ROWS[0], [PID[1], MMS[1]]], nl="\r").encode()),
+             Refuse(row=3, column="C", match="2 fields")))
+    add(Case("short_row_after_blank_lines", raw("short-blank.csv", (text([HEADER, GOOD_ROWS[0]]) + "\r\n" * 40 + text([[PID[1], MMS[1]]])).encode()),
+             Refuse(row=43, column="C", match="2 fields")))
+    add(Case("full_rows_with_empty_last_cells", raw("emptylast.csv", text([HEADER, [PID[0], MMS[0], ""], [PID[1], MMS[1], '']], quote_all=True).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], None), (3, PID[1], MMS[1], None)])))
+
+    # --- blank lines: left out, row numbers kept -------------------------------------------------
+    add(Case("million_blank_lines_between", raw("blank-mid.csv", lambda: (text([HEADER, GOOD_ROWS[0]]) + "\n" * 1_000_000
+                                                                       + text(GOOD_ROWS[1:])).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], TITLES[0]), (1_000_003, PID[1], MMS[1], TITLES[1]),
+                          (1_000_004, PID[2], MMS[2], TITLES[2])])))
+    add(Case("blank_lines_crlf_and_lf_mixed", raw("blank-mixed.csv", (text([HEADER, GOOD_ROWS[0]]) + "\r\n\n\r\n"
+                                                                    + text(GOOD_ROWS[1:], nl="\n") + "\n\n").encode()),
+             Accept(rows=[(2, PID[0], MMS[0], TITLES[0]), (6, PID[1], MMS[1], TITLES[1]), (7, PID[2], MMS[2], TITLES[2])])))
+    add(Case("blank_lines_right_after_header", raw("blank-head.csv", (text([HEADER]) + "\r\n" * 3 + text(GOOD_ROWS)).encode()),
+             Accept(rows=[(5, PID[0], MMS[0], TITLES[0]), (6, PID[1], MMS[1], TITLES[1]), (7, PID[2], MMS[2], TITLES[2])])))
+    add(Case("blank_line_inside_quoted_title", raw("blank-q.csv", (text([HEADER, [PID[0], MMS[0], "a\r\n\r\nb"]]) + "\r\n\r\n"
+                                                                 + text(GOOD_ROWS[1:2])).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], "a\r\n\r\nb"), (5, PID[1], MMS[1], TITLES[1])])))
+    add(Case("blank_lines_in_slow_parsed_file", raw("blank-slow.csv", text([HEADER]).encode() + f'{PID[0]},{MMS[0]},say "hi" now\r\n\r\n\r\n'.encode()
+                                                  + text(GOOD_ROWS[1:2]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], 'say "hi" now'), (5, PID[1], MMS[1], TITLES[1])])))
+    add(Case("p2e_blank_lines_headerless", raw("p2e-blank.txt", b"EDU01000123456,portfolio\n\n\n\nEDU01000123457,database\n\n"),
+             Accept(rows=[(1, "EDU01000123456", "portfolio", None), (5, "EDU01000123457", "database", None)]), kind="p2e"))
+
+    # --- separators: a tab (or spaces) ending every line decides nothing --------------------------
+    add(Case("p2e_tab_at_end_of_each_line", raw("p2e-tab.txt", b"EDU01000123456,portfolio\t\nEDU01000123457,database\t\n"),
+             Accept(rows=[(1, "EDU01000123456", "portfolio", None), (2, "EDU01000123457", "database", None)]), kind="p2e"))
+    add(Case("p2e_tabs_and_spaces_at_end", raw("p2e-tabsp.txt", b"EDU01000123456,portfolio \t \r\nEDU01000123457,database\t\r\n"),
+             Accept(rows=[(1, "EDU01000123456", "portfolio", None), (2, "EDU01000123457", "database", None)]), kind="p2e"))
+    add(Case("header_with_trailing_tab", raw("trailtab.csv", (",".join(HEADER) + "\t\r\n" + text(GOOD_ROWS)).encode()), Accept()))
+    add(Case("semicolons_with_trailing_tab", raw("semitab.csv", (";".join(HEADER) + "\t\r\n" + text(GOOD_ROWS, sep=";")).encode()),
+             Accept()))
+    add(Case("tsv_with_trailing_tab", raw("trail.tsv", ("\t".join(HEADER) + "\t\r\n"
+                                                         + "".join("\t".join(r) + "\t\r\n" for r in GOOD_ROWS)).encode()),
+             Accept()))
 
     # --- other kinds ----------------------------------------------------------------------------
     add(Case("p2e_headerless_cr_only", raw("p2e.txt", b"EDU01000123456,portfolio\rEDU01000123457,database\r"),

@@ -65,7 +65,7 @@ def finish(kind: str, table: TextTable, columns: Mapping[str, Sequence[int]],
 def canonical_frame(table: TextTable, kind: str, columns: Mapping[str, Sequence[int]]) -> pl.DataFrame:
     """"row" + every canonical column, stripped, empty -> null; rows with no cell left out."""
     frame = table.frame
-    expressions = [pl.int_range(table.first_row, table.first_row + frame.height, dtype=pl.Int64).alias("row")]
+    expressions = [table.excel_rows()]
     clean = _already_clean(frame, {f"c{p[0]}" for p in columns.values() if len(p) == 1})
     for column in canonical_columns(kind):
         positions = columns.get(column, ())

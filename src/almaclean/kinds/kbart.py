@@ -98,7 +98,7 @@ def read_cz_titles(path: str | Path) -> CZTitleList:
     shape = KBART if any(fold(cell) in _KBART_MARKERS for cell in table.header) else ALMA_EXPORT
     frame = table.frame
     titles = frame.select(
-        pl.int_range(table.first_row, table.first_row + frame.height, dtype=pl.Int64).alias("row"),
+        table.excel_rows(),
         *[
             (_value(table, columns[c]) if c in columns else pl.lit(None, dtype=pl.String)).alias(c)
             for c in CZ_TITLE_COLUMNS

@@ -194,12 +194,14 @@ def first_line(text: bytes) -> str:
 
 
 def sniff_separator(header_line: str) -> str:
-    """Tab when the first line has one, else the more frequent of comma and semicolon.
+    """Tab when the first line has one between its values, else the more frequent of comma and
+    semicolon.
 
-    Quoted parts are ignored so a comma inside "Title, subtitle" does not count. A line with
-    neither (a one-column file) is read as comma-separated.
+    Quoted parts are ignored so a comma inside "Title, subtitle" does not count, and so is the
+    white space ending the line: a tab left at the end of every line ("EDU01000123456,portfolio<TAB>")
+    separates nothing. A line with neither (a one-column file) is read as comma-separated.
     """
-    unquoted = "".join(part for n, part in enumerate(header_line.split('"')) if n % 2 == 0)
+    unquoted = "".join(part for n, part in enumerate(header_line.split('"')) if n % 2 == 0).rstrip(" \t")
     if "\t" in unquoted:
         return "\t"
     return ";" if unquoted.count(";") > unquoted.count(",") else ","

@@ -1,16 +1,19 @@
 """Read any input file as a lossless text table: every cell text, Excel row numbers kept.
 
 Choices worth knowing:
-- Nothing is stripped or dropped here: blank rows and columns stay (in xlsx, blank columns
-  left of the data too), so frame row i is Excel row first_row + i and column c{j} is
-  Excel column j (A = 0). Empty cells, including quoted "" in CSV, become null.
+- Nothing is stripped or changed here: blank rows and columns stay (in xlsx, blank columns
+  left of the data too), so column c{j} is Excel column j (A = 0) and frame row i is Excel
+  row first_row + i, except that the empty lines of a text file are left out (TextTable.rows
+  then gives each frame row's row): millions of them cost nothing. Empty cells, including
+  quoted "" in CSV, become null.
 - CSV/TSV: encoding decided from the whole file (read.detect). RFC 4180 quoting; CRLF, LF or
-  CR-only line ends; last line with or without newline. A row with fewer fields than the
-  header is read with nulls for the missing trailing fields (some tools drop trailing
-  empties); a row with more fields than the header is refused, since the extra values would
-  belong to no column. A TSV whose stray quotes break RFC 4180 (KBART-style, never quoted)
-  is re-read with quoting off. A CSV the fast parser refuses is re-read with Python's csv
-  module, as Excel reads it (a quote inside an unquoted value is a character); an unclosed
+  CR-only line ends; last line with or without newline. A row with more or fewer fields than
+  the header is refused at its row: the extra values would belong to no column, and missing
+  ones would be read as empty cells (a cut file, a value joined to the next by a stray
+  separator). So is a control character (NUL, ESC, ... anything below 0x20 but tab, CR and LF,
+  and DEL): no export holds one. A TSV whose stray quotes break RFC 4180 (KBART-style, never
+  quoted) is re-read with quoting off. A CSV the fast parser refuses is re-read with Python's
+  csv module, as Excel reads it (a quote inside an unquoted value is a character); an unclosed
   quote or text after a closing quote is refused at its own row. A first row with more
   fields than Excel has columns is refused before parsing.
 - Every format: no cell longer than an Excel cell holds (32,767 UTF-16 units), so a stored
@@ -37,6 +40,7 @@ import polars as pl
 
 from almaclean.errors import InputError
 from almaclean.read.detect import (
+    CHUNK_BYTES,
     SEPARATOR_FORMAT,
     check_regular_file,
     container_format,
@@ -68,6 +72,9 @@ class TextTable:
     format: str               # "xlsx" | "csv" | "tsv"
     encoding: str | None      # for text formats
     sheet: int | str = 0      # xlsx: the sheet read (its name once read; index or name when asked)
+    # Excel row of each frame row when blank lines were left out of a text file (None: frame row
+    # i is row first_row + i). A run of empty lines costs nothing then, however long.
+    rows: pl.Series | None = None
 
     def column_name(self, position: int) -> str:
         """The header cell of a column, or its Excel letter when the header is blank or absent."""
@@ -76,7 +83,36 @@ class TextTable:
         return excel_letter(position)
 
     def excel_row(self, frame_row: int) -> int:
-        return self.first_row + frame_row
+        return self.first_row + frame_row if self.rows is None else int(self.rows[frame_row])
+
+    def excel_rows(self) -> pl.Expr:
+        """The Excel row of every frame row, as a column "row" (Int64) of a select on the frame."""
+        if self.rows is not None:
+            return pl.lit(self.rows.rename("row"))
+        return pl.int_range(self.first_row, self.first_row + pl.len(), dtype=pl.Int64).alias("row")
+
+    def positions(self, excel_rows: pl.Series) -> pl.Series:
+        """The frame rows of these Excel rows (each one a row of the frame)."""
+        if self.rows is None:
+            return excel_rows - self.first_row
+        return self.rows.search_sorted(excel_rows)
+
+    @property
+    def row_span(self) -> int:
+        """Rows from first_row to the last frame row, blank lines left out included."""
+        if self.rows is None or not len(self.rows):
+            return self.frame.height
+        return int(self.rows[-1]) - self.first_row + 1
+
+    def dense(self) -> TextTable:
+        """The same table with a null row for each blank line left out (frame row i = first_row + i)."""
+        if self.rows is None:
+            return self
+        rows = pl.DataFrame({"row": pl.int_range(self.first_row, self.first_row + self.row_span, dtype=pl.Int64,
+                                                 eager=True)})
+        frame = rows.join(self.frame.with_columns(self.rows.rename("row")), on="row", how="left",
+                          maintain_order="left").drop("row")
+        return replace(self, frame=frame, rows=None)
 
 
 def excel_letter(position: int) -> str:
@@ -166,6 +202,20 @@ def _read_xlsx(path: Path, has_header: bool, sheet: int | str | None) -> TextTab
 
 # --- CSV / TSV ----------------------------------------------------------------------------
 
+# C0 control characters but tab, line feed and carriage return, and DEL: no export holds one;
+# a file with one is damaged, binary or not the text it claims to be.
+CONTROL_CHARACTERS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
+_BLANK_RUN = re.compile(rb"\n(?:\r?\n)+")   # a line end and the empty lines after it
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    frame: pl.DataFrame        # every record (the header too), columns by position
+    rows: pl.Series | None     # record -> Excel row, when blank lines were left out
+    quoting: bool              # quotes were read as CSV quotes
+    fields_checked: bool       # each record's field count is known to be the first record's
+
+
 def _read_text(path: Path, has_header: bool) -> TextTable:
     head = _head(path)
     encoding = detect_encoding(head, path, utf8_checked_later=True)
@@ -180,8 +230,12 @@ def _read_text(path: Path, has_header: bool) -> TextTable:
     if b"\r" in start and b"\n" not in start:
         log.info("%s: lines end with CR only (old Mac style): reading each CR as a line end", path.name)
         source = re.sub(rb"\r(?!\n)", b"\n", source if isinstance(source, bytes) else _read_all(path))
-    frame = _parse_delimited(path, source, separator)
-    return _split_header(path, _empty_to_null(frame), has_header, SEPARATOR_FORMAT[separator], encoding)
+    parsed = _parse_delimited(path, source, separator)
+    _refuse_control_characters(path, parsed)
+    if not parsed.fields_checked:
+        _refuse_short_records(path, source, separator, parsed)
+    return _split_header(path, _empty_to_null(parsed.frame), has_header, SEPARATOR_FORMAT[separator], encoding,
+                         parsed.rows)
 
 
 def _refuse_too_wide(path: Path, source: bytes | Path, separator: str) -> None:
@@ -219,56 +273,134 @@ def _head(path: Path) -> bytes:
     return head
 
 
-def _parse_delimited(path: Path, source: bytes | Path, separator: str) -> pl.DataFrame:
+def _has_blank_lines(path: Path, source: bytes | Path) -> bool:
+    """Whether an empty line follows the first line anywhere (a fast scan, no copy kept)."""
+    if isinstance(source, bytes):
+        first = source.find(b"\n")
+        return first >= 0 and (source.find(b"\n\n", first) >= 0 or source.find(b"\n\r\n", first) >= 0)
+    tail = b""
+    try:
+        with source.open("rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                window = tail + chunk
+                if b"\n\n" in window or b"\n\r\n" in window:
+                    return True
+                tail = window[-2:]
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
+    return False
+
+
+def without_blank_lines(data: bytes) -> tuple[bytes, list[tuple[int, int]]]:
+    """The text with every empty line after the first line left out, and where: (line of the
+    result, 0-based, that the left-out lines stood before; how many)."""
+    first = data.find(b"\n")
+    if first < 0:
+        return data, []
+    parts: list[bytes] = []
+    removed: list[tuple[int, int]] = []
+    last = kept_lines = 0
+    for run in _BLANK_RUN.finditer(data, first):
+        kept_lines += data.count(b"\n", last, run.start() + 1)
+        parts.append(data[last: run.start() + 1])
+        removed.append((kept_lines, run.group().count(b"\n") - 1))
+        last = run.end()
+    if not removed:
+        return data, []
+    parts.append(data[last:])
+    return b"".join(parts), removed
+
+
+def record_rows(records: int, removed: list[tuple[int, int]]) -> pl.Series:
+    """The line (1-based) of each record of a text whose empty lines were left out as `removed`
+    says (without_blank_lines), when every record is one line."""
+    at = pl.Series([line for line, _ in removed], dtype=pl.Int64)
+    before = pl.concat([pl.Series([0], dtype=pl.Int64), pl.Series([n for _, n in removed], dtype=pl.Int64).cum_sum()])
+    index = pl.int_range(0, records, dtype=pl.Int64, eager=True)
+    return (index + 1 + before.gather(at.search_sorted(index, side="right"))).rename("row")
+
+
+def _multiline_cells(frame: pl.DataFrame) -> bool:
+    if not frame.width or not frame.height:
+        return False
+    return any(frame.select(pl.all().str.contains(r"[\r\n]").any()).row(0))
+
+
+def _parse_delimited(path: Path, source: bytes | Path, separator: str) -> _Parsed:
+    """The records of a delimited text. Empty lines are left out before parsing (a file of
+    millions of them costs nothing) unless a cell spans lines: then a line is not a record and
+    the text is parsed as it is."""
+    if _has_blank_lines(path, source):
+        compact, removed = without_blank_lines(source if isinstance(source, bytes) else _read_all(path))
+        if removed:
+            try:
+                parsed = _parse_fast(path, compact, separator)
+            except pl.exceptions.PolarsError:
+                parsed = None
+            if parsed is not None and not _multiline_cells(parsed.frame):
+                log.info("%s: %s empty line(s) left out", path.name, f"{sum(n for _, n in removed):,}")
+                return replace(parsed, rows=record_rows(parsed.frame.height, removed))
+    try:
+        return _parse_fast(path, source, separator)
+    except pl.exceptions.PolarsError as exc:
+        data = source if isinstance(source, bytes) else _read_all(path)
+        return _parse_slowly(path, data, separator, csv.QUOTE_NONE if separator == "\t" else csv.QUOTE_MINIMAL,
+                             str(exc))
+
+
+def _parse_fast(path: Path, source: bytes | Path, separator: str) -> _Parsed:
+    """polars' parser; PolarsError when it refuses the text (a TSV whose stray quotes break the
+    CSV rules, KBART-style, is read again without quoting first)."""
     def parse(quote: str | None) -> pl.DataFrame:
         return pl.read_csv(source, has_header=False, separator=separator, quote_char=quote,
                            infer_schema=False, empty_string_is_null=True,
                            truncate_ragged_lines=False, raise_if_empty=False)
 
-    def data() -> bytes:
-        return source if isinstance(source, bytes) else _read_all(path)
-
+    quoting = True
     try:
         frame = parse('"')
-    except pl.exceptions.PolarsError as exc:
+    except pl.exceptions.PolarsError:
         if separator != "\t":
-            frame = _parse_slowly(path, data(), separator, csv.QUOTE_MINIMAL, str(exc))
-        else:
-            log.info("%s: quotes do not follow CSV rules; reading the tab-separated file without quoting",
-                     path.name)
-            try:
-                frame = parse(None)
-            except pl.exceptions.PolarsError as again:
-                frame = _parse_slowly(path, data(), separator, csv.QUOTE_NONE, str(again))
-    return frame.rename({name: f"c{j}" for j, name in enumerate(frame.columns)})
+            raise
+        log.info("%s: quotes do not follow CSV rules; reading the tab-separated file without quoting", path.name)
+        frame, quoting = parse(None), False
+    return _Parsed(frame.rename({name: f"c{j}" for j, name in enumerate(frame.columns)}), None, quoting, False)
 
 
 SLOW_PARSE_LIMIT = 256 * 2**20
 
 
-def _parse_slowly(path: Path, text: bytes, separator: str, quoting: int, error: str) -> pl.DataFrame:
+def _parse_slowly(path: Path, text: bytes, separator: str, quoting: int, error: str) -> _Parsed:
     """What the fast parser refused, read with Python's csv module (strict quoting), as Excel
     would: a quote inside an unquoted value is a character. Refused at its row: a row with more
-    fields than the first, an unclosed quote, text after a closing quote."""
+    or fewer fields than the first, an unclosed quote, text after a closing quote. Empty lines
+    are left out (their row numbers kept)."""
     if len(text) > SLOW_PARSE_LIMIT:
         raise InputError(f"cannot parse the file as CSV: {error.splitlines()[0]}", file=path,
                          row=_row_at_offset(text, error))
     reader = csv.reader(io.StringIO(text.decode("utf-8", "replace"), newline=""), delimiter=separator,
                         quoting=quoting, strict=True)
     rows: list[list[str]] = []
+    numbers: list[int] = []
     width = None
     limit = csv.field_size_limit()
     csv.field_size_limit(2**31 - 1)
+    number = 0
     try:
         for number, row in enumerate(reader, start=1):
             if width is None:
                 width = len(row)
+            elif not row:
+                continue
             elif len(row) > width:
                 raise InputError(
                     f"this row has {len(row)} fields but the first row has {width}: a separator inside "
                     "an unquoted value, or values beyond the last column",
                     file=path, row=number, column=excel_letter(width))
+            elif len(row) < width:
+                _short_record(path, number, len(row), width)
             rows.append(row)
+            numbers.append(number)
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             problem = ('a quoted value starts in this row but its closing quote (") is missing, '
@@ -276,17 +408,97 @@ def _parse_slowly(path: Path, text: bytes, separator: str, quoting: int, error: 
         else:
             problem = ('a quote (") inside a quoted value is not doubled, or text follows a '
                        "closing quote")
-        raise InputError(f"cannot parse the file as CSV: {problem}", file=path, row=len(rows) + 1) from None
+        raise InputError(f"cannot parse the file as CSV: {problem}", file=path, row=number + 1) from None
     finally:
         csv.field_size_limit(limit)
     log.info("%s: read with the slower CSV reader (%s)", path.name, error.splitlines()[0][:120])
     columns = [[row[j] if j < len(row) and row[j] != "" else None for row in rows] for j in range(width or 0)]
-    return pl.DataFrame({f"column_{j + 1}": pl.Series(values, dtype=pl.String) for j, values in enumerate(columns)})
+    frame = pl.DataFrame({f"c{j}": pl.Series(values, dtype=pl.String) for j, values in enumerate(columns)})
+    sparse = len(numbers) != number or numbers != list(range(1, number + 1))
+    return _Parsed(frame, pl.Series("row", numbers, dtype=pl.Int64) if sparse else None,
+                   quoting != csv.QUOTE_NONE, True)
 
 
 def _row_at_offset(text: bytes, message: str) -> int | None:
     found = re.search(r"offset in the file is (\d+) bytes", message)
     return text[: int(found.group(1))].count(b"\n") + 1 if found else None
+
+
+def _short_record(path: Path, row: int, fields: int, width: int) -> None:
+    """Column: the first one left without a value, by its letter (a headerless file has no names)."""
+    raise InputError(
+        f"this row has {fields} field{'s' if fields != 1 else ''} but the first row has {width}: values are "
+        "missing, or the file was cut or joined from pieces. Export the file again (a row must have a value, "
+        "even an empty one, for every column)", file=path, row=row, column=excel_letter(fields))
+
+
+def _refuse_control_characters(path: Path, parsed: _Parsed) -> None:
+    """No control character (NUL, ESC, ...) in a text file: InputError at the first one's row."""
+    frame = parsed.frame
+    if not frame.width or not frame.height:
+        return
+    found = frame.select(pl.all().str.contains(CONTROL_CHARACTERS).any()).row(0)
+    if not any(found):
+        return
+    hits = frame.select(pl.any_horizontal(pl.all().str.contains(CONTROL_CHARACTERS).fill_null(False))
+                        .arg_true().first()).item()
+    row = hits + 1 if parsed.rows is None else int(parsed.rows[hits])
+    values = frame.row(hits)
+    position = next(j for j, value in enumerate(values) if value is not None and re.search(CONTROL_CHARACTERS, value))
+    character = re.search(CONTROL_CHARACTERS, values[position]).group()
+    raise InputError(
+        f"this cell holds a control character (0x{ord(character):02X}{', NUL' if character == chr(0) else ''}) that "
+        "no export contains: the file is damaged, binary, or not the text it looks like. Export it again",
+        file=path, row=row, column=excel_letter(position))
+
+
+def _refuse_short_records(path: Path, source: bytes | Path, separator: str, parsed: _Parsed) -> None:
+    """A record with fewer fields than the first is refused at its row: polars fills the missing
+    fields with nulls, which would read a cut or misaligned row as empty cells. Only records whose
+    last cell is empty (and that are not blank) can be short, and only they are looked at."""
+    frame = parsed.frame
+    width = frame.width
+    if width < 2 or not frame.height:
+        return
+    others = pl.any_horizontal(pl.col(f"c{j}").is_not_null() for j in range(width - 1))
+    candidates = frame.select(pl.int_range(pl.len(), dtype=pl.Int64).filter(pl.col(f"c{width - 1}").is_null()
+                                                                             & others)).to_series()
+    if not len(candidates):
+        return
+    counts = _field_counts(path, source, separator, parsed, candidates)
+    short = counts.filter(counts.get_column("fields") < width)
+    if short.height:
+        index, fields = short.row(0)
+        row = index + 1 if parsed.rows is None else int(parsed.rows[index])
+        _short_record(path, row, fields, width)
+
+
+def _field_counts(path: Path, source: bytes | Path, separator: str, parsed: _Parsed,
+                  candidates: pl.Series) -> pl.DataFrame:
+    """("index", "fields") of the candidate records. Records are lines unless a cell spans lines,
+    then Python's csv module counts them, record by record."""
+    if not _multiline_cells(parsed.frame):
+        text = source if parsed.rows is None else without_blank_lines(
+            source if isinstance(source, bytes) else _read_all(path))[0]
+        lines = pl.read_csv(text, has_header=False, separator="\x1f", quote_char=None, infer_schema=False,
+                            empty_string_is_null=False, raise_if_empty=False)
+        if lines.width == 1 and lines.height == parsed.frame.height:
+            line = lines.to_series().gather(candidates).fill_null("")
+            if parsed.quoting:
+                line = line.str.replace_all(r'"[^"]*"', "")
+            return pl.DataFrame({"index": candidates,
+                                 "fields": line.str.count_matches(separator, literal=True).cast(pl.Int64) + 1})
+    data = source if isinstance(source, bytes) else _read_all(path)
+    reader = csv.reader(io.StringIO(data.decode("utf-8", "replace"), newline=""), delimiter=separator,
+                        quoting=csv.QUOTE_MINIMAL if parsed.quoting else csv.QUOTE_NONE)
+    wanted = set(candidates.to_list())
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        found = [(index, len(row)) for index, row in enumerate(reader) if index in wanted]
+    finally:
+        csv.field_size_limit(limit)
+    return pl.DataFrame(found, schema={"index": pl.Int64, "fields": pl.Int64}, orient="row")
 
 
 # --- shared ---------------------------------------------------------------------------------
@@ -300,11 +512,13 @@ def _empty_to_null(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _split_header(path: Path, frame: pl.DataFrame, has_header: bool, fmt: str,
-                  encoding: str | None) -> TextTable:
+                  encoding: str | None, rows: pl.Series | None = None) -> TextTable:
     if not has_header:
-        return TextTable(path, (), frame, 1, fmt, encoding)
+        return TextTable(path, (), frame, 1, fmt, encoding, rows=rows)
     header = tuple(cell if cell is not None else "" for cell in frame.row(0)) if frame.height else ()
-    return TextTable(path, header, frame.slice(1), 2, fmt, encoding)
+    data_rows = rows.slice(1) if rows is not None else None
+    return TextTable(path, header, frame.slice(1), int(rows[0]) + 1 if rows is not None and len(rows) else 2, fmt,
+                     encoding, rows=data_rows)
 
 
 # --- ID columns -----------------------------------------------------------------------------
@@ -365,4 +579,6 @@ def as_headerless(table: TextTable) -> TextTable:
         return table
     first = pl.DataFrame([pl.Series(name, [cell if cell != "" else None], dtype=pl.String)
                           for name, cell in zip(table.frame.columns, table.header)])
-    return replace(table, header=(), frame=pl.concat([first, table.frame]), first_row=table.first_row - 1)
+    rows = None if table.rows is None else pl.concat([pl.Series("row", [table.first_row - 1], dtype=pl.Int64),
+                                                      table.rows])
+    return replace(table, header=(), frame=pl.concat([first, table.frame]), first_row=table.first_row - 1, rows=rows)

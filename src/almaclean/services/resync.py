@@ -56,7 +56,7 @@ class ResyncRun:
 
 
 def _decisions(review_path: Path, sheets: dict[str, ReviewTable], read: KindRead, keep_localized_n: bool) -> Decisions:
-    table = read.table
+    table = read.table.dense()
     return parse_decisions(review_path, sheets, header=table.header, frame=table.frame,
                            pids=identity_of(read.canonical, table.frame.height).pid,
                            first_row=table.first_row, keep_localized_n=keep_localized_n)
@@ -97,7 +97,7 @@ def _collection(engine: Engine, request: ResyncRequest, export: Path, sha: str, 
     read = read_kind("extended-export", export)
     chosen = (_decisions(Path(request.decisions), sheets, read, request.keep_localized_n)
               if export == review_for else None)
-    table = read.table
+    table = read.table.dense()  # the loader keeps the export's rows where they were, blank ones too
     plan = plan_collection(export, sha, table.header, table.frame, table.first_row, read.canonical,
                            po_lines=po_frame, decisions=chosen, keep_localized_n=request.keep_localized_n)
     folder = run / name

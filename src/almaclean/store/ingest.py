@@ -216,7 +216,7 @@ def _insert_source(conn: Connection, read: KindRead, institution: str, scope: st
              f"({query('next_current_order')})) "
              "RETURNING id"),
         {"i": institution, "k": read.kind, "scope": scope, "name": Path(table.path).name, "size": size,
-         "sha": sha, "rows": table.frame.height, "fmt": table.format, "enc": table.encoding,
+         "sha": sha, "rows": table.row_span, "fmt": table.format, "enc": table.encoding,
          "header": json.dumps(list(table.header), ensure_ascii=False),
          "width": table.frame.width, "first": table.first_row,
          "at": now, "ver": __version__,
@@ -265,7 +265,7 @@ def _cells_of_rows(read: KindRead) -> pl.DataFrame:
     (blank rows have no content: they come back as nulls)."""
     frame = read.table.frame
     if frame.height != read.canonical.height:
-        frame = frame.gather(read.canonical.get_column("row") - read.table.first_row)
+        frame = frame.gather(read.table.positions(read.canonical.get_column("row")))
     return frame
 
 
