@@ -205,7 +205,9 @@ def _read_xlsx(path: Path, has_header: bool, sheet: int | str | None) -> TextTab
 # C0 control characters but tab, line feed and carriage return, and DEL: no export holds one;
 # a file with one is damaged, binary or not the text it claims to be.
 CONTROL_CHARACTERS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
-_BLANK_RUN = re.compile(rb"\n(?:\r?\n)+")   # a line end and the empty lines after it
+# A line end and the empty lines after it (a character class: sre repeats a group with memory
+# per repetition, ~100 bytes for each of ten million empty lines).
+_BLANK_RUN = re.compile(rb"\n[\r\n]*\n")
 
 
 @dataclass(frozen=True)
@@ -330,22 +332,24 @@ def _parse_delimited(path: Path, source: bytes | Path, separator: str) -> _Parse
     """The records of a delimited text. Empty lines are left out before parsing (a file of
     millions of them costs nothing) unless a cell spans lines: then a line is not a record and
     the text is parsed as it is."""
+    slow_quoting = csv.QUOTE_NONE if separator == "\t" else csv.QUOTE_MINIMAL
     if _has_blank_lines(path, source):
-        compact, removed = without_blank_lines(source if isinstance(source, bytes) else _read_all(path))
+        data = source if isinstance(source, bytes) else _read_all(path)
+        compact, removed = without_blank_lines(data)
         if removed:
             try:
                 parsed = _parse_fast(path, compact, separator)
-            except pl.exceptions.PolarsError:
-                parsed = None
-            if parsed is not None and not _multiline_cells(parsed.frame):
+            except pl.exceptions.PolarsError as exc:  # the slow reader leaves empty lines out itself
+                return _parse_slowly(path, data, separator, slow_quoting, str(exc))
+            if not _multiline_cells(parsed.frame):
                 log.info("%s: %s empty line(s) left out", path.name, f"{sum(n for _, n in removed):,}")
                 return replace(parsed, rows=record_rows(parsed.frame.height, removed))
+            del compact, parsed
     try:
         return _parse_fast(path, source, separator)
     except pl.exceptions.PolarsError as exc:
         data = source if isinstance(source, bytes) else _read_all(path)
-        return _parse_slowly(path, data, separator, csv.QUOTE_NONE if separator == "\t" else csv.QUOTE_MINIMAL,
-                             str(exc))
+        return _parse_slowly(path, data, separator, slow_quoting, str(exc))
 
 
 def _parse_fast(path: Path, source: bytes | Path, separator: str) -> _Parsed:
@@ -414,7 +418,7 @@ def _parse_slowly(path: Path, text: bytes, separator: str, quoting: int, error: 
     log.info("%s: read with the slower CSV reader (%s)", path.name, error.splitlines()[0][:120])
     columns = [[row[j] if j < len(row) and row[j] != "" else None for row in rows] for j in range(width or 0)]
     frame = pl.DataFrame({f"c{j}": pl.Series(values, dtype=pl.String) for j, values in enumerate(columns)})
-    sparse = len(numbers) != number or numbers != list(range(1, number + 1))
+    sparse = len(numbers) != number   # numbers rise from 1 to number: as many means all
     return _Parsed(frame, pl.Series("row", numbers, dtype=pl.Int64) if sparse else None,
                    quoting != csv.QUOTE_NONE, True)
 
