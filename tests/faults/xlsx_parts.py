@@ -29,6 +29,8 @@ class Book:
     extra: dict[str, bytes] = field(default_factory=dict)
     drop: set[str] = field(default_factory=set)   # parts to leave out
     active: int | None = None
+    calc_pr: str | None = None                    # a <calcPr .../> element for workbook.xml
+    styles: tuple[dict[int, str], list[int]] | None = None   # (custom number formats, numFmtId per cell style)
 
 
 def cell_ref(row: int, column: int) -> str:
@@ -90,9 +92,15 @@ def write_book(path: Path, book: Book) -> Path:
         overrides.append('<Override PartName="/xl/sharedStrings.xml" '
                          'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>')
     views = f'<bookViews><workbookView activeTab="{book.active}"/></bookViews>' if book.active is not None else ""
+    if book.styles is not None:
+        parts["xl/styles.xml"] = styles_xml(*book.styles)
+        n = len(book.sheets) + 2
+        rel_entries.append(f'<Relationship Id="rId{n}" Type="{REL}/styles" Target="styles.xml"/>')
+        overrides.append('<Override PartName="/xl/styles.xml" '
+                         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>')
     parts["xl/workbook.xml"] = (book.workbook_xml or (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="{MAIN}" xmlns:r="{REL}">'
-        f'{views}<sheets>{"".join(sheet_entries)}</sheets></workbook>')).encode()
+        f'{views}<sheets>{"".join(sheet_entries)}</sheets>{book.calc_pr or ""}</workbook>')).encode()
     parts["xl/_rels/workbook.xml.rels"] = (book.rels_xml or (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="{PKG_REL}">'
         f'{"".join(rel_entries)}</Relationships>')).encode()
@@ -110,6 +118,22 @@ def write_book(path: Path, book: Book) -> Path:
             if name in parts and name not in book.drop:
                 archive.writestr(name, parts[name])
     return path
+
+
+def styles_xml(custom: dict[int, str], xf_formats: list[int]) -> bytes:
+    """styles.xml with these custom number formats and one cell style (xf) per numFmtId given:
+    cell attribute s="i" picks xf_formats[i]."""
+    formats = "".join(f'<numFmt numFmtId="{number}" formatCode="{escape(code, {chr(34): "&quot;"})}"/>'
+                      for number, code in custom.items())
+    applied = ' applyNumberFormat="1"'
+    xfs = "".join(f'<xf numFmtId="{number}" fontId="0" fillId="0" borderId="0" xfId="0"{applied if number else ""}/>'
+                  for number in xf_formats)
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet xmlns="{MAIN}">'
+            f'<numFmts count="{len(custom)}">{formats}</numFmts><fonts count="1"><font/></fonts>'
+            '<fills count="1"><fill/></fills><borders count="1"><border/></borders>'
+            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+            f'<cellXfs count="{len(xf_formats)}">{xfs}</cellXfs>'
+            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>').encode()
 
 
 def simple_book(path: Path, rows: list[list[object]], *, shared: bool = False, name: str = "Results") -> Path:

@@ -18,8 +18,11 @@ Choices worth knowing:
   fields than Excel has columns is refused before parsing.
 - Every format: no cell longer than an Excel cell holds (32,767 UTF-16 units), so a stored
   cell can always be written to a report.
-- xlsx: read.xlsx_check looks inside first (sizes, grid, sheet choice: the only visible sheet
-  with data unless told). fastexcel renders a number cell as text, but a number at or above
+- xlsx: read.xlsx_check looks inside first (sizes, grid, cells written twice, sheet choice: the
+  only visible sheet with data unless told), and notes the cells fastexcel would give otherwise
+  than Excel shows them: a formula with no saved result and an error cell are refused, never
+  read as empty; a boolean reads TRUE / FALSE; a number shown through a number format reads as
+  Excel shows it or is refused (read.xlsx_formats). fastexcel renders a number cell as text, but a number at or above
   2**53 has already lost digits in the file, so ID columns (text_columns) are checked: such
   number cells are found with an XML parse of the sheet and refused, as are text cells
   holding scientific notation or a ".0" ending.
@@ -50,7 +53,7 @@ from almaclean.read.detect import (
     to_utf8,
     whole_file_encoding,
 )
-from almaclean.read.xlsx_check import EXCEL_COLUMNS, numeric_cells, plan_xlsx
+from almaclean.read.xlsx_check import EXCEL_COLUMNS, CellNote, numeric_cells, plan_xlsx
 from almaclean.write.xlsx import EXCEL_MAX_CHARS
 from almaclean.write.xlsx_cells import utf16_length
 
@@ -196,8 +199,29 @@ def _read_xlsx(path: Path, has_header: bool, sheet: int | str | None) -> TextTab
         else pl.Series(f"c{j}", [None] * height, dtype=pl.String)
         for j in range(width)
     ])
+    frame = _as_excel_shows(path, frame, plan.notes, has_header)
     table = _split_header(path, _empty_to_null(frame), has_header, "xlsx", None)
     return replace(table, sheet=plan.sheet.name)
+
+
+def _as_excel_shows(path: Path, frame: pl.DataFrame, notes: tuple[CellNote, ...], has_header: bool) -> pl.DataFrame:
+    """The cells read.xlsx_check noted: the first refused one is an InputError (row as Excel shows
+    it, column by its header), the others take the text Excel shows (frame row i = Excel row i + 1)."""
+    refused = [note for note in notes if note.shown is None]
+    if refused:
+        first = min(refused, key=lambda note: (note.row, note.column))
+        header = frame.row(0) if has_header and frame.height else ()
+        named = first.row > 1 and first.column < len(header) and header[first.column]
+        raise InputError(first.problem, file=path, row=first.row,
+                         column=header[first.column] if named else excel_letter(first.column))
+    by_column: dict[int, list[CellNote]] = {}
+    for note in notes:
+        if note.row - 1 < frame.height and note.column < frame.width:
+            by_column.setdefault(note.column, []).append(note)
+    for j, column in by_column.items():
+        cells = frame.get_column(f"c{j}").scatter([note.row - 1 for note in column], [note.shown for note in column])
+        frame = frame.with_columns(cells)
+    return frame
 
 
 # --- CSV / TSV ----------------------------------------------------------------------------

@@ -9,9 +9,20 @@ Everything here is checked first, with streaming XML parses (expat) and no grid:
 - shared strings: none longer than Excel's 32,767 characters;
 - the sheet: its <dimension> and its actual cell references inside Excel's grid and their
   bounding box at most MAX_CELLS.
+- the sheet's structure as Excel reads it: rows in rising order, each cell inside its own row,
+  cells of a row in rising columns. A cell written twice (fastexcel would keep the last value,
+  Excel refuses or repairs the file) or out of order is refused, naming it.
 (Inline text over 32,767 characters is refused by read.table after loading, naming the cell;
 a shared-string index past the table is refused by fastexcel itself.) The scan costs about
 0.5 microseconds per XML element, two to three times fastexcel's own load time.
+
+Cells whose value fastexcel would give otherwise than Excel shows it are found in the same
+scan and looked at in a second pass over those cells only (`CellNote`, applied by read.table):
+- a formula with no saved result (a file written by a script), or in a workbook that asks
+  Excel to recalculate every formula on opening (fullCalcOnLoad: its saved results are
+  placeholders), and an error cell (#REF!, #N/A, ...): refused, never read as empty;
+- a boolean: TRUE / FALSE, as Excel shows it;
+- a number shown through a number format: as read.xlsx_formats says (rendered or refused).
 Sheet choice when the caller names none: the only visible sheet that holds data. Hidden sheets
 are never read; several visible sheets with data are refused as ambiguous, naming them.
 """
@@ -27,6 +38,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from almaclean.errors import InputError
+from almaclean.read import xlsx_formats
 from almaclean.write.xlsx import EXCEL_MAX_CHARS
 
 log = logging.getLogger(__name__)
@@ -47,7 +59,9 @@ _DIGITS = "0123456789"
 _NAMESPACES = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main ",
                "http://purl.oclc.org/ooxml/spreadsheetml/main ", "")
 _SHEET_ELEMENTS: dict[str, str | None] = {ns + local: ("v" if local == "is" else local) for ns in _NAMESPACES
-                                          for local in ("c", "v", "is", "row", "dimension")}
+                                          for local in ("c", "v", "is", "row", "dimension", "f")}
+# Cell types whose value fastexcel gives otherwise than Excel shows it: error, boolean.
+_LOOKED_AT_TYPES = frozenset({"e", "b"})
 _HIDDEN = {"hidden", "veryHidden"}
 
 
@@ -60,9 +74,38 @@ class SheetRef:
 
 
 @dataclass(frozen=True)
+class CellNote:
+    """A cell whose value as fastexcel gives it is not what Excel shows."""
+    row: int              # as Excel shows it (1-based)
+    column: int           # 0-based
+    shown: str | None     # the text Excel shows, to read instead (None: refused)
+    problem: str | None   # why it is refused, in words, with how to fix it
+
+
+@dataclass(frozen=True)
 class XlsxPlan:
     sheet: SheetRef
-    reason: str       # why this sheet, for the log
+    reason: str                      # why this sheet, for the log
+    notes: tuple[CellNote, ...] = ()
+
+
+@dataclass(frozen=True)
+class Workbook:
+    sheets: list[SheetRef]
+    recalculates: bool               # calcPr fullCalcOnLoad: every formula is computed again on opening
+    styles: str | None               # zip member of the styles part
+
+
+@dataclass(frozen=True)
+class NumberStyles:
+    """Per cell style (xf index): the number format's code and what a number under it needs."""
+    codes: tuple[str | None, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+    @property
+    def looked_at(self) -> frozenset[str]:
+        """Style indexes (as the XML writes them) of the number formats xlsx_formats renders."""
+        return frozenset(str(i) for i, kind in enumerate(self.kinds) if kind == xlsx_formats.RENDER)
 
 
 @dataclass
@@ -72,6 +115,7 @@ class SheetScan:
     max_column: int = 0
     cells_with_value: int = 0
     dimension: str | None = None
+    looked_at: int = 0            # cells to look at closer (formulas, errors, booleans, formatted numbers)
 
 
 def plan_xlsx(path: Path, sheet: int | str | None = None) -> XlsxPlan:
@@ -80,17 +124,20 @@ def plan_xlsx(path: Path, sheet: int | str | None = None) -> XlsxPlan:
     budget = max(MIN_XML_BYTES, XML_RATIO * size)
     with _open_zip(path) as archive:
         _check_members(path, archive, budget)
-        sheets = workbook_sheets(path, archive)
+        book = read_workbook(path, archive)
+        sheets = book.sheets
         _check_shared_strings(path, archive)
+        styles = number_styles(path, archive, book.styles)
         if sheet is not None:
             chosen = _named_sheet(path, sheets, sheet)
-            _check_sheet(path, chosen, scan_sheet(path, archive, chosen))
-            return XlsxPlan(chosen, "the sheet asked for")
+            scan = scan_sheet(path, archive, chosen, styles.looked_at)
+            _check_sheet(path, chosen, scan)
+            return XlsxPlan(chosen, "the sheet asked for", _notes(path, archive, chosen, scan, book, styles))
         visible = [s for s in sheets if s.state not in _HIDDEN]
         if not visible:
             raise InputError("every sheet of this workbook is hidden: unhide the export's sheet in Excel "
                              "and save again", file=path)
-        scans = {s.name: scan_sheet(path, archive, s) for s in visible}
+        scans = {s.name: scan_sheet(path, archive, s, styles.looked_at) for s in visible}
         with_data = [s for s in visible if scans[s.name].cells_with_value]
         hidden = [s.name for s in sheets if s.state in _HIDDEN]
         if len(with_data) > 1:
@@ -103,15 +150,24 @@ def plan_xlsx(path: Path, sheet: int | str | None = None) -> XlsxPlan:
         reason = ("the only sheet" if len(sheets) == 1 else
                   "the only visible sheet with data" + (f"; hidden sheets not read: {', '.join(map(repr, hidden))}"
                                                         if hidden else ""))
-        return XlsxPlan(chosen, reason)
+        return XlsxPlan(chosen, reason, _notes(path, archive, chosen, scans[chosen.name], book, styles))
 
 
 def numeric_cells(path: Path, sheet: int | str, column: int) -> list[tuple[int, str]]:
     """(row, value) of the number cells of one column (0-based) that a double cannot hold exactly
     (at or above 2**53), straight from the sheet XML."""
+    found = []
     with _open_zip(path) as archive:
         chosen = _named_sheet(path, workbook_sheets(path, archive), sheet)
-        return _number_cells(path, archive, chosen, column + 1)
+        for cell in _cells(path, archive, chosen, lambda cell: cell.column == column + 1 and cell.type == "n"):
+            value = cell.value.strip()
+            try:
+                big = abs(float(value)) >= 2**53
+            except ValueError:
+                big = False
+            if big:
+                found.append((cell.row, value))
+    return found
 
 
 # --- zip ----------------------------------------------------------------------------------
@@ -202,17 +258,29 @@ def _local(name: str) -> str:
 
 def workbook_sheets(path: Path, archive: zipfile.ZipFile) -> list[SheetRef]:
     """Sheets in workbook order with their XML member, via workbook.xml and its relationships."""
+    return read_workbook(path, archive).sheets
+
+
+def read_workbook(path: Path, archive: zipfile.ZipFile) -> Workbook:
+    """The sheets (workbook_sheets), whether Excel recalculates every formula on opening, and
+    the styles part."""
     sheets: list[tuple[str, str, str]] = []
     targets: dict[str, str] = {}
+    facts = {"recalculates": False, "styles": None}
 
     def on_sheet(name: str, attrs: dict[str, str]) -> None:
-        if _local(name) == "sheet":
+        local = _local(name)
+        if local == "sheet":
             rel = next((v for k, v in attrs.items() if _local(k) == "id" and k != "sheetId"), "")
             sheets.append((attrs.get("name", ""), rel, attrs.get("state", "visible")))
+        elif local == "calcPr":
+            facts["recalculates"] = attrs.get("fullCalcOnLoad", "").strip().lower() in ("1", "true")
 
     def on_rel(name: str, attrs: dict[str, str]) -> None:
         if _local(name) == "Relationship" and "Id" in attrs:
             targets[attrs["Id"]] = attrs.get("Target", "")
+            if attrs.get("Type", "").endswith("/styles"):
+                facts["styles"] = _member(attrs.get("Target", ""))
 
     _parse(path, archive, "xl/workbook.xml", on_sheet, limit=SMALL_PART_BYTES)
     rels = "xl/_rels/workbook.xml.rels"
@@ -227,11 +295,47 @@ def workbook_sheets(path: Path, archive: zipfile.ZipFile) -> list[SheetRef]:
         target = targets.get(rel)
         if not target:
             raise InputError(f"not a readable Excel file: sheet {name!r} has no part", file=path)
-        member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-        result.append(SheetRef(position, name, member, state))
+        result.append(SheetRef(position, name, _member(target), state))
     if len({ref.member for ref in result}) != len(result):  # each would be scanned again
         raise InputError("not a readable Excel file: two sheets point to the same part", file=path)
-    return result
+    styles = facts["styles"] or ("xl/styles.xml" if "xl/styles.xml" in archive.namelist() else None)
+    return Workbook(result, facts["recalculates"], styles)
+
+
+def _member(target: str) -> str:
+    """The zip member of a workbook relationship's target."""
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+
+def number_styles(path: Path, archive: zipfile.ZipFile, member: str | None) -> NumberStyles:
+    """The number format of each cell style (cellXfs), from the styles part (none: all General)."""
+    if member is None or member not in archive.namelist():
+        return NumberStyles()
+    custom: dict[int, str] = {}
+    formats: list[int] = []
+    inside = {"cellXfs": False}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        local = _local(name)
+        if local == "numFmt":
+            try:
+                custom[int(attrs.get("numFmtId", ""))] = attrs.get("formatCode", "")
+            except ValueError:
+                raise InputError("not a readable Excel file: a number format without a number id", file=path) from None
+        elif local == "cellXfs":
+            inside["cellXfs"] = True
+        elif local == "xf" and inside["cellXfs"]:
+            try:
+                formats.append(int(attrs.get("numFmtId", "0")))
+            except ValueError:
+                formats.append(-1)   # no format Excel knows: its numbers are refused
+        elif local in ("cellStyles", "dxfs", "tableStyles", "colors", "extLst"):
+            inside["cellXfs"] = False
+
+    _parse(path, archive, member, start, limit=SMALL_PART_BYTES)
+    codes = tuple(xlsx_formats.format_code(number, custom) for number in formats)
+    kinds = tuple(xlsx_formats.kind_of(number, custom) for number in formats)
+    return NumberStyles(codes, kinds)
 
 
 def _named_sheet(path: Path, sheets: list[SheetRef], sheet: int | str) -> SheetRef:
@@ -280,18 +384,22 @@ def _check_shared_strings(path: Path, archive: zipfile.ZipFile) -> int:
     return state["count"]
 
 
-def scan_sheet(path: Path, archive: zipfile.ZipFile, sheet: SheetRef) -> SheetScan:
-    """One streaming pass over a sheet's XML: the bounding box of its cells and whether any holds
-    a value. Called for every element of a sheet of millions of cells, so kept lean: the row
-    number of a reference is parsed once per row, column letters once per column."""
+def scan_sheet(path: Path, archive: zipfile.ZipFile, sheet: SheetRef,
+               looked_at_styles: frozenset[str] = frozenset()) -> SheetScan:
+    """One streaming pass over a sheet's XML: the bounding box of its cells, whether any holds a
+    value, the order of rows and cells, and how many cells to look at closer (formulas, error
+    and boolean cells, numbers in the styles `looked_at_styles`). Called for every element of a
+    sheet of millions of cells, so kept lean: the row number of a reference is parsed once per
+    row, column letters once per column."""
     scan = SheetScan()
     known = dict(_SHEET_ELEMENTS)
     columns: dict[str, int] = {}
     row_of_digits: dict[str, int] = {}
-    row = column = max_row = max_column = values = 0
+    row = column = max_row = max_column = values = looked = 0
+    row_known = True   # the row element said its number (else the first cell reference says it)
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        nonlocal row, column, max_row, max_column, values
+        nonlocal row, column, max_row, max_column, values, looked, row_known
         local = known.get(name, "?")
         if local == "?":  # any namespace: calamine matches local names
             local = known[name] = _SHEET_ELEMENTS.get(_local(name))
@@ -304,19 +412,37 @@ def scan_sheet(path: Path, archive: zipfile.ZipFile, sheet: SheetRef) -> SheetSc
                 cell_row = row
             else:
                 letters = ref.rstrip(_DIGITS)
-                column = columns.get(letters) or _column_number(path, sheet, letters, columns)
+                cell_column = columns.get(letters) or _column_number(path, sheet, letters, columns)
                 digits = ref[len(letters):]
                 cell_row = row_of_digits.get(digits) or _reference_row(path, sheet, ref, digits, row_of_digits)
+                if cell_column <= column or cell_row != row:
+                    if row_known or column or cell_row < row:
+                        _out_of_order(path, sheet, ref, cell_row, letters, row)
+                    row = max_row = max(max_row, cell_row)
+                    row_known = True
+                column = cell_column
             if column > max_column or cell_row > max_row:
                 max_column = max(max_column, column)
                 max_row = max(max_row, cell_row)
                 if max_row * max_column > MAX_CELLS:
                     _too_many_cells(path, sheet, max_row, max_column)
+            kind = attrs.get("t")
+            if kind in _LOOKED_AT_TYPES or (looked_at_styles and kind in (None, "n")
+                                            and attrs.get("s") in looked_at_styles):
+                looked += 1
         elif local == "v":
             values += 1
+        elif local == "f":
+            looked += 1
         elif local == "row":
             number = attrs.get("r")
-            row = _row_number(path, sheet, number) if number is not None else row + 1
+            if number is not None:
+                given = _row_number(path, sheet, number)
+                if given <= row:
+                    _row_out_of_order(path, sheet, given, row)
+                row, row_known = given, True
+            else:
+                row, row_known = row + 1, False
             column = 0
             if row > max_row:
                 max_row = row
@@ -327,8 +453,23 @@ def scan_sheet(path: Path, archive: zipfile.ZipFile, sheet: SheetRef) -> SheetSc
             _check_dimension(path, sheet, scan.dimension)
 
     _parse(path, archive, sheet.member, start)
-    scan.max_row, scan.max_column, scan.cells_with_value = max_row, max_column, values
+    scan.max_row, scan.max_column, scan.cells_with_value, scan.looked_at = max_row, max_column, values, looked
     return scan
+
+
+def _out_of_order(path: Path, sheet: SheetRef, ref: str, row: int, letters: str, in_row: int) -> None:
+    raise InputError(
+        f"not a readable Excel file: sheet {sheet.name!r} writes cell {ref[:20]} twice or out of its place "
+        f"(in row {in_row}'s part of the sheet, after a cell at or right of it): Excel would refuse or repair "
+        "the file, and which value counts is not clear. Export the file again (or open it in Excel, check "
+        "this cell and save it again)", file=path, row=row, column=letters)
+
+
+def _row_out_of_order(path: Path, sheet: SheetRef, given: int, after: int) -> None:
+    raise InputError(
+        f"not a readable Excel file: sheet {sheet.name!r} writes row {given} twice or out of order (after row "
+        f"{after}): Excel would refuse or repair the file, and which values count is not clear. Export the file "
+        "again (or open it in Excel, check this row and save it again)", file=path, row=given)
 
 
 def _reference_row(path: Path, sheet: SheetRef, ref: str, digits: str, cache: dict[str, int]) -> int:
@@ -340,47 +481,126 @@ def _reference_row(path: Path, sheet: SheetRef, ref: str, digits: str, cache: di
     return cache[digits]
 
 
-def _number_cells(path: Path, archive: zipfile.ZipFile, sheet: SheetRef, column: int) -> list[tuple[int, str]]:
-    """(row, value) of the number cells in one column (1-based) at or above 2**53."""
-    found: list[tuple[int, str]] = []
-    cell = {"row": 0, "column": 0, "type": "n", "in_value": False, "value": ""}
+@dataclass
+class Cell:
+    """One cell of the sheet XML, as far as the second pass needs it."""
+    row: int = 0
+    column: int = 0                # 1-based
+    type: str = "n"                # the t attribute ("n" when absent)
+    style: str | None = None       # the s attribute
+    formula: bool = False
+    value: str | None = None       # the <v> text (cut at 64 characters); None: no <v>
+
+
+def _cells(path: Path, archive: zipfile.ZipFile, sheet: SheetRef, wanted: Callable[[Cell], bool]) -> list[Cell]:
+    """The cells `wanted` picks, in one streaming pass over the sheet XML (values read)."""
+    found: list[Cell] = []
+    state = {"cell": Cell(), "in_value": False, "open": False}
 
     def close() -> None:
-        if cell["column"] == column and cell["type"] == "n" and cell["value"].strip():
-            value = cell["value"].strip()
-            try:
-                big = abs(float(value)) >= 2**53
-            except ValueError:
-                big = False
-            if big:
-                found.append((cell["row"], value))
-        cell["value"] = ""
-        cell["in_value"] = False
+        cell = state["cell"]
+        if state["open"] and wanted(cell):
+            if cell.value is not None:
+                cell.value = cell.value.strip()
+            found.append(cell)
+        state["open"] = state["in_value"] = False
 
     def start(name: str, attrs: dict[str, str]) -> None:
         local = name[name.rfind(" ") + 1:]
+        state["in_value"] = False
         if local == "c":
+            previous = state["cell"]
             close()
             ref = attrs.get("r")
             if ref is None:
-                cell["column"] += 1
+                row, column = previous.row, previous.column + 1
             else:
-                cell["row"], cell["column"] = _cell_position(path, sheet, ref)
-            cell["type"] = attrs.get("t", "n")
+                row, column = _cell_position(path, sheet, ref)
+            state["cell"] = Cell(row, column, attrs.get("t", "n"), attrs.get("s"))
+            state["open"] = True
         elif local == "row":
             close()
-            cell["column"] = 0
             number = attrs.get("r")
-            cell["row"] = _row_number(path, sheet, number) if number is not None else cell["row"] + 1
-        cell["in_value"] = local == "v"
+            row = _row_number(path, sheet, number) if number is not None else state["cell"].row + 1
+            state["cell"] = Cell(row, 0)
+        elif local == "f" and state["open"]:
+            state["cell"].formula = True
+        elif local == "v" and state["open"]:
+            state["cell"].value = ""
+            state["in_value"] = True
 
     def text(data: str) -> None:
-        if cell["in_value"] and len(cell["value"]) < 64:
-            cell["value"] += data
+        cell = state["cell"]
+        if state["in_value"] and len(cell.value) < 64:
+            cell.value += data
 
     _parse(path, archive, sheet.member, start, text)
     close()
     return found
+
+
+# Errors a cell can show, in words (Excel's own meanings).
+ERROR_MEANINGS = {
+    "#NULL!": "two ranges that do not meet", "#DIV/0!": "a division by zero", "#VALUE!": "a value of the wrong type",
+    "#REF!": "a reference to cells that were deleted", "#NAME?": "a name Excel does not know",
+    "#NUM!": "a number out of range", "#N/A": "a value not available (a lookup that found nothing)",
+    "#GETTING_DATA": "data still loading", "#SPILL!": "a result that could not spill", "#CALC!": "a calculation error",
+}
+PASTE_VALUES = ("In Excel: select the column, Copy, then Paste Special > Values (as text for IDs), save, "
+                "and give the file again")
+
+
+def _notes(path: Path, archive: zipfile.ZipFile, sheet: SheetRef, scan: SheetScan, book: Workbook,
+           styles: NumberStyles) -> tuple[CellNote, ...]:
+    """The cells of the sheet read whose value fastexcel gives otherwise than Excel shows it."""
+    if not scan.looked_at:
+        return ()
+    looked = styles.looked_at
+
+    def wanted(cell: Cell) -> bool:
+        return cell.formula or cell.type in _LOOKED_AT_TYPES or (cell.type == "n" and cell.style in looked)
+
+    notes = [note for cell in _cells(path, archive, sheet, wanted)
+             if (note := _note(cell, book.recalculates, styles)) is not None]
+    log.info("%s: %d cell(s) of sheet %r read as Excel shows them, %d refused", path.name,
+             sum(n.shown is not None for n in notes), sheet.name, sum(n.shown is None for n in notes))
+    return tuple(notes)
+
+
+def _note(cell: Cell, recalculates: bool, styles: NumberStyles) -> CellNote | None:
+    def refuse(problem: str) -> CellNote:
+        return CellNote(cell.row, cell.column - 1, None, problem)
+
+    if cell.formula and recalculates:
+        return refuse("this cell holds a formula, and the workbook asks Excel to compute every formula again on "
+                      "opening (a file written by a script), so the result saved in the file is not known to be "
+                      f"what Excel shows. {PASTE_VALUES}")
+    if cell.formula and (cell.value is None or (cell.value == "" and cell.type != "str")):
+        return refuse("this cell holds a formula whose result is not saved in the file (written by a script and "
+                      "never opened in Excel), so its value is unknown, not empty. Open the file in Excel (it "
+                      f"computes the formulas); {PASTE_VALUES}")
+    if cell.type == "e":
+        error = (cell.value or "").upper()
+        meaning = ERROR_MEANINGS.get(error)
+        return refuse(f"this cell shows the error {error or '(an error)'} in Excel"
+                      + (f" ({meaning})" if meaning else "") + ": its value is lost, not empty. Fix the cell or the "
+                      f"formula behind it; {PASTE_VALUES}")
+    if cell.type == "b":
+        flag = (cell.value or "").lower()
+        if flag in ("1", "true"):
+            return CellNote(cell.row, cell.column - 1, "TRUE", None)
+        if flag in ("0", "false"):
+            return CellNote(cell.row, cell.column - 1, "FALSE", None)
+        return refuse(f"this TRUE/FALSE cell holds {cell.value!r}, which is neither")
+    if cell.type == "n" and cell.style is not None and cell.value:
+        code = styles.codes[int(cell.style)]   # a looked-at style: an index of styles.codes
+        result = xlsx_formats.shown(code, cell.value)
+        if isinstance(result, xlsx_formats.Refused):
+            return refuse(f"Excel shows this number ({cell.value}) through a number format, and {result.reason}, so "
+                          "what Excel shows cannot be read exactly. In Excel: format the column as Text, or Copy, "
+                          "then Paste Special > Values as text, save, and give the file again")
+        return CellNote(cell.row, cell.column - 1, result, None)
+    return None
 
 
 def _column_number(path: Path, sheet: SheetRef, letters: str, cache: dict[str, int]) -> int:
