@@ -106,6 +106,35 @@ def id_cell_book(cell: str) -> Book:
     return Book([SheetXml("Results", body)])
 
 
+def title_cell_book(cell: str, *, styles: tuple[dict[int, str], list[int]] | None = None,
+                    calc_pr: str | None = None, header: list[str] = HEADER) -> Book:
+    """The header in row 1; row 2 a good portfolio and MMS ID and `cell` (at C2) as its title."""
+    head = "".join(f'<c r="{cell_ref(1, j + 1)}" t="inlineStr"><is><t>{h}</t></is></c>' for j, h in enumerate(header))
+    body = (f'<sheetData><row r="1">{head}</row><row r="2"><c r="A2" t="inlineStr"><is><t>{PID[0]}</t></is></c>'
+            f'<c r="B2" t="inlineStr"><is><t>{MMS[0]}</t></is></c>{cell}</row></sheetData>')
+    return Book([SheetXml("Results", body)], styles=styles, calc_pr=calc_pr)
+
+
+def legacy_number_book(value: str, code: str) -> Book:
+    """A P2E report: Legacy ID stored as a number shown through `code`, Type, Title."""
+    body = ('<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Legacy ID</t></is></c>'
+            '<c r="B1" t="inlineStr"><is><t>Type</t></is></c><c r="C1" t="inlineStr"><is><t>Title</t></is></c></row>'
+            f'<row r="2"><c r="A2" s="1"><v>{value}</v></c><c r="B2" t="inlineStr"><is><t>portfolio</t></is></c>'
+            '<c r="C2" t="inlineStr"><is><t>T</t></is></c></row></sheetData>')
+    return Book([SheetXml("P2E", body)], styles=({164: code}, [0, 164]))
+
+
+def good_rows_with(extra_row_xml: str) -> Book:
+    """The good rows, with `extra_row_xml` put right before </sheetData>."""
+    return Book([SheetXml("Results", rows_xml([HEADER, *GOOD_ROWS]).replace("</sheetData>", extra_row_xml + "</sheetData>"))])
+
+
+def id_cell_book_styled(cell: str, styles: tuple[dict[int, str], list[int]]) -> Book:
+    made = id_cell_book(cell)
+    made.styles = styles
+    return made
+
+
 def zip_edit(name: str, make: Callable[[], Book], edit: Callable[[dict[str, bytes]], dict[str, bytes]],
              *, compression: int = zipfile.ZIP_DEFLATED) -> Callable[[Path], Path]:
     """An xlsx built from `make`, its parts then changed by `edit` and zipped again."""
@@ -443,13 +472,116 @@ def cases() -> list[Case]:
                  Refuse(row=2, column="Portfolio Id", match="stored as an Excel number")))
     for label, cell, match in (("date", '<c r="A2" t="d"><v>2024-01-01T00:00:00</v></c>', "not an Alma ID"),
                                ("boolean", '<c r="A2" t="b"><v>1</v></c>', "not an Alma ID"),
-                               ("error", '<c r="A2" t="e"><v>#N/A</v></c>', "empty"),
-                               ("formula_no_value", '<c r="A2"><f>B2</f></c>', "empty"),
+                               ("error", '<c r="A2" t="e"><v>#N/A</v></c>', "shows the error #N/A"),
+                               ("formula_no_value", '<c r="A2"><f>B2</f></c>', "result is not saved"),
                                ("small_number", '<c r="A2"><v>12345</v></c>', "5 digits"),
                                ("negative_number", '<c r="A2"><v>-53496697910003</v></c>', "characters other than digits"),
                                ("fraction", '<c r="A2"><v>0.5</v></c>', "characters other than digits")):
         add(Case(f"xlsx_id_{label}", book(f"c-{label}.xlsx", lambda cell=cell: id_cell_book(cell)),
                  Refuse(row=2, column="Portfolio Id", match=match)))
+
+    # --- xlsx: cells whose stored value is not what Excel shows --------------------------------------
+    for label, cell, match in (
+        ("formula_no_result", '<c r="C2"><f>UPPER(B2)</f></c>', "result is not saved"),
+        ("formula_empty_result", '<c r="C2"><f>UPPER(B2)</f><v></v></c>', "result is not saved"),
+        ("formula_self_closing_value", '<c r="C2"><f>B2</f><v/></c>', "result is not saved"),
+        ("shared_formula_child_no_result", '<c r="C2"><f t="shared" si="0"/></c>', "result is not saved"),
+        ("array_formula_no_result", '<c r="C2"><f t="array" ref="C2">B2</f></c>', "result is not saved"),
+        ("error_ref", '<c r="C2" t="e"><v>#REF!</v></c>', "#REF!"),
+        ("error_na", '<c r="C2" t="e"><v>#N/A</v></c>', "#N/A"),
+        ("error_div0", '<c r="C2" t="e"><v>#DIV/0!</v></c>', "#DIV/0!"),
+        ("error_value_from_formula", '<c r="C2" t="e"><f>1/0</f><v>#DIV/0!</v></c>', "#DIV/0!"),
+        ("error_without_text", '<c r="C2" t="e"/>', "shows the error"),
+    ):
+        add(Case(f"xlsx_{label}", book(f"x-{label}.xlsx", lambda cell=cell: title_cell_book(cell)),
+                 Refuse(row=2, column="Title", match=match)))
+    add(Case("xlsx_formula_cached_but_recalculated_on_open", book("x-recalc.xlsx", lambda: title_cell_book(
+        '<c r="C2" t="str"><f>UPPER(B2)</f><v>0</v></c>', calc_pr='<calcPr fullCalcOnLoad="1"/>')),
+        Refuse(row=2, column="Title", match="compute every formula again")))
+    add(Case("xlsx_formula_cached_text_result", book("x-ftext.xlsx", lambda: title_cell_book(
+        '<c r="C2" t="str"><f>"Revue"</f><v>Revue</v></c>', calc_pr='<calcPr calcId="191029"/>')),
+        Accept(rows=[(2, PID[0], MMS[0], "Revue")], encoding=None)))
+    add(Case("xlsx_formula_empty_text_result", book("x-fempty.xlsx", lambda: title_cell_book(
+        '<c r="C2" t="str"><f>IF(1,"","x")</f><v></v></c>')), Accept(rows=[(2, PID[0], MMS[0], None)], encoding=None)))
+    add(Case("xlsx_error_in_header", book("x-headerr.xlsx", lambda: Book([SheetXml("Results", rows_xml([HEADER, *GOOD_ROWS])
+        .replace('<row r="1">', '<row r="1"><c r="D1" t="e"><v>#NAME?</v></c>', 1).replace(
+            '<c r="D1" t="e"><v>#NAME?</v></c><c r="A1"', '<c r="A1"').replace('</row>', '<c r="D1" t="e"><v>#NAME?</v></c></row>', 1))])),
+        Refuse(row=1, column="D", match="#NAME?")))
+    add(Case("xlsx_error_late_in_a_big_sheet", book("x-errlate.xlsx", lambda: good_rows_with(
+        "".join(f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>{pid(n)}</t></is></c><c r="B{n}" t="inlineStr"><is><t>{MMS[0]}</t></is></c>'
+                f'<c r="C{n}" t="{"e" if n == 2999 else "inlineStr"}">{"<v>#REF!</v>" if n == 2999 else "<is><t>t</t></is>"}</c></row>'
+                for n in range(5, 3000)))), Refuse(row=2999, column="Title", match="#REF!")))
+    add(Case("xlsx_boolean_title_reads_as_excel_shows", book("x-bool.xlsx", lambda: title_cell_book('<c r="C2" t="b"><v>1</v></c>')),
+             Accept(rows=[(2, PID[0], MMS[0], "TRUE")], encoding=None)))
+
+    # --- xlsx: a cell written twice, or out of its place -----------------------------------------------
+    for label, extra, row, column in (
+        ("same_cell_twice", f'<row r="5"><c r="A5" t="inlineStr"><is><t>{PID[0]}</t></is></c><c r="A5" t="inlineStr"><is><t>{PID[1]}</t></is></c></row>', 5, "A"),
+        ("cells_out_of_order", f'<row r="5"><c r="B5" t="inlineStr"><is><t>{MMS[0]}</t></is></c><c r="A5" t="inlineStr"><is><t>{PID[0]}</t></is></c></row>', 5, "A"),
+        ("cell_of_an_earlier_row", f'<row r="5"><c r="A2" t="inlineStr"><is><t>{PID[2]}</t></is></c></row>', 2, "A"),
+        ("cell_of_a_later_row", f'<row r="5"><c r="A6" t="inlineStr"><is><t>{PID[2]}</t></is></c></row>', 6, "A"),
+        ("unnamed_cell_then_its_name", f'<row r="5"><c r="A5" t="inlineStr"><is><t>{PID[0]}</t></is></c><c t="inlineStr"><is><t>{MMS[0]}</t></is></c>'
+                                       f'<c r="B5" t="inlineStr"><is><t>{MMS[1]}</t></is></c></row>', 5, "B"),
+    ):
+        add(Case(f"xlsx_{label}", book(f"dup-{label}.xlsx", lambda extra=extra: good_rows_with(extra)),
+                 Refuse(row=row, column=column, match="twice or out of its place")))
+    add(Case("xlsx_same_row_twice", book("dup-row.xlsx", lambda: good_rows_with(
+        f'<row r="4"><c r="A4" t="inlineStr"><is><t>{PID[0]}</t></is></c></row>')), Refuse(row=4, match="writes row 4 twice")))
+    add(Case("xlsx_rows_out_of_order", book("dup-rows.xlsx", lambda: Book([SheetXml("Results", "<sheetData>" + "".join(
+        rows_xml([HEADER, *GOOD_ROWS]).removeprefix("<sheetData>").removesuffix("</sheetData>").replace("</row>", "</row>|")
+        .split("|")[i] for i in (0, 1, 3, 2)) + "</sheetData>")])), Refuse(row=3, match="writes row 3 twice or out of order")))
+    add(Case("xlsx_rows_without_numbers_skipping_blank_rows", book("norow.xlsx", lambda: Book([SheetXml("Results", rows_xml(
+        [HEADER, GOOD_ROWS[0], [None], GOOD_ROWS[1]]).replace(' r="1">', ">").replace(' r="2">', ">").replace(' r="3">', ">")
+        .replace(' r="4">', ">").replace("<row></row>", ""))])),
+        Accept(rows=[(2, PID[0], MMS[0], TITLES[0]), (4, PID[1], MMS[1], TITLES[1])], encoding=None)))
+
+    # --- xlsx: numbers shown through a number format --------------------------------------------------
+    for label, code, value, shown in (
+        ("zero_padded", "000000000", "123456", "000123456"),
+        ("prefix_and_padding", '"VOY"000000', "123", "VOY000123"),
+        ("escaped_prefix", "\\V\\O\\Y0000", "42", "VOY0042"),
+        ("hyphen_literal", "000-000", "1234", "001-234"),
+    ):
+        add(Case(f"p2e_legacy_number_{label}", book(f"p2e-{label}.xlsx", lambda code=code, value=value: legacy_number_book(value, code)),
+                 Accept(rows=[(2, shown, "portfolio", "T")], encoding=None), kind="p2e"))
+    for label, code, value, shown in (
+        ("issn_pattern", "0000-0000", "1234567", "0123-4567"),
+        ("thousands", "#,##0", "1234567", "1,234,567"),
+        ("fixed_decimals", "0.00", "5", "5.00"),
+        ("percent", "0%", "0.25", "25%"),
+        ("negative_in_parentheses", "#,##0;(#,##0)", "-1234", "(1,234)"),
+        ("colour_ignored", "[Blue]0000", "7", "0007"),
+        ("integer_format_exact", "0", "2024", "2024"),
+    ):
+        add(Case(f"xlsx_number_format_{label}", book(f"fmt-{label}.xlsx", lambda code=code, value=value: title_cell_book(
+            f'<c r="C2" s="1"><v>{value}</v></c>', styles=({164: code}, [0, 164]))),
+            Accept(rows=[(2, PID[0], MMS[0], shown)], encoding=None)))
+    for label, code, value, match in (
+        ("rounds_decimals", "0.00", "5.125", "rounds it to 2 decimal place"),
+        ("rounds_to_integer", "0", "5.5", "rounds it to 0 decimal place"),
+        ("scientific", "0.00E+00", "123456", "scientific notation"),
+        ("fraction", "# ?/?", "0.5", "fraction"),
+        ("condition", "[>100]0;0.0", "5", "condition"),
+        ("scaled_by_thousands", "0,", "123456", "scales the value"),
+        ("sixteen_digits", "0000000000000000", "1234567890123456", "15 significant digits"),
+    ):
+        add(Case(f"xlsx_number_format_{label}", book(f"fmtx-{label}.xlsx", lambda code=code, value=value: title_cell_book(
+            f'<c r="C2" s="1"><v>{value}</v></c>', styles=({164: code}, [0, 164]))),
+            Refuse(row=2, column="Title", match=match)))
+    add(Case("xlsx_number_format_locale_currency_builtin", book("fmt-cur.xlsx", lambda: title_cell_book(
+        '<c r="C2" s="1"><v>12</v></c>', styles=({}, [0, 7]))), Refuse(row=2, column="Title", match="locale-dependent")))
+    add(Case("xlsx_number_format_builtin_thousands", book("fmt-b3.xlsx", lambda: title_cell_book(
+        '<c r="C2" s="1"><v>1234</v></c>', styles=({}, [0, 3]))), Accept(rows=[(2, PID[0], MMS[0], "1,234")], encoding=None)))
+    add(Case("xlsx_number_format_text_cell_untouched", book("fmt-text.xlsx", lambda: title_cell_book(
+        '<c r="C2" s="1" t="inlineStr"><is><t>123</t></is></c>', styles=({164: "000000"}, [0, 164]))),
+        Accept(rows=[(2, PID[0], MMS[0], "123")], encoding=None)))
+    add(Case("xlsx_number_format_general_untouched", book("fmt-gen.xlsx", lambda: title_cell_book(
+        '<c r="C2" s="1"><v>123</v></c>', styles=({}, [0, 0]))), Accept(rows=[(2, PID[0], MMS[0], "123")], encoding=None)))
+    add(Case("xlsx_number_format_date_reads_iso", book("fmt-date.xlsx", lambda: title_cell_book(
+        '<c r="C2" s="1"><v>45292</v></c>', styles=({}, [0, 14]))), Accept(rows=[(2, PID[0], MMS[0], "2024-01-01 00:00:00")], encoding=None)))
+    add(Case("xlsx_number_format_zero_padded_id_refused_as_id", book("fmt-id.xlsx", lambda: id_cell_book_styled(
+        '<c r="A2" s="1"><v>53496697910003</v></c>', ({164: "0000000000000000"}, [0, 164]))),
+        Refuse(row=2, column="Portfolio Id", match="starts with 0")))
 
     # --- xlsx: structure ------------------------------------------------------------------------
     add(Case("xlsx_two_visible_sheets_with_data", book("two.xlsx", lambda: Book([
@@ -621,6 +753,23 @@ def cases() -> list[Case]:
     add(Case("tsv_with_trailing_tab", raw("trail.tsv", ("\t".join(HEADER) + "\t\r\n"
                                                          + "".join("\t".join(r) + "\t\r\n" for r in GOOD_ROWS)).encode()),
              Accept()))
+
+    # --- headers: invisible characters, other spaces and fullwidth forms never hide a column --------
+    for label, header in (
+        ("zero_width_space", ["Portfolio\u200b Id", "MMS Id", "Title"]),
+        ("bom_inside", ["Portfolio Id", "\ufeffMMS Id", "Ti\ufefftle"]),
+        ("fullwidth", ["Ｐｏｒｔｆｏｌｉｏ　Ｉｄ", "ＭＭＳ Ｉｄ", "Title"]),
+        ("no_break_and_double_spaces", ["Portfolio\u00a0 Id", "MMS  Id", "Title\u00a0"]),
+        ("soft_hyphen_and_joiners", ["Port\u00adfolio Id", "MMS\u2060 Id", "T\u200ditle"]),
+        ("direction_marks", ["\u200fPortfolio Id\u200e", "\u202aMMS Id\u202c", "Title"]),
+    ):
+        add(Case(f"header_{label}", raw(f"head-{label}.csv", text([header, *GOOD_ROWS]).encode()), Accept()))
+        add(Case(f"header_{label}_xlsx", book(f"head-{label}.xlsx", lambda header=header: sheet([header, *GOOD_ROWS])),
+                 Accept(encoding=None)))
+    add(Case("p2e_header_zero_width_space", raw("p2e-zw.csv", "Legacy\u200b ID,Type\u200b,Title\nEDU01000123456,portfolio,T\n".encode()),
+             Accept(rows=[(2, "EDU01000123456", "portfolio", "T")]), kind="p2e"))
+    add(Case("po_lines_header_bom_inside", raw("pol-bom.csv", "PO Line\ufeff Reference,Status,PO Line Title\r\nPOL-1,ACTIVE,T\r\n".encode()),
+             Accept(rows=[(2, "POL-1", "ACTIVE", "T")]), kind="po-lines"))
 
     # --- other kinds ----------------------------------------------------------------------------
     add(Case("p2e_headerless_cr_only", raw("p2e.txt", b"EDU01000123456,portfolio\rEDU01000123457,database\r"),

@@ -1,13 +1,15 @@
 """Header names by meaning, per kind (sources: /work/shared/alma-formats.md).
 
-Headers are compared folded: case-insensitive, with spaces, underscores and dots removed,
-so "MMS Id", "MMS ID", "MMS_ID" and "mms.id " are one name. A user mapping file adds
+Headers are compared folded: normalised (kinds.headers: Unicode NFKC, invisible characters
+removed), then case-insensitive, with spaces, underscores and dots removed, so "MMS Id",
+"MMS ID", "MMS_ID", "mms.id " and "\ufeffMMS Id" are one name. A user mapping file adds
 names per kind and wins over these (kinds.mapping).
 """
 from __future__ import annotations
 
 import re
 
+from almaclean.kinds.headers import normalise_header
 from almaclean.kinds.registry import NAMES
 
 KINDS = NAMES
@@ -112,7 +114,7 @@ JOIN_SEPARATOR = "; "
 
 def fold(name: str) -> str:
     """The form headers are compared in: "Portfolio_Id " -> "portfolioid"."""
-    return _FOLDED_OUT.sub("", name).casefold()
+    return _FOLDED_OUT.sub("", normalise_header(name)).casefold()
 
 
 def canonical_columns(kind: str) -> tuple[str, ...]:

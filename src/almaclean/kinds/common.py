@@ -11,6 +11,7 @@ import polars as pl
 
 from almaclean.errors import InputError
 from almaclean.kinds.aliases import ALMA_ID_COLUMNS, JOIN_SEPARATOR, REQUIRED, canonical_columns
+from almaclean.kinds.headers import HeaderChange, report_header_changes
 from almaclean.kinds.mapping import UserMapping, require_columns, resolve_columns
 from almaclean.read.table import TextTable, check_text_columns, read_table
 
@@ -31,6 +32,7 @@ class KindRead:
     canonical: pl.DataFrame   # "row" (Int64, Excel row) + every canonical column (String, stripped)
     present: frozenset[str]   # canonical columns found in the file
     sources: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # column -> table positions
+    header_changes: tuple[HeaderChange, ...] = ()   # header cells recognised only once normalised
 
     def source_name(self, column: str) -> str | None:
         """Header (or Excel letter) of the first file column feeding a canonical column."""
@@ -51,7 +53,8 @@ def finish(kind: str, table: TextTable, columns: Mapping[str, Sequence[int]],
     """ID cells checked, canonical frame built, required values and Alma IDs checked."""
     check_text_columns(table, [j for column in text_id_columns for j in columns.get(column, ())])
     read = KindRead(kind, table, canonical_frame(table, kind, columns), frozenset(columns),
-                    {column: tuple(positions) for column, positions in columns.items()})
+                    {column: tuple(positions) for column, positions in columns.items()},
+                    report_header_changes(table.path, table.header))
     for column in REQUIRED[kind]:
         require_values(read, column)
     for column in ALMA_ID_COLUMNS:

@@ -24,6 +24,7 @@ import polars as pl
 from almaclean.errors import InputError
 from almaclean.kinds.aliases import ALIASES, fold
 from almaclean.kinds.common import KindRead
+from almaclean.kinds.headers import normalise_header
 from almaclean.read.table import read_table
 
 KIND_LABELS = {
@@ -60,7 +61,7 @@ def _names(kind: str, column: str) -> frozenset[str]:
 
 def marks(header: Iterable[str]) -> dict[str, bool]:
     """Kind -> whether the header carries that kind's marks (and "any loader name")."""
-    cells = [cell.strip() for cell in header]
+    cells = [normalise_header(cell) for cell in header]
     folded = {fold(cell) for cell in cells} - {""}
     loader_names = sum(cell in EXTENDED_EXPORT_ONLY for cell in cells)
     extended = loader_names >= EXTENDED_EXPORT_MARKS
@@ -161,7 +162,7 @@ _WORDS = re.compile(r"[A-Za-z]+|\d+")
 
 
 def _guess(kind: str, header: str) -> str | None:
-    words = {w.lower() for w in _WORDS.findall(header)}
+    words = {w.lower() for w in _WORDS.findall(normalise_header(header))}
     for hint, columns in _HINTS:
         if words & hint and kind in columns:
             return columns[kind]

@@ -24,6 +24,7 @@ import polars as pl
 
 from almaclean.errors import InputError
 from almaclean.kinds.aliases import CZ_TITLE_ALIASES, CZ_TITLE_MULTI, JOIN_SEPARATOR, fold
+from almaclean.kinds.headers import report_header_changes
 from almaclean.normalize import map_unique
 from almaclean.normalize.coverage import from_columns
 from almaclean.read.table import TextTable, read_table
@@ -89,6 +90,7 @@ def _check_coverage(read_titles: pl.DataFrame, table: TextTable, columns: dict[s
 def read_cz_titles(path: str | Path) -> CZTitleList:
     """Read one CZ collection title list (KBART or Alma portfolio export); InputError when unusable."""
     table = read_table(path)
+    report_header_changes(table.path, table.header)
     columns = _columns(table.header)
     if "identifiers" not in columns:
         raise InputError(

@@ -22,6 +22,7 @@ import polars as pl
 
 from almaclean.errors import InputError
 from almaclean.kinds.common import KindRead, finish
+from almaclean.kinds.headers import normalise_header
 from almaclean.kinds.mapping import UserMapping, require_columns, resolve_columns
 from almaclean.read.table import as_headerless, read_table
 
@@ -49,7 +50,7 @@ def read(path: str | Path, mapping: UserMapping | None = None) -> KindRead:
 
 
 def looks_headerless(first_row: tuple[str, ...]) -> bool:
-    cells = [cell.strip() for cell in first_row]
+    cells = [normalise_header(cell) for cell in first_row]
     if not cells or not _RECORD_NUMBER.fullmatch(cells[0]):
         return False
     return len(cells) == 1 or cells[1].lower() in TYPE_OF_WORD

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from almaclean.kinds.aliases import EXTENDED_EXPORT_KNOWN_COLUMNS
+from almaclean.kinds.headers import normalise_header
 from almaclean.read.table import excel_letter
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,10 @@ _MIN_NEAR = 5
 
 
 def column_key(name: str) -> str:
-    """How a header cell is compared with the guide's column names: exactly, spaces around it
-    aside (the Portfolio Loader reads "PO_LINE", not "Po_Line")."""
-    return name.strip()
+    """How a header cell is compared with the guide's column names: exactly, case included (the
+    Portfolio Loader reads "PO_LINE", not "Po_Line"), once normalised (kinds.headers: spaces around
+    it, invisible characters and Unicode compatibility forms aside)."""
+    return normalise_header(name)
 
 
 def column_positions(header: tuple[str, ...] | list[str]) -> dict[str, list[int]]:
@@ -180,11 +182,11 @@ def unrecognised_headers(header) -> list[Unrecognised]:
     for position, name in enumerate(header):
         if column_key(name) in EXTENDED_EXPORT_KNOWN_COLUMNS:   # every guide column among them
             continue
-        like = _resembled(_squashed(name))
+        like = _resembled(_squashed(column_key(name)))
         if like is not None:
             found.append(Unrecognised(position, name, GUIDE_COLUMNS[like], like))
             continue
-        categories = sorted({_CATEGORY_WORDS[w] for w in _words(name) if w in _CATEGORY_WORDS},
+        categories = sorted({_CATEGORY_WORDS[w] for w in _words(column_key(name)) if w in _CATEGORY_WORDS},
                             key=CATEGORIES.index)
         if categories:
             found.append(Unrecognised(position, name, categories[0], None))

@@ -27,6 +27,7 @@ from almaclean.kinds import CZTitleList, read_cz_title_lists, unrecognised_colum
 from almaclean.p2e.analyse import analyse_p2e
 from almaclean.p2e.report import evidence_lines, write_report
 from almaclean.p2e.sets import DEFAULT_HEADER, DEFAULT_SIZE
+from almaclean.read.table import excel_letter
 from almaclean.services import options
 from almaclean.services.ingest import mapping_for
 from almaclean.store.ingest import (
@@ -82,6 +83,7 @@ class P2ERun:
     evidence: list[tuple[str, str]] = field(default_factory=list)   # report.evidence_lines: what was not checked
     steps: list[str] = field(default_factory=list)                  # the next steps, as summary.json says them
     not_checked: dict[str, list[str]] = field(default_factory=dict)  # rule -> the columns it lacked
+    header_notes: list[str] = field(default_factory=list)           # headers recognised once normalised
 
     def lines(self) -> list[str]:
         c = self.counts
@@ -92,6 +94,7 @@ class P2ERun:
                    f"{c.get('pol_relinks', 0):,} PO line relinks, {c.get('group_portfolios', 0):,} "
                    "for local collections")
         out += [f"  {item}: {text}" for item, text in self.evidence if item != "evidence"]
+        out += [f"  {note}" for note in self.header_notes]
         out.append(f"  outputs: {self.folder}")
         out += [f"  next: {step}" for step in self.steps[:3]]
         return out
@@ -100,7 +103,7 @@ class P2ERun:
         return {"command": "p2e", "institution": self.institution, "folder": str(self.folder),
                 "counts": self.counts, "not_checked": self.not_checked,
                 "evidence": [f"{item}: {text}" for item, text in self.evidence],
-                "analysed_files": self.analysed,
+                "analysed_files": self.analysed, "header_changes": self.header_notes,
                 "files": [{"file": f.file, "kind": f.kind, "status": f.status, "rows": f.rows,
                            "source_file_id": f.source_file_id} for f in self.files]}
 
@@ -163,6 +166,8 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
     inputs = read_inputs(engine, request)
     read_now = set(inputs.pending)
     not_recognised = [item for pending in inputs.pending.values() for item in unrecognised_columns(pending.read)]
+    header_notes = [f"{Path(pending.read.table.path).name}, column {excel_letter(change.position)}: {change.describe()}"
+                    for pending in inputs.pending.values() for change in pending.read.header_changes]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="almaclean-store") as pool:
         storing = pool.submit(_store, engine, inputs, request.institution) if request.given() else None
         missing = [f"no {name} stored for institution {request.institution!r}: pass {option}"
@@ -194,7 +199,7 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
     log.info("P2E run %s analysed stored files %s", folder, analysed)
     return P2ERun(folder, request.institution, counts, analysed, files,
                   evidence=evidence_lines(result, without_po_lines=request.without_po_lines), steps=steps,
-                  not_checked=dict(result.not_checked))
+                  not_checked=dict(result.not_checked), header_notes=header_notes)
 
 
 __all__ = ["P2ERequest", "P2ERun", "run_p2e"]
