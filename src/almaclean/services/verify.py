@@ -56,7 +56,7 @@ def _store_inputs(run: Path, bundle: dict, institution: str, engine: Engine) -> 
     for record in records:
         if record["role"] in ANALYSED_KINDS:
             ingest_file(engine, record["role"], run / record["file"], institution, scope=record["scope"],
-                        mapping=mapping.get(record["role"]))
+                        mapping=mapping.get(record["role"]), allow_empty=True)
 
 
 def _rerun_p2e(run: Path, bundle: dict, out: Path, engine: Engine) -> list[str]:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from almaclean import __version__
 from almaclean.kinds import KindRead, canonical_columns, read_kind
+from almaclean.errors import InputError
 from almaclean.kinds.registry import BY_NAME, TABLES
 from almaclean.progress import Progress
 from almaclean.read.detect import check_regular_file
@@ -75,9 +76,9 @@ def collection_name_of(path: Path) -> str:
 
 
 def ingest_file(engine: Engine, kind: str, path: Path, institution: str, *, scope: str | None = None,
-                mapping: dict | None = None) -> IngestResult:
+                mapping: dict | None = None, allow_empty: bool = False) -> IngestResult:
     """Read and store one file, unless these exact bytes are stored already (then no read at all)."""
-    return ingest_files(engine, kind, [path], institution, scope=scope, mapping=mapping)[0]
+    return ingest_files(engine, kind, [path], institution, scope=scope, mapping=mapping, allow_empty=allow_empty)[0]
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,13 @@ PENDING_SOURCE_ID = 0  # never a stored id (they start at 1)
 
 
 def ingest_files(engine: Engine, kind: str, paths: list[Path], institution: str, *,
-                 scope: str | None = None, mapping: dict | None = None) -> list[IngestResult]:
+                 scope: str | None = None, mapping: dict | None = None, allow_empty: bool = False) -> list[IngestResult]:
     """Several files of one kind, oldest first: all are read and checked before any is stored,
-    so one bad file stores nothing. Each file is then stored in its own transaction."""
-    read = [read_unless_stored(engine, kind, path, institution, mapping) for path in map(Path, paths)]
+    so one bad file stores nothing. Each file is then stored in its own transaction.
+    allow_empty: store a file of no rows all the same (verify re-running a bundle made before
+    such files were refused)."""
+    read = [read_unless_stored(engine, kind, path, institution, mapping, allow_empty=allow_empty)
+            for path in map(Path, paths)]
     scopes = [r.scope if isinstance(r, IngestResult) else scope or default_scope(kind, Path(r.read.table.path))
               for r in read]
     last = {s: i for i, s in enumerate(scopes)}
@@ -128,15 +132,34 @@ def make_current(engine: Engine, stored: IngestResult, institution: str) -> Inge
 
 
 def read_unless_stored(engine: Engine, kind: str, path: Path, institution: str,
-                       mapping: dict | None = None) -> IngestResult | PendingFile:
+                       mapping: dict | None = None, *, allow_empty: bool = False) -> IngestResult | PendingFile:
     """The "unchanged" result when these bytes are stored already (no read at all), else the
-    file read and checked, ready for store_pending."""
+    file read and checked, ready for store_pending. A file of no rows is refused for a kind whose
+    empty file is no news (refuse_empty)."""
     sha, size = file_digest(path)
     with engine.connect() as conn:
         existing = _existing(conn, institution, kind, sha)
     if existing is not None:
-        return _unchanged(existing, kind, path, sha)
-    return PendingFile(read_kind(kind, path, mapping=mapping), sha, size)
+        result = _unchanged(existing, kind, path, sha)
+        if not allow_empty:
+            refuse_empty(kind, path, result.rows)
+        return result
+    read = read_kind(kind, path, mapping=mapping)
+    if not allow_empty:
+        refuse_empty(kind, path, read.canonical.height)
+    return PendingFile(read, sha, size)
+
+
+def refuse_empty(kind: str, path: Path, rows: int) -> None:
+    """A portfolio export, P2E file or PO line export with no rows (a header only) is never made
+    current: it would replace the real one and hide every row of it (an Analytics report that
+    failed or was filtered to nothing). InputError naming the file."""
+    if rows or BY_NAME[kind].empty_is_news:
+        return
+    raise InputError(
+        f"this {BY_NAME[kind].what} has no rows (a header only), so it is not stored: made the current one it "
+        "would replace the real one and hide every row of it. Export the report again (check its filters) and "
+        "give that file", file=path)
 
 
 def store_pending(engine: Engine, pending: PendingFile, institution: str, *,
