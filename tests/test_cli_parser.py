@@ -88,7 +88,7 @@ def test_p2e_chooses_the_only_institution_and_refuses_to_guess_among_several(tmp
     (["ingest", "portfolios", "{tmp}/loop.csv", "--institution", "UNI"], "loop.csv: a symbolic link that points back to itself"),
     (["ingest", "portfolios", "/dev/zero", "--institution", "UNI"], "not a regular file"),
     (["ingest", "portfolios", "{tmp}/ok.csv", "--institution", ""], "is not an institution code"),
-    (["p2e", "--institution", "UNI", "--set-size", "-5"], "--set-size must be at least 1"),
+    (["p2e", "--institution", "UNI", "--set-size", "-5"], "--set-size must be a whole number from 1"),
     (["p2e", "--institution", "UNI", "--set-header", "Portfolio Id\n123"], "--set-header"),
     (["p2e", "--institution", "UNI", "--portfolios", "{tmp}/fifo.csv"], "not a regular file"),
     (["resync", "{tmp}/missing_portfolios.xlsx"], "no such file or folder"),

@@ -9,6 +9,7 @@ other failure (and verify: 1 when a run does not verify).
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ log = logging.getLogger("almaclean")
 
 # Prefect's temporary server has to start within this (a loaded 2-core machine needs ~40 s).
 EPHEMERAL_STARTUP_SECONDS = "180"
+MIN_SCALE, MAX_SCALE = 0.001, 1000.0   # sample --scale: 5 to 5,000,000 portfolios
 
 
 class Parser(argparse.ArgumentParser):
@@ -215,27 +217,81 @@ def main(argv: list[str] | None = None) -> int:
         _print(result, args)
         return code
     except AlmacleanError as exc:
-        print(f"almaclean: error: {exc}", file=sys.stderr)
+        _say_error(f"almaclean: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        print("almaclean: interrupted; nothing was half-written", file=sys.stderr)
+        _say_error("almaclean: interrupted; nothing was half-written")
         return 130
-    except Exception as exc:  # a bug, not bad input: say so, keep the traceback in the log
+    except BrokenPipeError:
+        return _output_cut()
+    except Exception as exc:
+        plain = plain_failure(exc, args)
+        if plain is not None:  # a fault of the machine or of a file given, said in words
+            log.debug("failure", exc_info=True)
+            _say_error(f"almaclean: error: {plain}")
+            return plain.exit_code
+        # a bug, not bad input: say so, keep the traceback in the log
         log.debug("internal error", exc_info=True)
-        print(f"almaclean: internal error: {type(exc).__name__}: {exc} "
-              f"(run with -vv for the traceback)", file=sys.stderr)
+        _say_error(f"almaclean: internal error: {type(exc).__name__}: {exc} (run with -vv for the traceback)")
         if args.verbose > 1:
             raise
         return 1
 
 
+def plain_failure(exc: BaseException, args) -> AlmacleanError | None:
+    """A failure that is no bug, in plain words: a database error (store.db.database_error) or
+    an operating-system one (a full disk, a path you may not write to); None for anything else."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError):
+        from almaclean.store.db import database_error
+
+        return database_error(exc, _database(args))
+    if isinstance(exc, OSError):
+        return os_failure(exc)
+    return None
+
+
+def os_failure(exc: OSError) -> AlmacleanError:
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return AlmacleanError(f"the disk is full{where}: free some space and run the command again (nothing was "
+                              "half-written: a run folder appears only once complete, the database only commits "
+                              "whole files)")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return AlmacleanError(f"permission denied{where}: almaclean may not read or write there")
+    if exc.errno == errno.EROFS:
+        return AlmacleanError(f"the file system is read-only{where}")
+    return AlmacleanError(f"{exc.strerror or exc}{where}")
+
+
+def _say_error(text: str) -> None:
+    try:
+        print(text, file=sys.stderr)
+    except (BrokenPipeError, ValueError):
+        pass
+
+
+def _output_cut() -> int:
+    """Standard output was closed by its reader (`almaclean --json status | head`): end quietly.
+    Python would otherwise say so again when it flushes at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _print(result, args) -> None:
-    if result is None or args.quiet:
+    """The result on standard output: its JSON with --json (even with -q, which only silences
+    the lines for people and the logs), else its lines unless -q."""
+    if result is None or (args.quiet and not args.json):
         return
-    if args.json:
-        print(json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str))
-    else:
-        print("\n".join(result.lines()))
+    text = (json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str) if args.json
+            else "\n".join(result.lines()))
+    print(text)
+    sys.stdout.flush()   # a closed pipe is seen here (BrokenPipeError), not at exit
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -349,15 +405,26 @@ def _fetch(args):
 
 def _database(args) -> str:
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    return make_url(settings.database_url(args.db)).render_as_string(hide_password=True)
+    try:
+        return make_url(settings.database_url(args.db)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return str(args.db)
+
+
+def _database_file(args):
+    """The SQLite file of the database (None for a server), the URL checked first (InputError)."""
+    from almaclean.store.db import check_url, sqlite_file
+
+    return sqlite_file(check_url(settings.database_url(args.db), settings.database_source(args.db)))
 
 
 def _status(args):
-    from almaclean.store.db import describe, sqlite_file
+    from almaclean.store.db import describe
     from almaclean.store.load import stored_status
 
-    path = sqlite_file(settings.database_url(args.db))
+    path = _database_file(args)
     if path is not None and not path.is_file():
         return _Lines([f"database: {path}", "nothing stored yet: use `almaclean ingest`"],
                       {"command": "status", "database": str(path), "stored": []})
@@ -381,10 +448,9 @@ def _status(args):
 
 
 def _history(args):
-    from almaclean.store.db import sqlite_file
     from almaclean.store.history import row_history
 
-    path = sqlite_file(settings.database_url(args.db))
+    path = _database_file(args)
     if path is not None and not path.is_file():
         raise InputError(f"no database at {path}: nothing stored yet (use `almaclean ingest`)")
     engine = _open(args, read_only=True)
@@ -404,6 +470,11 @@ def _history(args):
 
 def _sample(args):
     from almaclean.sample.generator import generate
+    from almaclean.services import options
+
+    options.number("--scale", args.scale, MIN_SCALE, MAX_SCALE)
+    options.whole_number("--ee-rows", args.ee_rows if args.ee_rows is not None else 0, 0, 100_000)
+    options.output_folder(args.out)
 
     manifest = generate(args.out, seed=args.seed, scale=args.scale, ee_rows=args.ee_rows)
     return _Lines([f"sample written to {args.out}", *(f"  {name}" for name in manifest.files)],
@@ -411,7 +482,11 @@ def _sample(args):
 
 
 def _resync(args):
+    from almaclean.services import options
     from almaclean.services.resync import ResyncRequest, run_resync
+
+    options.institution_code(args.institution)   # before the database is opened (or made)
+    options.output_folder(_out(args))
 
     request = ResyncRequest(args.exports, _out(args), args.institution, po_lines=args.po_lines,
                             decisions=args.decisions, keep_localized_n=args.keep_localized_n)
@@ -436,13 +511,17 @@ def _institution(args, engine) -> str:
 
 
 def _p2e(args):
-    from almaclean.services.p2e import P2ERequest, run_p2e
+    from dataclasses import replace
 
-    engine = _open(args)
-    request = P2ERequest(_institution(args, engine), _out(args), portfolios=args.portfolios, p2e=args.p2e,
+    from almaclean.services.p2e import P2ERequest, check_options, run_p2e
+
+    request = P2ERequest(args.institution or "", _out(args), portfolios=args.portfolios, p2e=args.p2e,
                          po_lines=args.po_lines, set_header=args.set_header, set_size=args.set_size,
                          mapping=args.mapping, cz_titles=tuple(args.cz_titles),
                          without_po_lines=args.without_po_lines)
+    check_options(request)   # before the database is opened (or made)
+    engine = _open(args)
+    request = replace(request, institution=_institution(args, engine))
     if _as_flow(args):
         engine.dispose()
         return _run_flow("p2e_flow", request, db_url=args.db)
@@ -450,11 +529,21 @@ def _p2e(args):
 
 
 def _nightly(args):
+    from almaclean.services import options
+
+    for code in args.institutions or ():   # checked before Prefect starts (seconds)
+        options.institution_code(code)
+    options.output_folder(_out(args))
     folder = _run_flow("nightly_flow", args.inbox, institutions=args.institutions, out=_out(args), db_url=args.db)
     return _Lines([f"nightly outputs: {folder}"], {"command": "nightly", "folder": str(folder)})
 
 
 def _batch(args):
+    from almaclean.services import options
+    from almaclean.services.batch import MAX_WORKERS
+
+    options.whole_number("--workers", args.workers, 1, MAX_WORKERS)   # checked before Prefect starts
+    options.output_folder(_out(args))
     folder = _run_flow("batch_flow", args.tree, out=_out(args), db_url=args.db, workers=args.workers,
                        dask_address=args.dask_address)
     return _Lines([f"batch outputs: {folder} (summary.xlsx first)"], {"command": "batch", "folder": str(folder)})
@@ -462,9 +551,7 @@ def _batch(args):
 
 def _ledger(args):
     """The user's database, read-only, when there is one (its run ledger), else None."""
-    from almaclean.store.db import sqlite_file
-
-    path = sqlite_file(settings.database_url(args.db))
+    path = _database_file(args)
     if path is not None and not path.is_file():
         return None
     return _open(args, read_only=True)
@@ -480,8 +567,10 @@ def _db_upgrade(args):
 
 
 def _db_prune(args):
-    from almaclean.services.db import prune_history
+    from almaclean.services import options
+    from almaclean.services.db import MAX_KEEP_DAYS, prune_history
 
+    options.whole_number("--keep-days", args.keep_days, 0, MAX_KEEP_DAYS)   # before the database is opened
     return prune_history(_open(args), args.keep_days)
 
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 DB_URL_ENV = "ALMACLEAN_DB_URL"
 DATA_DIR_ENV = "ALMACLEAN_DATA"
@@ -36,13 +40,30 @@ def fetched_dir() -> Path:
     return data_dir() / "fetched"
 
 
-def database_url(explicit: str | None = None) -> str:
-    """--db wins, then $ALMACLEAN_DB_URL, then a SQLite file in the data folder."""
+def database_url(explicit: str | URL | None = None) -> str | URL:
+    """--db wins, then $ALMACLEAN_DB_URL, then a SQLite file in the data folder (a URL object:
+    a folder name holding '#', '?' or '%' has no string form SQLAlchemy reads back)."""
     if explicit:
         return explicit
     if os.environ.get(DB_URL_ENV):
         return os.environ[DB_URL_ENV]
-    return f"sqlite:///{(data_dir() / 'almaclean.db').resolve()}"
+    return default_database_url()
+
+
+def default_database_url() -> URL:
+    from sqlalchemy.engine import URL
+
+    return URL.create("sqlite", database=str((data_dir() / "almaclean.db").resolve()))
+
+
+def database_source(explicit: str | URL | None = None) -> str | None:
+    """Where the database URL came from, in the user's words: "--db", "$ALMACLEAN_DB_URL", or
+    None for the default SQLite file in the data folder (the one folder almaclean creates)."""
+    if explicit:
+        return "--db"
+    if os.environ.get(DB_URL_ENV):
+        return f"${DB_URL_ENV}"
+    return None
 
 
 def prefect_api_configured() -> bool:

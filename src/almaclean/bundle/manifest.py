@@ -11,6 +11,7 @@ import datetime
 import json
 import logging
 import platform
+import re
 import shutil
 import uuid
 from importlib.metadata import PackageNotFoundError, version
@@ -114,7 +115,8 @@ def write_bundle(run_folder: Path, *, flow: str, parameters: dict, inputs: list[
 
 
 def read_bundle(run_folder: Path) -> dict:
-    """bundle.json of a run folder; InputError when the folder is not a bundle."""
+    """bundle.json of a run folder; InputError when the folder is not a bundle or bundle.json is
+    not one almaclean wrote (check_bundle)."""
     path = Path(run_folder) / BUNDLE_FILE
     if not Path(run_folder).is_dir():
         raise InputError("no such run folder", file=run_folder)
@@ -123,11 +125,74 @@ def read_bundle(run_folder: Path) -> dict:
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"unreadable bundle file: {exc}", file=path) from exc
+        raise InputError(f"unreadable bundle file: {exc}", file=path) from None
+    except RecursionError:
+        raise InputError("unreadable bundle file: nested far deeper than any bundle almaclean writes", file=path) from None
+    check_bundle(payload, path)
+    return payload
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+STORED_ROLES = ("portfolios", "p2e", "po-lines")   # inputs a re-run stores again, by kind and scope
+RERUN_PARAMETERS = {   # what verify's re-run of each flow reads from "parameters"
+    "resync": {"exports": list, "institution": str, "keep_localized_n": bool},
+    "p2e": {"institution": str, "set_header": str, "set_size": int},
+    "nightly": {"institutions": list},
+}
+
+
+_KIND_WORDS = {str: "a text", int: "a whole number", bool: "true or false", list: "a list"}
+
+
+def check_bundle(payload: object, path: Path) -> None:
+    """bundle.json as almaclean writes it: an object with a known format, a flow, its parameters,
+    and inputs and outputs that each name a file inside the run folder with a sha256. InputError
+    saying the first thing that is not so."""
+    def refuse(problem: str) -> None:
+        raise InputError(f"not an audit bundle almaclean wrote: {problem}", file=path)
+
+    if not isinstance(payload, dict):
+        refuse(f"bundle.json holds {type(payload).__name__ if payload is not None else 'null'}, not an object")
     missing = [k for k in ("bundle_format", "flow", "parameters", "inputs", "outputs") if k not in payload]
     if missing:
-        raise InputError(f"not an audit bundle: missing {', '.join(missing)}", file=path)
+        refuse(f"missing {', '.join(missing)}")
     if payload["bundle_format"] != BUNDLE_FORMAT:
         raise InputError(f"bundle format {payload['bundle_format']!r} is not supported (expected {BUNDLE_FORMAT})",
                          file=path)
-    return payload
+    if not isinstance(payload["flow"], str):
+        refuse(f"'flow' is {payload['flow']!r}, not a name")
+    if "run_uuid" in payload and not (payload["run_uuid"] is None or isinstance(payload["run_uuid"], str)):
+        refuse(f"'run_uuid' is {payload['run_uuid']!r}, not a run id")
+    parameters = payload["parameters"]
+    if not isinstance(parameters, dict):
+        refuse(f"'parameters' is {parameters!r:.60}, not an object")
+    for name, kind in RERUN_PARAMETERS.get(payload["flow"], {}).items():
+        if not isinstance(parameters.get(name), kind) or (kind is int and isinstance(parameters.get(name), bool)):
+            refuse(f"the {payload['flow']} parameter {name!r} is {parameters.get(name)!r:.60}, not {_KIND_WORDS[kind]}")
+    if payload["flow"] == "resync":
+        for name in ("po_lines", "decisions"):
+            if not isinstance(parameters.get(name), (str, type(None))):
+                refuse(f"the resync parameter {name!r} is {parameters.get(name)!r:.60}, not a file name")
+        if not all(isinstance(e, str) for e in parameters["exports"]):
+            refuse("the resync parameter 'exports' is not a list of file names")
+    if payload["flow"] == "nightly":
+        for n, entry in enumerate(parameters["institutions"], start=1):
+            if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("code", "folder", "status")):
+                refuse(f"nightly institution {n} is {entry!r:.80}, not an institution's code, folder and status")
+    for part in ("inputs", "outputs"):
+        records = payload[part]
+        if not isinstance(records, list):
+            refuse(f"'{part}' is {records!r:.60}, not a list")
+        for n, record in enumerate(records, start=1):
+            if not isinstance(record, dict):
+                refuse(f"{part} item {n} is {record!r:.60}, not an object")
+            name = record.get("file")
+            if not isinstance(name, str) or not name or Path(name).is_absolute() or ".." in Path(name).parts:
+                refuse(f"{part} item {n} names no file inside the run folder ({name!r:.80})")
+            if not isinstance(record.get("sha256"), str) or not _SHA256.fullmatch(record["sha256"]):
+                refuse(f"{part} item {n} ({name}) has no sha256")
+            if part == "inputs" and not isinstance(record.get("role"), str):
+                refuse(f"inputs item {n} ({name}) has no role")
+            if (part == "inputs" and payload["flow"] in ("p2e", "nightly") and record["role"] in STORED_ROLES
+                    and not isinstance(record.get("scope"), str)):
+                refuse(f"inputs item {n} ({name}) is a stored {record['role']} file without its scope")

@@ -31,6 +31,7 @@ from almaclean.write.staging import staging_folder
 log = logging.getLogger(__name__)
 
 JobRunner = Callable[[list[Job], Path, str], list[dict]]
+MAX_WORKERS = 64
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def failed_row(job: Job, exc: BaseException) -> dict:
 
 def thread_pool(workers: int) -> JobRunner:
     """Jobs on `workers` threads; a failure becomes a failed row."""
-    options.positive("--workers", workers)
+    options.whole_number("--workers", workers, 1, MAX_WORKERS)
 
     def run_jobs(jobs: list[Job], run: Path, db_url: str) -> list[dict]:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="almaclean-job") as pool:
@@ -109,6 +110,7 @@ def run_batch(db_url: str, tree: Path, *, out: Path, run_jobs: JobRunner | None 
               workers: int = 4) -> BatchRun:
     """Every job of the tree; summary.xlsx and summary.json cover each one."""
     run_jobs = run_jobs or thread_pool(workers)
+    options.output_folder(out)
     jobs, problems = plan_tree(Path(tree))
     with staging_folder(Path(out), "batch") as staging:
         rows = run_jobs(jobs, staging, settings.database_url(db_url)) if jobs else []

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from almaclean.errors import InputError
+from almaclean.services import options
 from almaclean.store.db import describe
 from almaclean.store.prune import Pruned, prune
 
@@ -30,7 +30,9 @@ class PruneRun:
                 "kept_for_runs": self.pruned.kept_for_runs}
 
 
+MAX_KEEP_DAYS = 36_500   # a hundred years
+
+
 def prune_history(engine: Engine, keep_days: int) -> PruneRun:
-    if keep_days < 0:
-        raise InputError(f"--keep-days must be 0 or more (got {keep_days})")
+    options.whole_number("--keep-days", keep_days, 0, MAX_KEEP_DAYS)
     return PruneRun(describe(engine), keep_days, prune(engine, keep_days))

@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from almaclean.sample.generator import generate
+from almaclean.services import options
 from almaclean.services.ingest import ingest
 from almaclean.services.p2e import P2ERequest, P2ERun, run_p2e
 from almaclean.services.resync import ResyncRequest, ResyncRun, run_resync
-from almaclean.store.db import describe, open_database
+from almaclean.store.db import describe, open_database, sqlite_url
 from almaclean.write.atomic import new_run_folder
 
 DEMO_INSTITUTION = "DEMO"
@@ -43,10 +44,11 @@ class DemoRun:
 def run_demo(out: Path, db_url: str | None = None) -> DemoRun:
     """A new demo-<stamp> folder under `out` with the sample, its own database (unless db_url
     names one) and the outputs of both workflows."""
+    options.output_folder(out)
     folder = new_run_folder(Path(out), "demo")
     sample = folder / "sample"
     generate(sample, seed=1, scale=1.0)
-    engine = open_database(db_url or f"sqlite:///{(folder / 'almaclean.db').resolve()}")
+    engine = open_database(db_url or sqlite_url((folder / "almaclean.db").resolve()))
     try:
         exports = sorted(sample.glob("*_portfolios.xlsx"))
         ingested = []

@@ -18,7 +18,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from almaclean.bundle.ledger import record_run
-from almaclean.errors import AlmacleanError
+from almaclean.errors import AlmacleanError, InputError
 from almaclean.kinds import load_mapping
 from almaclean.nightly import history
 from almaclean.nightly.changes import findings_and_changes
@@ -27,6 +27,7 @@ from almaclean.nightly.report import (
     InstitutionRun, write_institution_files, write_institution_report, write_summary,
 )
 from almaclean.p2e.analyse import P2EResult, analyse_p2e
+from almaclean.services import options
 from almaclean.services.fetch import fetch_sources
 from almaclean.store.ingest import ingest_files
 from almaclean.store.load import current_frame, present_columns, sources_by_id
@@ -146,6 +147,16 @@ def run_institution(engine: Engine, inbox: Path, institution: str,
     return run, sources, changes
 
 
+def _refused_code(code: str, inbox: Path) -> str | None:
+    """Why an inbox folder's name is no institution code (the rule of --institution), or None."""
+    try:
+        options.institution_code(code)
+    except InputError as exc:
+        return (f"{inbox / code}: the folder name is not an institution code, so nothing in it was read or stored "
+                f"({exc.message.removeprefix('--institution ')}); rename the folder to the institution's code")
+    return None
+
+
 def _record_failure(engine: Engine, run: InstitutionRun) -> None:
     if run.run_id is None:
         return
@@ -160,6 +171,9 @@ def run_nightly(engine: Engine, inbox: Path, *, out: Path, institutions: list[st
     """Run every institution of the inbox (or those named); the run folder has one sub-folder
     per institution. Failed institutions are in NightlyRun.failed (the caller decides the exit)."""
     inbox = Path(inbox)
+    for code in institutions or ():
+        options.institution_code(code)
+    options.output_folder(out)
     codes = list(dict.fromkeys(institutions)) if institutions else institutions_in(inbox)
     if not codes:
         raise AlmacleanError(f"{inbox}: no institution folder in the inbox (INBOX/<INSTITUTION_CODE>/...)")
@@ -168,7 +182,12 @@ def run_nightly(engine: Engine, inbox: Path, *, out: Path, institutions: list[st
         for code, name in zip(codes, unique_folder_names(codes)):
             folder = staging / name
             folder.mkdir()
-            run, analysed[code], changes = run_institution(engine, inbox, code, folder)
+            refused = _refused_code(code, inbox)
+            if refused is not None:  # the folder name is no institution code --institution takes: nothing stored
+                run, analysed[code], changes = InstitutionRun(code, "failed", folder.name, error=refused), {}, None
+                log.error("nightly: %s", refused)
+            else:
+                run, analysed[code], changes = run_institution(engine, inbox, code, folder)
             markdown = write_institution_report(folder, run, changes if run.status == "succeeded" else None)
             if on_report is not None:
                 on_report(run, markdown)

@@ -40,6 +40,7 @@ from almaclean.write.staging import staging_folder
 log = logging.getLogger(__name__)
 
 KINDS = ("portfolios", "p2e", "po-lines")
+MAX_SET_SIZE = 1_000_000   # IDs per itemized set file at most (an Excel sheet's height)
 NEEDED = {"portfolios": ("portfolio export", "--portfolios"), "p2e": ("P2E file", "--p2e")}
 
 
@@ -110,8 +111,14 @@ class P2ERun:
 
 def check_request(request: P2ERequest) -> None:
     options.institution_code(request.institution)
+    check_options(request)
+
+
+def check_options(request: P2ERequest) -> None:
+    """Every option but the institution (which may come from the database)."""
     options.set_header(request.set_header)
-    options.positive("--set-size", request.set_size)
+    options.whole_number("--set-size", request.set_size, 1, MAX_SET_SIZE)
+    options.output_folder(request.out)
 
 
 def read_inputs(engine: Engine, request: P2ERequest) -> Inputs:

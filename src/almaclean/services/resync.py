@@ -65,6 +65,7 @@ def _decisions(review_path: Path, sheets: dict[str, ReviewTable], read: KindRead
 def run_resync(engine: Engine, request: ResyncRequest) -> ResyncRun:
     """Audit each export, decide, and write one folder per collection plus a summary."""
     options.institution_code(request.institution)
+    options.output_folder(request.out)
     for path in (request.po_lines, request.decisions):
         if path is not None:
             options.input_file(path)

@@ -26,7 +26,7 @@ from almaclean.nightly.report import (
     write_summary,
 )
 from almaclean.p2e.report import write_report
-from almaclean.store.db import describe, open_database
+from almaclean.store.db import describe, open_database, sqlite_url
 from almaclean.store.ingest import ingest_file
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ def verify_run(run_folder: Path, *, db_url: str | None = None, ledger: Engine | 
         lines.append("not re-run: the inputs are not the ones the run read")
     else:
         with tempfile.TemporaryDirectory(prefix="almaclean-verify-", ignore_cleanup_errors=True) as tmp:
-            url = db_url or f"sqlite:///{Path(tmp) / 'verify.db'}"
+            url = db_url or sqlite_url(Path(tmp) / "verify.db")
             engine = open_database(url)
             try:
                 _require_empty(engine, _institutions(bundle))

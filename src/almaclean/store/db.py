@@ -6,18 +6,22 @@ Writers bring the schema to the newest version on open (store.schema); readers n
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from almaclean import settings
-from almaclean.errors import AlmacleanError
+from almaclean.errors import AlmacleanError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -27,28 +31,83 @@ BUSY_TIMEOUT_MS = 600_000
 WRITE_OPTION = "almaclean_write"
 
 
-def open_database(url: str | None = None, *, read_only: bool = False) -> Engine:
+def open_database(url: str | URL | None = None, *, read_only: bool = False) -> Engine:
     """The engine of --db URL / $ALMACLEAN_DB_URL / the default SQLite file.
 
-    read_only: no schema change, no write lock, and a read-only SQLite file opens too;
-    raises AlmacleanError when a SQLite file does not exist (nothing to read).
-    Otherwise the schema is brought to the newest version once, here."""
-    url = settings.database_url(url)
-    parsed = make_url(url)
+    A URL that is no database URL, names no database kind or driver almaclean has, or a SQLite
+    file whose folder does not exist (a typo: no folder is created but the default data folder)
+    is an InputError. read_only: no schema change, no write lock, and a read-only SQLite file
+    opens too; AlmacleanError when a SQLite file does not exist (nothing to read). Otherwise the
+    schema is brought to the newest version once, here. A database made by a newer almaclean,
+    a damaged one and a server that does not answer are AlmacleanErrors in plain words."""
+    source = settings.database_source(url)
+    parsed = check_url(settings.database_url(url), source)
     if parsed.get_backend_name() == "sqlite":
-        engine = _sqlite_engine(parsed, read_only=read_only)
+        engine = _sqlite_engine(parsed, read_only=read_only, create_folder=source is None, source=source)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
-    if not read_only:
-        from almaclean.store import schema
+        engine = create_engine(parsed, pool_pre_ping=True)
+    from almaclean.store import schema
 
-        try:
-            current = schema.is_current(engine)
-        except Exception as exc:
-            raise AlmacleanError(f"cannot open the database {describe(engine)}: {exc}") from exc
-        if not current:
+    try:
+        if read_only:
+            schema.check_known(engine)
+        elif not schema.is_current(engine):
             schema.upgrade(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        raise database_error(exc, describe(engine)) from exc
     return engine
+
+
+def check_url(url: str | URL, source: str | None) -> URL:
+    """The parsed URL, or InputError saying what is wrong with it in plain words."""
+    what = source or "the database URL"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InputError(f"{what} {str(url)!r} is not a database URL: give one such as "
+                         "sqlite:////full/path/to/almaclean.db or postgresql+psycopg://user@host/almaclean") from None
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        raise InputError(f"{what} {shown!r}: {parsed.drivername!r} is no kind of database almaclean can use: give "
+                         "sqlite:///PATH or postgresql+psycopg://user@host/name") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        raise InputError(f"{what} {shown!r}: the driver {exc.name or parsed.drivername!r} is not installed. For "
+                         "PostgreSQL use postgresql+psycopg://... with almaclean's postgres extra installed "
+                         "(python3 -m uv sync --extra postgres)") from None
+    return parsed
+
+
+def database_error(exc: BaseException, where: str) -> AlmacleanError:
+    """A database failure in plain words: exit 2 when the file given is no database at all,
+    1 otherwise (a damaged file, a full disk, a server that does not answer)."""
+    original = getattr(exc, "orig", None) or exc
+    first = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    low = first.lower()
+    if "file is not a database" in low:
+        return InputError(f"{where} is not a SQLite database (a file of another kind, or an encrypted one): "
+                          "check the path you gave")
+    if any(sign in low for sign in ("malformed", "database corrupt", "disk i/o error")):
+        return AlmacleanError(f"the database {where} is damaged ({first}): restore it from a backup, or recover "
+                              "what it still holds with `sqlite3 FILE .recover`")
+    if "database or disk is full" in low or getattr(original, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        return AlmacleanError(f"the disk holding the database {where} is full: free some space and run the "
+                              "command again (nothing was half-written)")
+    if "unable to open database file" in low:
+        return AlmacleanError(f"cannot open the database file {where}: check that its folder exists and that you "
+                              "may write to it")
+    if "readonly database" in low or "read-only" in low:
+        return AlmacleanError(f"the database {where} is read-only here, and this command stores things: run it "
+                              "where you may write to the database (status and history only read)")
+    if "locked" in low:
+        return AlmacleanError(f"the database {where} stayed locked by another almaclean: run again once it ends")
+    if isinstance(exc, OperationalError) and not isinstance(original, sqlite3.Error):
+        return AlmacleanError(f"cannot reach the database server {where}: {first}. Is it running, and are the "
+                              "host, port, user and database name in the URL right?")
+    return AlmacleanError(f"the database {where} answered with an error: {first}")
 
 
 def make_engine(url: str | None = None, *, create_schema: bool = True) -> Engine:
@@ -69,7 +128,19 @@ def sqlite_file(url: str | URL) -> Path | None:
     return Path(parsed.database)
 
 
-def _sqlite_engine(parsed: URL, *, read_only: bool) -> Engine:
+def sqlite_url(path: str | Path) -> URL:
+    """The URL of a SQLite file, whatever its name holds ('#', '?', '%' and spaces included)."""
+    return URL.create("sqlite", database=str(path))
+
+
+def sqlite_uri(path: Path, **parameters: str) -> str:
+    """The file: URI SQLite opens with these parameters: the path escaped, so '#' or '?' in a
+    folder name can never end the path and open (or create) another file."""
+    query = "&".join(f"{key}={value}" for key, value in parameters.items())
+    return f"file:{urllib.parse.quote(str(Path(path).absolute()))}" + (f"?{query}" if query else "")
+
+
+def _sqlite_engine(parsed: URL, *, read_only: bool, create_folder: bool, source: str | None) -> Engine:
     path = sqlite_file(parsed)
     if read_only:
         if path is not None and not path.is_file():
@@ -77,10 +148,16 @@ def _sqlite_engine(parsed: URL, *, read_only: bool) -> Engine:
         # mode=ro never writes; a WAL database in a folder the user cannot write to still
         # opens when its -shm file exists, else it is read as immutable.
         writable_folder = path is None or os.access(path.parent, os.W_OK)
-        uri = f"file:{path}?mode=ro" if writable_folder else f"file:{path}?immutable=1"
-        engine = create_engine(parsed, creator=_connector(uri))
+        if path is None:
+            engine = create_engine(parsed)
+        else:
+            uri = sqlite_uri(path, mode="ro") if writable_folder else sqlite_uri(path, immutable="1")
+            engine = create_engine(parsed, creator=_connector(uri))
     else:
-        if path is not None:
+        if path is not None and not path.parent.is_dir():
+            if not create_folder:
+                raise InputError(f"the folder of this database, {path.parent}, does not exist (a typo?): create it "
+                                 f"first, or give another path in {source}", file=path)
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 

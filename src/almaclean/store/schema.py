@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from almaclean.errors import AlmacleanError
 
@@ -19,6 +20,11 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest revision in migrations/versions; tests hold the two in step.
 HEAD = "0009"
+KNOWN = frozenset(path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+class NewerDatabase(AlmacleanError):
+    """A database whose schema this almaclean does not know: made by a newer one."""
 
 
 def current_revision(conn: Connection) -> str | None:
@@ -30,7 +36,22 @@ def current_revision(conn: Connection) -> str | None:
 
 def is_current(engine: Engine) -> bool:
     with engine.connect() as conn:
-        return current_revision(conn) == HEAD
+        return _known(engine, current_revision(conn)) == HEAD
+
+
+def check_known(engine: Engine) -> None:
+    """NewerDatabase when the database's schema is one this almaclean does not know."""
+    with engine.connect() as conn:
+        _known(engine, current_revision(conn))
+
+
+def _known(engine: Engine, revision: str | None) -> str | None:
+    if revision is not None and revision not in KNOWN:
+        raise NewerDatabase(
+            f"the database {engine.url.render_as_string(hide_password=True)} was made by a newer almaclean "
+            f"(its schema is version {revision}; this almaclean knows versions up to {HEAD}): update almaclean "
+            "(git pull, then the README's set-up command) and run again, or give another database")
+    return revision
 
 
 def upgrade(engine: Engine) -> None:
@@ -47,7 +68,7 @@ def upgrade(engine: Engine) -> None:
         with write_transaction(engine) as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(7316027)"))
-            before = current_revision(conn)
+            before = _known(engine, current_revision(conn))
             if before == HEAD:
                 return
             config.attributes["connection"] = conn
@@ -56,6 +77,10 @@ def upgrade(engine: Engine) -> None:
                      engine.url.render_as_string(hide_password=True), before or "(none)", HEAD)
     except AlmacleanError:
         raise
-    except Exception as exc:  # an unreachable server, a bad URL, a read-only file: say which database
+    except (SQLAlchemyError, OSError) as exc:  # an unreachable server, a read-only or damaged file
+        from almaclean.store.db import database_error
+
+        raise database_error(exc, engine.url.render_as_string(hide_password=True)) from exc
+    except Exception as exc:  # Alembic's own failures: say which database
         raise AlmacleanError(f"cannot prepare the database "
                              f"{engine.url.render_as_string(hide_password=True)}: {exc}") from exc
