@@ -21,6 +21,7 @@ from almaclean.bundle.manifest import INPUTS_FOLDER, input_record, keep_input, r
 from almaclean.nightly.history import run_findings
 from almaclean.nightly.report import InstitutionRun, write_findings
 from almaclean.store.fetches import FetchRecord, latest_fetches
+from almaclean.store.leases import gone_error
 from almaclean.store.load import raw_table, sources_by_id
 from almaclean.write.atomic import atomic_path, safe_label
 from almaclean.write.csvfile import write_csv
@@ -71,7 +72,11 @@ def stored_inputs(engine: Engine, institution: str, run_folder: Path, *, given: 
     records: list[dict] = []
     fetched = latest_fetches(engine, [i for kind in kinds for i in analysed.get(kind, [])])
     for kind in kinds:
-        for source in sources_by_id(engine, analysed.get(kind, [])).iter_rows(named=True):
+        wanted = analysed.get(kind, [])
+        sources = sources_by_id(engine, wanted)
+        if len(sources) != len(set(wanted)):   # the run must not publish a bundle without its inputs
+            raise gone_error(f"{kind} of {institution}", set(wanted) - {int(i) for i in sources["id"]})
+        for source in sources.iter_rows(named=True):
             place = run_folder / folder / kind
             fetch = fetched.get(int(source["id"]))
             extra = {"kind": kind, "scope": source["scope"], "institution": institution,

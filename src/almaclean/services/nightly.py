@@ -30,6 +30,7 @@ from almaclean.p2e.analyse import P2EResult, analyse_p2e
 from almaclean.services import options
 from almaclean.services.fetch import fetch_sources
 from almaclean.store.ingest import ingest_files
+from almaclean.store.leases import Lease, run_lease
 from almaclean.store.load import current_frame, present_columns, sources_by_id
 from almaclean.write.atomic import publish_run_folder, unique_folder_names
 from almaclean.write.staging import staging_folder
@@ -112,8 +113,8 @@ def analysed_sources(frames: dict[str, pl.DataFrame]) -> dict[str, list[int]]:
     return {kind: sorted(int(i) for i in frame["source_file_id"].unique()) for kind, frame in frames.items()}
 
 
-def run_institution(engine: Engine, inbox: Path, institution: str,
-                    folder: Path) -> tuple[InstitutionRun, dict[str, list[int]], pl.DataFrame | None]:
+def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
+                    lease: Lease) -> tuple[InstitutionRun, dict[str, list[int]], pl.DataFrame | None]:
     """One institution, start to end; any error is caught, recorded and reported. Returns the
     run, the stored files it analysed and its changes (None when it failed)."""
     run = InstitutionRun(institution, "failed", folder.name)
@@ -123,6 +124,7 @@ def run_institution(engine: Engine, inbox: Path, institution: str,
         fetched = fetch_sources(engine, inbox / institution, institution)
         run.files = fetched.files + ingest_inbox(engine, inbox / institution, institution, fetched=fetched.kinds)
         frames = load_current(engine, institution)
+        lease.hold(i for ids in analysed_sources(frames).values() for i in ids)   # all there, and kept there
         result = analyse(engine, frames)
         previous = history.previous_run(engine, institution, run.run_id)
         before = history.run_findings(engine, previous) if previous is not None else None
@@ -177,7 +179,7 @@ def run_nightly(engine: Engine, inbox: Path, *, out: Path, institutions: list[st
     codes = list(dict.fromkeys(institutions)) if institutions else institutions_in(inbox)
     if not codes:
         raise AlmacleanError(f"{inbox}: no institution folder in the inbox (INBOX/<INSTITUTION_CODE>/...)")
-    with staging_folder(Path(out), "nightly") as staging:
+    with run_lease(engine, "nightly") as lease, staging_folder(Path(out), "nightly") as staging:
         runs, analysed = [], {}
         for code, name in zip(codes, unique_folder_names(codes)):
             folder = staging / name
@@ -187,13 +189,14 @@ def run_nightly(engine: Engine, inbox: Path, *, out: Path, institutions: list[st
                 run, analysed[code], changes = InstitutionRun(code, "failed", folder.name, error=refused), {}, None
                 log.error("nightly: %s", refused)
             else:
-                run, analysed[code], changes = run_institution(engine, inbox, code, folder)
+                run, analysed[code], changes = run_institution(engine, inbox, code, folder, lease)
             markdown = write_institution_report(folder, run, changes if run.status == "succeeded" else None)
             if on_report is not None:
                 on_report(run, markdown)
             runs.append(run)
         write_summary(staging, runs)
         _bundle(engine, inbox, staging, runs, analysed)
+        lease.check()   # every analysed file is still stored: the bundle names what exists
         record_run(engine, staging)
         folder = publish_run_folder(staging)
     result = NightlyRun(folder, runs)

@@ -33,6 +33,7 @@ from almaclean.services.ingest import mapping_for
 from almaclean.store.ingest import (
     IngestResult, PendingFile, default_scope, make_current, read_unless_stored, store_pending,
 )
+from almaclean.store.leases import Lease, run_lease
 from almaclean.store.load import current_sources, present_columns, sources_by_id, sources_frame
 from almaclean.write.atomic import publish_run_folder
 from almaclean.write.staging import staging_folder
@@ -121,8 +122,9 @@ def check_options(request: P2ERequest) -> None:
     options.output_folder(request.out)
 
 
-def read_inputs(engine: Engine, request: P2ERequest) -> Inputs:
-    """Read the files given (a bad one stores nothing) and pin every analysed file."""
+def read_inputs(engine: Engine, request: P2ERequest, lease: Lease) -> Inputs:
+    """Read the files given (a bad one stores nothing) and pin every analysed file: the lease
+    holds it before its rows are read, so `db prune` cannot take it away meanwhile."""
     mapping = {kind: mapping_for(request.mapping, kind) for kind in KINDS}
     # The portfolio export is read beside the smaller files; the first bad file (in KINDS order)
     # is the error said.
@@ -142,6 +144,7 @@ def read_inputs(engine: Engine, request: P2ERequest) -> Inputs:
             if isinstance(given, IngestResult):
                 ids.append(given.source_file_id)
                 inputs.unchanged[kind] = given
+        lease.hold(ids)
         stored = sources_by_id(engine, ids)
         frame = sources_frame(engine, kind, ids)
         present = present_columns(stored, frame) if ids else None
@@ -170,7 +173,12 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
     """Returns the run; InputError for bad input (nothing written, files read stay unstored only
     when they were bad)."""
     check_request(request)
-    inputs = read_inputs(engine, request)
+    with run_lease(engine, f"p2e-{request.institution}") as lease:
+        return _run(engine, request, lease)
+
+
+def _run(engine: Engine, request: P2ERequest, lease: Lease) -> P2ERun:
+    inputs = read_inputs(engine, request, lease)
     read_now = set(inputs.pending)
     not_recognised = [item for pending in inputs.pending.values() for item in unrecognised_columns(pending.read)]
     header_notes = [f"{Path(pending.read.table.path).name}, column {excel_letter(change.position)}: {change.describe()}"
@@ -189,6 +197,7 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
                              not_recognised=not_recognised)
         with staging_folder(Path(request.out), f"p2e-{request.institution}") as staging:
             stored = storing.result() if storing is not None else {}
+            lease.hold(stored[kind].source_file_id for kind in read_now)
             analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in read_now else ids)
                         for kind, ids in inputs.pinned.items()}
             # The inputs are copied into the run (a big export: a second or so) beside the report.
@@ -199,6 +208,7 @@ def run_p2e(engine: Engine, request: P2ERequest) -> P2ERun:
                                   without_po_lines=request.without_po_lines)
             p2e_bundle(staging, kept.result(), institution=request.institution, set_header=request.set_header,
                        set_size=request.set_size, without_po_lines=request.without_po_lines)
+            lease.check()   # every analysed file is still stored: the bundle names what exists
             record_run(engine, staging)
             folder = publish_run_folder(staging)
     steps = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["next_steps"]

@@ -1,7 +1,8 @@
 """Retention: old stored files go, what analysis or a kept run needs stays.
 
 A file is removed when it was ingested more than `keep_days` ago, is not the current file of
-its scope, and no run in the run ledger analysed it (bundle/ledger.py). Its spans, column
+its scope, no run in the run ledger analysed it (bundle/ledger.py) and no running run holds it
+(store/leases.py). Its spans, column
 mapping, ingest records and source_files row go, then every content row no remaining file
 lists (rows a kept file shares stay), in one transaction; then the space is given back
 (SQLite VACUUM, PostgreSQL VACUUM ANALYZE). A removed file fetched from Alma Analytics loses its
@@ -20,10 +21,10 @@ from sqlalchemy import Connection, Engine, bindparam, text
 
 from almaclean import settings
 from almaclean.kinds.registry import TABLES
+from almaclean.store import leases
 from almaclean.store.content import last_row_id, unused_ranges
 from almaclean.store.db import write_transaction
 from almaclean.store.fetches import forget_fetches
-from almaclean.store.load import fetch_frame
 from almaclean.store.sqlfiles import query
 
 log = logging.getLogger(__name__)
@@ -36,20 +37,24 @@ class Pruned:
     kept_for_runs: int        # old, superseded files kept because a recorded run names them
 
 
-def ledger_sources(engine: Engine) -> set[int]:
-    with engine.connect() as conn:
-        cells = conn.execute(text("SELECT source_file_ids FROM run_ledger WHERE source_file_ids IS NOT NULL")).scalars()
-        return {int(i) for cell in cells for i in json.loads(cell)}
+def ledger_sources(conn: Connection) -> set[int]:
+    """The stored files the runs in the run ledger analysed (kept runs still verify)."""
+    cells = conn.execute(text("SELECT source_file_ids FROM run_ledger WHERE source_file_ids IS NOT NULL")).scalars()
+    return {int(i) for cell in cells for i in json.loads(cell)}
 
 
 def prune(engine: Engine, keep_days: int, *, now: datetime | None = None) -> Pruned:
+    """One write transaction, serialised with runs holding their files (store/leases.py): what
+    to remove is decided and removed at once, so a running run's files are never among it."""
     before = ((now or datetime.now(timezone.utc)) - timedelta(days=keep_days)).isoformat(timespec="seconds")
-    candidates = fetch_frame(engine, query("prunable_files"), {"before": before})
-    needed = ledger_sources(engine)
-    doomed = [row for row in candidates.iter_rows(named=True) if int(row["id"]) not in needed]
-    if doomed:
+    kept_csvs: list[Path] = []
+    with write_transaction(engine) as conn:
+        leases.lock(conn)
+        candidates = [row._asdict() for row in conn.execute(text(query("prunable_files")), {"before": before})]
+        needed = ledger_sources(conn) | leases.leased_files(conn, now=now)
+        doomed = [row for row in candidates if int(row["id"]) not in needed]
         ids = [int(row["id"]) for row in doomed]
-        with write_transaction(engine) as conn:
+        if ids:
             kept_csvs = forget_fetches(conn, ids)
             for table in ("file_spans", "raw_columns", "file_ingests"):
                 conn.execute(text(f"DELETE FROM {table} WHERE source_file_id IN :ids")
@@ -58,9 +63,10 @@ def prune(engine: Engine, keep_days: int, *, now: datetime | None = None) -> Pru
                          {"ids": ids})
             for kind in sorted({row["kind"] for row in doomed}):
                 _drop_unused_content(conn, kind)
+    if doomed:
         _remove_fetched_csvs(kept_csvs)
         _give_space_back(engine)
-    result = Pruned(len(doomed), sum(int(r["row_count"]) for r in doomed), candidates.height - len(doomed))
+    result = Pruned(len(doomed), sum(int(r["row_count"]) for r in doomed), len(candidates) - len(doomed))
     log.info("prune (older than %s): %s", before, result)
     return result
 

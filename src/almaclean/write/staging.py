@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from almaclean import process
 from almaclean.write.atomic import STAGING_SUFFIX, discard_staging_folder, new_staging_folder
 
 log = logging.getLogger(__name__)
@@ -33,16 +33,6 @@ def _owner_being_written(staging: Path) -> Path:
     return staging.with_name(staging.name + OWNER_SUFFIX + ".tmp")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
 def _abandoned(staging: Path) -> bool:
     owner = owner_file(staging)
     try:
@@ -55,7 +45,7 @@ def _abandoned(staging: Path) -> bool:
             return time.time() - staging.stat().st_mtime > ORPHAN_AGE_SECONDS
         except FileNotFoundError:  # published or discarded meanwhile
             return False
-    return host == socket.gethostname() and not _alive(pid)
+    return host == process.host() and not process.alive(pid)
 
 
 def sweep_leftovers(out_root: Path) -> list[Path]:
@@ -83,7 +73,7 @@ def staging_folder(out_root: Path, label: str) -> Iterator[Path]:
     staging = new_staging_folder(Path(out_root), label)
     owner = owner_file(staging)
     written = _owner_being_written(staging)
-    written.write_text(f"{socket.gethostname()} {os.getpid()}\n", encoding="utf-8")
+    written.write_text(f"{process.host()} {os.getpid()}\n", encoding="utf-8")
     os.replace(written, owner)  # never seen half-written by another run's sweep
     try:
         yield staging
