@@ -310,5 +310,6 @@ def test_the_run_ledger_tells_a_bundle_re_made_after_the_run(sample, tmp_path):
     assert verify_run(forged).ok  # consistent on its own: verify alone proves consistency, not origin
     caught = verify_run(forged, ledger=ledger)
     assert not caught.ok and "not the one recorded in the run ledger" in caught.lines[0]
-    # A run the ledger has never seen is said to be unchecked, not proven.
-    assert "is not in the run ledger" in verify_run(elsewhere, ledger=ledger).origin
+    # A run the ledger has never seen is not proven: it fails, saying it is not in the ledger.
+    unknown = verify_run(elsewhere, ledger=ledger)
+    assert not unknown.ok and "is not in the run ledger" in unknown.origin

@@ -46,23 +46,38 @@ class Origin:
 
 
 def check_origin(engine: Engine, run_folder: Path, bundle: dict) -> Origin:
-    """What the ledger of this database says of a run folder."""
+    """What the ledger of this database says of a run folder. The ledger binds three things a
+    published run leaves: its folder name, its run id and its bundle.json's sha256. The origin
+    holds only when the bundle's run id is recorded, for this folder name, with this sha256; a
+    bundle without a run id, with one the ledger does not know, or with one recorded for another
+    folder fails, saying why (and what the ledger recorded under this folder's name)."""
     where = describe(engine)
+    folder = Path(run_folder).name
     run_uuid = bundle.get("run_uuid")
-    if not run_uuid:
-        return Origin(True, "origin not checked: the bundle was made before run ids were recorded")
     with engine.connect() as conn:
-        has_ledger = conn.dialect.has_table(conn, "run_ledger")
-        row = conn.execute(text("SELECT folder_name, bundle_sha256, recorded_at FROM run_ledger WHERE run_uuid = :u"),
-                           {"u": run_uuid}).first() if has_ledger else None
-    if row is None:
-        return Origin(True, f"origin not checked: run {run_uuid} is not in the run ledger of {where} "
-                            "(made with another database?)")
+        if not conn.dialect.has_table(conn, "run_ledger"):
+            return Origin(True, f"origin not checked: {where} has no run ledger (made by an older almaclean)")
+        by_id = conn.execute(text("SELECT folder_name, bundle_sha256, recorded_at FROM run_ledger WHERE run_uuid = :u"),
+                             {"u": run_uuid}).first() if run_uuid else None
+        by_name = conn.execute(text("SELECT run_uuid, recorded_at FROM run_ledger WHERE folder_name = :f "
+                                    "ORDER BY recorded_at"), {"f": folder}).all()
+    named = "".join(f"; the ledger recorded the folder {folder} as run {row.run_uuid} on {row.recorded_at}"
+                    for row in by_name if row.run_uuid != run_uuid)
+    if not run_uuid:
+        return Origin(False, "bundle.json has no run id, so nothing ties it to a run the run ledger of "
+                             f"{where} recorded (every run almaclean publishes records its id){named}")
+    if by_id is None:
+        return Origin(False, f"run {run_uuid} is not in the run ledger of {where}{named}: the bundle was made "
+                             "after the run with a new run id, or with another database (then verify it with that "
+                             "database: --db URL)")
     digest = file_digest(Path(run_folder) / BUNDLE_FILE)[0]
-    if digest != row.bundle_sha256:
+    if digest != by_id.bundle_sha256:
         return Origin(False, f"bundle.json is not the one recorded in the run ledger of {where} on "
-                             f"{row.recorded_at} (sha256 differs): the bundle was re-made after the run")
-    if row.folder_name != Path(run_folder).name:
-        return Origin(True, f"origin: recorded in the run ledger of {where} on {row.recorded_at} "
-                            f"as folder {row.folder_name} (renamed since)")
-    return Origin(True, f"origin: recorded in the run ledger of {where} on {row.recorded_at}")
+                             f"{by_id.recorded_at} (sha256 differs): the bundle was re-made after the run")
+    if by_id.folder_name != folder:
+        return Origin(False, f"run {run_uuid} was recorded in the run ledger of {where} on {by_id.recorded_at} "
+                             f"for the folder {by_id.folder_name}, not {folder}: a copy of that run's bundle, or "
+                             f"its run id re-used{named}. Verify {by_id.folder_name} itself (a renamed run folder "
+                             "verifies again under its recorded name)")
+    return Origin(True, f"origin: recorded in the run ledger of {where} on {by_id.recorded_at} (folder name, run id "
+                        "and bundle.json sha256 all as recorded)")

@@ -67,6 +67,11 @@ def check_url(url: str | URL, source: str | None) -> URL:
         raise InputError(f"{what} {str(url)!r} is not a database URL: give one such as "
                          "sqlite:////full/path/to/almaclean.db or postgresql+psycopg://user@host/almaclean") from None
     shown = parsed.render_as_string(hide_password=True)
+    if isinstance(url, str) and parsed.get_backend_name() == "sqlite" and "?" in url and not parsed.query:
+        # SQLAlchemy reads what follows '?' as options and drops it when it holds none: the
+        # database would be another file than the one named.
+        raise InputError(f"{what} {url!r}: a '?' in a SQLite path starts URL options, so this names the file "
+                         f"{parsed.database!r}, not yours: rename the folder or file without '?'")
     try:
         dialect = parsed.get_dialect()
     except NoSuchModuleError:
