@@ -320,6 +320,12 @@ def cases() -> list[Case]:
         add(Case(f"random_bytes_{seed}", raw(f"random{seed}.csv", random_bytes(seed, 20_000)), Refuse()))
     add(Case("png_named_csv", raw("image.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8), Refuse()))
     add(Case("gzip_named_csv", raw("packed.csv", b"\x1f\x8b\x08\x00" + zlib.compress(good_text().encode())), Refuse()))
+    add(Case("real_gzip_of_a_good_csv", raw("real.csv", lambda: __import__("gzip").compress(good_text().encode())),
+             Refuse(match="compressed file")))
+    add(Case("zlib_of_a_good_csv", raw("zl.csv", lambda: zlib.compress(good_text().encode())), Refuse(match="compressed file")))
+    add(Case("zstd_magic", raw("zst.csv", b"\x28\xb5\x2f\xfd" + bytes(64)), Refuse()))
+    add(Case("p2e_text_starting_like_zlib", raw("p2e-x.txt", b"x^1234,portfolio\nEDU01000123457,database\n"),
+             Accept(rows=[(1, "x^1234", "portfolio", None), (2, "EDU01000123457", "database", None)]), kind="p2e"))
     add(Case("pdf_named_csv", raw("doc.csv", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"), Refuse()))
     add(Case("legacy_xls", raw("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)), Refuse(match="legacy Excel")))
     add(Case("text_named_xlsx", raw("fake.xlsx", good_text().encode()), Refuse(match="not a readable Excel file")))

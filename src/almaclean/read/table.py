@@ -227,8 +227,10 @@ def _as_excel_shows(path: Path, frame: pl.DataFrame, notes: tuple[CellNote, ...]
 # --- CSV / TSV ----------------------------------------------------------------------------
 
 # C0 control characters but tab, line feed and carriage return, and DEL: no export holds one;
-# a file with one is damaged, binary or not the text it claims to be.
-CONTROL_CHARACTERS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
+# a file with one is damaged, binary or not the text it claims to be. (?-u: a byte class, the
+# fastest scan polars' regex engine has.)
+CONTROL_CHARACTERS = r"(?-u:[\x00-\x08\x0B\x0C\x0E-\x1F\x7F])"
+_CONTROL = re.compile("[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]")
 # A line end and the empty lines after it (a character class: sre repeats a group with memory
 # per repetition, ~100 bytes for each of ten million empty lines).
 _BLANK_RUN = re.compile(rb"\n[\r\n]*\n")
@@ -240,23 +242,44 @@ class _Parsed:
     rows: pl.Series | None     # record -> Excel row, when blank lines were left out
     quoting: bool              # quotes were read as CSV quotes
     fields_checked: bool       # each record's field count is known to be the first record's
+    lines: int | None = None   # lines of the text parsed, when counted
+
+
+class _NotUtf8(Exception):
+    """The text taken for UTF-8 holds a byte sequence that is not (polars or the csv module said so)."""
 
 
 def _read_text(path: Path, has_header: bool) -> TextTable:
+    """UTF-8 is taken on trust first: polars refuses any invalid byte sequence while parsing, and
+    only then is the whole file looked at (read.detect.whole_file_encoding: Windows-1252 when no
+    UTF-8 sequence is anywhere, else refused at the row of the first odd byte). A UTF-8 file, the
+    common case, is so read once, not twice."""
     head = _head(path)
     encoding = detect_encoding(head, path, utf8_checked_later=True)
-    if encoding in ("utf-8", "utf-8-sig"):
+    try:
+        return _read_as(path, head, encoding, has_header)
+    except _NotUtf8:
+        if encoding not in ("utf-8", "utf-8-sig"):
+            raise InputError(f"cannot decode the text as {encoding}: save it as UTF-8", file=path) from None
         separator = sniff_separator(first_line(head.removeprefix(codecs.BOM_UTF8)))
-        encoding = whole_file_encoding(path, separator, bom=encoding == "utf-8-sig")
+        decided = whole_file_encoding(path, separator, bom=encoding == "utf-8-sig")
+        if decided in ("utf-8", "utf-8-sig"):
+            raise InputError("the file is not valid UTF-8 text, yet no byte of it is out of place: save it again as "
+                             "UTF-8 (in Excel: CSV UTF-8) and try again", file=path) from None
+        return _read_as(path, head, decided, has_header)
+
+
+def _read_as(path: Path, head: bytes, encoding: str, has_header: bool) -> TextTable:
     # Plain UTF-8 (the common case) goes to polars as the file itself, without a copy.
     source: bytes | Path = path if encoding == "utf-8" else to_utf8(_read_all(path), encoding, path)
     start = head if encoding == "utf-8" else source[:HEAD_BYTES]
+    _refuse_compressed(path, start)
     separator = sniff_separator(first_line(start))
-    _refuse_too_wide(path, source, separator)
+    width = _refuse_too_wide(path, source, separator)
     if b"\r" in start and b"\n" not in start:
         log.info("%s: lines end with CR only (old Mac style): reading each CR as a line end", path.name)
         source = re.sub(rb"\r(?!\n)", b"\n", source if isinstance(source, bytes) else _read_all(path))
-    parsed = _parse_delimited(path, source, separator)
+    parsed = _parse_delimited(path, source, separator, width)
     _refuse_control_characters(path, parsed)
     if not parsed.fields_checked:
         _refuse_short_records(path, source, separator, parsed)
@@ -264,9 +287,22 @@ def _read_text(path: Path, has_header: bool) -> TextTable:
                          parsed.rows)
 
 
-def _refuse_too_wide(path: Path, source: bytes | Path, separator: str) -> None:
+# polars unpacks a source starting like a gzip, zlib or zstd stream on its own: such a file is no
+# export as given (and "x^" starting a text would be taken for zlib: read by the slow reader).
+_COMPRESSED = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x78\x01", b"\x78\x9c", b"\x78\xda")
+_LOOKS_COMPRESSED = (b"\x78\x5e",)
+
+
+def _refuse_compressed(path: Path, start: bytes) -> None:
+    if start.startswith(_COMPRESSED):
+        raise InputError("this is a compressed file (gzip, zlib or zstd), not a text export: unpack it first and "
+                         "give the file inside", file=path)
+
+
+def _refuse_too_wide(path: Path, source: bytes | Path, separator: str) -> int:
     """More fields in the first row than Excel has columns: refused before the parser makes a
-    column for each (a 5 MB line of commas would take minutes and gigabytes)."""
+    column for each (a 5 MB line of commas would take minutes and gigabytes). Returns how many
+    fields the first row has."""
     if isinstance(source, bytes):
         line = source[:FIRST_LINE_LIMIT]
     else:
@@ -278,6 +314,7 @@ def _refuse_too_wide(path: Path, source: bytes | Path, separator: str) -> None:
     if fields > EXCEL_COLUMNS:
         raise InputError(f"the first row has {fields:,} fields, more than the {EXCEL_COLUMNS:,} columns a sheet "
                          "can have: not an export (or the wrong separator)", file=path, row=1)
+    return fields
 
 
 def _read_all(path: Path) -> bytes:
@@ -299,22 +336,28 @@ def _head(path: Path) -> bytes:
     return head
 
 
-def _has_blank_lines(path: Path, source: bytes | Path) -> bool:
-    """Whether an empty line follows the first line anywhere (a fast scan, no copy kept)."""
+# A parsed frame holds about 16 bytes per cell. A line that is not empty carries at least one
+# byte per field (its separators and its line end), so only empty lines can make lines x fields
+# x 16 exceed 16 x the file's size; past that by this much, they are left out before parsing.
+BLANK_LINE_BUDGET = 64 * 2**20
+CELL_BYTES = 16
+
+
+def _lines_and_size(path: Path, source: bytes | Path) -> tuple[int, int]:
+    """How many lines a text has (the last one with or without its line end), and its bytes."""
     if isinstance(source, bytes):
-        first = source.find(b"\n")
-        return first >= 0 and (source.find(b"\n\n", first) >= 0 or source.find(b"\n\r\n", first) >= 0)
-    tail = b""
+        return source.count(b"\n") + (1 if source and not source.endswith(b"\n") else 0), len(source)
+    size = lines = 0
+    last = b""
     try:
         with source.open("rb") as handle:
             while chunk := handle.read(CHUNK_BYTES):
-                window = tail + chunk
-                if b"\n\n" in window or b"\n\r\n" in window:
-                    return True
-                tail = window[-2:]
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
-    return False
+    return lines + (1 if last and last != b"\n" else 0), size
 
 
 def without_blank_lines(data: bytes) -> tuple[bytes, list[tuple[int, int]]]:
@@ -352,12 +395,14 @@ def _multiline_cells(frame: pl.DataFrame) -> bool:
     return any(frame.select(pl.all().str.contains(r"[\r\n]").any()).row(0))
 
 
-def _parse_delimited(path: Path, source: bytes | Path, separator: str) -> _Parsed:
-    """The records of a delimited text. Empty lines are left out before parsing (a file of
-    millions of them costs nothing) unless a cell spans lines: then a line is not a record and
-    the text is parsed as it is."""
+def _parse_delimited(path: Path, source: bytes | Path, separator: str, width: int = 1) -> _Parsed:
+    """The records of a delimited text. Empty lines that would cost memory (BLANK_LINE_BUDGET)
+    are left out before parsing, so a file of millions of them costs nothing, unless a cell spans
+    lines: then a line is not a record and the text is parsed as it is."""
     slow_quoting = csv.QUOTE_NONE if separator == "\t" else csv.QUOTE_MINIMAL
-    if _has_blank_lines(path, source):
+    lines, size = _lines_and_size(path, source)
+    # Would the empty lines cost more than BLANK_LINE_BUDGET as frame rows?
+    if lines * max(width, 1) * CELL_BYTES > CELL_BYTES * size + BLANK_LINE_BUDGET:
         data = source if isinstance(source, bytes) else _read_all(path)
         compact, removed = without_blank_lines(data)
         if removed:
@@ -370,7 +415,7 @@ def _parse_delimited(path: Path, source: bytes | Path, separator: str) -> _Parse
                 return replace(parsed, rows=record_rows(parsed.frame.height, removed))
             del compact, parsed
     try:
-        return _parse_fast(path, source, separator)
+        return replace(_parse_fast(path, source, separator), lines=lines)
     except pl.exceptions.PolarsError as exc:
         data = source if isinstance(source, bytes) else _read_all(path)
         return _parse_slowly(path, data, separator, slow_quoting, str(exc))
@@ -380,19 +425,33 @@ def _parse_fast(path: Path, source: bytes | Path, separator: str) -> _Parsed:
     """polars' parser; PolarsError when it refuses the text (a TSV whose stray quotes break the
     CSV rules, KBART-style, is read again without quoting first)."""
     def parse(quote: str | None) -> pl.DataFrame:
+        if _starts_like(source, _LOOKS_COMPRESSED):
+            raise pl.exceptions.ComputeError("the text starts like a zlib stream: read by the slow reader")
         return pl.read_csv(source, has_header=False, separator=separator, quote_char=quote,
                            infer_schema=False, empty_string_is_null=True,
                            truncate_ragged_lines=False, raise_if_empty=False)
 
     quoting = True
     try:
-        frame = parse('"')
-    except pl.exceptions.PolarsError:
-        if separator != "\t":
-            raise
-        log.info("%s: quotes do not follow CSV rules; reading the tab-separated file without quoting", path.name)
-        frame, quoting = parse(None), False
+        try:
+            frame = parse('"')
+        except pl.exceptions.PolarsError:
+            if separator != "\t":
+                raise
+            log.info("%s: quotes do not follow CSV rules; reading the tab-separated file without quoting", path.name)
+            frame, quoting = parse(None), False
+    except pl.exceptions.PolarsError as exc:
+        if "invalid utf-8" in str(exc).lower():
+            raise _NotUtf8() from None
+        raise
     return _Parsed(frame.rename({name: f"c{j}" for j, name in enumerate(frame.columns)}), None, quoting, False)
+
+
+def _starts_like(source: bytes | Path, starts: tuple[bytes, ...]) -> bool:
+    if isinstance(source, bytes):
+        return source.startswith(starts)
+    with source.open("rb") as handle:
+        return handle.read(4).startswith(starts)
 
 
 SLOW_PARSE_LIMIT = 256 * 2**20
@@ -406,8 +465,12 @@ def _parse_slowly(path: Path, text: bytes, separator: str, quoting: int, error: 
     if len(text) > SLOW_PARSE_LIMIT:
         raise InputError(f"cannot parse the file as CSV: {error.splitlines()[0]}", file=path,
                          row=_row_at_offset(text, error))
-    reader = csv.reader(io.StringIO(text.decode("utf-8", "replace"), newline=""), delimiter=separator,
-                        quoting=quoting, strict=True)
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _NotUtf8() from None
+    reader = csv.reader(io.StringIO(decoded, newline=""), delimiter=separator, quoting=quoting, strict=True)
+    del decoded
     rows: list[list[str]] = []
     numbers: list[int] = []
     width = None
@@ -472,8 +535,8 @@ def _refuse_control_characters(path: Path, parsed: _Parsed) -> None:
                         .arg_true().first()).item()
     row = hits + 1 if parsed.rows is None else int(parsed.rows[hits])
     values = frame.row(hits)
-    position = next(j for j, value in enumerate(values) if value is not None and re.search(CONTROL_CHARACTERS, value))
-    character = re.search(CONTROL_CHARACTERS, values[position]).group()
+    position = next(j for j, value in enumerate(values) if value is not None and _CONTROL.search(value))
+    character = _CONTROL.search(values[position]).group()
     raise InputError(
         f"this cell holds a control character (0x{ord(character):02X}{', NUL' if character == chr(0) else ''}) that "
         "no export contains: the file is damaged, binary, or not the text it looks like. Export it again",
@@ -503,19 +566,22 @@ def _refuse_short_records(path: Path, source: bytes | Path, separator: str, pars
 
 def _field_counts(path: Path, source: bytes | Path, separator: str, parsed: _Parsed,
                   candidates: pl.Series) -> pl.DataFrame:
-    """("index", "fields") of the candidate records. Records are lines unless a cell spans lines,
-    then Python's csv module counts them, record by record."""
-    if not _multiline_cells(parsed.frame):
-        text = source if parsed.rows is None else without_blank_lines(
-            source if isinstance(source, bytes) else _read_all(path))[0]
-        lines = pl.read_csv(text, has_header=False, separator="\x1f", quote_char=None, infer_schema=False,
-                            empty_string_is_null=False, raise_if_empty=False)
-        if lines.width == 1 and lines.height == parsed.frame.height:
-            line = lines.to_series().gather(candidates).fill_null("")
+    """("index", "fields") of the candidate records. Records are lines unless a cell spans lines
+    (then Python's csv module counts them, record by record); the lines are taken a block at a
+    time, so only the candidates' lines are ever held."""
+    text = source if parsed.rows is None else without_blank_lines(
+        source if isinstance(source, bytes) else _read_all(path))[0]
+    lines = parsed.lines if parsed.lines is not None else _lines_and_size(path, text)[0]
+    if lines == parsed.frame.height:   # no cell spans lines: each record is a line
+        try:
+            lines = _lines_at(path, text, candidates)
+        except _NotLines:
+            lines = None
+        if lines is not None:
             if parsed.quoting:
-                line = line.str.replace_all(r'"[^"]*"', "")
+                lines = lines.str.replace_all(r'"[^"]*"', "")
             return pl.DataFrame({"index": candidates,
-                                 "fields": line.str.count_matches(separator, literal=True).cast(pl.Int64) + 1})
+                                 "fields": lines.str.count_matches(separator, literal=True).cast(pl.Int64) + 1})
     data = source if isinstance(source, bytes) else _read_all(path)
     reader = csv.reader(io.StringIO(data.decode("utf-8", "replace"), newline=""), delimiter=separator,
                         quoting=csv.QUOTE_MINIMAL if parsed.quoting else csv.QUOTE_NONE)
@@ -527,6 +593,54 @@ def _field_counts(path: Path, source: bytes | Path, separator: str, parsed: _Par
     finally:
         csv.field_size_limit(limit)
     return pl.DataFrame(found, schema={"index": pl.Int64, "fields": pl.Int64}, orient="row")
+
+
+LINE_BLOCK = 8 << 20
+
+
+def _lines_at(path: Path, text: bytes | Path, wanted: pl.Series) -> pl.Series:
+    """The lines (0-based, rising) `wanted` of a UTF-8 text, without their line end. Read by
+    polars a block of whole lines at a time, so only one block's lines are held at once."""
+    found: list[pl.Series] = []
+    number, rest = 0, b""
+
+    def blocks():
+        if isinstance(text, bytes):
+            yield from (text[at: at + LINE_BLOCK] for at in range(0, len(text), LINE_BLOCK))
+            return
+        try:
+            with text.open("rb") as handle:
+                while block := handle.read(LINE_BLOCK):
+                    yield block
+        except OSError as exc:
+            raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
+
+    def take(block: bytes) -> None:
+        nonlocal number
+        lines = pl.read_csv(block, has_header=False, separator="\x1f", quote_char=None, infer_schema=False,
+                            empty_string_is_null=False, raise_if_empty=False)
+        height = lines.height
+        if lines.width != 1 or height != block.count(b"\n") + (0 if block.endswith(b"\n") else 1):
+            raise _NotLines()
+        local = wanted.filter((wanted >= number) & (wanted < number + height)) - number
+        found.append(lines.to_series().gather(local).fill_null(""))
+        number += height
+
+    for block in blocks():
+        block = rest + block
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            rest = block
+            continue
+        take(block[: cut + 1])
+        rest = block[cut + 1:]
+    if rest:
+        take(rest)
+    return pl.concat(found).rename("line") if found else pl.Series("line", [], dtype=pl.String)
+
+
+class _NotLines(Exception):
+    """A block did not read as one line per row (the csv module counts the fields instead)."""
 
 
 # --- shared ---------------------------------------------------------------------------------
