@@ -55,7 +55,7 @@ def _global_options(parser: argparse.ArgumentParser, *, in_command: bool) -> Non
     parser.add_argument("-v", "--verbose", action="count", default=default(0),
                         help="log what is done (-vv: debug logs and tracebacks)")
     parser.add_argument("-q", "--quiet", action="store_true", default=default(False),
-                        help="print nothing but errors")
+                        help="print nothing but errors (and, with --json, the JSON)")
     parser.add_argument("--json", action="store_true", default=default(False),
                         help="print the result as JSON on standard output")
     parser.add_argument("--prefect", action="store_true", default=default(False),
