@@ -396,7 +396,7 @@ def cases() -> list[Case]:
              Accept(rows=[(2, PID[0], MMS[0], "t" * 32_767)])))
     add(Case("nul_inside_title", raw("nul-title.csv", text([HEADER, [PID[0], MMS[0], "a\x00b"]]).encode()),
              Refuse(row=2, column="C", match="control character (0x00, NUL)")))
-    add(Case("control_chars_in_title", raw("ctl.csv", text([HEADER, [PID[0], MMS[0], "a\x01\x1b[31mb\x7f"]]).encode()),
+    add(Case("control_chars_in_title", raw("ctl.csv", text([HEADER, [PID[0], MMS[0], "a\x01\x1b[31mb"]]).encode()),
              Refuse(row=2, column="C", match="control character (0x01")))
     add(Case("formula_text_in_title", raw("formula.csv", text([HEADER, [PID[0], MMS[0], "=cmd|' /C calc'!A0"]]).encode()),
              Accept(rows=[(2, PID[0], MMS[0], "=cmd|' /C calc'!A0")])))
@@ -688,7 +688,9 @@ def cases() -> list[Case]:
     add(Case("symlink_to_good_file", good_symlink, Accept()))
 
     # --- control characters and short rows in text files: refused at their row -----------------
-    for label, char in (("nul", "\x00"), ("escape", "\x1b"), ("delete", "\x7f"), ("vertical_tab", "\x0b"),
+    add(Case("delete_character_in_title_is_text", raw("del.csv", text([HEADER, [PID[0], MMS[0], "a\x7fb\x85c"]]).encode()),
+             Accept(rows=[(2, PID[0], MMS[0], "a\x7fb\x85c")])))
+    for label, char in (("nul", "\x00"), ("escape", "\x1b"), ("vertical_tab", "\x0b"),
                         ("form_feed", "\x0c"), ("backspace", "\x08"), ("unit_separator", "\x1f")):
         add(Case(f"control_{label}_late", raw(f"ctl-{label}.csv", text([HEADER] + [[pid(n), MMS[0], "t"] for n in range(500)]
                                                                      + [[PID[1], MMS[1], f"x{char}y"]]).encode()),

@@ -10,8 +10,8 @@ Choices worth knowing:
   CR-only line ends; last line with or without newline. A row with more or fewer fields than
   the header is refused at its row: the extra values would belong to no column, and missing
   ones would be read as empty cells (a cut file, a value joined to the next by a stray
-  separator). So is a control character (NUL, ESC, ... anything below 0x20 but tab, CR and LF,
-  and DEL): no export holds one. A TSV whose stray quotes break RFC 4180 (KBART-style, never
+  separator). So is a control character (NUL, ESC, ... anything below 0x20 but tab, CR and LF):
+  no XML document, so no Alma export, holds one. A TSV whose stray quotes break RFC 4180 (KBART-style, never
   quoted) is re-read with quoting off. A CSV the fast parser refuses is re-read with Python's
   csv module, as Excel reads it (a quote inside an unquoted value is a character); an unclosed
   quote or text after a closing quote is refused at its own row. A first row with more
@@ -226,11 +226,12 @@ def _as_excel_shows(path: Path, frame: pl.DataFrame, notes: tuple[CellNote, ...]
 
 # --- CSV / TSV ----------------------------------------------------------------------------
 
-# C0 control characters but tab, line feed and carriage return, and DEL: no export holds one;
-# a file with one is damaged, binary or not the text it claims to be. (?-u: a byte class, the
-# fastest scan polars' regex engine has.)
-CONTROL_CHARACTERS = r"(?-u:[\x00-\x08\x0B\x0C\x0E-\x1F\x7F])"
-_CONTROL = re.compile("[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]")
+# C0 control characters but tab, line feed and carriage return: no XML document can hold one, so
+# no Alma export or API answer does, and a file with one is damaged, binary or decoded with the
+# wrong encoding. (DEL and C1 controls are characters XML carries: text, kept.) (?-u: a byte
+# class, the fastest scan polars' regex engine has.)
+CONTROL_CHARACTERS = r"(?-u:[\x00-\x08\x0B\x0C\x0E-\x1F])"
+_CONTROL = re.compile("[\x00-\x08\x0B\x0C\x0E-\x1F]")
 # A line end and the empty lines after it (a character class: sre repeats a group with memory
 # per repetition, ~100 bytes for each of ten million empty lines).
 _BLANK_RUN = re.compile(rb"\n[\r\n]*\n")
