@@ -546,7 +546,7 @@ ERROR_MEANINGS = {
     "#NUM!": "a number out of range", "#N/A": "a value not available (a lookup that found nothing)",
     "#GETTING_DATA": "data still loading", "#SPILL!": "a result that could not spill", "#CALC!": "a calculation error",
 }
-PASTE_VALUES = ("In Excel: select the column, Copy, then Paste Special > Values (as text for IDs), save, "
+PASTE_VALUES = ("in Excel select the column, Copy, then Paste Special > Values (as text for IDs), save, "
                 "and give the file again")
 
 
@@ -574,17 +574,17 @@ def _note(cell: Cell, recalculates: bool, styles: NumberStyles) -> CellNote | No
     if cell.formula and recalculates:
         return refuse("this cell holds a formula, and the workbook asks Excel to compute every formula again on "
                       "opening (a file written by a script), so the result saved in the file is not known to be "
-                      f"what Excel shows. {PASTE_VALUES}")
+                      f"what Excel shows. Open the file in Excel, then {PASTE_VALUES}")
     if cell.formula and (cell.value is None or (cell.value == "" and cell.type != "str")):
         return refuse("this cell holds a formula whose result is not saved in the file (written by a script and "
                       "never opened in Excel), so its value is unknown, not empty. Open the file in Excel (it "
-                      f"computes the formulas); {PASTE_VALUES}")
+                      f"computes the formulas), then {PASTE_VALUES}")
     if cell.type == "e":
         error = (cell.value or "").upper()
         meaning = ERROR_MEANINGS.get(error)
         return refuse(f"this cell shows the error {error or '(an error)'} in Excel"
                       + (f" ({meaning})" if meaning else "") + ": its value is lost, not empty. Fix the cell or the "
-                      f"formula behind it; {PASTE_VALUES}")
+                      f"formula behind it, or {PASTE_VALUES}")
     if cell.type == "b":
         flag = (cell.value or "").lower()
         if flag in ("1", "true"):
