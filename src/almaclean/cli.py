@@ -139,6 +139,8 @@ def build_parser() -> Parser:
     p.add_argument("--decisions", type=Path, metavar="REVIEW.xlsx",
                    help="a review workbook with decisions filled in: apply them and write the final loader file")
     p.add_argument("--keep-localized-n", action="store_true", help="do not change LOCALIZED N to Y")
+    p.add_argument("--mapping", type=Path, metavar="TOML",
+                   help="site-specific header names for the PO line export (and the exports' ID columns)")
 
     p = command("p2e", _p2e,
                 help="find P2E duplicates, POL relinks and local-collection groups; write deletion sets")
@@ -489,7 +491,8 @@ def _resync(args):
     options.output_folder(_out(args))
 
     request = ResyncRequest(args.exports, _out(args), args.institution, po_lines=args.po_lines,
-                            decisions=args.decisions, keep_localized_n=args.keep_localized_n)
+                            decisions=args.decisions, keep_localized_n=args.keep_localized_n, mapping=args.mapping,
+                            db=args.db)
     if _as_flow(args):
         return _run_flow("resync_flow", request, db_url=args.db)
     return run_resync(_open(args), request)

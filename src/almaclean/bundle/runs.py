@@ -13,6 +13,7 @@ files, error) so that verify rewrites report.md, changes.csv and the summaries.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -118,9 +119,15 @@ def _kept_original(candidates: list[Path], source: dict, kind: str, place: Path,
     return None
 
 
+REVIEW_WORKBOOK = "review.xlsx"   # in each collection folder: the workbook a person fills in
+
+
 def resync_bundle(run: Path, *, exports: list[tuple[Path, str, str]], po_lines: Path | None,
-                  decisions: Path | None, institution: str, keep_localized_n: bool) -> Path:
-    """exports: (original path, sha256, collection folder) in the order they were run."""
+                  decisions: Path | None, institution: str, keep_localized_n: bool,
+                  mapping: Path | None = None, as_of: date | None = None) -> Path:
+    """exports: (original path, sha256, collection folder) in the order they were run. Each
+    collection's review.xlsx is listed as a workbook to fill in: verify reports it edited, as
+    expected, when a person filled it in (and still compares the re-run's with the recorded one)."""
     run = Path(run)
     inputs = []
     for original, sha, name in exports:
@@ -135,10 +142,16 @@ def resync_bundle(run: Path, *, exports: list[tuple[Path, str, str]], po_lines: 
             copy = keep_input(Path(path), run, f"{INPUTS_FOLDER}/{role}")
             inputs.append(input_record(role, copy, run, original=Path(path)))
             kept[role] = relative_name(copy, run)
+    mapping_record = _mapping_input(mapping, run, INPUTS_FOLDER)
+    if mapping_record:
+        inputs.append(mapping_record)
     parameters = {"exports": [r["file"] for r in inputs if r["role"] == "extended-export"],
                   "po_lines": kept.get("po-lines"), "decisions": kept.get("decisions"),
-                  "institution": institution, "keep_localized_n": keep_localized_n}
-    return write_bundle(run, flow="resync", parameters=parameters, inputs=inputs)
+                  "mapping": mapping_record["file"] if mapping_record else None,
+                  "institution": institution, "keep_localized_n": keep_localized_n,
+                  "as_of": as_of.isoformat() if as_of else None}
+    fill_in = [f"{name}/{REVIEW_WORKBOOK}" for _, _, name in exports if (run / name / REVIEW_WORKBOOK).is_file()]
+    return write_bundle(run, flow="resync", parameters=parameters, inputs=inputs, fill_in=fill_in)
 
 
 def _mapping_input(mapping: Path | None, run: Path, folder: str) -> dict | None:

@@ -2,7 +2,6 @@
 compared with a model's names."""
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 GLOBAL = "global"   # comes back from the Community Zone when the collection is activated again
@@ -45,11 +44,11 @@ class Column:
 
 
 def header_key(name: str | None) -> str:
-    """How a header cell is compared with a model's names: Unicode NFKC (fullwidth letters,
-    compatibility forms), format characters removed (zero-width spaces and joiners, a BOM,
-    direction marks: category Cf), then spaces around it stripped. Case and inner spelling are
-    kept: the Portfolio Loader reads "PO_LINE", not "Po_Line"."""
-    if not name:
-        return ""
-    text = unicodedata.normalize("NFKC", name)
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip()
+    """How a header cell is compared with a model's names: kinds.headers.normalise_header, the one
+    normalisation every header is recognised by (Unicode NFKC, invisible characters such as a BOM
+    or a zero-width space removed, runs of spaces one space, none at either end). Case and
+    spelling are kept: the Portfolio Loader reads "PO_LINE", not "Po_Line"."""
+    # Imported here: almaclean.kinds reads the model when it is imported.
+    from almaclean.kinds.headers import normalise_header
+
+    return normalise_header(name) if name else ""

@@ -7,12 +7,14 @@ defaults), then applied column by column; untouched cells are never rewritten.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
 
 from almaclean.errors import AlmacleanError
-from almaclean.resync.audit import Audit, positions_of
+from almaclean.resync.audit import positions_of
+from almaclean.resync.pending import inactive
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +41,25 @@ def drop_edits(rows: list[tuple[int, str]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=_DROP_SCHEMA, orient="row")
 
 
-def guide_edits(header, frame: pl.DataFrame, audit: Audit, *, keep_localized_n: bool = False) -> Edits:
-    """The guide's default changes: remove INACTIVE rows; LOCALIZED N -> Y unless kept."""
+def guide_edits(header, frame: pl.DataFrame, *, keep_localized_n: bool = False,
+                hold: Iterable[int] = (), keep_n: Iterable[int] = ()) -> Edits:
+    """The guide's default changes: remove INACTIVE rows, except the `hold` rows (a pending
+    order or activation, waiting for an explicit decision); LOCALIZED N -> Y, unless kept, except
+    the `keep_n` rows (they would duplicate a CZ-linked row)."""
     index = pl.int_range(pl.len(), dtype=pl.Int64).alias("index")
-    drops = pl.DataFrame(schema=_DROP_SCHEMA)
-    if "inactive" in audit.flags.columns:
-        drops = (
-            audit.flags.select(index, pl.col("inactive"))
-            .filter("inactive")
-            .select("index", pl.lit(REASON_INACTIVE).alias("reason"))
-        )
+    held, kept_n = sorted(set(hold)), sorted(set(keep_n))
+    drops = (
+        frame.select(index, inactive(header).alias("_inactive"))
+        .filter(pl.col("_inactive") & ~pl.col("index").is_in(held))
+        .select("index", pl.lit(REASON_INACTIVE).alias("reason"))
+    )
     cells = [pl.DataFrame(schema=_CELL_SCHEMA)]
     if not keep_localized_n:
         for pos in positions_of(header, ["LOCALIZED"]):
             col = pl.col(f"c{pos}")
             is_n = (col.str.strip_chars().str.to_uppercase() == "N").fill_null(False)
             cells.append(
-                frame.select(index, is_n.alias("_n")).filter("_n").select(
+                frame.select(index, is_n.alias("_n")).filter(pl.col("_n") & ~pl.col("index").is_in(kept_n)).select(
                     "index", pl.lit(pos, pl.Int64).alias("pos"),
                     pl.lit("Y").alias("new"), pl.lit(REASON_LOCALIZED).alias("reason"))
             )

@@ -10,7 +10,7 @@ log = logging.getLogger(__name__)
 
 CLOSED_STATUSES = ("CLOSED", "CANCELLED", "CANCELED")
 
-ISSUE_COLUMNS = ("index", "row", "portfolio_pid", "po_line", "reason")
+ISSUE_COLUMNS = ("index", "row", "portfolio_pid", "po_line", "reason", "closed_only")
 
 
 def _norm(col: str) -> pl.Expr:
@@ -22,7 +22,8 @@ def check_po_lines(rows: pl.DataFrame, po_lines: pl.DataFrame) -> pl.DataFrame:
 
     rows: "index" (frame row), "row" (Excel row), "portfolio_pid", "mms", "po_line".
     po_lines: the po-lines kind's canonical frame (po_line, status, mms_id, portfolio_id, ...).
-    Returns ISSUE_COLUMNS, one line per flagged row (reasons joined with "; ").
+    Returns ISSUE_COLUMNS, one line per flagged row (reasons joined with "; "); closed_only:
+    the line's only problem is that it is CLOSED (a finished order that stays on the portfolio).
     """
     cells = rows.with_columns(_norm("po_line").alias("_pol")).filter(pl.col("_pol").is_not_null())
     pols = (
@@ -51,6 +52,7 @@ def check_po_lines(rows: pl.DataFrame, po_lines: pl.DataFrame) -> pl.DataFrame:
     issues = (
         joined.with_columns(pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias("reason"))
         .filter(pl.col("reason").is_not_null() & (pl.col("reason") != ""))
+        .with_columns((pl.col("reason") == "PO line is CLOSED").alias("closed_only"))
         .sort("index")
         .select(ISSUE_COLUMNS)
     )

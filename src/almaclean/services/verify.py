@@ -42,9 +42,11 @@ def _rerun_resync(run: Path, bundle: dict, out: Path, engine: Engine) -> list[st
     from almaclean.services.resync import ResyncRequest, run_resync
 
     p = bundle["parameters"]
+    as_of = p.get("as_of")
     request = ResyncRequest([run / e for e in p["exports"]], out, p["institution"],
                             po_lines=_optional(run, p["po_lines"]), decisions=_optional(run, p["decisions"]),
-                            keep_localized_n=p["keep_localized_n"])
+                            keep_localized_n=p["keep_localized_n"], mapping=_optional(run, p.get("mapping")),
+                            as_of=datetime.date.fromisoformat(as_of) if as_of else None)
     return compare_rerun(bundle, run_resync(engine, request).folder)
 
 
