@@ -584,11 +584,16 @@ def _verify(args):
         result = _run_flow("verify_flow", args.run_folder, db_url=args.rerun_db, ledger_url=args.db)
     else:
         result = verify_run(args.run_folder, db_url=args.rerun_db, ledger=_ledger(args))
-    verdict = ("verified, every output is byte-identical" if result.ok else "NOT verified: see the lines above")
+    if not result.ok:
+        verdict = "NOT verified: see the lines above"
+    elif result.notes:
+        verdict = "verified: every output is byte-identical but the workbook(s) filled in, as expected (above)"
+    else:
+        verdict = "verified, every output is byte-identical"
     origin = [result.origin] if result.origin else ["origin not checked: no database at hand with a run ledger"]
-    return _Lines([*result.lines, *origin, f"{args.run_folder}: {verdict}"],
+    return _Lines([*result.lines, *result.notes, *origin, f"{args.run_folder}: {verdict}"],
                   {"command": "verify", "folder": str(args.run_folder), "ok": result.ok, "lines": result.lines,
-                   "origin": result.origin}, ok=result.ok)
+                   "notes": result.notes, "origin": result.origin}, ok=result.ok)
 
 
 def _demo(args):
