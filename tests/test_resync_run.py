@@ -95,7 +95,7 @@ def test_a_decisions_run_says_what_it_applied_and_what_still_awaits(tmp_path):
     text = "\n".join(run.lines())
     assert ("applied filled.xlsx: 1 x clear PUBLIC_NOTES, 2 x keep; new values: PO_LINE 1; loader: 0 row(s) removed, "
             "2 cell(s) changed") in text
-    assert "awaiting a decision: 1 portfolio(s) (inactive: 1)" in text
+    assert "draft because 1 portfolio(s) await an explicit decision (1 in sheet 'inactive')" in text
     record = run.collections[0]
     assert record["applied"] == {"decisions": {"clear PUBLIC_NOTES": 1, "keep": 2}, "new_values": {"PO_LINE": 1}}
     assert record["rows_awaiting_decision"] == 1 and not record["loader_final"]

@@ -105,11 +105,9 @@ def not_checked_sentences(plan: CollectionPlan) -> list[str]:
             hint = f"it looks like {u.looks_like}" if u.looks_like else f"its name suggests {_WHAT[u.category]}"
             sentence += f" Not recognised: {hint}. To fix: {u.fix()}."
         sentences.append(sentence)
-    missing_names = {m for c, ms in audit.missing_columns.items() for m in ms}
+    missing_names = {m for ms in audit.missing_columns.values() for m in ms}
     for u in audit.unrecognised:
-        if u.position not in like or u.position in audit.unknown_with_values:
-            continue
-        if u.looks_like in missing_names:
+        if u.position not in audit.unknown_with_values and u.looks_like in missing_names:
             sentences.append(f"Not recognised: the header {u.place()} is not a column name the guide lists; it "
                              f"looks like {u.looks_like}, which the export lacks. It is empty in every row. "
                              f"To fix: {u.fix()}.")
@@ -556,12 +554,7 @@ def closing_lines(records: list[tuple[dict, str]]) -> list[str]:
         done = _applied_line(r)
         if done:
             lines.append(f"  {done}")
-        if r["decision"] == MANUAL_LOAD and r["rows_awaiting_decision"]:
-            sheets = Counter(s for a in r["awaiting"] for s in a["sheets"])
-            lines.append(f"  awaiting a decision: {r['rows_awaiting_decision']} portfolio(s) ("
-                         + ", ".join(f"{s}: {n}" for s, n in sheets.items()) + ")")
-        for reason in r["draft_because"]:
-            if "await" not in reason:
-                lines.append(f"  draft because {reason}")
+        if r["draft_because"]:
+            lines.append("  draft because " + "; ".join(r["draft_because"]))
         lines += [f"  {s}" for s in r["not_checked_explained"]]
     return lines
