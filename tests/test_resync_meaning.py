@@ -172,12 +172,12 @@ def test_an_inactive_row_with_a_pending_order_or_activation_waits_for_an_explici
     kw = {"po_lines": po_lines(pols)} if pols else {}
     plan = plan_of(export, as_of=AS_OF, **kw)
     audit, sheets = outputs(plan, tmp_path / "run1")
+    assert audit["rows_removed"] == 0   # kept in the draft, never dropped without a decision
     [pending] = audit["inactive_awaiting_decision"]
     assert pending["row"] == 3 and reason in pending["why"]
     assert audit["rows_awaiting_decision"] == 1
     [waiting] = audit["awaiting"]
     assert waiting["row"] == 3 and "inactive" in waiting["sheets"]
-    assert audit["rows_removed"] == 0   # kept in the draft, never dropped without a decision
     [row] = sheets["inactive"]
     assert row["decision"] is None and reason in row["why listed"]
     assert row["what the loader does"] == "kept as exported; waits for your decision"

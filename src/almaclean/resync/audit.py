@@ -283,8 +283,7 @@ def audit_table(header, frame: pl.DataFrame) -> Audit:
         not_checked[UNKNOWN] = [f"{header[p]!r} (column {excel_letter(p)})" for p in with_values]
     unrecognised = tuple(unrecognised_headers(header))
     decision = decide(portfolio_rows(frame), counts, not_checked)
-    log.info("audited %d rows: %s; not checked: %s; empty extra columns: %s; decision %s",
-             frame.height, counts, not_checked or "none", [header[p] for p in empty] or "none", decision)
+    log.info("audited %d rows: %s; not checked: %s; decision %s", frame.height, counts, not_checked, decision)
     return Audit(frame.height, flags, counts, not_checked, {c: m for c, m in missing.items() if m}, unrecognised,
                  decision, cells, tuple(with_values), tuple(empty), header)
 

@@ -317,8 +317,7 @@ def parse_decisions(
     origins = {(index, pos): (v[2], v[3]) for (index, pos), v in plan.cells.items()
                if v[1] == NEW_VALUE_REASON.format(v[2])}
     cells = [(index, pos, v[0], v[1]) for (index, pos), v in plan.cells.items()]
-    log.info("decisions from %s: %d decisions, %d rows dropped, %d kept despite INACTIVE, %d cell edits "
-             "(%d new values)", path, len(chosen), len(dropped), len(undrop), len(cells), len(values))
+    log.info("decisions from %s: %d decisions, %d cell edits, %d new values", path, len(chosen), len(cells), len(values))
     return Decisions(Edits(cell_edits(cells), drop_edits(drops)), undrop, chosen, path, values, origins, drop_sheet)
 
 

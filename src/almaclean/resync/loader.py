@@ -115,8 +115,7 @@ def apply_edits(header, frame: pl.DataFrame, first_row: int, pids: pl.Series, ed
     })
     kept = work.filter(~pl.col("__i").is_in(dropped.implode()))
     rows = (kept["__i"] + first_row).rename("row")
-    log.info("loader: %d rows kept, %d removed, %d cells changed",
-             kept.height, frame.height - kept.height, changes.height - edits.drops.height)
+    log.info("loader: %d rows kept, %d change log lines", kept.height, changes.height)
     return Loader(kept.drop("__i"), rows, changes)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 
@@ -95,7 +96,7 @@ class CollectionPlan:
             return self.decisions.chosen.get((sheet, index))
         return proposal
 
-    @property
+    @cached_property
     def awaiting(self) -> dict[int, list[str]]:
         """Frame row -> the review sheets where it has no decision (a blank cell, or no proposal
         before any review), for the rows no decision removes."""

@@ -29,19 +29,18 @@ def check_po_lines(rows: pl.DataFrame, po_lines: pl.DataFrame) -> pl.DataFrame:
     pols = (
         po_lines.select(
             _norm("po_line").alias("_pol"),
-            _norm("status").str.to_uppercase().str.replace_all(" ", "_").alias("_status"),
+            _norm("status").str.to_uppercase().alias("_status"),
             _norm("mms_id").alias("_pol_mms"),
             _norm("portfolio_id").alias("_pol_pid"),
         )
         .filter(pl.col("_pol").is_not_null())
-        .unique(subset="_pol", keep="first", maintain_order=True)
-        .with_columns(pl.lit(True).alias("_known"))
+        .unique(subset="_pol", keep="first")
     )
     joined = cells.join(pols, on="_pol", how="left")
     pid = pl.col("portfolio_pid").str.strip_chars()
     mms = pl.col("mms").str.strip_chars()
     reasons = [
-        pl.when(pl.col("_known").is_null()).then(pl.lit("PO line not found in the PO line export")),
+        pl.when(~pl.col("_pol").is_in(pols["_pol"].implode())).then(pl.lit("PO line not found in the PO line export")),
         pl.when(pl.col("_status").is_in(list(CLOSED_STATUSES)))
         .then(pl.format("PO line is {}", pl.col("_status"))),
         pl.when(pl.col("_pol_pid").is_not_null() & (pl.col("_pol_pid") != pid).fill_null(True))
