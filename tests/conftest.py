@@ -7,6 +7,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Mutation testing (pyproject [tool.mutmut]) runs each property on fewer examples.
+settings.register_profile("mutmut", max_examples=12)
 
 REPO = Path(__file__).resolve().parents[1]
 REALDATA = REPO.parent / "shared" / "realdata"

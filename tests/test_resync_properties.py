@@ -13,7 +13,7 @@ from almaclean.model import extended_export as model
 from almaclean.resync.audit import TOPIC_CATEGORY, UNKNOWN, audit_table
 from almaclean.sample.extended import EXTENDED_EXPORT_HEADER, extended_export_frame
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LOCAL = [c for c in model.COLUMNS if c.role == model.LOCAL]
 
 
