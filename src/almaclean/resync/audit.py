@@ -114,7 +114,7 @@ class LocalCell:
             found = found & value.str.contains(spec.local_pattern)
         if self.twin is not None:
             found = found & value.ne_missing(_text(f"c{self.twin}"))
-        return found.fill_null(False)
+        return found   # never null: an empty cell is False in the first term
 
 
 def local_cells(header) -> tuple[LocalCell, ...]:
@@ -125,8 +125,8 @@ def local_cells(header) -> tuple[LocalCell, ...]:
         spec = model.column(name)
         if spec is None or spec.role != model.LOCAL:
             continue
-        twins = positions.get(spec.twin or "", [])
-        cells.append(LocalCell(position, spec.name, TOPIC_CATEGORY[spec.topic], twins[0] if twins else None))
+        twin = positions[spec.twin][0] if spec.twin in positions else None
+        cells.append(LocalCell(position, spec.name, TOPIC_CATEGORY[spec.topic], twin))
     return tuple(cells)
 
 
@@ -253,10 +253,10 @@ def portfolio_rows(frame: pl.DataFrame) -> int:
 
 def _unknown_filled(header, frame: pl.DataFrame) -> tuple[list[int], list[int]]:
     """(unknown columns holding a value, unknown columns empty in every row)."""
-    unknown = [p for p in unknown_positions(header) if p < frame.width]
+    unknown = unknown_positions(header)
     if not unknown or not frame.height:
         return [], unknown
-    has = frame.select([filled(f"c{p}").any().alias(str(p)) for p in unknown]).row(0)
+    has = frame.select([filled(f"c{p}").any().alias(str(p)) for p in unknown]).rows()[0]
     return [p for p, h in zip(unknown, has) if h], [p for p, h in zip(unknown, has) if not h]
 
 
@@ -272,7 +272,7 @@ def audit_table(header, frame: pl.DataFrame) -> Audit:
         exprs[UNKNOWN] = [filled(f"c{p}") for p in with_values]
     flags = frame.select([(pl.any_horizontal(exprs[c]) if c in exprs else pl.repeat(False, pl.len())).alias(c)
                           for c in CATEGORIES])
-    sums = flags.select(pl.all().sum()).row(0, named=True) if frame.height else dict.fromkeys(CATEGORIES, 0)
+    sums = flags.select(pl.all().sum()).rows(named=True)[0]
     counts = {c: (int(sums[c] or 0) if c in exprs else None) for c in CATEGORIES}
     counts[UNKNOWN] = counts[UNKNOWN] or 0
     present = set(column_positions(header))
@@ -298,9 +298,8 @@ def local_details(audit: Audit, frame: pl.DataFrame, category: str, rows_index: 
     (GLOBAL_FROM_YEAR '1990')"; for unknown columns "'POL' (column BF) 'x'"."""
     if not rows_index:
         return []
-    parts = []
-    if category == UNKNOWN:
-        parts += [pl.when(filled(f"c{p}")).then(_quoted(audit.place(p), f"c{p}")) for p in audit.unknown_with_values]
+    parts = ([pl.when(filled(f"c{p}")).then(_quoted(audit.place(p), f"c{p}")) for p in audit.unknown_with_values]
+             if category == UNKNOWN else [])
     for cell in audit.cells:
         if cell.category != category:
             continue
@@ -312,6 +311,6 @@ def local_details(audit: Audit, frame: pl.DataFrame, category: str, rows_index: 
         parts.append(pl.when(cell.local()).then(value))
     if not parts:
         return [None] * len(rows_index)
-    mask = pl.int_range(frame.height, dtype=pl.Int64, eager=True).is_in(rows_index)
-    text = frame.filter(mask).select(pl.concat_str(parts, separator="; ", ignore_nulls=True).alias("t"))["t"]
+    listed = frame.filter(pl.int_range(pl.len()).is_in(rows_index))
+    text = listed.select(pl.concat_str(parts, separator="; ", ignore_nulls=True).alias("t"))["t"]
     return [t or None for t in text.to_list()]

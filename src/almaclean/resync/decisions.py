@@ -103,11 +103,11 @@ def normalise_choice(sheet: str, value: str | None) -> str | None:
     if not text:
         return None
     if text == _FORMER_CLEAR_NOTES and exact != clear_choice("NOTES"):
-        raise ValueError(text)   # once emptied all four notes columns: never read as one of them
+        raise ValueError   # once emptied all four notes columns: never read as one of them
     for choice in CHOICES[sheet]:
         if choice.lower() == text:
             return choice
-    raise ValueError(text)
+    raise ValueError
 
 
 @dataclass(frozen=True)
@@ -129,19 +129,19 @@ class Decisions:
     drop_sheets: dict[int, str] = field(default_factory=dict)   # frame row -> first sheet saying "drop row"
 
 
-def review_sha256(path: Path, sheets: dict[str, ReviewTable]) -> str | None:
+def review_sha256(sheets: dict[str, ReviewTable]) -> str | None:
     """The export sha256 written in a review workbook's summary sheet (first filled cell after its item)."""
     summary = sheets.get("summary")
     if summary is None or summary.frame.width < 2:
         return None
     for item, *values in summary.frame.iter_rows():
-        if (item or "").strip().lower() == SHA_ITEM:
-            return next(((v or "").strip().lower() for v in values if (v or "").strip()), "")
+        if item and item.strip().lower() == SHA_ITEM:
+            return next((v.strip().lower() for v in values if v and v.strip()), "")
     return None
 
 
 def check_belongs(path: Path, sheets: dict[str, ReviewTable], export_sha256: str, export_name: str) -> None:
-    found = review_sha256(path, sheets)
+    found = review_sha256(sheets)
     if found is None:
         raise InputError(f"not an almaclean review workbook: no {SHA_ITEM!r} line in its summary sheet",
                          file=path)
@@ -153,15 +153,14 @@ def check_belongs(path: Path, sheets: dict[str, ReviewTable], export_sha256: str
 
 def _column(path: Path, sheet: str, table: ReviewTable, name: str) -> str:
     for i, h in enumerate(table.header):
-        if (h or "").strip().lower() == name.lower():
+        if h.strip().lower() == name.lower():
             return table.frame.columns[i]
     raise InputError(f"sheet {sheet!r} has no {name!r} column", file=path, row=1, column=name)
 
 
 def _export_row(value: str | None) -> int | None:
-    text = (value or "").strip()
-    if re.fullmatch(r"\d+(\.0+)?", text):
-        return int(float(text))
+    if value and re.fullmatch(r"\d+(\.0+)?", value.strip()):
+        return int(float(value))
     return None
 
 
@@ -172,7 +171,7 @@ def _new_value_columns(path: Path, sheet: str, table: ReviewTable, header) -> li
     export = [column_key(h) for h in header]
     found = []
     for i, name in enumerate(table.header):
-        text = (name or "").strip()
+        text = name.strip()
         if not text.lower().endswith(NEW_VALUE_SUFFIX):
             continue
         column = column_key(text[: -len(NEW_VALUE_SUFFIX)])

@@ -65,7 +65,7 @@ def match_review(review_path: Path, sheets: dict[str, ReviewTable], digests: dic
         export, sha = next(iter(digests.items()))
         check_belongs(review_path, sheets, sha, export.name)
         return export
-    wanted = review_sha256(review_path, sheets)
+    wanted = review_sha256(sheets)
     for export, sha in digests.items():
         if wanted is not None and sha == wanted:
             return export

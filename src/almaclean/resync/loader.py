@@ -46,7 +46,7 @@ def guide_edits(header, frame: pl.DataFrame, *, keep_localized_n: bool = False,
     """The guide's default changes: remove INACTIVE rows, except the `hold` rows (a pending
     order or activation, waiting for an explicit decision); LOCALIZED N -> Y, unless kept, except
     the `keep_n` rows (they would duplicate a CZ-linked row)."""
-    index = pl.int_range(pl.len(), dtype=pl.Int64).alias("index")
+    index = pl.int_range(pl.len()).alias("index")
     held, kept_n = sorted(set(hold)), sorted(set(keep_n))
     drops = (
         frame.select(index, inactive(header).alias("_inactive"))
@@ -67,11 +67,12 @@ def guide_edits(header, frame: pl.DataFrame, *, keep_localized_n: bool = False,
 
 
 def merge_edits(base: Edits, override: Edits, *, undrop: set[int] = frozenset()) -> Edits:
-    """Later edits win on the same cell; `undrop` rows are kept despite a base removal."""
-    cells = pl.concat([base.cells, override.cells]).unique(subset=["index", "pos"], keep="last",
-                                                          maintain_order=True)
+    """Later edits win on the same cell; a row removed by both keeps the first reason (the
+    guide's); `undrop` rows are kept despite a base removal. Order does not matter:
+    apply_edits sorts."""
+    cells = pl.concat([base.cells, override.cells]).unique(subset=["index", "pos"], keep="last")
     base_drops = base.drops.filter(~pl.col("index").is_in(sorted(undrop)))
-    drops = pl.concat([base_drops, override.drops]).unique(subset="index", keep="first", maintain_order=True)
+    drops = pl.concat([base_drops, override.drops]).unique(subset="index", keep="first")
     return Edits(cells, drops)
 
 
@@ -86,7 +87,7 @@ def apply_edits(header, frame: pl.DataFrame, first_row: int, pids: pl.Series, ed
     """Apply edits; log each cell whose text really changes and each removed row."""
     dropped = edits.drops["index"].unique()
     cells = edits.cells.filter(~pl.col("index").is_in(dropped.implode()))
-    work = frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("__i"))
+    work = frame.with_columns(pl.int_range(pl.len()).alias("__i"))
     logged: list[pl.DataFrame] = []
     for pos in sorted(cells["pos"].unique().to_list()):
         col = f"c{pos}"
@@ -104,7 +105,7 @@ def apply_edits(header, frame: pl.DataFrame, first_row: int, pids: pl.Series, ed
         "index", pl.lit(-1, pl.Int64).alias("pos"), pl.lit(None, pl.String).alias("old"),
         pl.lit(None, pl.String).alias("new"), "reason")
     plan = pl.concat([removed, *logged]).sort(["index", "pos"])
-    names = pl.Series("column", [ROW_REMOVED, *header], dtype=pl.String)
+    names = pl.Series([ROW_REMOVED, *header])
     changes = pl.DataFrame({
         "row": plan["index"] + first_row,
         "portfolio_pid": pids.cast(pl.String).gather(plan["index"]),
@@ -114,7 +115,7 @@ def apply_edits(header, frame: pl.DataFrame, first_row: int, pids: pl.Series, ed
         "reason": plan["reason"],
     })
     kept = work.filter(~pl.col("__i").is_in(dropped.implode()))
-    rows = (kept["__i"] + first_row).rename("row")
+    rows = kept["__i"] + first_row
     log.info("loader: %d rows kept, %d change log lines", kept.height, changes.height)
     return Loader(kept.drop("__i"), rows, changes)
 

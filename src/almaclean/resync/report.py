@@ -347,7 +347,8 @@ def summary_sheet(plan: CollectionPlan) -> Sheet:
              + ", ".join(f"{s}: {n}" for s, n in Counter(s for f in waiting.values() for s in f).items())
              if waiting else "every listed portfolio has a decision"),
             ("INACTIVE portfolios with a pending order or activation", len(record["inactive_awaiting_decision"]),
-             "listed in the 'inactive' sheet with the reason; never dropped without your decision"),
+             "listed in the 'inactive' sheet with the reason (so is an availability other than ACTIVE or "
+             "INACTIVE); never dropped without your decision"),
             ("Portfolios the loader could not match after the deletion", sheets.get(NO_IDENTIFIER_SHEET, 0),
              "no ISSN, ISBN or OTHER_SYSTEM_NUMBER: sheet 'no_identifier' says what to add"),
             ("Rows removed in the loader", record["rows_removed"],
