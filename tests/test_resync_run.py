@@ -78,6 +78,23 @@ def test_the_next_step_command_repeats_the_runs_options_and_runs_as_printed(tmp_
     assert again["po_lines_checked"] and again["corrected_value_issues"] == 1 and not again["loader_final"]
 
 
+def test_the_printed_command_names_every_file_by_its_full_path_when_the_out_folder_was_relative(tmp_path,
+                                                                                              monkeypatch, capsys):
+    from almaclean.cli import main
+
+    export = review_export(tmp_path / "in")
+    po_line_file(tmp_path / "in" / "po_lines.csv")
+    monkeypatch.chdir(tmp_path / "in")
+    assert main(["--db", f"sqlite:///{tmp_path / 'user.db'}", "resync", EXPORT, "--po-lines", "po_lines.csv",
+                 "--institution", "EDU01", "--out", "out"]) == 0
+    [printed] = [line.strip() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("almaclean ")]
+    args = shlex.split(printed)
+    files = [args[args.index("resync") + 1], args[args.index("--decisions") + 1], args[args.index("--po-lines") + 1]]
+    monkeypatch.chdir(tmp_path)   # another folder: every file is still found
+    assert all(Path(f).is_absolute() and Path(f).is_file() for f in files), files
+    assert Path(files[0]).name == EXPORT and Path(files[1]).name == "review.xlsx"
+
+
 def test_a_decisions_run_says_what_it_applied_and_what_still_awaits(tmp_path):
     export = review_export(tmp_path / "in")
     pols = po_line_file(tmp_path / "in" / "po_lines.csv")

@@ -74,7 +74,7 @@ class ResyncRun:
 
     def next_command(self, record: dict) -> str:
         """The command that applies a collection's filled review, runnable from any folder."""
-        folder = self.folder / record["folder"]
+        folder = (self.folder / record["folder"]).resolve()   # --out may have been relative
         args = ["resync", str(folder / record["export"]), "--decisions", str(folder / REVIEW_FILE)]
         for i, option in enumerate(self.options):
             previous = self.options[i - 1] if i else ""
