@@ -353,6 +353,9 @@ def test_a_review_row_must_name_an_export_row_and_its_pid():
     # A blank row between decided rows is skipped, not the end; a blank PID matches a blank export PID.
     table = sheet(["decision", "row", "PORTFOLIO_PID"], [[None, None, None], ["keep", "3", " "], ["keep", "2", PID[0]]])
     assert parse({"notes": table}, header, rows).chosen == {("notes", 1): "keep", ("notes", 0): "keep"}
+    # An empty PID cell matches an empty export PID too.
+    empty = sheet(["decision", "row", "PORTFOLIO_PID"], [["keep", "3", None]])
+    assert parse({"notes": empty}, header, rows).chosen == {("notes", 1): "keep"}
 
 
 def test_a_set_or_clear_decision_keeps_a_cell_that_already_says_so_and_conflicts_name_both_places():
@@ -401,3 +404,28 @@ def test_an_unreadable_review_workbook_is_refused_naming_it(tmp_path):
     with pytest.raises(InputError) as err:
         read_review_workbook(bad)
     assert Path(err.value.file) == bad and "cannot read the review workbook: " in str(err.value)
+
+
+def test_a_required_column_absent_leaves_its_category_not_checked_even_when_every_cell_is_empty():
+    from almaclean.model import extended_export as model
+    from almaclean.sample.extended import EXTENDED_EXPORT_HEADER
+
+    header = [h for h in EXTENDED_EXPORT_HEADER if h != "EBA"] + ["PO LINE", "Odd"]
+    width = len(header)
+    rows = [[None] * width for _ in range(2)]
+    for pid, row in zip(PID, rows):   # linked to the CZ and active: nothing local
+        row[header.index("PORTFOLIO_PID")] = pid
+        row[header.index("LOCALIZED")], row[header.index("AVAILABILITY")] = "Y", "ACTIVE"
+    rows[0][-1] = "campus"
+    audit, frame = audited(header, rows)
+    assert audit.rows == 2
+    assert audit.missing_columns == {"acquisitions": ["EBA"]} and "EBA" in model.required_columns("acquisitions")
+    assert audit.not_checked["acquisitions"] == ["EBA"]
+    assert [(u.position, u.category, u.looks_like) for u in audit.unrecognised] == [(width - 2, "acquisitions",
+                                                                                      "PO_LINE")]
+    # Values in an unknown column are listed in its own sheet only, never as a notes value.
+    assert local_details(audit, frame, "notes", [0]) == [None]
+    assert local_details(audit, frame, UNKNOWN, [0]) == [f"'Odd' (column {audit.place(width - 1)[-3:-1]}) 'campus'"]
+    # Every category has its columns and holds nothing, but one required column is absent: not Activate all.
+    empty, _ = audited(header[:-2], [r[:-2] for r in rows])
+    assert empty.counts == dict.fromkeys(empty.counts, 0) and empty.decision == "manual_load"
