@@ -16,9 +16,16 @@ import os
 import sys
 from pathlib import Path
 
-from almaclean import __version__, settings
-from almaclean.errors import AlmacleanError, InputError
-from almaclean.kinds.registry import NAMES as KIND_NAMES
+from almaclean import interrupts
+
+try:  # Ctrl-C while the command starts (importing polars takes a moment) ends it quietly too
+    interrupts.install()
+    from almaclean import __version__, settings
+    from almaclean.errors import AlmacleanError, InputError
+    from almaclean.kinds.registry import NAMES as KIND_NAMES
+except KeyboardInterrupt as _stopped:
+    print("almaclean: stopped while starting; nothing was done", file=sys.stderr)
+    sys.exit(interrupts.exit_code(_stopped))
 
 log = logging.getLogger("almaclean")
 
@@ -209,22 +216,28 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        interrupts.install()
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     _setup_logging(args.verbose, args.quiet)
     try:
         result = args.run(args)
+        interrupts.check()  # a stop that a library swallowed still stops the run here
         code = 0 if getattr(result, "ok", True) else 1
         _print(result, args)
         return code
-    except AlmacleanError as exc:
-        _say_error(f"almaclean: error: {exc}")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        _say_error("almaclean: interrupted; nothing was half-written")
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except BrokenPipeError:
         return _output_cut()
     except Exception as exc:
+        if interrupts.stopped():  # a failure the stop itself caused (its staging folder removed)
+            return _interrupted(interrupts.Interrupted(interrupts.stop_signal()))
+        if isinstance(exc, AlmacleanError):
+            _say_error(f"almaclean: error: {exc}")
+            return exc.exit_code
         plain = plain_failure(exc, args)
         if plain is not None:  # a fault of the machine or of a file given, said in words
             log.debug("failure", exc_info=True)
@@ -283,6 +296,18 @@ def _output_cut() -> int:
     return 0
 
 
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    code = interrupts.exit_code(exc)
+    name = "Ctrl-C" if code == 130 else str(exc) or "a signal"
+    _say_error(f"almaclean: stopped ({name}); nothing was half-written: no run folder was published and "
+               "no file was partly stored")
+    if interrupts.threads_left_behind():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)  # not waiting for Prefect's crash reports (orchestration.stopping)
+    return code
+
+
 def _print(result, args) -> None:
     """The result on standard output: its JSON with --json (even with -q, which only silences
     the lines for people and the logs), else its lines unless -q."""
@@ -327,8 +352,10 @@ def _run_flow(name: str, *call_args, **kwargs):
     if not log.isEnabledFor(logging.INFO):
         for name_ in PREFECT_LOGGERS:
             logging.getLogger(name_).setLevel(logging.CRITICAL)
+    from almaclean.orchestration.stopping import run_stoppable
+
     try:
-        return getattr(flows, name)(*call_args, **kwargs)
+        return run_stoppable(getattr(flows, name), *call_args, **kwargs)
     except AlmacleanError:
         raise
     except Exception as exc:

@@ -41,6 +41,7 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
+from almaclean import interrupts
 from almaclean.errors import InputError
 from almaclean.read.detect import (
     CHUNK_BYTES,
@@ -130,8 +131,16 @@ def excel_letter(position: int) -> str:
 
 def read_table(path: str | Path, *, has_header: bool = True, text_columns: Iterable[str] = (),
                sheet: int | str | None = None) -> TextTable:
-    """Read an xlsx, CSV or TSV file (decided by content) as text; see the module notes."""
-    path = Path(path)
+    """Read an xlsx, CSV or TSV file (decided by content) as text; see the module notes.
+
+    The parsers (fastexcel, polars) cannot stop half-way through a file: the reading runs on a
+    thread of its own, so that Ctrl-C stops the command at once (interrupts.call)."""
+    return interrupts.call(_read_table, Path(path), has_header=has_header, text_columns=text_columns,
+                           sheet=sheet)
+
+
+def _read_table(path: Path, *, has_header: bool, text_columns: Iterable[str],
+                sheet: int | str | None) -> TextTable:
     check_regular_file(path)
     try:
         with path.open("rb") as handle:

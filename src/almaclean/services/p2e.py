@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Engine
 
+from almaclean import interrupts
 from almaclean.bundle.ledger import record_run
 from almaclean.bundle.runs import p2e_bundle, p2e_inputs
 from almaclean.errors import InputError
@@ -128,10 +128,10 @@ def read_inputs(engine: Engine, request: P2ERequest, lease: Lease) -> Inputs:
     mapping = {kind: mapping_for(request.mapping, kind) for kind in KINDS}
     # The portfolio export is read beside the smaller files; the first bad file (in KINDS order)
     # is the error said.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="almaclean-read") as pool:
+    with interrupts.Workers(2, "almaclean-read") as pool:
         reading = {kind: pool.submit(read_unless_stored, engine, kind, path, request.institution, mapping[kind])
                    for kind, path in request.given().items()}
-    read = {kind: future.result() for kind, future in reading.items()}
+    read = {kind: interrupts.result(future) for kind, future in reading.items()}
     inputs = Inputs({}, {}, {}, cz_titles=read_cz_title_lists(request.cz_titles))
     for kind in KINDS:
         current = current_sources(engine, request.institution, kind)
@@ -183,20 +183,20 @@ def _run(engine: Engine, request: P2ERequest, lease: Lease) -> P2ERun:
     not_recognised = [item for pending in inputs.pending.values() for item in unrecognised_columns(pending.read)]
     header_notes = [f"{Path(pending.read.table.path).name}, column {excel_letter(change.position)}: {change.describe()}"
                     for pending in inputs.pending.values() for change in pending.read.header_changes]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="almaclean-store") as pool:
+    with interrupts.Workers(1, "almaclean-store") as pool:
         storing = pool.submit(_store, engine, inputs, request.institution) if request.given() else None
         missing = [f"no {name} stored for institution {request.institution!r}: pass {option}"
                    for kind, (name, option) in NEEDED.items() if inputs.frames[kind].height == 0]
         if missing:
             if storing is not None:
-                storing.result()  # the files given are stored all the same, for the next run
+                interrupts.result(storing)  # the files given are stored all the same, for the next run
             raise InputError(missing[0])
         # Popped, not kept: the analysis lets the portfolio export go once it has read it.
         result = analyse_p2e(inputs.frames.pop("portfolios"), inputs.frames.pop("p2e"), inputs.frames.pop("po-lines"),
                              cz_titles=inputs.cz_titles or None, present=inputs.present,
                              not_recognised=not_recognised)
         with staging_folder(Path(request.out), f"p2e-{request.institution}") as staging:
-            stored = storing.result() if storing is not None else {}
+            stored = interrupts.result(storing) if storing is not None else {}
             lease.hold(stored[kind].source_file_id for kind in read_now)
             analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in read_now else ids)
                         for kind, ids in inputs.pinned.items()}
@@ -206,7 +206,7 @@ def _run(engine: Engine, request: P2ERequest, lease: Lease) -> P2ERun:
                                cz_titles=list(request.cz_titles))
             counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size,
                                   without_po_lines=request.without_po_lines)
-            p2e_bundle(staging, kept.result(), institution=request.institution, set_header=request.set_header,
+            p2e_bundle(staging, interrupts.result(kept), institution=request.institution, set_header=request.set_header,
                        set_size=request.set_size, without_po_lines=request.without_po_lines)
             lease.check()   # every analysed file is still stored: the bundle names what exists
             record_run(engine, staging)
