@@ -7,6 +7,7 @@ Writers bring the schema to the newest version on open (store.schema); readers n
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
 import os
 import sqlite3
@@ -20,7 +21,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from almaclean import settings
+from almaclean import interrupts, settings
 from almaclean.errors import AlmacleanError, InputError
 
 log = logging.getLogger(__name__)
@@ -182,10 +183,40 @@ def _sqlite_engine(parsed: URL, *, read_only: bool, create_folder: bool, source:
     def _on_begin(conn):
         # A write transaction takes the lock up front (IMMEDIATE), so a second writer waits
         # (busy timeout) instead of failing half-way with "database is locked".
-        immediate = conn.get_execution_options().get(WRITE_OPTION)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get(WRITE_OPTION):
+            _begin_immediate(conn.connection.driver_connection)
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+LOCK_WAIT_STEP_MS = 200
+
+
+def _begin_immediate(dbapi_connection) -> None:
+    """BEGIN IMMEDIATE, waiting for another process's write transaction up to the busy timeout,
+    in short steps: SQLite's own wait cannot be interrupted, and Ctrl-C must stop a waiting run."""
+    import sqlite3
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={LOCK_WAIT_STEP_MS}")
+    try:
+        for attempt in itertools.count():
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                interrupts.check()
+                if attempt == 0:
+                    log.info("waiting for another run to finish writing to the database (up to %d minutes)",
+                             BUSY_TIMEOUT_MS // 60_000)
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
 
 
 def _wal_mode(cursor) -> None:
@@ -202,6 +233,7 @@ def _wal_mode(cursor) -> None:
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
+            interrupts.check()
             time.sleep(0.05)
 
 
@@ -221,4 +253,5 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn = conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
             yield conn
+            interrupts.check()  # a stopped run commits nothing more
 
