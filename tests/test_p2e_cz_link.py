@@ -17,10 +17,9 @@ from almaclean.p2e.cz_link import (
 from almaclean.p2e.match import PARTIAL
 from almaclean.p2e.report import write_report
 from almaclean.sample.generator import VENDORS, generate
-from conftest import REALDATA
+from conftest import MUSE, kbart_of_all_titles
 from test_p2e_rules import keeper, line, p2e_portfolio, run
 
-MUSE = "PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt"
 KBART_HEADER = ["publication_title", "print_identifier", "online_identifier", "date_first_issue_online",
                 "date_last_issue_online", "embargo_info", "title_url"]
 
@@ -106,16 +105,15 @@ def test_without_title_lists_nothing_changes(tmp_path):
 
 @pytest.fixture(scope="module")
 def muse_sample(tmp_path_factory):
-    if not (REALDATA / MUSE).exists():
-        pytest.skip("the Project MUSE KBART file is not available")
     folder = tmp_path_factory.mktemp("cz-sample")
+    muse_list = kbart_of_all_titles(tmp_path_factory.mktemp("cz-list") / MUSE, "MUSE")
     manifest = generate(folder, seed=7, scale=0.4)
     truth = json.loads(manifest.path("truth").read_text(encoding="utf-8"))
     report = read_kind("p2e", manifest.path("p2e_report")).canonical
     result = analyse_p2e(
         read_kind("portfolios", manifest.path("portfolios")).canonical, report,
         read_kind("po-lines", manifest.path("po_lines")).canonical,
-        cz_titles=[read_cz_titles(REALDATA / MUSE)],
+        cz_titles=[read_cz_titles(muse_list)],
     )
     return truth, report, result
 

@@ -12,6 +12,7 @@ from almaclean.sample import realdata_dir
 from almaclean.sample.extended import EXTENDED_EXPORT_HEADER
 from almaclean.sample.generator import generate
 from almaclean.sample.realdata import BUNDLED_DIR, derive_titles, kbart_files, load_titles
+from conftest import KBART_DIR, KBART_FILES, kbart_excerpt_lines
 
 SCALE = 0.4  # 2,000 portfolios: every scenario, quick
 
@@ -54,12 +55,20 @@ def test_refuses_to_overwrite_an_existing_sample(tmp_path):
 
 
 def test_bundled_title_table_matches_the_real_files():
+    """The bundled table holds, row for row, what the raw KBART files say: checked on the lines of
+    the excerpts (tests/data/kbart), at their line numbers in the raw files."""
     bundled = load_titles(BUNDLED_DIR)
-    assert bundled.height > 20_000
+    assert bundled.height == 20_298  # tests/data/kbart/README.md: 4,614 + 893 + 14,288 + 503
     assert (BUNDLED_DIR / "titles.tsv.gz").stat().st_size < 3_000_000
-    if not kbart_files(realdata_dir()):
-        pytest.skip("../shared/realdata not present")
-    assert derive_titles(realdata_dir()).equals(bundled)
+    assert realdata_dir() == BUNDLED_DIR
+    derived = derive_titles(KBART_DIR)
+    assert [p.name for p in kbart_files(KBART_DIR)] == sorted(KBART_FILES.values())
+    offset, expected = 0, []
+    for source, name in KBART_FILES.items():  # the bundled table's order
+        expected += [offset + line - 1 for line in kbart_excerpt_lines(name)]
+        offset += bundled.filter(pl.col("source") == source).height
+    assert derived.height == len(expected) > 500
+    assert derived.equals(bundled[expected])
 
 
 def test_ids_are_alma_shaped_text(sample):
