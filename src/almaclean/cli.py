@@ -14,6 +14,8 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from almaclean import interrupts
@@ -22,6 +24,7 @@ try:  # Ctrl-C while the command starts (importing polars takes a moment) ends i
     interrupts.install()
     from almaclean import __version__, settings
     from almaclean.errors import AlmacleanError, InputError
+    from almaclean.invocation import command_line, tool_line
     from almaclean.kinds.registry import NAMES as KIND_NAMES
 except KeyboardInterrupt as _stopped:
     print("almaclean: stopped while starting; nothing was done", file=sys.stderr)
@@ -41,12 +44,15 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs) -> None:
         self.flags: list[tuple[str, ...]] = []
         self.commands: dict[str, Parser] = {}
+        self.arguments: list[argparse.Action] = []   # in order: what a run's command line is rebuilt from
         super().__init__(*args, **kwargs)
 
     def add_argument(self, *names, **kwargs):
         if names and names[0].startswith("-"):
             self.flags.append(names)
-        return super().add_argument(*names, **kwargs)
+        action = super().add_argument(*names, **kwargs)
+        self.arguments.append(action)
+        return action
 
 
 def _global_options(parser: argparse.ArgumentParser, *, in_command: bool) -> None:
@@ -369,17 +375,81 @@ def _prefect_hint(exc: Exception) -> str | None:
     text = f"{type(exc).__name__}: {exc}"
     if "ephemeral" in text.lower() or "Timed out while attempting to connect" in text:
         return ("Prefect's temporary server did not start in time. Start one and point almaclean at it: "
-                "`prefect server start` in another terminal, then "
+                f"`{tool_line('prefect', 'server', 'start')}` in another terminal, then "
                 "`export PREFECT_API_URL=http://127.0.0.1:4200/api` and run the command again")
     if "Failed to reach API" in text or "ConnectError" in text or "Connection refused" in text:
         url = os.environ.get(settings.PREFECT_API_ENV, "")
         return (f"the Prefect server at {url or 'PREFECT_API_URL'} does not answer: start it "
-                "(`prefect server start`) or unset PREFECT_API_URL to run without a server")
+                f"(`{tool_line('prefect', 'server', 'start')}`) or unset PREFECT_API_URL to run without a server")
     return None
 
 
 def _out(args) -> Path:
-    return args.out if args.out is not None else settings.runs_dir()
+    return args.out.absolute() if args.out is not None else settings.runs_dir()
+
+
+def run_words(args, *, drop: Iterable[str] = ()) -> list[str | Path]:
+    """This run's command after the program, every option given repeated (files as Path, so
+    that invocation.command_line writes them absolute), less the options in `drop`."""
+    parser = build_parser()
+    command = parser.commands[args.command]
+    names = [args.command]
+    if getattr(args, "db_command", None):
+        command = command.commands[args.db_command]
+        names.append(args.db_command)
+    global_options = _global_actions(parser)
+    dests = {a.dest for a in global_options}
+    return [*names, *_option_words(args, global_options, drop),
+            *_option_words(args, [a for a in command.arguments if a.dest not in dests], drop)]
+
+
+def _global_actions(parser: Parser) -> list[argparse.Action]:
+    return [a for a in parser.arguments if a.dest != "version"]
+
+
+def _option_words(args, actions: list[argparse.Action], drop: Iterable[str]) -> list[str | Path]:
+    words: list[str | Path] = []
+    for action in actions:
+        value = getattr(args, action.dest, None)
+        flag = action.option_strings[-1] if action.option_strings else None
+        if flag in drop or value is None or value is False or value == [] or value == action.default:
+            continue
+        if action.dest == "db":
+            value = _absolute_db(value)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if flag is None:
+            words += values
+        elif action.nargs == 0:   # a switch, or a count (-v -v)
+            words += [flag] * (value if type(value) is int else 1)
+        elif action.nargs is None and isinstance(value, list):   # repeated (action="append")
+            for item in values:
+                words += [flag, item]
+        else:
+            words += [flag, *values]
+    return words
+
+
+def _absolute_db(url: str) -> str:
+    """A SQLite URL with a relative path, made absolute (the same database from any folder)."""
+    from almaclean.store.db import sqlite_file
+
+    try:
+        path = sqlite_file(url)
+    except Exception:  # not a URL: said elsewhere
+        return url
+    if path is None or path.is_absolute():
+        return url
+    return url.replace(str(path), str(path.absolute()), 1)
+
+
+def next_command(args, *extra: str | Path, drop: Iterable[str] = ()) -> str:
+    """The command to run next: this run's, every option repeated, with `extra` added."""
+    return command_line(*run_words(args, drop=drop), *extra)
+
+
+def other_command(args, *words: str | Path) -> str:
+    """Another command to run next (`words`), with this run's global options (--db, ...)."""
+    return command_line(*words, *_option_words(args, _global_actions(build_parser()), ()))
 
 
 def _open(args, *, read_only: bool = False):
@@ -447,13 +517,17 @@ def _database_file(args):
     return sqlite_file(check_url(settings.database_url(args.db), settings.database_source(args.db)))
 
 
+def _nothing_stored(args) -> str:
+    return f"nothing stored yet: store your exports with {other_command(args, 'ingest', 'KIND', 'FILE', '--institution', 'CODE')}"
+
+
 def _status(args):
     from almaclean.store.db import describe
     from almaclean.store.load import stored_status
 
     path = _database_file(args)
     if path is not None and not path.is_file():
-        return _Lines([f"database: {path}", "nothing stored yet: use `almaclean ingest`"],
+        return _Lines([f"database: {path}", _nothing_stored(args)],
                       {"command": "status", "database": str(path), "stored": []})
     from almaclean.store.size import institution_bytes
 
@@ -465,7 +539,7 @@ def _status(args):
         lines.append("size per institution (estimated from its share of each table): "
                      + ", ".join(f"{code} {size / 1e6:,.1f} MB" for code, size in sorted(sizes.items())))
     if frame.is_empty():
-        lines.append("nothing stored yet: use `almaclean ingest`")
+        lines.append(_nothing_stored(args))
     else:
         lines.append(f"{'institution':<14}{'kind':<17}{'files':>6}{'current':>9}{'rows':>12}  last ingest")
         lines += [f"{row['institution']:<14}{row['kind']:<17}{row['files']:>6}{row['current_files']:>9}"
@@ -479,7 +553,7 @@ def _history(args):
 
     path = _database_file(args)
     if path is not None and not path.is_file():
-        raise InputError(f"no database at {path}: nothing stored yet (use `almaclean ingest`)")
+        raise InputError(f"no database at {path}: {_nothing_stored(args)}")
     engine = _open(args, read_only=True)
     institution = _institution(args, engine)
     frame = row_history(engine, institution, args.kind, args.key.strip())
@@ -551,8 +625,25 @@ def _p2e(args):
     request = replace(request, institution=_institution(args, engine))
     if _as_flow(args):
         engine.dispose()
-        return _run_flow("p2e_flow", request, db_url=args.db)
-    return run_p2e(engine, request)
+        run = _run_flow("p2e_flow", request, db_url=args.db)
+    else:
+        run = run_p2e(engine, request)
+    return replace(run, commands=_p2e_commands(args, run))
+
+
+def _p2e_commands(args, run) -> list[tuple[str, str]]:
+    """The run again that its closing lines ask for, with every option of this run."""
+    from almaclean.p2e.match import PO_LINES_RULE
+
+    commands = []
+    if any(item == "not recognised" for item, _ in run.evidence):
+        mapping = args.mapping or Path("my-headers.toml")
+        commands.append((f"with the mapping lines above in {mapping.absolute()}",
+                         next_command(args, "--mapping", mapping, drop=["--mapping"])))
+    if PO_LINES_RULE in run.not_checked and not args.without_po_lines:
+        commands.append(("to write the deletion sets without PO-line evidence",
+                         next_command(args, "--without-po-lines")))
+    return commands
 
 
 def _nightly(args):
@@ -617,10 +708,20 @@ def _verify(args):
 
 def _demo(args):
     if _as_flow(args):
-        return _run_flow("demo_flow", _out(args), db_url=args.db)
-    from almaclean.services.demo import run_demo
+        run = _run_flow("demo_flow", _out(args), db_url=args.db)
+    else:
+        from almaclean.services.demo import run_demo
 
-    return run_demo(_out(args), args.db)
+        run = run_demo(_out(args), args.db)
+    # The demo keeps its own database in its folder (unless --db): the follow-up commands name it.
+    db = [] if args.db else ["--db", run.database_url]
+    commands = [("what the demo stored", other_command(args, "status", *db))]
+    if run.example_portfolio:
+        commands.append(("when a portfolio appeared, changed or went",
+                         other_command(args, "history", run.example_portfolio, *db)))
+    commands.append(("check that the P2E run can be re-made byte for byte",
+                     other_command(args, "verify", run.p2e.folder, *db)))
+    return replace(run, commands=commands)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from almaclean.invocation import command_line
+from almaclean.invocation import WRITTEN, command_line
 from almaclean.resync.audit import (
     CATEGORIES, CATEGORY_COLUMNS, CATEGORY_TITLES, MANUAL_LOAD, NOTHING_TO_LOAD, REACTIVATE_ALL, column_key, filled,
     positions_of,
@@ -114,7 +114,7 @@ def first_thing(plan: CollectionPlan) -> str:
                 if plan.audit.not_checked else "")
         return (f"Review first. {plan.loader_name} is a DRAFT: do not upload it. In each sheet of this workbook "
                 "check the rows, set the 'decision' cells and type any corrected text in the 'new value' cells, "
-                f"then run: {command_line('resync', export, '--decisions', 'review.xlsx')}. That writes the final "
+                f"then run: {command_line('resync', export, '--decisions', 'review.xlsx', program=WRITTEN)}. That writes the final "
                 f"{loader_file_name(plan.export)}.{hand}")
     return (f"{plan.loader_name} is the final loader file: it applies the decisions in "
             f"{plan.decisions.source.name} (every change is in the 'changes' sheet and changes.csv). "
@@ -143,7 +143,7 @@ def next_steps(plan: CollectionPlan) -> list[str]:
         steps.append("Open review.xlsx; in each category sheet check the rows (Test Access in Alma), set "
                      "the 'decision' cell (the choices are in the dropdown; a blank cell keeps the default) and "
                      "type corrected text in the 'new value' cells (a blank new value changes nothing).")
-        steps.append(f"Run: {command_line('resync', plan.export.name, '--decisions', 'review.xlsx')} "
+        steps.append(f"Run: {command_line('resync', plan.export.name, '--decisions', 'review.xlsx', program=WRITTEN)} "
                      f"to apply the decisions and write the final loader file {loader}; "
                      f"do not upload {plan.loader_name}.")
     else:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 
 from almaclean import interrupts, settings
 from almaclean.errors import AlmacleanError, InputError
+from almaclean.invocation import command_line
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,8 @@ def _sqlite_engine(parsed: URL, *, read_only: bool, create_folder: bool, source:
     path = sqlite_file(parsed)
     if read_only:
         if path is not None and not path.is_file():
-            raise AlmacleanError(f"no database at {path}: nothing stored yet (use `almaclean ingest`)")
+            raise AlmacleanError(f"no database at {path}: nothing stored yet (store your exports with "
+                                 f"{command_line('ingest', 'KIND', 'FILE', '--institution', 'CODE')})")
         # mode=ro never writes; a WAL database in a folder the user cannot write to still
         # opens when its -shm file exists, else it is read as immutable.
         writable_folder = path is None or os.access(path.parent, os.W_OK)
