@@ -73,7 +73,7 @@ def test_installed_command_runs(tmp_path):
 def test_resync_then_verify_exit_codes(sample, tmp_path, capsys):
     export = sorted(sample.glob("*_portfolios.xlsx"))[0]
     url = sqlite_url(tmp_path)
-    assert main(["resync", str(export), "--out", str(tmp_path / "out"), "--db", url]) == 0
+    assert main(["resync", str(export), "--institution", "EDU01", "--out", str(tmp_path / "out"), "--db", url]) == 0
     run = next((tmp_path / "out").iterdir())
     assert main(["verify", str(run)]) == 0
     assert "verified" in capsys.readouterr().out
@@ -93,7 +93,7 @@ def test_resync_with_one_corrupt_export_writes_nothing(sample, tmp_path, capsys)
     corrupt.write_bytes(good.read_bytes()[:4000])  # a download cut short
     out = tmp_path / "out"
     url = sqlite_url(tmp_path)
-    assert main(["resync", str(good), str(corrupt), "--out", str(out), "--db", url]) == 2
+    assert main(["resync", str(good), str(corrupt), "--institution", "EDU01", "--out", str(out), "--db", url]) == 2
     assert "Broken+Collection_portfolios.xlsx" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
     assert stored_status(make_engine(url)).is_empty()

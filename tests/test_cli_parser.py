@@ -91,7 +91,7 @@ def test_p2e_chooses_the_only_institution_and_refuses_to_guess_among_several(tmp
     (["p2e", "--institution", "UNI", "--set-size", "-5"], "--set-size must be a whole number from 1"),
     (["p2e", "--institution", "UNI", "--set-header", "Portfolio Id\n123"], "--set-header"),
     (["p2e", "--institution", "UNI", "--portfolios", "{tmp}/fifo.csv"], "not a regular file"),
-    (["resync", "{tmp}/missing_portfolios.xlsx"], "no such file or folder"),
+    (["resync", "{tmp}/missing_portfolios.xlsx", "--institution", "UNI"], "no such file or folder"),
 ])
 def test_bad_paths_and_options_exit_2_naming_them(argv, message, tmp_path, capsys):
     (tmp_path / "dangling.csv").symlink_to(tmp_path / "gone.csv")

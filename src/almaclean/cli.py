@@ -96,7 +96,8 @@ def build_parser() -> Parser:
                             "a newer file of the same kind and scope supersedes the older one.")
     p.add_argument("kind", choices=KIND_NAMES)
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument("--institution", required=True, metavar="CODE", help="institution code the files belong to")
+    p.add_argument("--institution", default=None, metavar="CODE",
+                   help="institution code the files belong to (default: the only one in the database)")
     p.add_argument("--scope", help="what the file covers (default: the collection for an Extended Export, "
                                    "else 'all')")
     p.add_argument("--mapping", type=Path, metavar="TOML", help="site-specific header names (see README)")
@@ -147,7 +148,8 @@ def build_parser() -> Parser:
                 help="audit Extended Exports and write review workbooks and Portfolio Loader files")
     p.add_argument("exports", nargs="+", type=Path, metavar="EXPORT", help="Extended Export .xlsx files or folders")
     p.add_argument("--po-lines", type=Path, metavar="FILE", help="PO line export to check PO_LINE values")
-    p.add_argument("--institution", default=settings.DEFAULT_INSTITUTION, metavar="CODE")
+    p.add_argument("--institution", default=None, metavar="CODE",
+                   help="institution code the exports belong to (default: the only one in the database)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
     p.add_argument("--decisions", type=Path, metavar="REVIEW.xlsx",
                    help="a review workbook with decisions filled in: apply them and write the final loader file")
@@ -319,8 +321,17 @@ def _print(result, args) -> None:
     the lines for people and the logs), else its lines unless -q."""
     if result is None or (args.quiet and not args.json):
         return
-    text = (json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str) if args.json
-            else "\n".join(result.lines()))
+    choice = getattr(args, "institution_choice", None)
+    implied = choice is not None and choice.how != "named"
+    if args.json:
+        payload = result.as_json()
+        if implied:
+            payload = {**payload, "institution": choice.code, "institution_chosen": choice.how}
+        text = json.dumps(payload, indent=2, ensure_ascii=False, default=str)
+    else:
+        text = "\n".join(result.lines())
+        if implied:
+            text = f"institution {choice.code}: {choice.how} (another: --institution CODE)\n" + text
     print(text)
     sys.stdout.flush()   # a closed pipe is seen here (BrokenPipeError), not at exit
 
@@ -472,14 +483,14 @@ class _Lines:
 
 
 def _ingest(args):
+    institution = _institution(args, storing=True)
     if _as_flow(args):
-        results = _run_flow("ingest_flow", args.kind, args.files, args.institution, scope=args.scope,
+        results = _run_flow("ingest_flow", args.kind, args.files, institution, scope=args.scope,
                             mapping=args.mapping, db_url=args.db)
     else:
         from almaclean.services.ingest import ingest
 
-        results = ingest(_open(args), args.kind, args.files, args.institution, scope=args.scope,
-                         mapping=args.mapping)
+        results = ingest(_open(args), args.kind, args.files, institution, scope=args.scope, mapping=args.mapping)
     lines = [f"{r.status:9} {r.file}: {r.rows:,} rows ({r.kind}, scope {r.scope!r}, file #{r.source_file_id})"
              for r in results]
     lines.append(f"database: {_database(args)}")
@@ -544,6 +555,12 @@ def _status(args):
         lines.append(f"{'institution':<14}{'kind':<17}{'files':>6}{'current':>9}{'rows':>12}  last ingest")
         lines += [f"{row['institution']:<14}{row['kind']:<17}{row['files']:>6}{row['current_files']:>9}"
                   f"{row['current_rows']:>12,}  {row['last_ingest']}" for row in frame.iter_rows(named=True)]
+        from almaclean.services.options import PLACEHOLDER
+
+        if PLACEHOLDER in frame["institution"].to_list():
+            lines.append(f"{PLACEHOLDER!r} is no institution: earlier almaclean versions stored re-sync exports "
+                         "given without --institution under it. No command chooses it for you; read its files "
+                         f"with --institution {PLACEHOLDER}.")
     return _Lines(lines, {"command": "status", "database": describe(engine), "stored": frame.to_dicts(),
                           "bytes_per_institution": sizes})
 
@@ -555,7 +572,7 @@ def _history(args):
     if path is not None and not path.is_file():
         raise InputError(f"no database at {path}: {_nothing_stored(args)}")
     engine = _open(args, read_only=True)
-    institution = _institution(args, engine)
+    institution = _institution(args, storing=False)
     frame = row_history(engine, institution, args.kind, args.key.strip())
     what = f"{args.key.strip()} in the {args.kind} files of {institution}"
     if frame.is_empty():
@@ -586,43 +603,53 @@ def _resync(args):
     from almaclean.services import options
     from almaclean.services.resync import ResyncRequest, run_resync
 
-    options.institution_code(args.institution)   # before the database is opened (or made)
-    options.output_folder(_out(args))
-
-    request = ResyncRequest(args.exports, _out(args), args.institution, po_lines=args.po_lines,
-                            decisions=args.decisions, keep_localized_n=args.keep_localized_n)
+    options.output_folder(_out(args))   # before the database is opened (or made)
+    request = ResyncRequest(args.exports, _out(args), _institution(args, storing=True),
+                            po_lines=args.po_lines, decisions=args.decisions, keep_localized_n=args.keep_localized_n)
     if _as_flow(args):
         return _run_flow("resync_flow", request, db_url=args.db)
     return run_resync(_open(args), request)
 
 
-def _institution(args, engine) -> str:
-    """--institution, else the only institution stored (a new database: 'default')."""
-    if args.institution is not None:
-        return args.institution
+def _institution(args, *, storing: bool) -> str:
+    """services.options.choose_institution (one rule for every command), before the database is
+    opened for writing (or made); how the institution was chosen is kept in args for the closing
+    lines, and a user who must name one is given the command with --institution to run."""
+    from almaclean.services.options import choose_institution
+
+    try:
+        choice = choose_institution(args.institution, [] if args.institution else _stored_institutions(args),
+                                    storing=storing)
+    except InputError as exc:
+        if args.institution is None:
+            raise InputError(f"{exc.message}: {next_command(args, '--institution', 'CODE')}") from None
+        raise
+    args.institution_choice = choice
+    return choice.code
+
+
+def _stored_institutions(args) -> list[str]:
+    """The institutions the database holds, read without making it (a SQLite file not there yet
+    holds none)."""
     from almaclean.store.load import institutions
 
-    stored = institutions(engine)
-    if len(stored) == 1:
-        return stored[0]
-    if not stored:
-        return settings.DEFAULT_INSTITUTION
-    raise InputError(f"the database holds several institutions ({', '.join(stored)}): "
-                     "choose one with --institution CODE")
+    path = _database_file(args)
+    if path is not None:
+        return institutions(_open(args, read_only=True)) if path.is_file() else []
+    return institutions(_open(args))
 
 
 def _p2e(args):
-    from dataclasses import replace
-
     from almaclean.services.p2e import P2ERequest, check_options, run_p2e
 
+    storing = any(f is not None for f in (args.portfolios, args.p2e, args.po_lines))
     request = P2ERequest(args.institution or "", _out(args), portfolios=args.portfolios, p2e=args.p2e,
                          po_lines=args.po_lines, set_header=args.set_header, set_size=args.set_size,
                          mapping=args.mapping, cz_titles=tuple(args.cz_titles),
                          without_po_lines=args.without_po_lines)
     check_options(request)   # before the database is opened (or made)
+    request = replace(request, institution=_institution(args, storing=storing))
     engine = _open(args)
-    request = replace(request, institution=_institution(args, engine))
     if _as_flow(args):
         engine.dispose()
         run = _run_flow("p2e_flow", request, db_url=args.db)
