@@ -77,17 +77,26 @@ def all_titles(source: str | None = None):
     return titles if source is None else titles.filter(pl.col("source") == source)
 
 
-def kbart_of_all_titles(path: Path, source: str) -> Path:
-    """A KBART file (the columns a CZ title list is read by) of every row of one real list."""
-    columns = {"publication_title": "title", "print_identifier": "print_identifier",
-               "online_identifier": "online_identifier", "date_first_issue_online": "date_first",
-               "date_last_issue_online": "date_last", "embargo_info": "embargo", "title_url": "title_url",
-               "publisher_name": "publisher", "publication_type": "publication_type"}
+KBART_OF_TITLE = {"publication_title": "title", "print_identifier": "print_identifier",
+                  "online_identifier": "online_identifier", "date_first_issue_online": "date_first",
+                  "date_last_issue_online": "date_last", "embargo_info": "embargo", "title_url": "title_url",
+                  "publisher_name": "publisher", "publication_type": "publication_type"}
+
+
+def title_rows(source: str = "JSTOR", limit: int | None = None) -> list[dict]:
+    """Rows of one real list as dicts with its KBART column names ('' for empty), from the bundled
+    table: for tests that need more rows than an excerpt holds."""
     import polars as pl
 
-    rows = all_titles(source).select([pl.col(v).fill_null("").alias(k) for k, v in columns.items()])
+    frame = all_titles(source).select([pl.col(v).fill_null("").alias(k) for k, v in KBART_OF_TITLE.items()])
+    return frame.head(limit).to_dicts() if limit else frame.to_dicts()
+
+
+def kbart_of_all_titles(path: Path, source: str) -> Path:
+    """A KBART file (the columns a CZ title list is read by) of every row of one real list."""
+    rows = title_rows(source)
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        handle.write("\r\n".join(["\t".join(columns), *("\t".join(row) for row in rows.iter_rows())]))
+        handle.write("\r\n".join(["\t".join(KBART_OF_TITLE), *("\t".join(row.values()) for row in rows)]))
     return path
 
 
