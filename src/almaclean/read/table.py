@@ -49,6 +49,7 @@ from almaclean.read.detect import (
     check_regular_file,
     container_format,
     detect_encoding,
+    named_like_excel,
     first_line,
     sniff_separator,
     to_utf8,
@@ -149,6 +150,8 @@ def _read_table(path: Path, *, has_header: bool, text_columns: Iterable[str],
         raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
     if container_format(head, path) == "xlsx":
         table = _read_xlsx(path, has_header, sheet)
+    elif named_like_excel(path):
+        table = _read_text_named_like_excel(path, has_header)
     else:
         table = _read_text(path, has_header)
     log.info("read %s: %s%s, %d data rows x %d columns", path.name, table.format,
@@ -257,6 +260,17 @@ class _Parsed:
 
 class _NotUtf8(Exception):
     """The text taken for UTF-8 holds a byte sequence that is not (polars or the csv module said so)."""
+
+
+def _read_text_named_like_excel(path: Path, has_header: bool) -> TextTable:
+    """A text file named .xlsx (a CSV saved under an Excel name): read by its content."""
+    log.warning("%s is named like an Excel workbook but holds text: read as CSV/TSV", path.name)
+    try:
+        return _read_text(path, has_header)
+    except InputError as exc:
+        raise InputError(f"the name ends in {path.suffix} but this is not an Excel workbook (no zip container: "
+                         f"damaged, or another format renamed), nor a CSV or TSV: {exc.message}",
+                         file=path, row=exc.row, column=exc.column) from None
 
 
 def _read_text(path: Path, has_header: bool) -> TextTable:
