@@ -396,7 +396,12 @@ def _prefect_hint(exc: Exception) -> str | None:
 
 
 def _out(args) -> Path:
-    return args.out.absolute() if args.out is not None else settings.runs_dir()
+    """--out, else runs/ in the data folder: the folder run folders are made in."""
+    if args.out is None:
+        return settings.runs_dir()
+    if args.out.exists() and not args.out.is_dir():
+        raise InputError("--out must be a folder (run folders are made in it); this is a file", file=args.out)
+    return args.out.absolute()
 
 
 def run_words(args, *, drop: Iterable[str] = ()) -> list[str | Path]:
@@ -595,8 +600,12 @@ def _sample(args):
     options.output_folder(args.out)
 
     manifest = generate(args.out, seed=args.seed, scale=args.scale, ee_rows=args.ee_rows)
-    return _Lines([f"sample written to {args.out}", *(f"  {name}" for name in manifest.files)],
-                  {"command": "sample", "folder": str(args.out), "files": list(manifest.files)})
+    names = [*manifest.files.values(), *manifest.extended_exports]
+    folder = args.out.absolute()
+    return _Lines([f"sample written to {folder}: {manifest.counts['portfolios']:,} portfolios, "
+                   f"{manifest.counts['p2e_lines']:,} P2E lines, {manifest.counts['po_lines']:,} PO lines, "
+                   f"{len(manifest.extended_exports)} Extended Export(s)", *(f"  {name}" for name in names)],
+                  {"command": "sample", "folder": str(folder), "files": names, "counts": manifest.counts})
 
 
 def _resync(args):
