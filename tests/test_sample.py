@@ -49,9 +49,26 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path, sample):
 
 
 def test_refuses_to_overwrite_an_existing_sample(tmp_path):
+    from almaclean.errors import InputError
+
     generate(tmp_path, seed=1, scale=0.05)
-    with pytest.raises(Exception, match="already exists"):
-        generate(tmp_path, seed=1, scale=0.05)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(InputError, match="a sample is there already .*portfolios.csv") as caught:
+        generate(tmp_path, seed=2, scale=0.05)
+    assert caught.value.exit_code == 2
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"scale": 0}, "--scale 0 gives 0 portfolios"), ({"scale": 201}, "--scale 201 gives 1,005,000 portfolios"),
+    ({"ee_rows": 0}, "--ee-rows 0: must be 1 to 100,000"), ({"ee_rows": 100_001}, "--ee-rows 100001"),
+])
+def test_bad_sample_options_are_bad_input(tmp_path, options, message):
+    from almaclean.errors import InputError
+
+    with pytest.raises(InputError, match=message) as caught:
+        generate(tmp_path / "s", **options)
+    assert caught.value.exit_code == 2 and not (tmp_path / "s").exists()
 
 
 def test_bundled_title_table_matches_the_real_files():
