@@ -217,7 +217,7 @@ def write_report(result: P2EResult, folder: Path, *, set_header: str = DEFAULT_H
         write_csv_for_people(folder / "deletion_candidates.csv", result.deletion_candidates.select(DELETION_COLUMNS))
         write_csv_for_people(folder / "pol_relinks.csv", result.pol_relinks.select(RELINK_COLUMNS))
         write_csv_for_people(folder / "review.csv", result.review.select(REVIEW_COLUMNS))
-        write_csv_for_people(folder / "groups.csv", result.groups.select(GROUP_COLUMNS))
+        write_csv_for_people(folder / "groups.csv", result.groups.select(*GROUP_COLUMNS, "po_lines"))
         write_csv_for_people(folder / "standalone_not_in_p2e.csv", result.not_in_p2e)
         write_csv_for_people(folder / "p2e_unmatched.csv", result.unmatched_lines)
         _write_guide_csvs(result, folder, group_plan)
