@@ -97,3 +97,15 @@ def test_resync_with_one_corrupt_export_writes_nothing(sample, tmp_path, capsys)
     assert "Broken+Collection_portfolios.xlsx" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
     assert stored_status(make_engine(url)).is_empty()
+
+
+def test_a_relative_data_folder_is_refused_so_every_folder_finds_the_same_history(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ALMACLEAN_DATA", "almaclean-data")
+    assert main(["status"]) == 2
+    error = capsys.readouterr().err
+    assert "$ALMACLEAN_DATA is 'almaclean-data', a relative path" in error
+    assert f"export ALMACLEAN_DATA={tmp_path / 'almaclean-data'}" in error
+    assert not (tmp_path / "almaclean-data").exists()
+    monkeypatch.setenv("ALMACLEAN_DATA", str(tmp_path / "data"))
+    assert main(["status"]) == 0
