@@ -199,3 +199,9 @@ def test_an_out_that_is_a_file_is_bad_input_and_nothing_is_written(argv, tmp_pat
     assert main([*argv, "--out", str(taken), "--db", sqlite_url(tmp_path)]) == 2
     assert "--out must be a folder" in capsys.readouterr().err
     assert taken.read_text(encoding="utf-8") == "mine"
+
+
+def test_nightly_for_an_institution_without_an_inbox_folder_is_bad_input(tmp_path, capsys):
+    (tmp_path / "inbox" / "EDU01").mkdir(parents=True)
+    assert main(["nightly", str(tmp_path / "inbox"), "--institution", "EDU02", "--db", sqlite_url(tmp_path)]) == 2
+    assert "--institution EDU02: the inbox has no folder EDU02/" in capsys.readouterr().err

@@ -682,11 +682,21 @@ def _p2e_commands(args, run) -> list[tuple[str, str]]:
     return commands
 
 
+def _named_inbox_folders(args) -> None:
+    """Each --institution named must have its folder in the inbox: a mistyped code is bad input."""
+    from almaclean.services.options import institution_code
+
+    for code in args.institutions or []:
+        institution_code(code)
+        if not (args.inbox / code).is_dir():
+            raise InputError(f"--institution {code}: the inbox has no folder {code}/ (one folder per institution "
+                             "code, see docs/nightly.md)", file=args.inbox)
+
+
 def _nightly(args):
     from almaclean.services import options
 
-    for code in args.institutions or ():   # checked before Prefect starts (seconds)
-        options.institution_code(code)
+    _named_inbox_folders(args)   # checked before Prefect starts (seconds)
     options.output_folder(_out(args))
     folder = _run_flow("nightly_flow", args.inbox, institutions=args.institutions, out=_out(args), db_url=args.db)
     return _Lines([f"nightly outputs: {folder}"], {"command": "nightly", "folder": str(folder)})
