@@ -124,6 +124,15 @@ def _mentioned_files() -> set[str]:
     return {span for span in INLINE.findall(FENCED.sub("", README)) if FILE_NAME.match(span)}
 
 
+# Files the README tells the user to write, that almaclean reads (not outputs).
+WRITTEN_BY_THE_USER = {"sources.toml"}
+
+
+def test_the_files_the_user_writes_are_read_by_the_code():
+    source = "".join(p.read_text(encoding="utf-8") for p in (REPO / "src").rglob("*.py"))
+    assert all(name in source for name in WRITTEN_BY_THE_USER)
+
+
 def _in_repository(name: str) -> bool:
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True).stdout.splitlines()
     if not tracked:   # not a git checkout: the files themselves
@@ -139,19 +148,22 @@ def _pattern(name: str) -> re.Pattern:
 
 
 @pytest.fixture(scope="module")
-def written(tmp_path_factory) -> set[str]:
+def written(tmp_path_factory, prefect_server) -> set[str]:
     """Every file and folder name (and path within its run folder) a run on the sample writes:
-    the demo, a P2E clean-up with a CZ title list into the data folder, and a re-sync applying
-    the demo's review workbook."""
+    the demo, a P2E clean-up with a CZ title list into the data folder, a re-sync applying the
+    demo's review workbook, and a nightly run on the sample's files."""
+    import os
+    import shutil
+
+    from prefect.settings import PREFECT_API_URL
+
     base = tmp_path_factory.mktemp("readme-run")
     data = base / "data"
-    env = {"ALMACLEAN_DATA": str(data)}
+    env = {**os.environ, "ALMACLEAN_DATA": str(data), "PREFECT_API_URL": PREFECT_API_URL.value()}
 
-    def almaclean(*args: str) -> str:
-        import os
-
+    def almaclean(*args: str, prefect: bool = False) -> str:
         done = subprocess.run([sys.executable, "-m", "almaclean.cli", *args], cwd=base, capture_output=True,
-                              text=True, env={k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | env,
+                              text=True, env=env if prefect else {k: v for k, v in env.items() if k != "PREFECT_API_URL"},
                               timeout=900)
         assert done.returncode == 0, done.stderr
         return done.stdout
@@ -165,8 +177,13 @@ def written(tmp_path_factory) -> set[str]:
     export = next(p for p in review.parent.iterdir() if p.name.endswith("_portfolios.xlsx"))
     almaclean("resync", str(export), "--decisions", str(review), "--institution", "DEMO", "--out",
               str(base / "decided"), *db)
+    inbox = base / "inbox" / "DEMO"
+    inbox.mkdir(parents=True)
+    for name in ("portfolios.csv", "p2e.txt", "po_lines.csv"):
+        shutil.copyfile(demo / "sample" / name, inbox / name)
+    almaclean("nightly", str(base / "inbox"), "--out", str(base / "nightly"), prefect=True)
     names = set()
-    for root in (base / "demo", base / "decided", data):
+    for root in (base / "demo", base / "decided", base / "nightly", data):
         for path in root.rglob("*"):
             relative = path.relative_to(root)
             suffix = "/" if path.is_dir() else ""
@@ -178,7 +195,7 @@ def written(tmp_path_factory) -> set[str]:
 def test_every_file_name_the_readme_mentions_is_written_by_a_run_or_is_in_the_repository(written):
     mentioned = _mentioned_files()
     assert {"deletion_candidates.csv", "review.xlsx", "bundle.json", "deletion-sets/"} <= mentioned
-    missing = sorted(name for name in mentioned
+    missing = sorted(name for name in mentioned - WRITTEN_BY_THE_USER
                      if not any(_pattern(name).match(w) for w in written) and not _in_repository(name))
     assert missing == [], f"README names files no run writes and the repository does not hold: {missing}"
 

@@ -109,7 +109,8 @@ def build_parser() -> Parser:
                             "Secret block, never from the command line. Exit 2 for a wrong report path or a refused "
                             "key, 1 for a server fault.")
     p.add_argument("kind", choices=KIND_NAMES, metavar="KIND", help="portfolios or po-lines")
-    p.add_argument("--institution", required=True, metavar="CODE", help="institution code the report belongs to")
+    p.add_argument("--institution", default=None, metavar="CODE",
+                   help="institution code the report belongs to (default: the only one in the database)")
     p.add_argument("--report", required=True, metavar="PATH",
                    help="the report's path in the Analytics catalogue, e.g. \"/shared/My University/Reports/All "
                         "portfolios\"")
@@ -509,11 +510,16 @@ def _fetch(args):
     from almaclean.services.fetch import FetchRequest, fetch_report
     from almaclean.services.ingest import mapping_for
 
-    request = FetchRequest(args.kind, args.institution, args.report, api_base=args.api_base,
+    engine = _open(args)
+    institution = _institution(args, engine, storing=True)
+    request = FetchRequest(args.kind, institution, args.report, api_base=args.api_base,
                            api_key_env=args.api_key_env, api_key_block=args.api_key_block)
     if _as_flow(args):
-        return _run_flow("fetch_flow", request, mapping=args.mapping, db_url=args.db)
-    return fetch_report(_open(args), request, mapping=mapping_for(args.mapping, args.kind))
+        engine.dispose()
+        result = _run_flow("fetch_flow", request, mapping=args.mapping, db_url=args.db)
+    else:
+        result = fetch_report(engine, request, mapping=mapping_for(args.mapping, args.kind))
+    return replace(result, next_command=other_command(args, "p2e", "--institution", institution))
 
 
 def _database(args) -> str:
