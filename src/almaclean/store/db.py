@@ -199,23 +199,11 @@ LOCK_WAIT_STEP_MS = 200
 def _begin_immediate(dbapi_connection) -> None:
     """BEGIN IMMEDIATE, waiting for another process's write transaction up to the busy timeout,
     in short steps: SQLite's own wait cannot be interrupted, and Ctrl-C must stop a waiting run."""
-    import sqlite3
-
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={LOCK_WAIT_STEP_MS}")
     try:
-        for attempt in itertools.count():
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                interrupts.check()
-                if attempt == 0:
-                    log.info("waiting for another run to finish writing to the database (up to %d minutes)",
-                             BUSY_TIMEOUT_MS // 60_000)
+        _execute_while_locked(cursor, "BEGIN IMMEDIATE", waiting=(
+            f"waiting for another run to finish writing to the database (up to {BUSY_TIMEOUT_MS // 60_000} minutes)"))
     finally:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
@@ -225,18 +213,26 @@ def _wal_mode(cursor) -> None:
     """PRAGMA journal_mode=WAL, waiting like any writer. Switching a database that is not in WAL
     mode yet (a new file, opened by several jobs at once) needs the write lock, and SQLite
     answers "database is locked" at once there, without its busy handler."""
+    _execute_while_locked(cursor, "PRAGMA journal_mode=WAL", pause=0.05)
+
+
+def _execute_while_locked(cursor, statement: str, *, pause: float = 0.0, waiting: str | None = None) -> None:
+    """`statement`, executed again while SQLite answers "database is locked", up to the busy
+    timeout; a stop (Ctrl-C) ends the wait. `waiting` is logged once, when a wait begins."""
     import sqlite3
 
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
+    for attempt in itertools.count():
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(statement)
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             interrupts.check()
-            time.sleep(0.05)
+            if attempt == 0 and waiting:
+                log.info(waiting)
+            time.sleep(pause)
 
 
 def _connector(uri: str):
