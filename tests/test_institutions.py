@@ -29,7 +29,8 @@ def sample(tmp_path_factory):
 ])
 def test_the_institution_is_the_one_named_or_the_only_one_stored(given, stored, storing, expected):
     choice = choose_institution(given, stored, storing=storing)
-    assert (choice.code, choice.how.split(" (")[0]) == expected
+    assert (choice.code, choice.how) == expected
+    assert bool(choice.note) == (PLACEHOLDER in stored and given is None)
 
 
 @pytest.mark.parametrize(("given", "stored", "storing", "message"), [
@@ -72,8 +73,8 @@ def test_a_database_with_the_old_default_placeholder_keeps_working(sample, tmp_p
 
     assert main(["p2e", "--db", url, "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("institution EDU01: the only institution in the database (the files stored under "
-                          "'default', the placeholder earlier almaclean versions used")
+    assert out.startswith("institution EDU01: the only institution in the database (another: --institution CODE); "
+                          "the files stored under 'default', the placeholder earlier almaclean versions used")
     assert "P2E clean-up of EDU01" in out
 
     portfolio = sample.path("portfolios").read_text(encoding="utf-8").splitlines()[1].split(",")[0]

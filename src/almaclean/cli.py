@@ -327,12 +327,14 @@ def _print(result, args) -> None:
     if args.json:
         payload = result.as_json()
         if implied:
-            payload = {**payload, "institution": choice.code, "institution_chosen": choice.how}
+            payload = {**payload, "institution": choice.code, "institution_chosen": choice.how,
+                       **({"institution_note": choice.note} if choice.note else {})}
         text = json.dumps(payload, indent=2, ensure_ascii=False, default=str)
     else:
         text = "\n".join(result.lines())
         if implied:
-            text = f"institution {choice.code}: {choice.how} (another: --institution CODE)\n" + text
+            text = (f"institution {choice.code}: {choice.how} (another: --institution CODE)"
+                    + (f"; {choice.note}" if choice.note else "") + "\n" + text)
     print(text)
     sys.stdout.flush()   # a closed pipe is seen here (BrokenPipeError), not at exit
 

@@ -32,7 +32,8 @@ class InstitutionChoice:
     """The institution a command works for, and how it was chosen (said in its closing lines)."""
 
     code: str
-    how: str    # "named" | "the only institution in the database"
+    how: str        # "named" | "the only institution in the database"
+    note: str = ""  # the old placeholder left aside, when the database holds it
 
 
 def choose_institution(given: str | None, stored: list[str], *, storing: bool) -> InstitutionChoice:
@@ -40,9 +41,10 @@ def choose_institution(given: str | None, stored: list[str], *, storing: bool) -
     one the database holds (files stored under the old placeholder 'default' aside); otherwise the
     user must name it (InputError). `storing`: the command stores files (the placeholder is refused)."""
     real = [code for code in stored if code != PLACEHOLDER]
-    legacy = (f" (the files stored under {PLACEHOLDER!r}, the placeholder earlier almaclean versions used for "
-              f"re-sync runs without --institution, stay readable with --institution {PLACEHOLDER})"
-              if PLACEHOLDER in stored else "")
+    note = (f"the files stored under {PLACEHOLDER!r}, the placeholder earlier almaclean versions used for "
+            f"re-sync runs without --institution, stay readable with --institution {PLACEHOLDER}"
+            if PLACEHOLDER in stored else "")
+    legacy = f" ({note})" if note else ""
     if given is not None:
         institution_code(given)
         if storing and given == PLACEHOLDER:
@@ -51,7 +53,7 @@ def choose_institution(given: str | None, stored: list[str], *, storing: bool) -
                              "01CARLI_UIU)")
         return InstitutionChoice(given, "named")
     if len(real) == 1:
-        return InstitutionChoice(real[0], "the only institution in the database" + legacy)
+        return InstitutionChoice(real[0], "the only institution in the database", note)
     if not real:
         raise InputError("no institution named, and none is stored yet: name the institution "
                          + ("these files belong to" if storing else "to look at") + " with --institution CODE "
