@@ -189,18 +189,6 @@ def test_history_says_file_by_file_what_happened_to_a_portfolio(tmp_path, capsys
     assert main(["history", "531000000000002001", "--db", sqlite_url(tmp_path, "absent.db")]) == 2
 
 
-@pytest.mark.parametrize("argv", [["demo"], ["sample"], ["p2e", "--institution", "UNI"],
-                                  ["resync", "{tmp}/x_portfolios.xlsx", "--institution", "UNI"],
-                                  ["batch", "{tmp}"], ["nightly", "{tmp}"]])
-def test_an_out_that_is_a_file_is_bad_input_and_nothing_is_written(argv, tmp_path, capsys):
-    taken = tmp_path / "notes.txt"
-    taken.write_text("mine", encoding="utf-8")
-    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
-    assert main([*argv, "--out", str(taken), "--db", sqlite_url(tmp_path)]) == 2
-    assert "--out must be a folder" in capsys.readouterr().err
-    assert taken.read_text(encoding="utf-8") == "mine"
-
-
 def test_nightly_for_an_institution_without_an_inbox_folder_is_bad_input(tmp_path, capsys):
     (tmp_path / "inbox" / "EDU01").mkdir(parents=True)
     assert main(["nightly", str(tmp_path / "inbox"), "--institution", "EDU02", "--db", sqlite_url(tmp_path)]) == 2

@@ -399,12 +399,9 @@ def _prefect_hint(exc: Exception) -> str | None:
 
 
 def _out(args) -> Path:
-    """--out, else runs/ in the data folder: the folder run folders are made in."""
-    if args.out is None:
-        return settings.runs_dir()
-    if args.out.exists() and not args.out.is_dir():
-        raise InputError("--out must be a folder (run folders are made in it); this is a file", file=args.out)
-    return args.out.absolute()
+    """--out (checked by services.options.output_folder where it is used), else runs/ in the data
+    folder: the folder run folders are made in."""
+    return args.out.absolute() if args.out is not None else settings.runs_dir()
 
 
 def run_words(args, *, drop: Iterable[str] = ()) -> list[str | Path]:
@@ -512,15 +509,13 @@ def _fetch(args):
     from almaclean.services.fetch import FetchRequest, fetch_report
     from almaclean.services.ingest import mapping_for
 
-    engine = _open(args)
-    institution = _institution(args, engine, storing=True)
+    institution = _institution(args, storing=True)
     request = FetchRequest(args.kind, institution, args.report, api_base=args.api_base,
                            api_key_env=args.api_key_env, api_key_block=args.api_key_block)
     if _as_flow(args):
-        engine.dispose()
         result = _run_flow("fetch_flow", request, mapping=args.mapping, db_url=args.db)
     else:
-        result = fetch_report(engine, request, mapping=mapping_for(args.mapping, args.kind))
+        result = fetch_report(_open(args), request, mapping=mapping_for(args.mapping, args.kind))
     return replace(result, next_command=other_command(args, "p2e", "--institution", institution))
 
 

@@ -536,8 +536,6 @@ def generate(
     if ee_rows is not None and not 1 <= ee_rows <= 100_000:
         raise InputError(f"--ee-rows {ee_rows}: must be 1 to 100,000 (an Extended Export's limit)")
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError("--out must be a folder; this is a file", file=out_dir)
     taken = [name for name in [*SAMPLE_FILES.values(), *_export_names(ee_rows)] if (out_dir / name).exists()]
     if taken:
         raise InputError(f"a sample is there already ({', '.join(taken)}): almaclean never overwrites a file; "

@@ -219,8 +219,6 @@ def _wal_mode(cursor) -> None:
 def _execute_while_locked(cursor, statement: str, *, pause: float = 0.0, waiting: str | None = None) -> None:
     """`statement`, executed again while SQLite answers "database is locked", up to the busy
     timeout; a stop (Ctrl-C) ends the wait. `waiting` is logged once, when a wait begins."""
-    import sqlite3
-
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     for attempt in itertools.count():
         try:
