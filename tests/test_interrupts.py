@@ -260,14 +260,15 @@ def _hold_write_lock(data: Path):
 
 @pytest.mark.parametrize("command", ["ingest", "p2e"])
 def test_a_run_waiting_for_another_runs_write_lock_stops_on_ctrl_c(sample, tmp_path, command):
-    """SQLite's own wait for a lock (up to 10 minutes) cannot be interrupted; p2e's main thread
-    then waits for its storing thread: both used to ignore Ctrl-C until the lock was free."""
+    """SQLite's own wait for a lock (up to 10 minutes) cannot be interrupted, and p2e (which
+    takes its run lease, then stores from a thread of its own) waits for it too: both used to
+    ignore Ctrl-C until the lock was free."""
     first = _run(["ingest", "po-lines", str(sample.path("po_lines")), "--institution", "EDU01"], tmp_path)
     assert first.returncode == 0, first.stderr
     out = tmp_path / "out"
     args = (["ingest", "portfolios", str(sample.path("portfolios")), "--institution", "EDU01"] if command == "ingest"
             else _p2e_args(sample, out))
-    marker = "waiting for another run to finish writing" if command == "ingest" else "P2E analysis:"
+    marker = "waiting for another run to finish writing"
     holder = _hold_write_lock(tmp_path)
     try:
         code, took, stderr, _ = _signalled(args, tmp_path, marker, signal.SIGINT)
