@@ -13,7 +13,13 @@ from hypothesis import settings
 settings.register_profile("mutmut", max_examples=12)
 
 REPO = Path(__file__).resolve().parents[1]
-REALDATA = REPO.parent / "shared" / "realdata"
+# Excerpts of the four real KBART lists, byte for byte (tests/data/kbart/README.md: source, CC0)
+KBART_DIR = REPO / "tests" / "data" / "kbart"
+JSTOR = "JSTOR_COUPERIN_ALLJOURNALS_2026-03-24.txt"
+MUSE = "PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt"
+GARNIER = "CLASSIQUESGARNIER_GLOBAL_ALLTITLES_2024-08-28.txt"
+ERUDIT = "ERUDIT_GLOBAL_ALLTITLES_2025-04-01.txt"
+KBART_FILES = {"JSTOR": JSTOR, "MUSE": MUSE, "GARNIER": GARNIER, "ERUDIT": ERUDIT}
 
 
 @pytest.fixture(scope="session")
@@ -50,14 +56,52 @@ def _isolated_data(tmp_path, monkeypatch):
     monkeypatch.delenv("ALMACLEAN_DB_URL", raising=False)
 
 
-def kbart_rows(name: str = "JSTOR_COUPERIN_ALLJOURNALS_2026-03-24.txt", limit: int | None = None) -> list[dict]:
-    """Rows of a real KBART file from shared/realdata (or the package's bundled derived copy)."""
-    path = REALDATA / name
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
-    with open(path, encoding="utf-8", newline="") as handle:
+def kbart_rows(name: str = JSTOR, limit: int | None = None) -> list[dict]:
+    """Rows of the excerpt of a real KBART file (tests/data/kbart)."""
+    with open(KBART_DIR / name, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
     return rows[:limit] if limit else rows
+
+
+def kbart_excerpt_lines(name: str) -> list[int]:
+    """The raw file's data line numbers kept in the excerpt (1 = first after the header)."""
+    import json
+
+    return json.loads((KBART_DIR / "excerpts.json").read_text(encoding="utf-8"))[name]["kept"]
+
+
+def all_titles(source: str | None = None):
+    """Every row of the four real KBART lists (identifiers, dates, URL, title), from the table
+    bundled with the package (src/almaclean/sample/data); source: JSTOR, MUSE, GARNIER or ERUDIT."""
+    import polars as pl
+
+    from almaclean.sample.realdata import BUNDLED_DIR, load_titles
+
+    titles = load_titles(BUNDLED_DIR)
+    return titles if source is None else titles.filter(pl.col("source") == source)
+
+
+KBART_OF_TITLE = {"publication_title": "title", "print_identifier": "print_identifier",
+                  "online_identifier": "online_identifier", "date_first_issue_online": "date_first",
+                  "date_last_issue_online": "date_last", "embargo_info": "embargo", "title_url": "title_url",
+                  "publisher_name": "publisher", "publication_type": "publication_type"}
+
+
+def title_rows(source: str = "JSTOR", limit: int | None = None) -> list[dict]:
+    """Rows of one real list as dicts with its KBART column names ('' for empty), from the bundled
+    table: for tests that need more rows than an excerpt holds."""
+    import polars as pl
+
+    frame = all_titles(source).select([pl.col(v).fill_null("").alias(k) for k, v in KBART_OF_TITLE.items()])
+    return frame.head(limit).to_dicts() if limit else frame.to_dicts()
+
+
+def kbart_of_all_titles(path: Path, source: str) -> Path:
+    """A KBART file (the columns a CZ title list is read by) of every row of one real list."""
+    rows = title_rows(source)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write("\r\n".join(["\t".join(KBART_OF_TITLE), *("\t".join(row.values()) for row in rows)]))
+    return path
 
 
 def sqlite_url(tmp_path: Path, name: str = "test.db") -> str:

@@ -3,19 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import xlsxwriter
 
-REALDATA = next((p for p in (Path(__file__).resolve().parents[2] / "shared" / "realdata",
-                             Path("/work/shared/realdata")) if p.is_dir()), None)
-ERUDIT = "ERUDIT_GLOBAL_ALLTITLES_2025-04-01.txt"
-JSTOR = "JSTOR_COUPERIN_ALLJOURNALS_2026-03-24.txt"
+from conftest import ERUDIT, JSTOR, KBART_DIR
 
 
 def realdata_file(name: str) -> Path:
-    if REALDATA is None or not (REALDATA / name).exists():
-        pytest.skip("the real KBART files (shared/realdata) are not here")
-    return REALDATA / name
+    """The excerpt of a real KBART file, byte for byte (tests/data/kbart)."""
+    return KBART_DIR / name
 
 
 def kbart_rows(name: str = ERUDIT, limit: int = 50, *, accented: bool = False) -> list[dict[str, str]]:

@@ -73,7 +73,7 @@ def test_installed_command_runs(tmp_path):
 def test_resync_then_verify_exit_codes(sample, tmp_path, capsys):
     export = sorted(sample.glob("*_portfolios.xlsx"))[0]
     url = sqlite_url(tmp_path)
-    assert main(["resync", str(export), "--out", str(tmp_path / "out"), "--db", url]) == 0
+    assert main(["resync", str(export), "--institution", "EDU01", "--out", str(tmp_path / "out"), "--db", url]) == 0
     run = next((tmp_path / "out").iterdir())
     assert main(["verify", str(run)]) == 0
     assert "verified" in capsys.readouterr().out
@@ -93,7 +93,19 @@ def test_resync_with_one_corrupt_export_writes_nothing(sample, tmp_path, capsys)
     corrupt.write_bytes(good.read_bytes()[:4000])  # a download cut short
     out = tmp_path / "out"
     url = sqlite_url(tmp_path)
-    assert main(["resync", str(good), str(corrupt), "--out", str(out), "--db", url]) == 2
+    assert main(["resync", str(good), str(corrupt), "--institution", "EDU01", "--out", str(out), "--db", url]) == 2
     assert "Broken+Collection_portfolios.xlsx" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
     assert stored_status(make_engine(url)).is_empty()
+
+
+def test_a_relative_data_folder_is_refused_so_every_folder_finds_the_same_history(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ALMACLEAN_DATA", "almaclean-data")
+    assert main(["status"]) == 2
+    error = capsys.readouterr().err
+    assert "$ALMACLEAN_DATA is 'almaclean-data', a relative path" in error
+    assert f"export ALMACLEAN_DATA={tmp_path / 'almaclean-data'}" in error
+    assert not (tmp_path / "almaclean-data").exists()
+    monkeypatch.setenv("ALMACLEAN_DATA", str(tmp_path / "data"))
+    assert main(["status"]) == 0

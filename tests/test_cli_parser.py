@@ -91,7 +91,7 @@ def test_p2e_chooses_the_only_institution_and_refuses_to_guess_among_several(tmp
     (["p2e", "--institution", "UNI", "--set-size", "-5"], "--set-size must be a whole number from 1"),
     (["p2e", "--institution", "UNI", "--set-header", "Portfolio Id\n123"], "--set-header"),
     (["p2e", "--institution", "UNI", "--portfolios", "{tmp}/fifo.csv"], "not a regular file"),
-    (["resync", "{tmp}/missing_portfolios.xlsx"], "no such file or folder"),
+    (["resync", "{tmp}/missing_portfolios.xlsx", "--institution", "UNI"], "no such file or folder"),
 ])
 def test_bad_paths_and_options_exit_2_naming_them(argv, message, tmp_path, capsys):
     (tmp_path / "dangling.csv").symlink_to(tmp_path / "gone.csv")
@@ -187,3 +187,9 @@ def test_history_says_file_by_file_what_happened_to_a_portfolio(tmp_path, capsys
     assert main(["history", "531000000000002001", "--db", url]) == 2  # which institution?
     assert "several institutions" in capsys.readouterr().err
     assert main(["history", "531000000000002001", "--db", sqlite_url(tmp_path, "absent.db")]) == 2
+
+
+def test_nightly_for_an_institution_without_an_inbox_folder_is_bad_input(tmp_path, capsys):
+    (tmp_path / "inbox" / "EDU01").mkdir(parents=True)
+    assert main(["nightly", str(tmp_path / "inbox"), "--institution", "EDU02", "--db", sqlite_url(tmp_path)]) == 2
+    assert "--institution EDU02: the inbox has no folder EDU02/" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""CZ collection title lists: the four real KBART files and an Alma portfolio export."""
+"""CZ collection title lists: the four real KBART files (excerpts, byte for byte) and an Alma
+portfolio export."""
 from __future__ import annotations
 
 import pytest
@@ -6,22 +7,15 @@ import pytest
 from almaclean.errors import InputError
 from almaclean.kinds import read_cz_title_lists, read_cz_titles
 from almaclean.kinds.kbart import ALMA_EXPORT, KBART
-from conftest import REALDATA, kbart_rows
-
-FILES = {
-    "JSTOR_COUPERIN_ALLJOURNALS_2026-03-24.txt": 4_614,
-    "PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt": 893,
-    "CLASSIQUESGARNIER_GLOBAL_ALLTITLES_2024-08-28.txt": 14_288,
-    "ERUDIT_GLOBAL_ALLTITLES_2025-04-01.txt": 503,
-}
+from conftest import JSTOR, KBART_DIR, KBART_FILES, MUSE, kbart_excerpt_lines, kbart_rows
 
 
-@pytest.mark.parametrize("name", sorted(FILES))
+@pytest.mark.parametrize("name", sorted(KBART_FILES.values()))
 def test_real_kbart_files_read_every_row_by_standard_column_names(name):
     rows = kbart_rows(name)
-    titles = read_cz_titles(REALDATA / name)
+    titles = read_cz_titles(KBART_DIR / name)
     assert titles.shape == KBART and titles.name == name.removesuffix(".txt")
-    assert titles.titles.height == FILES[name] == len(rows)
+    assert titles.titles.height == len(kbart_excerpt_lines(name)) == len(rows)
     first = titles.titles.row(0, named=True)
     assert first["row"] == 2  # the header is line 1
     assert first["title"] == rows[0]["publication_title"]
@@ -32,12 +26,14 @@ def test_real_kbart_files_read_every_row_by_standard_column_names(name):
 
 
 def test_muse_last_row_without_line_ending_and_moving_walls_are_kept():
-    titles = read_cz_titles(REALDATA / "PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt").titles
-    rows = kbart_rows("PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt")
+    titles = read_cz_titles(KBART_DIR / MUSE).titles
+    rows = kbart_rows(MUSE)
     assert titles.row(-1, named=True)["title"] == rows[-1]["publication_title"]
     assert titles.row(-1, named=True)["row"] == len(rows) + 1
-    jstor = read_cz_titles(REALDATA / "JSTOR_COUPERIN_ALLJOURNALS_2026-03-24.txt").titles
-    assert jstor.filter(jstor["embargo"] == "P4Y").height > 100
+    jstor = read_cz_titles(KBART_DIR / JSTOR).titles
+    moving_walls = [row["embargo_info"] for row in kbart_rows(JSTOR) if row["embargo_info"]]
+    assert jstor.filter(jstor["embargo"].is_not_null())["embargo"].to_list() == moving_walls
+    assert moving_walls.count("P4Y") > 10
 
 
 def test_alma_portfolio_export_of_a_cz_collection_reads_issn_columns_and_coverage(tmp_path):

@@ -51,7 +51,8 @@ def test_kill_9_mid_run_leaves_a_sound_database_and_no_final_folder(command, sam
         "ingest": ["ingest", "portfolios", sample.path("portfolios"), "--institution", "EDU01"],
         "p2e": ["p2e", "--institution", "EDU01", "--portfolios", sample.path("portfolios"), "--p2e",
                 sample.path("p2e"), "--out", out],
-        "resync": ["resync", *[sample.out_dir / n for n in sample.extended_exports], "--out", out],
+        "resync": ["resync", *[sample.out_dir / n for n in sample.extended_exports], "--institution", "EDU01",
+                   "--out", out],
     }[command]
     process = _command(*argv, "--db", f"sqlite:///{db}")
     if command == "ingest":

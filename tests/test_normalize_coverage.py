@@ -1,8 +1,6 @@
 """Coverage from Alma statements and KBART/Extended Export columns, and containment."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 
@@ -14,22 +12,18 @@ from almaclean.normalize.coverage import (
     parse_statement,
     parse_statements,
 )
+from conftest import all_titles
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 NOW = 2026
 
 
-def kbart(name: str) -> pl.DataFrame:
-    path = REALDATA / name
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    return pl.read_csv(path, separator="\t", infer_schema=False, quote_char=None)
+def kbart(source: str) -> pl.DataFrame:
+    """Every row of one real list (the table bundled with the package, tests/data/kbart/README.md)."""
+    return all_titles(source)
 
 
 def kbart_coverage(row: dict) -> Coverage:
-    return from_columns(
-        row["date_first_issue_online"], row["date_last_issue_online"], row["embargo_info"], current_year=NOW
-    )
+    return from_columns(row["date_first"], row["date_last"], row["embargo"], current_year=NOW)
 
 
 @pytest.mark.parametrize(
@@ -119,18 +113,18 @@ def test_contains(outer, inner, expected):
 
 
 def test_every_real_kbart_row_gives_a_coverage_with_the_stated_counts():
-    jstor = kbart("JSTOR_COUPERIN_ALLJOURNALS_2026-03-24.txt")
+    jstor = kbart("JSTOR")
     coverages = [kbart_coverage(row) for row in jstor.iter_rows(named=True)]
     assert all(c.stated and c.from_year is not None and c.to_year is not None for c in coverages)
     assert sum(c.embargo_years is not None for c in coverages) == 2083  # SOURCES.md moving walls
-    muse = kbart("PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt")
+    muse = kbart("MUSE")
     muse_coverages = [kbart_coverage(row) for row in muse.iter_rows(named=True)]
     assert sum(c.to_year is not None for c in muse_coverages) == 261  # SOURCES.md: only 261 end dates
 
 
 def test_same_journal_on_jstor_and_muse():
     # SOURCES.md: 484 JSTOR rows match MUSE by ISSN, with different coverage and moving walls
-    jstor = kbart("JSTOR_COUPERIN_ALLJOURNALS_2026-03-24.txt").filter(pl.col("print_identifier") == "0898-5510")
+    jstor = kbart("JSTOR").filter(pl.col("print_identifier") == "0898-5510")
     jstor_row = jstor.row(0, named=True)
     jstor_coverage = kbart_coverage(jstor_row)
     assert jstor_coverage == Coverage(1987, 2022, 4.0, True)

@@ -1,29 +1,20 @@
-"""ISSN/ISBN splitting and classification, checked on the real KBART lists in shared/realdata."""
+"""ISSN/ISBN splitting and classification, checked on every identifier of the four real KBART
+lists (the table bundled with the package: tests/data/kbart/README.md)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import polars as pl
 import pytest
 
 from almaclean.normalize.identifiers import classify, identifier_table, split_values
-
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
-FILES = {
-    "JSTOR": "JSTOR_COUPERIN_ALLJOURNALS_2026-03-24.txt",
-    "MUSE": "PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt",
-    "GARNIER": "CLASSIQUESGARNIER_GLOBAL_ALLTITLES_2024-08-28.txt",
-    "ERUDIT": "ERUDIT_GLOBAL_ALLTITLES_2025-04-01.txt",
-}
+from conftest import KBART_FILES as FILES
+from conftest import all_titles
 
 
 def kbart(source: str) -> pl.DataFrame:
-    path = REALDATA / FILES[source]
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    frame = pl.read_csv(path, separator="\t", infer_schema=False, quote_char=None)
-    return frame.with_row_index("line", offset=2)  # line 1 is the header
+    """Every row of one real list, numbered as its lines (line 1 is the header)."""
+    return all_titles(source).with_row_index("line", offset=2)
 
 
 def kbart_identifiers(source: str) -> pl.DataFrame:

@@ -1,27 +1,19 @@
 """Proxy stripping and host extraction, on the real title_url values of the KBART lists."""
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote
 
 import polars as pl
 import pytest
 
 from almaclean.normalize.urls import strip_proxy, target_hosts, url_host
-
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+from conftest import all_titles
 
 
 @pytest.fixture(scope="module")
 def title_urls() -> list[str]:
-    files = sorted(REALDATA.glob("*_20*.txt"))
-    if not files:
-        pytest.skip(f"no KBART files in {REALDATA}")
-    urls: list[str] = []
-    for path in files:
-        frame = pl.read_csv(path, separator="\t", infer_schema=False, quote_char=None)
-        urls.extend(frame.get_column("title_url").drop_nulls().to_list())
-    return urls
+    """Every title_url of the four real lists (the table bundled with the package)."""
+    return all_titles().get_column("title_url").drop_nulls().to_list()
 
 
 def hyphenated(host: str) -> str:

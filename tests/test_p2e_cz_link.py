@@ -17,10 +17,9 @@ from almaclean.p2e.cz_link import (
 from almaclean.p2e.match import PARTIAL
 from almaclean.p2e.report import write_report
 from almaclean.sample.generator import VENDORS, generate
-from conftest import REALDATA
+from conftest import JSTOR, KBART_DIR, MUSE, kbart_of_all_titles, kbart_rows
 from test_p2e_rules import keeper, line, p2e_portfolio, run
 
-MUSE = "PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt"
 KBART_HEADER = ["publication_title", "print_identifier", "online_identifier", "date_first_issue_online",
                 "date_last_issue_online", "embargo_info", "title_url"]
 
@@ -106,16 +105,15 @@ def test_without_title_lists_nothing_changes(tmp_path):
 
 @pytest.fixture(scope="module")
 def muse_sample(tmp_path_factory):
-    if not (REALDATA / MUSE).exists():
-        pytest.skip("the Project MUSE KBART file is not available")
     folder = tmp_path_factory.mktemp("cz-sample")
+    muse_list = kbart_of_all_titles(tmp_path_factory.mktemp("cz-list") / MUSE, "MUSE")
     manifest = generate(folder, seed=7, scale=0.4)
     truth = json.loads(manifest.path("truth").read_text(encoding="utf-8"))
     report = read_kind("p2e", manifest.path("p2e_report")).canonical
     result = analyse_p2e(
         read_kind("portfolios", manifest.path("portfolios")).canonical, report,
         read_kind("po-lines", manifest.path("po_lines")).canonical,
-        cz_titles=[read_cz_titles(REALDATA / MUSE)],
+        cz_titles=[read_cz_titles(muse_list)],
     )
     return truth, report, result
 
@@ -163,3 +161,36 @@ def test_junk_identifiers_are_no_evidence_on_either_side(tmp_path):
     listed = p2e_portfolio("Unrelated title 2", "000000331", issn=f"{issns[2]}; 0000-0000")
     result = run([listed], [line("000000331")], cz_titles=[cz])
     assert result.cz_link_candidates["shared"].to_list() == [issns[2]]
+
+
+def test_the_closing_lines_name_the_lists_read_and_what_linking_and_grouping_gave(tmp_path, capsys):
+    """The terminal says everything the run did: the CZ title lists it read, the link-to-CZ
+    candidates (per list) and the proposed local collections, with the counts of their files."""
+    from almaclean.cli import main
+
+    sample = generate(tmp_path / "sample", seed=7, scale=0.4)
+    muse_list = kbart_of_all_titles(tmp_path / MUSE, "MUSE")
+    code = main(["p2e", "--institution", "EDU01", "--out", str(tmp_path / "out"),
+                 "--portfolios", str(sample.path("portfolios")), "--p2e", str(sample.path("p2e_report")),
+                 "--po-lines", str(sample.path("po_lines")), "--cz-titles", str(muse_list), str(KBART_DIR / JSTOR)])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    (run,) = (tmp_path / "out").iterdir()
+
+    def rows(name):
+        with open(run / name, encoding="utf-8-sig", newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    candidates, groups, collections = rows("cz_link_candidates.csv"), rows("groups.csv"), rows("local_collections.csv")
+    per_list = {name: len({r["portfolio_id"] for r in candidates if r["cz_list"] == name.removesuffix(".txt")})
+                for name in (MUSE, JSTOR)}
+    assert per_list[MUSE] > 10
+    linked_whole = sum(r["proposal"] == LINK_COLLECTION for r in rows("cz_link_groups.csv"))
+    assert (f"  CZ title lists read (kept in the run folder, not stored): {MUSE} (893 titles, KBART), "
+            f"{JSTOR} ({len(kbart_rows(JSTOR)):,} titles, KBART)") in lines
+    assert (f"  link to the CZ: {len({r['portfolio_id'] for r in candidates}):,} P2E portfolios that stay match a CZ "
+            f"title list ({per_list[MUSE]:,} in {MUSE}, {per_list[JSTOR]:,} in {JSTOR}); {linked_whole:,} local "
+            "collection(s) to link whole to a CZ collection, the other matches one by one (cz_link_candidates.csv, "
+            "cz_link_groups.csv)") in lines
+    assert (f"  local collections: {len(groups):,} P2E portfolios with no CZ duplicate in {len(collections):,} proposed "
+            "local collection(s) (local_collections.csv, group-sets/)") in lines

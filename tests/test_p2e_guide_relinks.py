@@ -66,6 +66,21 @@ def test_pol_without_duplicate_is_kept_in_its_group_never_blocked_never_deleted(
     assert deleted(result) == set()
 
 
+def test_groups_csv_names_the_po_line_kept_with_each_portfolio(tmp_path):
+    """The README: a P2E portfolio with a PO line and no CZ duplicate is kept with its PO line,
+    in column po_lines of groups.csv."""
+    import csv
+
+    from almaclean.p2e.report import write_report
+
+    lonely = p2e_portfolio("Local newsletter", "000000055", po_line="POL-55")
+    result = run([lonely], [line("000000055", provider="Newsletter Press")], [{"po_line": "POL-55", "status": "ACTIVE"}])
+    write_report(result, tmp_path)
+    with open(tmp_path / "groups.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["portfolio_id"], r["po_lines"]) for r in rows] == [(lonely["portfolio_id"], "POL-55")]
+
+
 def test_a_match_to_review_without_a_keeper_stays_blocked_with_its_reason():
     k = keeper("Journal of Forensic Economics", issn="0898-5510", publication_date="1987")
     lookalike = p2e_portfolio("Journal of forensic economics", "000000056", issn="2049-3630",

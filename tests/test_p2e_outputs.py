@@ -90,7 +90,8 @@ def test_run_folder_follows_the_output_contract(tmp_path):
     assert review[0] == ["portfolio_id", "mms_id", "reason", "candidate_keepers"]
     assert [r[0] for r in review[1:]] == ["53200000000000003"]
     groups = _csv(tmp_path / "groups.csv")
-    assert groups == [["portfolio_id", "group", "host"], ["53200000000000004", "example.org", "reports.example.org"]]
+    assert groups == [["portfolio_id", "group", "host", "po_lines"],
+                      ["53200000000000004", "example.org", "reports.example.org", ""]]
 
     assert _csv(tmp_path / "deletion-sets" / "Erudit_Revues_1.csv") == [["Portfolio Id"], ["53200000000000001"]]
     readme = (tmp_path / "deletion-sets" / "README.txt").read_text(encoding="utf-8")

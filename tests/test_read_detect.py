@@ -8,6 +8,7 @@ import pytest
 
 from almaclean.errors import InputError
 from almaclean.read.detect import detect, sniff_separator
+from almaclean.read.table import read_table
 from readers_fixtures import kbart_rows, write_text, write_xlsx
 
 TITLE = "Revue d'histoire de l'Amérique française"
@@ -29,12 +30,23 @@ def test_legacy_xls_is_refused_with_advice(tmp_path):
     assert "save it as .xlsx" in str(caught.value)
 
 
-def test_text_named_xlsx_is_not_read_as_csv(tmp_path):
+def test_a_csv_named_xlsx_is_read_by_its_content(tmp_path, caplog):
     path = tmp_path / "portfolios.xlsx"
-    path.write_text("Portfolio Id,MMS Id\n1,2\n", encoding="utf-8")
-    with pytest.raises(InputError, match="not a readable Excel file") as caught:
-        detect(path)
-    assert caught.value.file.endswith("portfolios.xlsx")
+    path.write_text("Portfolio Id,MMS Id\n531000000000001001,991000000000001001\n", encoding="utf-8")
+    assert detect(path).format == "csv"
+    table = read_table(path)
+    assert (table.format, table.header, table.frame.row(0)) == (
+        "csv", ("Portfolio Id", "MMS Id"), ("531000000000001001", "991000000000001001"))
+    assert "portfolios.xlsx is named like an Excel workbook but holds text: read as CSV/TSV" in caplog.text
+
+
+def test_a_file_named_xlsx_that_is_neither_a_workbook_nor_a_table_says_both(tmp_path):
+    path = tmp_path / "portfolios.xlsx"
+    path.write_bytes(b'Portfolio Id,MMS Id\n"531000000000001001,991000000000001001\n')   # an unclosed quote
+    with pytest.raises(InputError, match="the name ends in .xlsx but this is not an Excel workbook .*nor a CSV or "
+                                         "TSV: .*quote") as caught:
+        read_table(path)
+    assert caught.value.file.endswith("portfolios.xlsx") and caught.value.row == 2
 
 
 def test_truncated_xlsx_is_refused(tmp_path):

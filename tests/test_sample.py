@@ -12,6 +12,7 @@ from almaclean.sample import realdata_dir
 from almaclean.sample.extended import EXTENDED_EXPORT_HEADER
 from almaclean.sample.generator import generate
 from almaclean.sample.realdata import BUNDLED_DIR, derive_titles, kbart_files, load_titles
+from conftest import KBART_DIR, KBART_FILES, kbart_excerpt_lines
 
 SCALE = 0.4  # 2,000 portfolios: every scenario, quick
 
@@ -48,18 +49,43 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path, sample):
 
 
 def test_refuses_to_overwrite_an_existing_sample(tmp_path):
+    from almaclean.errors import InputError
+
     generate(tmp_path, seed=1, scale=0.05)
-    with pytest.raises(Exception, match="already exists"):
-        generate(tmp_path, seed=1, scale=0.05)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(InputError, match="a sample is there already .*portfolios.csv") as caught:
+        generate(tmp_path, seed=2, scale=0.05)
+    assert caught.value.exit_code == 2
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"scale": 0}, "--scale 0 gives 0 portfolios"), ({"scale": 201}, "--scale 201 gives 1,005,000 portfolios"),
+    ({"ee_rows": 0}, "--ee-rows 0: must be 1 to 100,000"), ({"ee_rows": 100_001}, "--ee-rows 100001"),
+])
+def test_bad_sample_options_are_bad_input(tmp_path, options, message):
+    from almaclean.errors import InputError
+
+    with pytest.raises(InputError, match=message) as caught:
+        generate(tmp_path / "s", **options)
+    assert caught.value.exit_code == 2 and not (tmp_path / "s").exists()
 
 
 def test_bundled_title_table_matches_the_real_files():
+    """The bundled table holds, row for row, what the raw KBART files say: checked on the lines of
+    the excerpts (tests/data/kbart), at their line numbers in the raw files."""
     bundled = load_titles(BUNDLED_DIR)
-    assert bundled.height > 20_000
+    assert bundled.height == 20_298  # tests/data/kbart/README.md: 4,614 + 893 + 14,288 + 503
     assert (BUNDLED_DIR / "titles.tsv.gz").stat().st_size < 3_000_000
-    if not kbart_files(realdata_dir()):
-        pytest.skip("../shared/realdata not present")
-    assert derive_titles(realdata_dir()).equals(bundled)
+    assert realdata_dir() == BUNDLED_DIR
+    derived = derive_titles(KBART_DIR)
+    assert [p.name for p in kbart_files(KBART_DIR)] == sorted(KBART_FILES.values())
+    offset, expected = 0, []
+    for source, name in KBART_FILES.items():  # the bundled table's order
+        expected += [offset + line - 1 for line in kbart_excerpt_lines(name)]
+        offset += bundled.filter(pl.col("source") == source).height
+    assert derived.height == len(expected) > 500
+    assert derived.equals(bundled[expected])
 
 
 def test_ids_are_alma_shaped_text(sample):

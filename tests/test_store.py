@@ -16,7 +16,8 @@ from almaclean.store import ingest as ingest_module
 from almaclean.store.db import make_engine
 from almaclean.store.ingest import ingest_file, ingest_files
 from almaclean.store.load import current_frame, raw_table, stored_status
-from conftest import kbart_rows, sqlite_url
+from conftest import sqlite_url
+from conftest import title_rows
 
 HEADER = ["Portfolio Id", "MMS Id", "Title", "ISSN", "Electronic Collection Public Name",
           "Portfolio Linked To CZ", "Availability", "Portfolio Static URL"]
@@ -46,7 +47,7 @@ def rows_with_raw_cells(engine) -> int:
 
 
 def test_ingest_stores_canonical_rows_and_each_raw_cell_once(tmp_path, db_url):
-    rows = kbart_rows(limit=300)
+    rows = title_rows(limit=300)
     path = portfolios_csv(tmp_path / "portfolios.csv", rows)
     engine = make_engine(db_url)
     result = ingest_file(engine, "portfolios", path, "UNI")
@@ -69,7 +70,7 @@ def test_ingest_stores_canonical_rows_and_each_raw_cell_once(tmp_path, db_url):
 
 
 def test_a_cell_that_differs_from_its_canonical_value_is_kept_raw_in_its_row_alone(tmp_path, db_url):
-    rows = kbart_rows(limit=40)
+    rows = title_rows(limit=40)
     path = portfolios_csv(tmp_path / "portfolios.csv", rows)
     lines = path.read_text(encoding="utf-8").splitlines()
     # a stray space around one title: canonical titles are stripped, the raw cell is not
@@ -89,7 +90,7 @@ def test_a_cell_that_differs_from_its_canonical_value_is_kept_raw_in_its_row_alo
 
 
 def test_same_file_again_is_a_no_op(tmp_path, db_url):
-    path = portfolios_csv(tmp_path / "portfolios.csv", kbart_rows(limit=50))
+    path = portfolios_csv(tmp_path / "portfolios.csv", title_rows(limit=50))
     engine = make_engine(db_url)
     first = ingest_file(engine, "portfolios", path, "UNI")
     before = counts(engine)
@@ -102,7 +103,7 @@ def test_same_file_again_is_a_no_op(tmp_path, db_url):
 
 
 def test_newer_export_supersedes_older_and_history_is_kept(tmp_path, db_url):
-    rows = kbart_rows(limit=120)
+    rows = title_rows(limit=120)
     old = portfolios_csv(tmp_path / "old.csv", rows[:100])
     new = portfolios_csv(tmp_path / "new.csv", rows[20:120], start=20)
     engine = make_engine(db_url)
@@ -117,7 +118,7 @@ def test_newer_export_supersedes_older_and_history_is_kept(tmp_path, db_url):
 
 
 def test_failing_ingest_leaves_database_exactly_as_it_was(tmp_path, monkeypatch, db_url):
-    rows = kbart_rows(limit=80)
+    rows = title_rows(limit=80)
     engine = make_engine(db_url)
     ingest_file(engine, "portfolios", portfolios_csv(tmp_path / "a.csv", rows[:40]), "UNI")
     before = counts(engine)
@@ -136,7 +137,7 @@ def test_failing_ingest_leaves_database_exactly_as_it_was(tmp_path, monkeypatch,
 
 
 def test_one_bad_file_stores_none_of_the_batch(tmp_path, db_url):
-    good = portfolios_csv(tmp_path / "good.csv", kbart_rows(limit=10))
+    good = portfolios_csv(tmp_path / "good.csv", title_rows(limit=10))
     bad = tmp_path / "bad.csv"
     bad.write_text("Portfolio Id,MMS Id,Title\n53000000000003681,9.97704E+15,Some title\n", encoding="utf-8")
     engine = make_engine(db_url)
@@ -164,7 +165,7 @@ def extended_export(path: Path, rows: list[dict]) -> Path:
 
 
 def test_extended_export_comes_back_cell_for_cell(tmp_path, db_url):
-    rows = kbart_rows("PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt", limit=60)
+    rows = title_rows("PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt", limit=60)
     path = extended_export(tmp_path / "Project+MUSE+Premium_portfolios.xlsx", rows)
     engine = make_engine(db_url)
     result = ingest_file(engine, "extended-export", path, "UNI")
@@ -196,7 +197,7 @@ def _ingest_in_process(args):
 
 
 def test_concurrent_writers_on_one_sqlite_file_both_finish(tmp_path):
-    rows = kbart_rows()
+    rows = title_rows()
     url = sqlite_url(tmp_path, "shared.db")
     make_engine(url)
     files = [portfolios_csv(tmp_path / f"p{i}.csv", rows[i * 2000:(i + 1) * 2000], start=i * 2000)
@@ -215,8 +216,8 @@ def test_rows_read_are_the_rows_the_database_gives_back_once_stored(tmp_path, db
     from almaclean.store.load import is_only_current
 
     engine = make_engine(db_url)
-    first = portfolios_csv(tmp_path / "first.csv", kbart_rows(limit=120))
-    second = portfolios_csv(tmp_path / "second.csv", kbart_rows(limit=200), start=500)
+    first = portfolios_csv(tmp_path / "first.csv", title_rows(limit=120))
+    second = portfolios_csv(tmp_path / "second.csv", title_rows(limit=200), start=500)
     pending = read_unless_stored(engine, "portfolios", first, "UNI")
     assert set(pending.frame["source_file_id"]) == {PENDING_SOURCE_ID}
     stored = store_pending(engine, pending, "UNI")

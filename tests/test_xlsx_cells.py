@@ -16,7 +16,7 @@ from xlsxwriter.xmlwriter import XMLwriter
 from almaclean.errors import AlmacleanError
 from almaclean.write import xlsx_cells
 from almaclean.write.xlsx import FIXED_CREATED, ZIP_LEVEL, Sheet, lay_out, write_workbook
-from conftest import REALDATA
+from conftest import KBART_DIR
 
 CONTROL = [chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]]
 TRICKY = [
@@ -168,9 +168,7 @@ def test_numbers_excel_cannot_store_are_refused(tmp_path):
 
 
 def _realdata_frame(rows_per_file: int) -> pl.DataFrame:
-    paths = sorted(REALDATA.glob("*.txt"))
-    if not paths:
-        pytest.skip(f"no KBART files in {REALDATA}")
+    paths = sorted(KBART_DIR.glob("*.txt"))
     frames = [pl.read_csv(p, separator="\t", infer_schema=False, quote_char=None, n_rows=rows_per_file)
               for p in paths]
     return pl.concat(frames, how="diagonal")

@@ -14,11 +14,21 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
-from almaclean import __version__, settings
-from almaclean.errors import AlmacleanError, InputError
-from almaclean.kinds.registry import NAMES as KIND_NAMES
+from almaclean import interrupts
+
+try:  # Ctrl-C while the command starts (importing polars takes a moment) ends it quietly too
+    interrupts.install()
+    from almaclean import __version__, settings
+    from almaclean.errors import AlmacleanError, InputError
+    from almaclean.invocation import command_line, tool_line
+    from almaclean.kinds.registry import NAMES as KIND_NAMES
+except KeyboardInterrupt as _stopped:
+    print("almaclean: stopped while starting; nothing was done", file=sys.stderr)
+    sys.exit(interrupts.exit_code(_stopped))
 
 log = logging.getLogger("almaclean")
 
@@ -34,12 +44,15 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs) -> None:
         self.flags: list[tuple[str, ...]] = []
         self.commands: dict[str, Parser] = {}
+        self.arguments: list[argparse.Action] = []   # in order: what a run's command line is rebuilt from
         super().__init__(*args, **kwargs)
 
     def add_argument(self, *names, **kwargs):
         if names and names[0].startswith("-"):
             self.flags.append(names)
-        return super().add_argument(*names, **kwargs)
+        action = super().add_argument(*names, **kwargs)
+        self.arguments.append(action)
+        return action
 
 
 def _global_options(parser: argparse.ArgumentParser, *, in_command: bool) -> None:
@@ -83,7 +96,8 @@ def build_parser() -> Parser:
                             "a newer file of the same kind and scope supersedes the older one.")
     p.add_argument("kind", choices=KIND_NAMES)
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument("--institution", required=True, metavar="CODE", help="institution code the files belong to")
+    p.add_argument("--institution", default=None, metavar="CODE",
+                   help="institution code the files belong to (default: the only one in the database)")
     p.add_argument("--scope", help="what the file covers (default: the collection for an Extended Export, "
                                    "else 'all')")
     p.add_argument("--mapping", type=Path, metavar="TOML", help="site-specific header names (see README)")
@@ -95,7 +109,8 @@ def build_parser() -> Parser:
                             "Secret block, never from the command line. Exit 2 for a wrong report path or a refused "
                             "key, 1 for a server fault.")
     p.add_argument("kind", choices=KIND_NAMES, metavar="KIND", help="portfolios or po-lines")
-    p.add_argument("--institution", required=True, metavar="CODE", help="institution code the report belongs to")
+    p.add_argument("--institution", default=None, metavar="CODE",
+                   help="institution code the report belongs to (default: the only one in the database)")
     p.add_argument("--report", required=True, metavar="PATH",
                    help="the report's path in the Analytics catalogue, e.g. \"/shared/My University/Reports/All "
                         "portfolios\"")
@@ -134,7 +149,8 @@ def build_parser() -> Parser:
                 help="audit Extended Exports and write review workbooks and Portfolio Loader files")
     p.add_argument("exports", nargs="+", type=Path, metavar="EXPORT", help="Extended Export .xlsx files or folders")
     p.add_argument("--po-lines", type=Path, metavar="FILE", help="PO line export to check PO_LINE values")
-    p.add_argument("--institution", default=settings.DEFAULT_INSTITUTION, metavar="CODE")
+    p.add_argument("--institution", default=None, metavar="CODE",
+                   help="institution code the exports belong to (default: the only one in the database)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
     p.add_argument("--decisions", type=Path, metavar="REVIEW.xlsx",
                    help="a review workbook with decisions filled in: apply them and write the final loader file")
@@ -211,22 +227,28 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        interrupts.install()
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     _setup_logging(args.verbose, args.quiet)
     try:
         result = args.run(args)
+        interrupts.check()  # a stop that a library swallowed still stops the run here
         code = 0 if getattr(result, "ok", True) else 1
         _print(result, args)
         return code
-    except AlmacleanError as exc:
-        _say_error(f"almaclean: error: {exc}")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        _say_error("almaclean: interrupted; nothing was half-written")
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except BrokenPipeError:
         return _output_cut()
     except Exception as exc:
+        if interrupts.stopped():  # a failure the stop itself caused (its staging folder removed)
+            return _interrupted(interrupts.Interrupted(interrupts.stop_signal()))
+        if isinstance(exc, AlmacleanError):
+            _say_error(f"almaclean: error: {exc}")
+            return exc.exit_code
         plain = plain_failure(exc, args)
         if plain is not None:  # a fault of the machine or of a file given, said in words
             log.debug("failure", exc_info=True)
@@ -285,13 +307,36 @@ def _output_cut() -> int:
     return 0
 
 
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    code = interrupts.exit_code(exc)
+    name = "Ctrl-C" if code == 130 else str(exc) or "a signal"
+    _say_error(f"almaclean: stopped ({name}); nothing was half-written: no run folder was published and "
+               "no file was partly stored")
+    if interrupts.threads_left_behind():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)  # not waiting for Prefect's crash reports (orchestration.stopping)
+    return code
+
+
 def _print(result, args) -> None:
     """The result on standard output: its JSON with --json (even with -q, which only silences
     the lines for people and the logs), else its lines unless -q."""
     if result is None or (args.quiet and not args.json):
         return
-    text = (json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str) if args.json
-            else "\n".join(result.lines()))
+    choice = getattr(args, "institution_choice", None)
+    implied = choice is not None and choice.how != "named"
+    if args.json:
+        payload = result.as_json()
+        if implied:
+            payload = {**payload, "institution": choice.code, "institution_chosen": choice.how,
+                       **({"institution_note": choice.note} if choice.note else {})}
+        text = json.dumps(payload, indent=2, ensure_ascii=False, default=str)
+    else:
+        text = "\n".join(result.lines())
+        if implied:
+            text = (f"institution {choice.code}: {choice.how} (another: --institution CODE)"
+                    + (f"; {choice.note}" if choice.note else "") + "\n" + text)
     print(text)
     sys.stdout.flush()   # a closed pipe is seen here (BrokenPipeError), not at exit
 
@@ -329,8 +374,10 @@ def _run_flow(name: str, *call_args, **kwargs):
     if not log.isEnabledFor(logging.INFO):
         for name_ in PREFECT_LOGGERS:
             logging.getLogger(name_).setLevel(logging.CRITICAL)
+    from almaclean.orchestration.stopping import run_stoppable
+
     try:
-        return getattr(flows, name)(*call_args, **kwargs)
+        return run_stoppable(getattr(flows, name), *call_args, **kwargs)
     except AlmacleanError:
         raise
     except Exception as exc:
@@ -344,17 +391,83 @@ def _prefect_hint(exc: Exception) -> str | None:
     text = f"{type(exc).__name__}: {exc}"
     if "ephemeral" in text.lower() or "Timed out while attempting to connect" in text:
         return ("Prefect's temporary server did not start in time. Start one and point almaclean at it: "
-                "`prefect server start` in another terminal, then "
+                f"`{tool_line('prefect', 'server', 'start')}` in another terminal, then "
                 "`export PREFECT_API_URL=http://127.0.0.1:4200/api` and run the command again")
     if "Failed to reach API" in text or "ConnectError" in text or "Connection refused" in text:
         url = os.environ.get(settings.PREFECT_API_ENV, "")
         return (f"the Prefect server at {url or 'PREFECT_API_URL'} does not answer: start it "
-                "(`prefect server start`) or unset PREFECT_API_URL to run without a server")
+                f"(`{tool_line('prefect', 'server', 'start')}`) or unset PREFECT_API_URL to run without a server")
     return None
 
 
 def _out(args) -> Path:
-    return args.out if args.out is not None else settings.runs_dir()
+    """--out (checked by services.options.output_folder where it is used), else runs/ in the data
+    folder: the folder run folders are made in."""
+    return args.out.absolute() if args.out is not None else settings.runs_dir()
+
+
+def run_words(args, *, drop: Iterable[str] = ()) -> list[str | Path]:
+    """This run's command after the program, every option given repeated (files as Path, so
+    that invocation.command_line writes them absolute), less the options in `drop`."""
+    parser = build_parser()
+    command = parser.commands[args.command]
+    names = [args.command]
+    if getattr(args, "db_command", None):
+        command = command.commands[args.db_command]
+        names.append(args.db_command)
+    global_options = _global_actions(parser)
+    dests = {a.dest for a in global_options}
+    return [*names, *_option_words(args, global_options, drop),
+            *_option_words(args, [a for a in command.arguments if a.dest not in dests], drop)]
+
+
+def _global_actions(parser: Parser) -> list[argparse.Action]:
+    return [a for a in parser.arguments if a.dest != "version"]
+
+
+def _option_words(args, actions: list[argparse.Action], drop: Iterable[str]) -> list[str | Path]:
+    words: list[str | Path] = []
+    for action in actions:
+        value = getattr(args, action.dest, None)
+        flag = action.option_strings[-1] if action.option_strings else None
+        if flag in drop or value is None or value is False or value == [] or value == action.default:
+            continue
+        if action.dest == "db":
+            value = _absolute_db(value)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if flag is None:
+            words += values
+        elif action.nargs == 0:   # a switch, or a count (-v -v)
+            words += [flag] * (value if type(value) is int else 1)
+        elif action.nargs is None and isinstance(value, list):   # repeated (action="append")
+            for item in values:
+                words += [flag, item]
+        else:
+            words += [flag, *values]
+    return words
+
+
+def _absolute_db(url: str) -> str:
+    """A SQLite URL with a relative path, made absolute (the same database from any folder)."""
+    from almaclean.store.db import sqlite_file
+
+    try:
+        path = sqlite_file(url)
+    except Exception:  # not a URL: said elsewhere
+        return url
+    if path is None or path.is_absolute():
+        return url
+    return url.replace(str(path), str(path.absolute()), 1)
+
+
+def next_command(args, *extra: str | Path, drop: Iterable[str] = ()) -> str:
+    """The command to run next: this run's, every option repeated, with `extra` added."""
+    return command_line(*run_words(args, drop=drop), *extra)
+
+
+def other_command(args, *words: str | Path) -> str:
+    """Another command to run next (`words`), with this run's global options (--db, ...)."""
+    return command_line(*words, *_option_words(args, _global_actions(build_parser()), ()))
 
 
 def _open(args, *, read_only: bool = False):
@@ -377,14 +490,14 @@ class _Lines:
 
 
 def _ingest(args):
+    institution = _institution(args, storing=True)
     if _as_flow(args):
-        results = _run_flow("ingest_flow", args.kind, args.files, args.institution, scope=args.scope,
+        results = _run_flow("ingest_flow", args.kind, args.files, institution, scope=args.scope,
                             mapping=args.mapping, db_url=args.db)
     else:
         from almaclean.services.ingest import ingest
 
-        results = ingest(_open(args), args.kind, args.files, args.institution, scope=args.scope,
-                         mapping=args.mapping)
+        results = ingest(_open(args), args.kind, args.files, institution, scope=args.scope, mapping=args.mapping)
     lines = [f"{r.status:9} {r.file}: {r.rows:,} rows ({r.kind}, scope {r.scope!r}, file #{r.source_file_id})"
              for r in results]
     lines.append(f"database: {_database(args)}")
@@ -398,11 +511,14 @@ def _fetch(args):
     from almaclean.services.fetch import FetchRequest, fetch_report
     from almaclean.services.ingest import mapping_for
 
-    request = FetchRequest(args.kind, args.institution, args.report, api_base=args.api_base,
+    institution = _institution(args, storing=True)
+    request = FetchRequest(args.kind, institution, args.report, api_base=args.api_base,
                            api_key_env=args.api_key_env, api_key_block=args.api_key_block)
     if _as_flow(args):
-        return _run_flow("fetch_flow", request, mapping=args.mapping, db_url=args.db)
-    return fetch_report(_open(args), request, mapping=mapping_for(args.mapping, args.kind))
+        result = _run_flow("fetch_flow", request, mapping=args.mapping, db_url=args.db)
+    else:
+        result = fetch_report(_open(args), request, mapping=mapping_for(args.mapping, args.kind))
+    return replace(result, next_command=other_command(args, "p2e", "--institution", institution))
 
 
 def _database(args) -> str:
@@ -422,13 +538,17 @@ def _database_file(args):
     return sqlite_file(check_url(settings.database_url(args.db), settings.database_source(args.db)))
 
 
+def _nothing_stored(args) -> str:
+    return f"nothing stored yet: store your exports with {other_command(args, 'ingest', 'KIND', 'FILE', '--institution', 'CODE')}"
+
+
 def _status(args):
     from almaclean.store.db import describe
     from almaclean.store.load import stored_status
 
     path = _database_file(args)
     if path is not None and not path.is_file():
-        return _Lines([f"database: {path}", "nothing stored yet: use `almaclean ingest`"],
+        return _Lines([f"database: {path}", _nothing_stored(args)],
                       {"command": "status", "database": str(path), "stored": []})
     from almaclean.store.size import institution_bytes
 
@@ -440,11 +560,17 @@ def _status(args):
         lines.append("size per institution (estimated from its share of each table): "
                      + ", ".join(f"{code} {size / 1e6:,.1f} MB" for code, size in sorted(sizes.items())))
     if frame.is_empty():
-        lines.append("nothing stored yet: use `almaclean ingest`")
+        lines.append(_nothing_stored(args))
     else:
         lines.append(f"{'institution':<14}{'kind':<17}{'files':>6}{'current':>9}{'rows':>12}  last ingest")
         lines += [f"{row['institution']:<14}{row['kind']:<17}{row['files']:>6}{row['current_files']:>9}"
                   f"{row['current_rows']:>12,}  {row['last_ingest']}" for row in frame.iter_rows(named=True)]
+        from almaclean.services.options import PLACEHOLDER
+
+        if PLACEHOLDER in frame["institution"].to_list():
+            lines.append(f"{PLACEHOLDER!r} is no institution: earlier almaclean versions stored re-sync exports "
+                         "given without --institution under it. No command chooses it for you; read its files "
+                         f"with --institution {PLACEHOLDER}.")
     return _Lines(lines, {"command": "status", "database": describe(engine), "stored": frame.to_dicts(),
                           "bytes_per_institution": sizes})
 
@@ -454,9 +580,9 @@ def _history(args):
 
     path = _database_file(args)
     if path is not None and not path.is_file():
-        raise InputError(f"no database at {path}: nothing stored yet (use `almaclean ingest`)")
+        raise InputError(f"no database at {path}: {_nothing_stored(args)}")
     engine = _open(args, read_only=True)
-    institution = _institution(args, engine)
+    institution = _institution(args, storing=False)
     frame = row_history(engine, institution, args.kind, args.key.strip())
     what = f"{args.key.strip()} in the {args.kind} files of {institution}"
     if frame.is_empty():
@@ -479,18 +605,20 @@ def _sample(args):
     options.output_folder(args.out)
 
     manifest = generate(args.out, seed=args.seed, scale=args.scale, ee_rows=args.ee_rows)
-    return _Lines([f"sample written to {args.out}", *(f"  {name}" for name in manifest.files)],
-                  {"command": "sample", "folder": str(args.out), "files": list(manifest.files)})
+    names = [*manifest.files.values(), *manifest.extended_exports]
+    folder = args.out.absolute()
+    return _Lines([f"sample written to {folder}: {manifest.counts['portfolios']:,} portfolios, "
+                   f"{manifest.counts['p2e_lines']:,} P2E lines, {manifest.counts['po_lines']:,} PO lines, "
+                   f"{len(manifest.extended_exports)} Extended Export(s)", *(f"  {name}" for name in names)],
+                  {"command": "sample", "folder": str(folder), "files": names, "counts": manifest.counts})
 
 
 def _resync(args):
     from almaclean.services import options
     from almaclean.services.resync import ResyncRequest, run_resync
 
-    options.institution_code(args.institution)   # before the database is opened (or made)
-    options.output_folder(_out(args))
-
-    request = ResyncRequest(args.exports, _out(args), args.institution, po_lines=args.po_lines,
+    options.output_folder(_out(args))   # before the database is opened (or made)
+    request = ResyncRequest(args.exports, _out(args), _institution(args, storing=True), po_lines=args.po_lines,
                             decisions=args.decisions, keep_localized_n=args.keep_localized_n, mapping=args.mapping,
                             db=args.db)
     if _as_flow(args):
@@ -498,44 +626,83 @@ def _resync(args):
     return run_resync(_open(args), request)
 
 
-def _institution(args, engine) -> str:
-    """--institution, else the only institution stored (a new database: 'default')."""
-    if args.institution is not None:
-        return args.institution
+def _institution(args, *, storing: bool) -> str:
+    """services.options.choose_institution (one rule for every command), before the database is
+    opened for writing (or made); how the institution was chosen is kept in args for the closing
+    lines, and a user who must name one is given the command with --institution to run."""
+    from almaclean.services.options import choose_institution
+
+    try:
+        choice = choose_institution(args.institution, [] if args.institution else _stored_institutions(args),
+                                    storing=storing)
+    except InputError as exc:
+        if args.institution is None:
+            raise InputError(f"{exc.message}: {next_command(args, '--institution', 'CODE')}") from None
+        raise
+    args.institution_choice = choice
+    return choice.code
+
+
+def _stored_institutions(args) -> list[str]:
+    """The institutions the database holds, read without making it (a SQLite file not there yet
+    holds none)."""
     from almaclean.store.load import institutions
 
-    stored = institutions(engine)
-    if len(stored) == 1:
-        return stored[0]
-    if not stored:
-        return settings.DEFAULT_INSTITUTION
-    raise InputError(f"the database holds several institutions ({', '.join(stored)}): "
-                     "choose one with --institution CODE")
+    path = _database_file(args)
+    if path is not None:
+        return institutions(_open(args, read_only=True)) if path.is_file() else []
+    return institutions(_open(args))
 
 
 def _p2e(args):
-    from dataclasses import replace
-
     from almaclean.services.p2e import P2ERequest, check_options, run_p2e
 
+    storing = any(f is not None for f in (args.portfolios, args.p2e, args.po_lines))
     request = P2ERequest(args.institution or "", _out(args), portfolios=args.portfolios, p2e=args.p2e,
                          po_lines=args.po_lines, set_header=args.set_header, set_size=args.set_size,
                          mapping=args.mapping, cz_titles=tuple(args.cz_titles),
                          without_po_lines=args.without_po_lines)
     check_options(request)   # before the database is opened (or made)
+    request = replace(request, institution=_institution(args, storing=storing))
     engine = _open(args)
-    request = replace(request, institution=_institution(args, engine))
     if _as_flow(args):
         engine.dispose()
-        return _run_flow("p2e_flow", request, db_url=args.db)
-    return run_p2e(engine, request)
+        run = _run_flow("p2e_flow", request, db_url=args.db)
+    else:
+        run = run_p2e(engine, request)
+    return replace(run, commands=_p2e_commands(args, run))
+
+
+def _p2e_commands(args, run) -> list[tuple[str, str]]:
+    """The run again that its closing lines ask for, with every option of this run."""
+    from almaclean.p2e.match import PO_LINES_RULE
+
+    commands = []
+    if any(item == "not recognised" for item, _ in run.evidence):
+        mapping = args.mapping or Path("my-headers.toml")
+        commands.append((f"with the mapping lines above in {mapping.absolute()}",
+                         next_command(args, "--mapping", mapping, drop=["--mapping"])))
+    if PO_LINES_RULE in run.not_checked and not args.without_po_lines:
+        commands.append(("to write the deletion sets without PO-line evidence",
+                         next_command(args, "--without-po-lines")))
+    return commands
+
+
+def _named_inbox_folders(args) -> None:
+    """Each --institution named must have its folder in the inbox: a mistyped code is bad input."""
+    from almaclean.services.options import institution_code
+
+    for code in args.institutions or []:
+        institution_code(code)
+        if not (args.inbox / code).is_dir():
+            raise InputError(f"--institution {code}: the inbox has no folder {code}/ (one folder per institution "
+                             "code, see docs/nightly.md)", file=args.inbox)
 
 
 def _nightly(args):
     from almaclean.services import options
 
-    for code in args.institutions or ():   # checked before Prefect starts (seconds)
-        options.institution_code(code)
+    _named_inbox_folders(args)   # checked before Prefect starts (seconds)
     options.output_folder(_out(args))
     folder = _run_flow("nightly_flow", args.inbox, institutions=args.institutions, out=_out(args), db_url=args.db)
     return _Lines([f"nightly outputs: {folder}"], {"command": "nightly", "folder": str(folder)})
@@ -598,10 +765,20 @@ def _verify(args):
 
 def _demo(args):
     if _as_flow(args):
-        return _run_flow("demo_flow", _out(args), db_url=args.db)
-    from almaclean.services.demo import run_demo
+        run = _run_flow("demo_flow", _out(args), db_url=args.db)
+    else:
+        from almaclean.services.demo import run_demo
 
-    return run_demo(_out(args), args.db)
+        run = run_demo(_out(args), args.db)
+    # The demo keeps its own database in its folder (unless --db): the follow-up commands name it.
+    db = [] if args.db else ["--db", run.database_url]
+    commands = [("what the demo stored", other_command(args, "status", *db))]
+    if run.example_portfolio:
+        commands.append(("when a portfolio appeared, changed or went",
+                         other_command(args, "history", run.example_portfolio, *db)))
+    commands.append(("check that the P2E run can be re-made byte for byte",
+                     other_command(args, "verify", run.p2e.folder, *db)))
+    return replace(run, commands=commands)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ import logging
 import sys
 import time
 
+from almaclean import interrupts
+
 _visible = True
 
 
@@ -37,6 +39,7 @@ class Progress:
             self._task = self._bar.add_task(label, total=self.total)
 
     def advance(self, n: int) -> None:
+        interrupts.check()  # long work stops here on Ctrl-C, in whichever thread it runs
         self.done += n
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done)

@@ -17,14 +17,20 @@ if TYPE_CHECKING:
 
 DB_URL_ENV = "ALMACLEAN_DB_URL"
 DATA_DIR_ENV = "ALMACLEAN_DATA"
-DEFAULT_INSTITUTION = "default"
 PREFECT_API_ENV = "PREFECT_API_URL"
 
 
 def data_dir() -> Path:
-    """The data folder: $ALMACLEAN_DATA, else the user data folder."""
+    """The data folder: $ALMACLEAN_DATA (an absolute path), else the user data folder."""
     if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV])
+        folder = Path(os.environ[DATA_DIR_ENV]).expanduser()
+        if not folder.is_absolute():
+            from almaclean.errors import InputError
+
+            raise InputError(f"${DATA_DIR_ENV} is {os.environ[DATA_DIR_ENV]!r}, a relative path: every folder you run "
+                             "almaclean from would have a database and history of its own. Set it to an absolute "
+                             f"path, e.g. export {DATA_DIR_ENV}={folder.absolute()}")
+        return folder
     from platformdirs import user_data_path
 
     return user_data_path("almaclean", appauthor=False)

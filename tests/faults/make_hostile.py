@@ -328,7 +328,7 @@ def cases() -> list[Case]:
              Accept(rows=[(1, "x^1234", "portfolio", None), (2, "EDU01000123457", "database", None)]), kind="p2e"))
     add(Case("pdf_named_csv", raw("doc.csv", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"), Refuse()))
     add(Case("legacy_xls", raw("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)), Refuse(match="legacy Excel")))
-    add(Case("text_named_xlsx", raw("fake.xlsx", good_text().encode()), Refuse(match="not a readable Excel file")))
+    add(Case("text_named_xlsx", raw("fake.xlsx", good_text().encode()), Accept(encoding="utf-8")))  # by content
     add(Case("plain_zip", raw("plain.zip.csv", lambda: _zip_bytes({"readme.txt": b"hello"})), Refuse(match="without an Excel workbook")))
 
     # --- line ends and blank lines -------------------------------------------------------------

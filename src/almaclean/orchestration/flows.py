@@ -3,6 +3,7 @@ service; nightly and batch add what Prefect is for (artifacts, concurrency, retr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -115,8 +116,10 @@ def task_runner(workers: int, dask_address: str | None):
 
 
 @flow(name="almaclean-batch-jobs")
-def run_jobs(jobs: list, run: Path, db_url: str) -> list[dict]:
-    """Every job submitted at once to the flow's task runner; a failure becomes a failed row."""
+def run_jobs(jobs: list, run: Path, db_url: Any) -> list[dict]:
+    """Every job submitted at once to the flow's task runner; a failure becomes a failed row.
+    db_url is a string or SQLAlchemy URL object: the default SQLite file's URL has no string
+    form when its folder name holds '#', '?' or '%'."""
     futures = [run_job.with_options(task_run_name=f"{job.institution} {batch.job_label(job)}").submit(job, run, db_url)
                for job in jobs]
     rows = []

@@ -14,11 +14,11 @@ at 1,000,000 portfolios. Every id is written as text.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
 
+from almaclean import interrupts
 from almaclean.p2e.analyse import DELETION_COLUMNS, GROUP_COLUMNS, REVIEW_COLUMNS, P2EResult
 from almaclean.p2e.cz_link import CZ_GROUP_COLUMNS, CZ_LINK_COLUMNS, CZ_LINK_DETAIL, CZ_LINK_STEPS
 from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, local_collections
@@ -212,16 +212,16 @@ def write_report(result: P2EResult, folder: Path, *, set_header: str = DEFAULT_H
     steps = next_steps(counts, withheld=withheld) + guide_next_steps(counts)
     sheets = _sheets(result, counts, deletion_plan, group_plan, summary_frame(counts, evidence, steps))
     # The workbook (its zip compression mostly) is written beside the CSV files, not after them.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="almaclean-workbook") as pool:
+    with interrupts.Workers(1, "almaclean-workbook") as pool:
         workbook = pool.submit(write_workbook, folder / WORKBOOK, sheets)
         write_csv_for_people(folder / "deletion_candidates.csv", result.deletion_candidates.select(DELETION_COLUMNS))
         write_csv_for_people(folder / "pol_relinks.csv", result.pol_relinks.select(RELINK_COLUMNS))
         write_csv_for_people(folder / "review.csv", result.review.select(REVIEW_COLUMNS))
-        write_csv_for_people(folder / "groups.csv", result.groups.select(GROUP_COLUMNS))
+        write_csv_for_people(folder / "groups.csv", result.groups.select(*GROUP_COLUMNS, "po_lines"))
         write_csv_for_people(folder / "standalone_not_in_p2e.csv", result.not_in_p2e)
         write_csv_for_people(folder / "p2e_unmatched.csv", result.unmatched_lines)
         _write_guide_csvs(result, folder, group_plan)
-        workbook.result()
+        interrupts.result(workbook)
     summary = {
         **counts,
         "evidence": [f"{item}: {text}" for item, text in evidence],

@@ -92,18 +92,19 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def container_format(head: bytes, path: Path) -> str | None:
-    """"xlsx" for a zip, None for text; refuses legacy .xls and a text file named like Excel."""
+    """"xlsx" for a zip, None for text, by content whatever the name says (a CSV saved as
+    `export.xlsx` is read as the CSV it is); refuses a legacy .xls."""
     if head.startswith(OLE_MAGIC):
         raise InputError(
             "this is a legacy Excel .xls file (or a password-protected workbook): open it in Excel "
             "and save it as .xlsx (Excel Workbook), without a password, then try again", file=path)
     if head.startswith(ZIP_MAGIC):
         return "xlsx"
-    if path.suffix.lower() in EXCEL_SUFFIXES:
-        raise InputError("not a readable Excel file: the name ends in "
-                         f"{path.suffix} but the content is not an Excel workbook (damaged or truncated?)",
-                         file=path)
     return None
+
+
+def named_like_excel(path: Path) -> bool:
+    return path.suffix.lower() in EXCEL_SUFFIXES
 
 
 def check_xlsx(path: Path) -> None:

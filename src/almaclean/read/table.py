@@ -41,6 +41,7 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
+from almaclean import interrupts
 from almaclean.errors import InputError
 from almaclean.read.detect import (
     CHUNK_BYTES,
@@ -48,6 +49,7 @@ from almaclean.read.detect import (
     check_regular_file,
     container_format,
     detect_encoding,
+    named_like_excel,
     first_line,
     sniff_separator,
     to_utf8,
@@ -130,8 +132,16 @@ def excel_letter(position: int) -> str:
 
 def read_table(path: str | Path, *, has_header: bool = True, text_columns: Iterable[str] = (),
                sheet: int | str | None = None) -> TextTable:
-    """Read an xlsx, CSV or TSV file (decided by content) as text; see the module notes."""
-    path = Path(path)
+    """Read an xlsx, CSV or TSV file (decided by content) as text; see the module notes.
+
+    The parsers (fastexcel, polars) cannot stop half-way through a file: the reading runs on a
+    thread of its own, so that Ctrl-C stops the command at once (interrupts.call)."""
+    return interrupts.call(_read_table, Path(path), has_header=has_header, text_columns=text_columns,
+                           sheet=sheet)
+
+
+def _read_table(path: Path, *, has_header: bool, text_columns: Iterable[str],
+                sheet: int | str | None) -> TextTable:
     check_regular_file(path)
     try:
         with path.open("rb") as handle:
@@ -140,6 +150,8 @@ def read_table(path: str | Path, *, has_header: bool = True, text_columns: Itera
         raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
     if container_format(head, path) == "xlsx":
         table = _read_xlsx(path, has_header, sheet)
+    elif named_like_excel(path):
+        table = _read_text_named_like_excel(path, has_header)
     else:
         table = _read_text(path, has_header)
     log.info("read %s: %s%s, %d data rows x %d columns", path.name, table.format,
@@ -248,6 +260,17 @@ class _Parsed:
 
 class _NotUtf8(Exception):
     """The text taken for UTF-8 holds a byte sequence that is not (polars or the csv module said so)."""
+
+
+def _read_text_named_like_excel(path: Path, has_header: bool) -> TextTable:
+    """A text file named .xlsx (a CSV saved under an Excel name): read by its content."""
+    log.warning("%s is named like an Excel workbook but holds text: read as CSV/TSV", path.name)
+    try:
+        return _read_text(path, has_header)
+    except InputError as exc:
+        raise InputError(f"the name ends in {path.suffix} but this is not an Excel workbook (no zip container: "
+                         f"damaged, or another format renamed), nor a CSV or TSV: {exc.message}",
+                         file=path, row=exc.row, column=exc.column) from None
 
 
 def _read_text(path: Path, has_header: bool) -> TextTable:

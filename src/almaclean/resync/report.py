@@ -7,7 +7,7 @@ from collections import Counter
 
 import polars as pl
 
-from almaclean.invocation import command_line
+from almaclean.invocation import WRITTEN, command_line
 from almaclean.read.table import excel_letter
 from almaclean.resync.audit import (
     CATEGORIES, CATEGORY_TITLES, MANUAL_LOAD, NOTHING_TO_LOAD, REACTIVATE_ALL, UNKNOWN, category_positions,
@@ -79,7 +79,7 @@ BEFORE_DELETION = (
 def _rerun(plan: CollectionPlan) -> str:
     """The command that applies the review, with every option of this run that affects checks,
     to run in this collection's folder."""
-    return command_line("resync", plan.export.name, "--decisions", REVIEW_FILE, *plan.options)
+    return command_line("resync", plan.export.name, "--decisions", REVIEW_FILE, *plan.options, program=WRITTEN)
 
 
 def not_checked_sentences(plan: CollectionPlan) -> list[str]:

@@ -18,7 +18,7 @@ import polars as pl
 from stdnum import isbn as stdnum_isbn
 from stdnum import issn as stdnum_issn
 
-from almaclean.errors import AlmacleanError
+from almaclean.errors import InputError
 from almaclean.sample import fields as F
 from almaclean.sample.extended import EXTENDED_EXPORT_HEADER, HOSTILE_VALUES, extended_export_frame
 from almaclean.sample.realdata import load_titles
@@ -510,6 +510,23 @@ def _write_text(path: Path, text: str) -> None:
         temp.write_bytes(text.encode("utf-8"))
 
 
+SAMPLE_FILES = {"portfolios": "portfolios.csv", "p2e": "p2e.txt", "p2e_report": "p2e_report.xlsx",
+                "po_lines": "po_lines.csv", "truth": "truth.json"}
+
+
+def _exported(ee_rows: int | None) -> list[CollectionSpec]:
+    """The collections written as Extended Exports (the big one only with ee_rows)."""
+    return [spec for spec in COLLECTIONS if spec.export or (ee_rows and spec.name == BIG_EXPORT_COLLECTION)]
+
+
+def _export_name(spec: CollectionSpec) -> str:
+    return spec.name.replace(" ", "+") + "_portfolios.xlsx"
+
+
+def _export_names(ee_rows: int | None) -> list[str]:
+    return [_export_name(spec) for spec in _exported(ee_rows)]
+
+
 def generate(
     out_dir: Path,
     *,
@@ -522,10 +539,15 @@ def generate(
     started = time.perf_counter()
     n_total = round(BASE_PORTFOLIOS * scale)
     if not 100 <= n_total <= MAX_PORTFOLIOS:
-        raise AlmacleanError(f"scale {scale} gives {n_total} portfolios; allowed 100 to {MAX_PORTFOLIOS}")
+        raise InputError(f"--scale {scale:g} gives {n_total:,} portfolios; the scale must give 100 to "
+                         f"{MAX_PORTFOLIOS:,} ({100 / BASE_PORTFOLIOS:g} to {MAX_PORTFOLIOS / BASE_PORTFOLIOS:g})")
     if ee_rows is not None and not 1 <= ee_rows <= 100_000:
-        raise AlmacleanError("ee_rows must be between 1 and 100,000 (an Extended Export's limit)")
+        raise InputError(f"--ee-rows {ee_rows}: must be 1 to 100,000 (an Extended Export's limit)")
     out_dir = Path(out_dir)
+    taken = [name for name in [*SAMPLE_FILES.values(), *_export_names(ee_rows)] if (out_dir / name).exists()]
+    if taken:
+        raise InputError(f"a sample is there already ({', '.join(taken)}): almaclean never overwrites a file; "
+                         "choose another --out folder", file=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     titles = load_titles(titles_dir)
@@ -597,10 +619,7 @@ def generate(
         pl.col("inactive").fill_null(False),
     )
     portfolios, po_lines = _po_lines(portfolios, rng)
-    manifest_files = {
-        "portfolios": "portfolios.csv", "p2e": "p2e.txt", "p2e_report": "p2e_report.xlsx",
-        "po_lines": "po_lines.csv", "truth": "truth.json",
-    }
+    manifest_files = dict(SAMPLE_FILES)
 
     # portfolios.csv, sorted by title like an Analytics report.
     out = portfolios.sort("title", "portfolio_id").select(list(PORTFOLIO_HEADER))
@@ -628,12 +647,10 @@ def generate(
     # Extended Exports.
     ee_truth = {}
     ee_files = []
-    for spec in COLLECTIONS:
-        if not (spec.export or (ee_rows and spec.name == BIG_EXPORT_COLLECTION)):
-            continue
+    for spec in _exported(ee_rows):
         rows = portfolios.filter(pl.col("collection_name") == spec.name)
         frame, truth = _extended_export(rows, spec, rng)
-        name = spec.name.replace(" ", "+") + "_portfolios.xlsx"
+        name = _export_name(spec)
         write_workbook(out_dir / name, [Sheet("Sheet1", list(EXTENDED_EXPORT_HEADER), frame, freeze=False, autofilter=False)])
         ee_truth[name] = truth
         ee_files.append(name)

@@ -1,8 +1,9 @@
 """Real public KBART title lists (BACON, CC0) behind the sample generator.
 
-`realdata_dir()` prefers the repository's ../shared/realdata (the four raw KBART files) and
-falls back to the compact derived table bundled in this package, so a fresh clone works.
-Both sources give the same `load_titles()` frame, so the sample is the same either way.
+The sample is built from the compact table bundled in this package (data/titles.tsv.gz, derived
+from the four raw KBART files by `write_bundled_table`), so it is the same on every machine.
+`load_titles(folder)` reads raw KBART files instead when given a folder of them (the same frame,
+tested on excerpts of the raw files in tests/data/kbart).
 """
 from __future__ import annotations
 
@@ -52,11 +53,7 @@ _KBART_TO_TITLE = {
 
 
 def realdata_dir() -> Path:
-    """`<repo>/../shared/realdata` when it holds the KBART files, else the bundled data folder."""
-    repo = Path(__file__).resolve().parents[3]
-    shared = repo.parent / "shared" / "realdata"
-    if shared.is_dir() and kbart_files(shared):
-        return shared
+    """The folder the sample's titles come from: the bundled table's."""
     return BUNDLED_DIR
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from almaclean import settings
+from almaclean import interrupts, settings
 from almaclean.batch.summary import job_row, result_text, write_summary
 from almaclean.batch.tree import RESYNC, Job, plan_tree
 from almaclean.services import options
@@ -93,12 +92,12 @@ def thread_pool(workers: int) -> JobRunner:
     options.whole_number("--workers", workers, 1, MAX_WORKERS)
 
     def run_jobs(jobs: list[Job], run: Path, db_url: str) -> list[dict]:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="almaclean-job") as pool:
+        with interrupts.Workers(workers, "almaclean-job") as pool:
             futures = [pool.submit(run_job, job, run, db_url) for job in jobs]
         rows = []
         for job, future in zip(jobs, futures):
             try:
-                rows.append(future.result())
+                rows.append(interrupts.result(future))
             except Exception as exc:  # reported in the summary; the other jobs are not affected
                 rows.append(failed_row(job, exc))
         return rows

@@ -1,6 +1,7 @@
 """The demo: a realistic sample institution run through both workflows, in one folder."""
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,9 @@ class DemoRun:
     p2e: P2ERun
     resync: ResyncRun
     ingested: list[str] = field(default_factory=list)
+    database_url: str = ""                 # the demo's database, for the commands that look at it
+    example_portfolio: str | None = None   # a deletion candidate's portfolio id, for `history`
+    commands: list[tuple[str, str]] = field(default_factory=list)   # (what for, command line) to run next
 
     def lines(self) -> list[str]:
         return [
@@ -34,11 +38,18 @@ class DemoRun:
             *self.p2e.lines(),
             *self.resync.lines(),
             "Open the .xlsx workbooks in each outputs folder first: they start with a summary sheet.",
+            *(f"next, {what}: {command}" for what, command in self.commands),
         ]
 
     def as_json(self) -> dict:
         return {"command": "demo", "folder": str(self.folder), "sample": str(self.sample),
-                "database": self.database, "p2e": self.p2e.as_json(), "resync": self.resync.as_json()}
+                "database": self.database, "p2e": self.p2e.as_json(), "resync": self.resync.as_json(),
+                "next_commands": [{"for": what, "command": command} for what, command in self.commands]}
+
+
+def _first_candidate(run: Path) -> str | None:
+    with open(run / "deletion_candidates.csv", encoding="utf-8-sig", newline="") as handle:
+        return next((row["portfolio_id"] for row in csv.DictReader(handle)), None)
 
 
 def run_demo(out: Path, db_url: str | None = None) -> DemoRun:
@@ -48,7 +59,9 @@ def run_demo(out: Path, db_url: str | None = None) -> DemoRun:
     folder = new_run_folder(Path(out), "demo")
     sample = folder / "sample"
     generate(sample, seed=1, scale=1.0)
-    engine = open_database(db_url or sqlite_url((folder / "almaclean.db").resolve()))
+    url = db_url or sqlite_url((folder / "almaclean.db").resolve())
+    engine = open_database(url)
+    url = url if isinstance(url, str) else url.render_as_string(hide_password=False)
     try:
         exports = sorted(sample.glob("*_portfolios.xlsx"))
         ingested = []
@@ -57,6 +70,7 @@ def run_demo(out: Path, db_url: str | None = None) -> DemoRun:
             ingested += [f"{r.status} {Path(r.file).name}" for r in ingest(engine, kind, files, DEMO_INSTITUTION)]
         p2e = run_p2e(engine, P2ERequest(DEMO_INSTITUTION, folder))
         resync = run_resync(engine, ResyncRequest(exports, folder, DEMO_INSTITUTION, po_lines=sample / "po_lines.csv"))
-        return DemoRun(folder, sample, describe(engine), p2e, resync, ingested)
+        return DemoRun(folder, sample, describe(engine), p2e, resync, ingested, database_url=url,
+                       example_portfolio=_first_candidate(p2e.folder))
     finally:
         engine.dispose()

@@ -51,6 +51,7 @@ class FetchResult:
     csv_file: Path
     stats: FetchStats
     database: str
+    next_command: str | None = None    # the P2E run to make next, as the CLI writes it (every option)
 
     @property
     def where(self) -> str:
@@ -75,7 +76,7 @@ class FetchResult:
         if waits:
             lines.append("waited    " + ", ".join(waits))
         lines += [f"database: {self.database}",
-                  f"next:     {command_line('p2e', '--institution', self.request.institution)}"]
+                  f"next:     {self.next_command or command_line('p2e', '--institution', self.request.institution)}"]
         return lines
 
     def as_json(self) -> dict:

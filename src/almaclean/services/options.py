@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from almaclean.errors import InputError
@@ -19,6 +20,46 @@ def institution_code(code: str) -> str:
         raise InputError(f"--institution {code!r} is not an institution code: use letters, digits, "
                          "'_', '.' or '-' (at most 64), like 01CARLI_UIU")
     return code
+
+
+# Earlier almaclean versions stored re-sync exports given without --institution under this
+# placeholder. It is no institution: never chosen for the user, never given to new files.
+PLACEHOLDER = "default"
+
+
+@dataclass(frozen=True)
+class InstitutionChoice:
+    """The institution a command works for, and how it was chosen (said in its closing lines)."""
+
+    code: str
+    how: str        # "named" | "the only institution in the database"
+    note: str = ""  # the old placeholder left aside, when the database holds it
+
+
+def choose_institution(given: str | None, stored: list[str], *, storing: bool) -> InstitutionChoice:
+    """The one rule every command follows: the institution named with --institution, else the only
+    one the database holds (files stored under the old placeholder 'default' aside); otherwise the
+    user must name it (InputError). `storing`: the command stores files (the placeholder is refused)."""
+    real = [code for code in stored if code != PLACEHOLDER]
+    note = (f"the files stored under {PLACEHOLDER!r}, the placeholder earlier almaclean versions used for "
+            f"re-sync runs without --institution, stay readable with --institution {PLACEHOLDER}"
+            if PLACEHOLDER in stored else "")
+    legacy = f" ({note})" if note else ""
+    if given is not None:
+        institution_code(given)
+        if storing and given == PLACEHOLDER:
+            raise InputError(f"--institution {PLACEHOLDER!r} is the placeholder earlier almaclean versions used, not "
+                             "an institution: name the institution these files belong to (its Alma code, like "
+                             "01CARLI_UIU)")
+        return InstitutionChoice(given, "named")
+    if len(real) == 1:
+        return InstitutionChoice(real[0], "the only institution in the database", note)
+    if not real:
+        raise InputError("no institution named, and none is stored yet: name the institution "
+                         + ("these files belong to" if storing else "to look at") + " with --institution CODE "
+                         "(its Alma code, like 01CARLI_UIU)" + legacy)
+    raise InputError(f"the database holds several institutions ({', '.join(real)}): choose one with "
+                     "--institution CODE" + legacy)
 
 
 def set_header(header: str) -> str:

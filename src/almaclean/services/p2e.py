@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Engine
 
+from almaclean import interrupts
 from almaclean.bundle.ledger import record_run
 from almaclean.bundle.runs import p2e_bundle, p2e_inputs
 from almaclean.errors import InputError
@@ -86,6 +86,8 @@ class P2ERun:
     steps: list[str] = field(default_factory=list)                  # the next steps, as summary.json says them
     not_checked: dict[str, list[str]] = field(default_factory=dict)  # rule -> the columns it lacked
     header_notes: list[str] = field(default_factory=list)           # headers recognised once normalised
+    cz_lists: list[dict] = field(default_factory=list)    # CZ title lists read: file, titles, shape, matched
+    commands: list[tuple[str, str]] = field(default_factory=list)   # (what for, command line) to run next
 
     def lines(self) -> list[str]:
         c = self.counts
@@ -95,15 +97,32 @@ class P2ERun:
                    f"{c.get('deletion_candidates', 0):,} deletion candidates, {c.get('review', 0):,} to review, "
                    f"{c.get('pol_relinks', 0):,} PO line relinks, {c.get('group_portfolios', 0):,} "
                    "for local collections")
+        out += self._guide_lines()
         out += [f"  {item}: {text}" for item, text in self.evidence if item != "evidence"]
         out += [f"  {note}" for note in self.header_notes]
         out.append(f"  outputs: {self.folder}")
         out += [f"  next: {step}" for step in self.steps[:3]]
+        out += [f"  next, {what}: {command}" for what, command in self.commands]
+        return out
+
+    def _guide_lines(self) -> list[str]:
+        """The guide's sections 3 and 4: local collections, and the CZ title lists and what they gave."""
+        c = self.counts
+        out = [f"  local collections: {c.get('group_portfolios', 0):,} P2E portfolios with no CZ duplicate in "
+               f"{c.get('groups', 0):,} proposed local collection(s) (local_collections.csv, group-sets/)"]
+        if self.cz_lists:
+            read = ", ".join(f"{item['file']} ({item['titles']:,} titles, {item['shape']})" for item in self.cz_lists)
+            out.append(f"  CZ title lists read (kept in the run folder, not stored): {read}")
+            matched = ", ".join(f"{item['matched']:,} in {item['file']}" for item in self.cz_lists)
+            out.append(f"  link to the CZ: {c.get('cz_link_candidates', 0):,} P2E portfolios that stay match a CZ title "
+                       f"list ({matched}); {c.get('cz_link_collections', 0):,} local collection(s) to link whole to a "
+                       "CZ collection, the other matches one by one (cz_link_candidates.csv, cz_link_groups.csv)")
         return out
 
     def as_json(self) -> dict:
         return {"command": "p2e", "institution": self.institution, "folder": str(self.folder),
-                "counts": self.counts, "not_checked": self.not_checked,
+                "counts": self.counts, "not_checked": self.not_checked, "cz_lists": self.cz_lists,
+                "next_commands": [{"for": what, "command": command} for what, command in self.commands],
                 "evidence": [f"{item}: {text}" for item, text in self.evidence],
                 "analysed_files": self.analysed, "header_changes": self.header_notes,
                 "files": [{"file": f.file, "kind": f.kind, "status": f.status, "rows": f.rows,
@@ -128,10 +147,10 @@ def read_inputs(engine: Engine, request: P2ERequest, lease: Lease) -> Inputs:
     mapping = {kind: mapping_for(request.mapping, kind) for kind in KINDS}
     # The portfolio export is read beside the smaller files; the first bad file (in KINDS order)
     # is the error said.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="almaclean-read") as pool:
+    with interrupts.Workers(2, "almaclean-read") as pool:
         reading = {kind: pool.submit(read_unless_stored, engine, kind, path, request.institution, mapping[kind])
                    for kind, path in request.given().items()}
-    read = {kind: future.result() for kind, future in reading.items()}
+    read = {kind: interrupts.result(future) for kind, future in reading.items()}
     inputs = Inputs({}, {}, {}, cz_titles=read_cz_title_lists(request.cz_titles))
     for kind in KINDS:
         current = current_sources(engine, request.institution, kind)
@@ -183,20 +202,20 @@ def _run(engine: Engine, request: P2ERequest, lease: Lease) -> P2ERun:
     not_recognised = [item for pending in inputs.pending.values() for item in unrecognised_columns(pending.read)]
     header_notes = [f"{Path(pending.read.table.path).name}, column {excel_letter(change.position)}: {change.describe()}"
                     for pending in inputs.pending.values() for change in pending.read.header_changes]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="almaclean-store") as pool:
+    with interrupts.Workers(1, "almaclean-store") as pool:
         storing = pool.submit(_store, engine, inputs, request.institution) if request.given() else None
         missing = [f"no {name} stored for institution {request.institution!r}: pass {option}"
                    for kind, (name, option) in NEEDED.items() if inputs.frames[kind].height == 0]
         if missing:
             if storing is not None:
-                storing.result()  # the files given are stored all the same, for the next run
+                interrupts.result(storing)  # the files given are stored all the same, for the next run
             raise InputError(missing[0])
         # Popped, not kept: the analysis lets the portfolio export go once it has read it.
         result = analyse_p2e(inputs.frames.pop("portfolios"), inputs.frames.pop("p2e"), inputs.frames.pop("po-lines"),
                              cz_titles=inputs.cz_titles or None, present=inputs.present,
                              not_recognised=not_recognised)
         with staging_folder(Path(request.out), f"p2e-{request.institution}") as staging:
-            stored = storing.result() if storing is not None else {}
+            stored = interrupts.result(storing) if storing is not None else {}
             lease.hold(stored[kind].source_file_id for kind in read_now)
             analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in read_now else ids)
                         for kind, ids in inputs.pinned.items()}
@@ -206,7 +225,7 @@ def _run(engine: Engine, request: P2ERequest, lease: Lease) -> P2ERun:
                                cz_titles=list(request.cz_titles))
             counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size,
                                   without_po_lines=request.without_po_lines)
-            p2e_bundle(staging, kept.result(), institution=request.institution, set_header=request.set_header,
+            p2e_bundle(staging, interrupts.result(kept), institution=request.institution, set_header=request.set_header,
                        set_size=request.set_size, without_po_lines=request.without_po_lines)
             lease.check()   # every analysed file is still stored: the bundle names what exists
             record_run(engine, staging)
@@ -216,7 +235,17 @@ def _run(engine: Engine, request: P2ERequest, lease: Lease) -> P2ERun:
     log.info("P2E run %s analysed stored files %s", folder, analysed)
     return P2ERun(folder, request.institution, counts, analysed, files,
                   evidence=evidence_lines(result, without_po_lines=request.without_po_lines), steps=steps,
-                  not_checked=dict(result.not_checked), header_notes=header_notes)
+                  not_checked=dict(result.not_checked), header_notes=header_notes,
+                  cz_lists=_cz_lists_read(inputs.cz_titles, result))
+
+
+def _cz_lists_read(lists: list[CZTitleList], result) -> list[dict]:
+    """Each CZ title list read: its file, titles, shape and how many P2E portfolios it matches."""
+    candidates = result.cz_link_candidates
+    matched = ({name: n for name, n in candidates.group_by("cz_list").agg(pl.col("portfolio_id").n_unique()).rows()}
+               if candidates.height else {})
+    return [{"file": titles.path.name, "titles": titles.titles.height, "shape": titles.shape,
+             "matched": matched.get(titles.name, 0)} for titles in lists]
 
 
 __all__ = ["P2ERequest", "P2ERun", "run_p2e"]

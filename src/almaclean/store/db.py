@@ -7,6 +7,7 @@ Writers bring the schema to the newest version on open (store.schema); readers n
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
 import os
 import sqlite3
@@ -20,8 +21,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from almaclean import settings
+from almaclean import interrupts, settings
 from almaclean.errors import AlmacleanError, InputError
+from almaclean.invocation import command_line
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +151,8 @@ def _sqlite_engine(parsed: URL, *, read_only: bool, create_folder: bool, source:
     path = sqlite_file(parsed)
     if read_only:
         if path is not None and not path.is_file():
-            raise AlmacleanError(f"no database at {path}: nothing stored yet (use `almaclean ingest`)")
+            raise AlmacleanError(f"no database at {path}: nothing stored yet (store your exports with "
+                                 f"{command_line('ingest', 'KIND', 'FILE', '--institution', 'CODE')})")
         # mode=ro never writes; a WAL database in a folder the user cannot write to still
         # opens when its -shm file exists, else it is read as immutable.
         writable_folder = path is None or os.access(path.parent, os.W_OK)
@@ -182,27 +185,52 @@ def _sqlite_engine(parsed: URL, *, read_only: bool, create_folder: bool, source:
     def _on_begin(conn):
         # A write transaction takes the lock up front (IMMEDIATE), so a second writer waits
         # (busy timeout) instead of failing half-way with "database is locked".
-        immediate = conn.get_execution_options().get(WRITE_OPTION)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get(WRITE_OPTION):
+            _begin_immediate(conn.connection.driver_connection)
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+LOCK_WAIT_STEP_MS = 200
+
+
+def _begin_immediate(dbapi_connection) -> None:
+    """BEGIN IMMEDIATE, waiting for another process's write transaction up to the busy timeout,
+    in short steps: SQLite's own wait cannot be interrupted, and Ctrl-C must stop a waiting run."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={LOCK_WAIT_STEP_MS}")
+    try:
+        _execute_while_locked(cursor, "BEGIN IMMEDIATE", waiting=(
+            f"waiting for another run to finish writing to the database (up to {BUSY_TIMEOUT_MS // 60_000} minutes)"))
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
 
 
 def _wal_mode(cursor) -> None:
     """PRAGMA journal_mode=WAL, waiting like any writer. Switching a database that is not in WAL
     mode yet (a new file, opened by several jobs at once) needs the write lock, and SQLite
     answers "database is locked" at once there, without its busy handler."""
-    import sqlite3
+    _execute_while_locked(cursor, "PRAGMA journal_mode=WAL", pause=0.05)
 
+
+def _execute_while_locked(cursor, statement: str, *, pause: float = 0.0, waiting: str | None = None) -> None:
+    """`statement`, executed again while SQLite answers "database is locked", up to the busy
+    timeout; a stop (Ctrl-C) ends the wait. `waiting` is logged once, when a wait begins."""
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
+    for attempt in itertools.count():
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(statement)
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
-            time.sleep(0.05)
+            interrupts.check()
+            if attempt == 0 and waiting:
+                log.info(waiting)
+            time.sleep(pause)
 
 
 def _connector(uri: str):
@@ -221,4 +249,5 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn = conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
             yield conn
+            interrupts.check()  # a stopped run commits nothing more
 

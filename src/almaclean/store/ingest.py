@@ -16,7 +16,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from almaclean import __version__
+from almaclean import __version__, interrupts
 from almaclean.kinds import KindRead, canonical_columns, read_kind
 from almaclean.errors import InputError
 from almaclean.kinds.registry import BY_NAME, TABLES
@@ -55,6 +55,7 @@ def file_digest(path: Path) -> tuple[str, int]:
     size = 0
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
+            interrupts.check()
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
@@ -325,6 +326,7 @@ def bulk_insert(conn: Connection, table: str, frame: pl.DataFrame, progress: Pro
     if frame.is_empty():
         return
     for chunk in frame.iter_slices(CHUNK_ROWS):
+        interrupts.check()  # the transaction is rolled back as the stop leaves it
         if columns is not None:
             chunk = chunk.select(columns)
         write_rows(conn, table, chunk.columns, chunk.rows())

@@ -7,12 +7,14 @@ import logging
 import os
 import re
 import shutil
+import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+from almaclean import interrupts
 from almaclean.errors import AlmacleanError, InputError
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,9 @@ def new_staging_folder(out_root: Path, label: str, *, now: datetime | None = Non
 
 
 def publish_run_folder(staging: Path) -> Path:
-    """Rename a staging folder to its run folder name (never onto an existing folder)."""
+    """Rename a staging folder to its run folder name (never onto an existing folder); a
+    stopped run publishes nothing."""
+    interrupts.check()
     staging = Path(staging)
     base = staging.name.removeprefix(".").removesuffix(STAGING_SUFFIX)
     for n in range(1, 10_000):
@@ -99,11 +103,31 @@ def publish_run_folder(staging: Path) -> Path:
 
 
 def discard_staging_folder(staging: Path) -> None:
-    """Remove a staging folder of a failed run (only ever one new_staging_folder made)."""
+    """Remove a staging folder of a failed run (only ever one new_staging_folder made).
+
+    A stopped run's worker threads may still be writing into it: the folder is first renamed
+    (their next file under the old name fails), then removed, again while files still appear."""
     staging = Path(staging)
-    if staging.name.startswith(".") and staging.name.endswith(STAGING_SUFFIX) and staging.is_dir():
-        shutil.rmtree(staging)
-        log.info("removed the unfinished outputs in %s", staging)
+    if not (staging.name.startswith(".") and staging.name.endswith(STAGING_SUFFIX) and staging.is_dir()):
+        return
+    # still a hidden *.partial name: a kill right now leaves a folder the next run sweeps
+    doomed = staging.with_name(f"{staging.name.removesuffix(STAGING_SUFFIX)}.discarded-{uuid.uuid4().hex[:8]}"
+                               f"{STAGING_SUFFIX}")
+    try:
+        os.rename(staging, doomed)
+    except OSError:
+        doomed = staging
+    for _ in range(DISCARD_ATTEMPTS):
+        shutil.rmtree(doomed, ignore_errors=True)
+        if not doomed.exists():
+            break
+        time.sleep(0.02)
+    else:
+        shutil.rmtree(doomed)  # what stands in the way, said
+    log.info("removed the unfinished outputs in %s", staging)
+
+
+DISCARD_ATTEMPTS = 50
 
 
 def _publish(temp: Path, final: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 OWNER_SUFFIX = ".owner"
 ORPHAN_AGE_SECONDS = 3600
+
+_held: set[Path] = set()   # this process's staging folders not yet published or removed
+_held_lock = threading.Lock()
 
 
 def owner_file(staging: Path) -> Path:
@@ -75,8 +79,26 @@ def staging_folder(out_root: Path, label: str) -> Iterator[Path]:
     written = _owner_being_written(staging)
     written.write_text(f"{process.host()} {os.getpid()}\n", encoding="utf-8")
     os.replace(written, owner)  # never seen half-written by another run's sweep
+    with _held_lock:
+        _held.add(staging)
     try:
         yield staging
     finally:
-        discard_staging_folder(staging)  # nothing to do once published (renamed)
-        owner.unlink(missing_ok=True)
+        _release(staging)
+
+
+def _release(staging: Path) -> None:
+    with _held_lock:
+        _held.discard(staging)
+    discard_staging_folder(staging)  # nothing to do once published (renamed)
+    owner_file(staging).unlink(missing_ok=True)
+
+
+def discard_unfinished() -> list[Path]:
+    """Remove every staging folder this process still holds (a stopped run whose threads are
+    left behind: they publish nothing once stopped, and their writes into it fail)."""
+    with _held_lock:
+        held = sorted(_held)
+    for staging in held:
+        _release(staging)
+    return held

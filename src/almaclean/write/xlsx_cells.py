@@ -16,11 +16,13 @@ import re
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import polars as pl
 from xlsxwriter.utility import xl_col_to_name
+
+from almaclean import interrupts
 
 log = logging.getLogger(__name__)
 
@@ -179,14 +181,14 @@ def frame_rows_xml(frame: pl.DataFrame, first_row: int, numeric: Sequence[bool],
 
     # polars builds one chunk's XML on little more than one core: two at once took 0.7 s instead
     # of 1.8 s for a 235,000-row sheet, and less processor time.
-    with ThreadPoolExecutor(XML_THREADS, thread_name_prefix="almaclean-xml") as pool:
+    with interrupts.Workers(XML_THREADS, "almaclean-xml") as pool:
         building: deque[Future] = deque()
         for start in range(0, frame.height, step):
             building.append(pool.submit(build, start))
             if len(building) > XML_THREADS:
-                yield from _with_rows(building.popleft().result())
+                yield from _with_rows(interrupts.result(building.popleft()))
         while building:
-            yield from _with_rows(building.popleft().result())
+            yield from _with_rows(interrupts.result(building.popleft()))
 
 
 def _with_rows(built: tuple[str | bytes, int | None]) -> Iterator[tuple[str | bytes, int]]:
