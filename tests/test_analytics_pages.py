@@ -181,11 +181,55 @@ def test_the_envelope_must_leave_the_rows_where_elementtree_finds_them():
     error_body = ('<web_service_result xmlns="http://com/exlibris/urm/general/xmlbeans"><errorsExist>true'
                   f'</errorsExist>{ROW}</web_service_result>')
     dtd = '<?xml version="1.0"?><!DOCTYPE report [<!ENTITY t "title">]>' + _page(ROW, declaration="")
-    for body in (comment_head, no_default_namespace, xml11, error_body, dtd):
+    # An empty row of the rowset's own, with the real rows in a comment, CDATA or another element
+    # after it: ElementTree reads one empty row.
+    beside = [_page(f"{empty}{before}{ROW}{after}") for empty in ("<Row/>", "<Row ></Row>", f'<rs:Row xmlns:rs="{ROWSET}"/>')
+              for before, after in (("<!--", "-->"), ("<w>", "</w>"), ("<![CDATA[", "]]>"))]
+    beside.append(_page(f"<!--{ROW}--><Row/>"))
+    for body in beside:
+        assert _slow(body.encode()).rows.rows() == [(None,) * len(HEADINGS)], body
+    for body in (comment_head, no_default_namespace, xml11, error_body, dtd, *beside):
         assert fast_page(body.encode("utf-8"), None) is None, body[:200]
     assert fast_page(latin1.encode("latin-1"), None) is None
     assert _slow(latin1.encode("latin-1")).rows.rows() == [("531", "Caf\u00e9", None, None)]
     assert _slow(comment_head.encode()).rows.height == 1
+
+
+FRAGMENTS = ["<!--", "-->", "<![CDATA[", "]]>", "<Row/>", "<Row>", "</Row>", "<Row >", f'<rs:Row xmlns:rs="{ROWSET}">',
+             "</rs:Row>", "<w>", "</w>", "<Column1>", "</Column1>", "<Column2/>", "<Column9>x</Column9>", "&", "&amp;",
+             "&#x41;", "&#1;", "x", " ", "\n", "\r", "\x01", "]]", ">", "<?pi x?>", '<Row a="1">', "<Column0>7</Column0>"]
+
+
+WRAPPERS = [("<!--", "-->"), ("<![CDATA[", "]]>"), ("<w>", "</w>"), ("<Row/><!--", "-->"), ("<Row/><w>", "</w>"),
+            (f'<rs:Row xmlns:rs="{ROWSET}"/><w>', "</w>"), ("<!--", "--><Row/>")]
+
+
+def _insert(text: str, where: float, fragment: str) -> str:
+    at = int(where * len(text))
+    return text[:at] + fragment + text[at:]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pages(), st.lists(st.tuples(st.floats(0, 1), st.sampled_from(FRAGMENTS)), max_size=3),
+       st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1), st.sampled_from(WRAPPERS)), max_size=1))
+def test_a_page_changed_anywhere_is_read_fast_only_as_elementtree_reads_it(body, insertions, wrappings):
+    """Fragments of markup inserted anywhere in a page, or a run of its rows wrapped (in a
+    comment, CDATA, another element, beside an empty row): whatever the fast reader still accepts,
+    ElementTree reads the same; the rest is left to ElementTree (read or refused there)."""
+    text = body.decode("utf-8")
+    for where, fragment in insertions:
+        text = _insert(text, where, fragment)
+    for start, stop, (opening, closing) in wrappings:   # a run of whole rows, where the risk is
+        starts = [i for i in range(len(text)) if text.startswith("<Row>", i)]
+        ends = [i + len("</Row>") for i in range(len(text)) if text.startswith("</Row>", i)]
+        if starts and ends:
+            first, last = starts[int(start * len(starts) * 0.999)], ends[int(stop * len(ends) * 0.999)]
+            if first < last:
+                text = text[:first] + opening + text[first:last] + closing + text[last:]
+    changed = text.encode("utf-8")
+    fast = fast_page(changed, None)
+    if fast is not None:
+        _same(fast, _slow(changed))
 
 
 def test_a_page_of_invalid_utf8_goes_to_elementtree_which_refuses_it():

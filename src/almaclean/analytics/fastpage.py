@@ -19,7 +19,9 @@ before). So a page is never read here otherwise than ElementTree reads it:
 - the encoding: UTF-8, declared or not (polars refuses any invalid byte sequence);
 - everything around the rows (token, IsFinished, schema, the rowset element and its namespace)
   is read by protocol.parse_page from the page with one empty `<Row/>` in place of the rows,
-  which must then be the page's only row: so the rows sit where ElementTree would find them.
+  which must then be the page's only row, and no other Row start tag (of any prefix) may stand
+  around the rows: so that row is the marker, and the rows sit where ElementTree finds them
+  (not in a comment, CDATA or another element beside an empty row of the rowset's own).
 
 The text comes out as XML gives it: CR LF and a lone CR read as LF, references decoded, an
 empty cell as no value (None), whitespace kept.
@@ -50,6 +52,7 @@ _DECLARATION = re.compile(rb"<\?xml" + _SPACE + rb"+version" + _SPACE + rb"*=" +
                           rb"(?:" + _SPACE + rb"+standalone" + _SPACE + rb"*=" + _SPACE + rb"*(['\"])(?:yes|no)\3)?"
                           + _SPACE + rb"*\?>")
 _BOM = b"\xef\xbb\xbf"
+_ROW_TAG = re.compile(rb"<(?:[^<>/!?:" + _SPACE[1:-1] + rb"]+:)?Row[/>" + _SPACE[1:-1] + rb"]")
 _NAMED = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'", "&amp;": "&", "&#13;": _CR}
 # What XML forbids in text: the pass that finds the tags turns each into a NUL (after the
 # references, so that "&" alone is one).
@@ -79,7 +82,7 @@ def fast_page(body: bytes, known: tuple[Column, ...] | None) -> Page | None:
     if first < 0 or not _utf8_declared(body):
         return None
     end = body.rfind(ROW_CLOSE) + len(ROW_CLOSE)
-    if end <= first:
+    if end <= first or _ROW_TAG.search(body, 0, first) or _ROW_TAG.search(body, end):
         return None
     try:
         envelope = parse_page_around(body[:first] + ROW_MARK + body[end:], known)
