@@ -157,6 +157,8 @@ OUTSIDE = {
     "a reference to a forbidden character": ROW.replace("A title", "A &#1; title"),
     "a reference to a surrogate": ROW.replace("A title", "&#xD800;"),
     "a reference past Unicode": ROW.replace("A title", "&#x110000;"),
+    "a reference of thousands of digits": ROW.replace("A title", "&#" + "1" * 5000 + ";"),
+    "a hexadecimal one of thousands": ROW.replace("A title", "&#x" + "f" * 5000 + ";"),
     "a self-closing row": ROW + "<Row/>",
 }
 
@@ -169,6 +171,14 @@ def test_a_page_outside_the_shape_goes_to_elementtree(name):
         _slow(body)   # read or refused there, as before
     except ProtocolError:
         pass
+
+
+@pytest.mark.parametrize("reference", ["&#" + "0" * 5000 + "65;", "&#x" + "0" * 4999 + "41;", "&#0000065;"])
+def test_a_reference_with_any_number_of_leading_zeros_is_read_fast_as_elementtree_reads_it(reference):
+    body = _page(ROW.replace("A title", reference)).encode()
+    fast = fast_page(body, None)
+    assert fast is not None and fast.rows.rows() == [("531", "A", None, None)]
+    _same(fast, _slow(body))
 
 
 def test_the_envelope_must_leave_the_rows_where_elementtree_finds_them():

@@ -46,7 +46,9 @@ _RECORD_MARK = "R"                 # first field of every record: a row with no 
 _CR = "\x02"                       # a CR from a character reference, until polars has read the fields
 _SPACE = rb"[ \t\r\n]"
 _ELEMENT = re.compile(r"Column[0-9]+")
-_NUMERIC = re.compile(rb"&#(?:x([0-9a-fA-F]+)|([0-9]+));")
+# Past its leading zeros, at most the digits of any character Unicode has: a longer reference
+# keeps its "&", which makes the page ElementTree's (and int() is never handed thousands of digits).
+_NUMERIC = re.compile(rb"&#(?:x0*+([0-9a-fA-F]{1,6})|0*+([0-9]{1,7}));")
 _DECLARATION = re.compile(rb"<\?xml" + _SPACE + rb"+version" + _SPACE + rb"*=" + _SPACE + rb"*(['\"])1\.0\1"
                           rb"(?:" + _SPACE + rb"+encoding" + _SPACE + rb"*=" + _SPACE + rb"*(['\"])(?i:utf-8)\2)?"
                           rb"(?:" + _SPACE + rb"+standalone" + _SPACE + rb"*=" + _SPACE + rb"*(['\"])(?:yes|no)\3)?"
