@@ -241,7 +241,7 @@ class _ListSink:
         self.headings = headings
 
     def add(self, rows):
-        self.rows += rows
+        self.rows += rows.rows()
 
     def reset(self):
         self.headings, self.rows = None, []
@@ -503,11 +503,11 @@ def test_column0_is_dropped_only_as_the_constant_and_unknown_columns_are_refused
     from almaclean.analytics.protocol import ProtocolError
 
     page = _parsed("<Row><Column0>0</Column0><Column1>A</Column1></Row><Row><Column0>0</Column0></Row>")
-    assert [c.heading for c in page.columns] == ["Title"] and page.rows == [("A",), (None,)]
+    assert [c.heading for c in page.columns] == ["Title"] and page.rows.rows() == [("A",), (None,)]
     real = _parsed("<Row><Column0>531</Column0><Column1>A</Column1></Row>",
                    '<xsd:element name="Column0" saw-sql:columnHeading="Portfolio Id"/>'
                    '<xsd:element name="Column1" saw-sql:columnHeading="Title"/>')
-    assert [c.heading for c in real.columns] == ["Portfolio Id", "Title"] and real.rows == [("531", "A")]
+    assert [c.heading for c in real.columns] == ["Portfolio Id", "Title"] and real.rows.rows() == [("531", "A")]
     with pytest.raises(ProtocolError, match="a row holds Column7, which the report's schema does not name"):
         _parsed("<Row><Column1>A</Column1><Column7>x</Column7></Row>")
 

@@ -2,11 +2,14 @@
 
 Header = each data column's Analytics heading (saw-sql:columnHeading), in report order; then one
 line per report row, each cell exactly as Analytics sent it (a cell Analytics left out is
-empty). UTF-8 without BOM, CRLF line ends (RFC 4180; with them Python's csv module quotes a
-cell holding a lone CR, which it leaves bare with LF line ends), minimal quoting, the header
-fully quoted (so a heading holding ';' or a tab never makes the reader take another separator). Nothing in it
-depends on when it was fetched: the same report content gives the same bytes, so the sha256
-"unchanged" check of ingest works as for a file.
+empty). UTF-8 without BOM, CRLF line ends (RFC 4180: so a cell holding a lone CR is quoted too),
+minimal quoting, the header fully quoted (so a heading holding ';' or a tab never makes the
+reader take another separator). Nothing in it depends on when it was fetched: the same report
+content gives the same bytes, so the sha256 "unchanged" check of ingest works as for a file.
+The header is written by Python's csv module, the rows by polars, whose minimal quoting is the
+csv module's (a cell is quoted when it holds a comma, a quote, CR or LF) for every cell a page
+holds: text or null, never "" (a test holds them to the same bytes); only a record of one empty
+field, which polars would write as an empty line, is written '""' as the csv module does.
 
 Rows are written as pages arrive, into a temporary file beside the final name; the file gets
 its name only when the whole report is in (write.atomic), and a report read again from its
@@ -20,6 +23,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+
+import polars as pl
 
 from almaclean import settings
 from almaclean.write.atomic import atomic_path, safe_label
@@ -45,19 +50,21 @@ def new_csv_path(institution: str, kind: str, report: str, *, now: datetime | No
 class CsvSink:
     """Receives the report as it is read: its headings once, then rows page by page."""
 
-    def __init__(self, handle: io.TextIOBase) -> None:
+    def __init__(self, handle: io.BufferedIOBase) -> None:
         self._handle = handle
-        self._writer = csv.writer(handle, lineterminator=LINE_END)
         self.headings: tuple[str, ...] | None = None
         self.rows = 0
 
     def start(self, headings: Sequence[str]) -> None:
         self.headings = tuple(headings)
-        csv.writer(self._handle, lineterminator=LINE_END, quoting=csv.QUOTE_ALL).writerow(self.headings)
+        line = io.StringIO()
+        csv.writer(line, lineterminator=LINE_END, quoting=csv.QUOTE_ALL).writerow(self.headings)
+        self._handle.write(line.getvalue().encode("utf-8"))
 
-    def add(self, rows: list[tuple[str | None, ...]]) -> None:
-        self._writer.writerows(rows)
-        self.rows += len(rows)
+    def add(self, rows: pl.DataFrame) -> None:
+        """A page's rows: a String column per heading, null where the cell is empty."""
+        self._handle.write(csv_lines(rows))
+        self.rows += rows.height
 
     def reset(self) -> None:
         """Forget everything written (the report is read again from its start)."""
@@ -66,8 +73,18 @@ class CsvSink:
         self.headings, self.rows = None, 0
 
 
+def csv_lines(rows: pl.DataFrame) -> bytes:
+    """The canonical CSV lines of these rows (String columns, null for an empty cell)."""
+    if not rows.height:
+        return b""
+    out = io.BytesIO()
+    rows.write_csv(out, include_header=False, line_terminator=LINE_END, quote_style="necessary",
+                   null_value='""' if rows.width == 1 else "")
+    return out.getvalue()
+
+
 @contextmanager
 def canonical_csv(final: Path) -> Iterator[CsvSink]:
     """A sink writing the canonical CSV; `final` appears only when the block ends without error."""
-    with atomic_path(final) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
+    with atomic_path(final) as temp, open(temp, "wb") as handle:
         yield CsvSink(handle)

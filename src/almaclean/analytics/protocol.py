@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from xml.parsers import expat
 
+import polars as pl
+
 ROWSET_NS = "urn:schemas-microsoft-com:xml-analysis:rowset"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 SAW_SQL_NS = "urn:saw-sql"
@@ -65,7 +67,8 @@ class Page:
     finished: bool
     token: str | None                       # the resumption token (first page only)
     columns: tuple[Column, ...] | None      # the data columns of the schema (None: no schema here)
-    rows: list[tuple[str | None, ...]]      # one cell per data column, None where Analytics sent none
+    rows: pl.DataFrame                      # a String column per data column ("c0", "c1"...), null where
+                                            # Analytics sent no text
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,13 @@ def parse_page(root: ET.Element, known: tuple[Column, ...] | None = None) -> Pag
             if known is not None and columns != known:
                 raise ProtocolError("the report's columns changed between two pages")
         rows = _rows(rowset, columns if columns is not None else known)
-    return Page(finished_text == "true", token, columns, rows)
+    width = len(columns if columns is not None else known or ())
+    return Page(finished_text == "true", token, columns, rows_frame(rows, width))
+
+
+def rows_frame(rows: list[tuple[str | None, ...]], width: int) -> pl.DataFrame:
+    """Rows of `width` cells as a page's frame: String columns c0, c1..., None as null."""
+    return pl.DataFrame(rows, schema=[(f"c{j}", pl.String) for j in range(width)], orient="row")
 
 
 def schema_columns(schema: ET.Element) -> tuple[Column, ...]:
