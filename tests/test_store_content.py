@@ -194,20 +194,25 @@ def test_prune_keeps_what_a_recorded_run_names_and_the_rows_kept_files_share(tmp
 
 
 def upgraded_to(url: str, revision: str):
-    """An engine on the database at `url` with the schema brought to `revision` (not further)."""
-    from alembic import command
-    from alembic.config import Config
+    """An engine on the database at `url` with the schema brought to `revision` (not further),
+    one migration per transaction as `almaclean db upgrade` runs them ("head": the newest)."""
     from sqlalchemy import create_engine
 
-    from almaclean.store.schema import MIGRATIONS
+    from almaclean.store import schema
 
     engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    for step in schema.pending_steps(schema_revision(engine)):
+        schema._apply(engine, step, "upgrade")
+        if step.revision == revision:
+            break
     return engine
+
+
+def schema_revision(engine):
+    from almaclean.store.schema import current_revision
+
+    with engine.connect() as conn:
+        return current_revision(conn)
 
 
 def store_in_earlier_layout(engine, path, institution: str, *, all_cells_raw: bool) -> int:
@@ -252,7 +257,7 @@ def test_a_database_of_the_earlier_layout_is_migrated_and_every_file_comes_back(
     old_ids = [store_in_earlier_layout(engine, first, "UNI", all_cells_raw=False),
                store_in_earlier_layout(engine, with_blank, "OLD", all_cells_raw=True)]
 
-    engine = make_engine(url)  # brings the database to the newest schema
+    engine = upgraded_to(url, "head")  # what `almaclean db upgrade` does: 0007 and 0008 rewrite tables
     assert count(engine, "portfolios") == 100 + 2
     for source_file_id, path in zip(old_ids, (first, with_blank)):
         assert raw_table(engine, source_file_id).frame.equals(read_table(path).frame)
@@ -285,7 +290,7 @@ def test_a_database_of_the_content_layout_gets_its_columns_packed_and_every_valu
     with engine.connect() as conn:
         assert conn.execute(text("SELECT title FROM portfolios ORDER BY row_id")).scalars().all() == TRICKY_TITLES
 
-    engine = make_engine(db_url)  # 0008
+    engine = upgraded_to(db_url, "head")  # 0008 and on
     expected = canonical_of(path).with_columns(
         pl.when(pl.col("portfolio_id") == pid(0)).then(pl.lit("")).otherwise(pl.col("publisher")).alias("publisher"))
     assert sources_frame(engine, "portfolios", [source_id]).drop("source_file_id").equals(expected)

@@ -198,13 +198,17 @@ def build_parser() -> Parser:
     p.add_argument("--dask", dest="dask_address", metavar="ADDRESS",
                    help="run the jobs on this Dask scheduler (needs the almaclean[dask] extra)")
 
-    p = command("db", None, help="database upkeep: schema upgrade, retention",
-                description="upgrade: bring the database to this almaclean's schema (also done by any command "
-                            "that writes). prune: remove stored files older than --keep-days that are "
-                            "superseded and that no recorded run analysed, then give the space back.")
+    p = command("db", None, help="database upkeep: schema upgrade and downgrade, retention",
+                description="upgrade: bring the database to this almaclean's schema, after a backup when a "
+                            "migration rewrites tables (other commands apply only migrations that add). downgrade: "
+                            "undo migrations down to a revision. prune: remove stored files older than --keep-days "
+                            "that are superseded and that no recorded run analysed, then give the space back.")
     db = p.add_subparsers(dest="db_command", required=True, metavar="ACTION", parser_class=Parser)
-    for name, run, help_text in (("upgrade", _db_upgrade, "bring the database to this almaclean's schema"),
-                                 ("prune", _db_prune, "remove old superseded stored files")):
+    for name, run, help_text in (
+            ("upgrade", _db_upgrade, "bring the database to this almaclean's schema (a SQLite database is backed "
+                                     "up first when a migration rewrites tables)"),
+            ("downgrade", _db_downgrade, "undo schema migrations down to REVISION (backed up first)"),
+            ("prune", _db_prune, "remove old superseded stored files")):
         action = db.add_parser(name, help=help_text, description=help_text)
         _global_options(action, in_command=True)
         action.set_defaults(run=run)
@@ -212,6 +216,14 @@ def build_parser() -> Parser:
         if name == "prune":
             action.add_argument("--keep-days", type=int, required=True, metavar="N",
                                 help="keep every stored file ingested in the last N days")
+            continue
+        if name == "downgrade":
+            action.add_argument("revision", metavar="REVISION", help="the schema revision to go back to (e.g. 0008)")
+        action.add_argument("--i-have-a-backup", action="store_true",
+                            help="PostgreSQL (or any server database): you have backed the database up "
+                                 "(e.g. with pg_dump); almaclean backs up SQLite files itself")
+        action.add_argument("--backup-dir", type=Path, metavar="DIR",
+                            help="SQLite: write the backup here (default: beside the database file)")
 
     p = command("verify", _verify,
                 help="re-run a run folder from its bundle and check every output is byte-identical",
@@ -727,13 +739,27 @@ def _ledger(args):
     return _open(args, read_only=True)
 
 
-def _db_upgrade(args):
-    from almaclean.store import schema
-    from almaclean.store.db import describe
+def _say(args):
+    """Progress of a long database command, on standard error (nothing with -q)."""
+    if args.quiet:
+        return None
+    return lambda text: print(text, file=sys.stderr, flush=True)
 
-    engine = _open(args)
-    return _Lines([f"database: {describe(engine)}", f"schema: {schema.HEAD} (the newest)"],
-                  {"command": "db upgrade", "database": describe(engine), "schema": schema.HEAD})
+
+def _db_upgrade(args):
+    from almaclean.services.db import upgrade_database
+    from almaclean.store.db import open_database
+
+    return upgrade_database(open_database(args.db, migrate=False), i_have_a_backup=args.i_have_a_backup,
+                            backup_dir=args.backup_dir, say=_say(args))
+
+
+def _db_downgrade(args):
+    from almaclean.services.db import downgrade_database
+    from almaclean.store.db import open_database
+
+    return downgrade_database(open_database(args.db, migrate=False), args.revision,
+                              i_have_a_backup=args.i_have_a_backup, backup_dir=args.backup_dir, say=_say(args))
 
 
 def _db_prune(args):

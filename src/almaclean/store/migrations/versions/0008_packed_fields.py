@@ -13,10 +13,14 @@ Revision ID: 0008
 import sqlalchemy as sa
 from alembic import op
 
+from almaclean.store.schema import MigrationRefused
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
+REWRITES = "the stored rows of every file, their columns packed into one"
+ROWS_PER_SECOND = 100_000  # measured on a 2-core machine (1M-row database)
 
 KEYS = {"p2e_lines": "legacy_id", "portfolios": "portfolio_id", "extended_export_rows": "portfolio_id",
         "po_lines": "po_line"}
@@ -56,3 +60,13 @@ def upgrade() -> None:
                    f"SELECT row_id, hash_a, hash_b, {key}, {packed(LAYOUT[table], unit)}, raw_cells FROM {table}")
         op.execute(f"DROP TABLE {table}")
         op.execute(f"ALTER TABLE {table}_packed RENAME TO {table}")
+
+
+def rows_to_rewrite(conn) -> int:
+    return sum(conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one() for table in KEYS)
+
+
+def downgrade() -> None:
+    raise MigrationRefused("migration 0008 (packed fields) cannot be undone in place: it rebuilt the portfolio, "
+                           "P2E line, PO line and Extended Export tables. Restore the backup `almaclean db upgrade` "
+                           "wrote before it")
