@@ -18,7 +18,7 @@ from almaclean.store.db import make_engine
 from almaclean.store.history import row_history
 from almaclean.store.ingest import ingest_file
 from almaclean.store.load import current_frame, raw_table, sources_frame
-from conftest import kbart_rows
+from conftest import kbart_rows, upgraded_to
 from faults.xlsx_parts import simple_book
 from test_store import portfolios_csv
 
@@ -191,28 +191,6 @@ def test_prune_keeps_what_a_recorded_run_names_and_the_rows_kept_files_share(tmp
     for source_file_id, path in ((ids[0], paths[0]), (ids[2], paths[2])):
         assert raw_table(engine, source_file_id).frame.equals(read_table(path).frame)
     assert [line for line in row_history(engine, "UNI", "portfolios", pid(5))["file"]] == ["night1.csv", "night3.csv"]
-
-
-def upgraded_to(url: str, revision: str):
-    """An engine on the database at `url` with the schema brought to `revision` (not further),
-    one migration per transaction as `almaclean db upgrade` runs them ("head": the newest)."""
-    from sqlalchemy import create_engine
-
-    from almaclean.store import schema
-
-    engine = create_engine(url)
-    for step in schema.pending_steps(schema_revision(engine)):
-        schema._apply(engine, step, "upgrade")
-        if step.revision == revision:
-            break
-    return engine
-
-
-def schema_revision(engine):
-    from almaclean.store.schema import current_revision
-
-    with engine.connect() as conn:
-        return current_revision(conn)
 
 
 def store_in_earlier_layout(engine, path, institution: str, *, all_cells_raw: bool) -> int:
@@ -469,7 +447,7 @@ def test_migration_0010_rehashes_every_stored_row_from_its_file(tmp_path, db_url
 def test_migration_0010_downgrade_clears_the_hashes_and_nothing_is_lost(tmp_path, db_url):
     from almaclean.store import schema
 
-    engine = make_engine(db_url)
+    engine = upgraded_to(db_url, "0009")
     first, second, _ = three_nights(tmp_path)
     source_file_id = ingest_file(engine, "portfolios", first, "UNI").source_file_id
     assert schema.downgrade(engine, "0008") == ["0009"]

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Engine, TextClause, bindparam, text
+from sqlalchemy import Connection, Engine, TextClause, bindparam, text
 
 from almaclean.kinds import canonical_columns
 from almaclean.kinds.registry import BY_NAME
@@ -111,10 +112,11 @@ def raw_table(engine: Engine, source_file_id: int) -> StoredTable:
     return StoredTable(source_file_id, source.file_name, header, frame, source.first_row)
 
 
-def fetch_frame(engine: Engine, sql: str | TextClause, params: dict | None = None) -> pl.DataFrame:
-    """Runs a query and returns a frame: text columns stay text, counters are integers."""
+def fetch_frame(engine: Engine | Connection, sql: str | TextClause, params: dict | None = None) -> pl.DataFrame:
+    """Runs a query (on a new connection, or inside the transaction of the connection given) and
+    returns a frame: text columns stay text, counters are integers."""
     parts: list[pl.DataFrame] = []
-    with engine.connect() as conn:
+    with (nullcontext(engine) if isinstance(engine, Connection) else engine.connect()) as conn:
         result = conn.execute(text(sql) if isinstance(sql, str) else sql, params or {})
         columns = list(result.keys())
         schema = {c: (pl.Int64 if c in INTEGER_COLUMNS else pl.String) for c in columns}
