@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
@@ -105,20 +106,11 @@ def _known(engine: Engine, revision: str | None) -> str | None:
     return revision
 
 
+@cache
 def _script():
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory(str(MIGRATIONS))
-
-
-def _config(conn: Connection | None = None):
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    if conn is not None:
-        config.attributes["connection"] = conn
-    return config
 
 
 def _step(script) -> Step:
@@ -236,25 +228,26 @@ def upgrade(engine: Engine, *, allow_rewrites: bool = False, on_step: StepHook |
 
 
 def _apply(engine: Engine, step: Step, direction: str, target: str | None = None) -> bool:
-    """One migration in its own write transaction; False when another process did it meanwhile."""
-    from alembic import command
+    """One migration in its own write transaction; False when another process did it meanwhile.
+    The migration's own function runs with Alembic's operations on our connection, and the
+    version is stamped in the same transaction."""
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
 
     from almaclean.store.db import write_transaction
 
+    names = [s.revision for s in all_steps()]
+    before = names[names.index(step.revision) - 1] if names.index(step.revision) else None
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"))
         revision = current_revision(conn)
-        steps = [s.revision for s in all_steps()]
-        if direction == "upgrade":
-            before = steps[steps.index(step.revision) - 1] if steps.index(step.revision) else None
-            if revision != before:
-                return False
-            command.upgrade(_config(conn), step.revision)
-        else:
-            if revision != step.revision:
-                return False
-            command.downgrade(_config(conn), target or "base")
+        if revision != (before if direction == "upgrade" else step.revision):
+            return False
+        context = MigrationContext.configure(conn)
+        with Operations.context(context):
+            (step.module.upgrade if direction == "upgrade" else step.module.downgrade)()
+        context.stamp(_script(), step.revision if direction == "upgrade" else (target or "base"))
     return True
 
 
