@@ -16,7 +16,7 @@ from almaclean.p2e.match import (
     DEFAULT_JUNK_THRESHOLD, DELETE, NO_DUPLICATE, PO_LINES_RULE, REVIEW, decide, identifier_evidence,
     not_checked_reason, not_checked_rules,
 )
-from almaclean.p2e.relink import guarded_portfolios, relinks
+from almaclean.p2e.relink import awaiting_relink, guarded_portfolios, relinks
 from almaclean.p2e.titles import title_matches, year_of
 
 log = logging.getLogger(__name__)
@@ -212,6 +212,8 @@ def analyse_p2e(
         "p2e_lines_unmatched": unmatched.height,
         "deletion_candidates": deletion.height,
         "pol_relinks": pol.height,
+        "pol_relink_portfolios": awaiting_relink(pol)["portfolio_id"].n_unique(),
+        "pol_relinks_in_review": pol.filter(pl.col("decision") == REVIEW).height,
         "pol_relinks_ready": pol.filter(pl.col("blocked_reason").is_null()).height,
         "pol_relinks_blocked": pol.filter(pl.col("blocked_reason").is_not_null()).height,
         "review": review.height,

@@ -94,9 +94,7 @@ class P2ERun:
         read = ", ".join(f"{f.rows:,} rows of {Path(f.file).name} ({f.kind}, {f.status})" for f in self.files)
         out = [f"P2E clean-up of {self.institution}: read {read or 'the stored files'}"]
         out.append(f"  {c.get('p2e_portfolios', 0):,} P2E portfolios among {c.get('portfolios', 0):,}; "
-                   f"{c.get('deletion_candidates', 0):,} deletion candidates, {c.get('review', 0):,} to review, "
-                   f"{c.get('pol_relinks', 0):,} PO line relinks, {c.get('group_portfolios', 0):,} "
-                   "for local collections")
+                   + p2e_decisions(c))
         out += self._guide_lines()
         out += [f"  {item}: {text}" for item, text in self.evidence if item != "evidence"]
         out += [f"  {note}" for note in self.header_notes]
@@ -127,6 +125,16 @@ class P2ERun:
                 "analysed_files": self.analysed, "header_changes": self.header_notes,
                 "files": [{"file": f.file, "kind": f.kind, "status": f.status, "rows": f.rows,
                            "source_file_id": f.source_file_id} for f in self.files]}
+
+
+def p2e_decisions(c: dict[str, int]) -> str:
+    """The P2E decisions in words, each P2E portfolio counted once (`p2e` and `nightly` alike)."""
+    in_review = c.get("pol_relinks_in_review", 0)
+    return (f"{c.get('deletion_candidates', 0):,} deletion candidates, {c.get('review', 0):,} to review, "
+            f"{c.get('pol_relink_portfolios', 0):,} to delete once their PO lines are relinked "
+            f"({c.get('pol_relinks', 0):,} relink rows"
+            + (f", {in_review:,} of them blocked until their portfolio's review" if in_review else "") + "), "
+            f"{c.get('group_portfolios', 0):,} for local collections")
 
 
 def check_request(request: P2ERequest) -> None:
