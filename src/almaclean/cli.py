@@ -186,6 +186,11 @@ def build_parser() -> Parser:
     p.add_argument("--institution", action="append", dest="institutions", metavar="CODE",
                    help="only this institution (repeatable; default: every folder in INBOX)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="institutions at once (threads; default 1: an institution of 1,000,000 portfolios needs "
+                        "about 1.5 GB)")
+    p.add_argument("--dask", dest="dask_address", metavar="ADDRESS",
+                   help="run the institutions on this Dask scheduler (needs the almaclean[dask] extra)")
 
     p = command("batch", _batch,
                 help="re-sync every collection and run P2E clean-up for every institution in a folder tree",
@@ -375,10 +380,13 @@ def _as_flow(args) -> bool:
 PREFECT_LOGGERS = ("prefect", "prefect.flow_runs", "prefect.task_runs")
 
 
-def _run_flow(name: str, *call_args, **kwargs):
+def _run_flow(name: str, *call_args, db: str | None = None, rerun_db: str | None = None, quiet: bool = False,
+              **kwargs):
     """A flow of almaclean.orchestration; Prefect's own start-up failures in one plain line.
     Without -v, Prefect's failure logs (with their tracebacks) are silenced: the error itself
-    is said once, in almaclean's words."""
+    is said once, in almaclean's words. The database (--db) goes to the flow run through the
+    environment, never as a parameter the Prefect UI would show. While Prefect starts a
+    temporary server (no $PREFECT_API_URL), progress is printed on standard error."""
     try:
         from almaclean.orchestration import flows
     except ImportError as exc:  # pragma: no cover - Prefect is a dependency
@@ -388,8 +396,16 @@ def _run_flow(name: str, *call_args, **kwargs):
             logging.getLogger(name_).setLevel(logging.CRITICAL)
     from almaclean.orchestration.stopping import run_stoppable
 
+    waiting = None
+    if not settings.prefect_api_configured() and not quiet:
+        from almaclean.progress import Waiting
+
+        waiting = Waiting("starting Prefect's temporary server (a running server, named in $PREFECT_API_URL, "
+                          "skips this)")
+        flows.on_flow_start.append(lambda: waiting.done("Prefect's temporary server started in {seconds:.0f} s"))
     try:
-        return run_stoppable(getattr(flows, name), *call_args, **kwargs)
+        with settings.environment(**{settings.DB_URL_ENV: db, settings.RERUN_DB_URL_ENV: rerun_db}):
+            return run_stoppable(getattr(flows, name), *call_args, **kwargs)
     except AlmacleanError:
         raise
     except Exception as exc:
@@ -397,6 +413,10 @@ def _run_flow(name: str, *call_args, **kwargs):
         if hint is None:
             raise
         raise AlmacleanError(hint) from exc
+    finally:
+        if waiting is not None:
+            waiting.done()
+            flows.on_flow_start.clear()
 
 
 def _prefect_hint(exc: Exception) -> str | None:
@@ -505,7 +525,7 @@ def _ingest(args):
     institution = _institution(args, storing=True)
     if _as_flow(args):
         results = _run_flow("ingest_flow", args.kind, args.files, institution, scope=args.scope,
-                            mapping=args.mapping, db_url=args.db)
+                            mapping=args.mapping, db=args.db, quiet=args.quiet)
     else:
         from almaclean.services.ingest import ingest
 
@@ -634,7 +654,7 @@ def _resync(args):
                             decisions=args.decisions, keep_localized_n=args.keep_localized_n, mapping=args.mapping,
                             db=args.db)
     if _as_flow(args):
-        return _run_flow("resync_flow", request, db_url=args.db)
+        return _run_flow("resync_flow", request, db=args.db, quiet=args.quiet)
     return run_resync(_open(args), request)
 
 
@@ -679,7 +699,7 @@ def _p2e(args):
     engine = _open(args)
     if _as_flow(args):
         engine.dispose()
-        run = _run_flow("p2e_flow", request, db_url=args.db)
+        run = _run_flow("p2e_flow", request, db=args.db, quiet=args.quiet)
     else:
         run = run_p2e(engine, request)
     return replace(run, commands=_p2e_commands(args, run))
@@ -713,11 +733,13 @@ def _named_inbox_folders(args) -> None:
 
 def _nightly(args):
     from almaclean.services import options
+    from almaclean.services.batch import MAX_WORKERS
 
     _named_inbox_folders(args)   # checked before Prefect starts (seconds)
+    options.whole_number("--workers", args.workers, 1, MAX_WORKERS)
     options.output_folder(_out(args))
-    folder = _run_flow("nightly_flow", args.inbox, institutions=args.institutions, out=_out(args), db_url=args.db)
-    return _Lines([f"nightly outputs: {folder}"], {"command": "nightly", "folder": str(folder)})
+    return _closing_lines_on_failure(args, "nightly_flow", args.inbox, institutions=args.institutions,
+                                     out=_out(args), workers=args.workers, dask_address=args.dask_address)
 
 
 def _batch(args):
@@ -726,9 +748,21 @@ def _batch(args):
 
     options.whole_number("--workers", args.workers, 1, MAX_WORKERS)   # checked before Prefect starts
     options.output_folder(_out(args))
-    folder = _run_flow("batch_flow", args.tree, out=_out(args), db_url=args.db, workers=args.workers,
-                       dask_address=args.dask_address)
-    return _Lines([f"batch outputs: {folder} (summary.xlsx first)"], {"command": "batch", "folder": str(folder)})
+    return _closing_lines_on_failure(args, "batch_flow", args.tree, out=_out(args), workers=args.workers,
+                                     dask_address=args.dask_address)
+
+
+def _closing_lines_on_failure(args, name: str, *call_args, **kwargs):
+    """A flow that ran to its end with failures still prints its closing lines (what it read,
+    decided and wrote, and what to do next) before the error."""
+    from almaclean.orchestration.flows import FlowFailed
+
+    try:
+        return _run_flow(name, *call_args, db=args.db, quiet=args.quiet, **kwargs)
+    except FlowFailed as failed:
+        if failed.result is not None:
+            _print(failed.result, args)
+        raise AlmacleanError(str(failed)) from failed
 
 
 def _ledger(args):
@@ -774,7 +808,11 @@ def _verify(args):
     from almaclean.services.verify import verify_run
 
     if _as_flow(args):
-        result = _run_flow("verify_flow", args.run_folder, db_url=args.rerun_db, ledger_url=args.db)
+        ledger = _ledger(args)
+        if ledger is not None:
+            ledger.dispose()
+        result = _run_flow("verify_flow", args.run_folder, check_ledger=ledger is not None, db=args.db,
+                           rerun_db=args.rerun_db, quiet=args.quiet)
     else:
         result = verify_run(args.run_folder, db_url=args.rerun_db, ledger=_ledger(args))
     if not result.ok:
@@ -791,7 +829,8 @@ def _verify(args):
 
 def _demo(args):
     if _as_flow(args):
-        run = _run_flow("demo_flow", _out(args), db_url=args.db)
+        run = _run_flow("demo_flow", _out(args), configured_database=args.db is not None, db=args.db,
+                        quiet=args.quiet)
     else:
         from almaclean.services.demo import run_demo
 
