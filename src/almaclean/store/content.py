@@ -109,19 +109,25 @@ def packed(rows: pl.DataFrame, columns: Sequence[str]) -> pl.Expr:
     return pl.concat_str([field(c, escape) for c, escape in zip(columns, needs_escape)], separator=FIELD_SEPARATOR)
 
 
-def unpacked_fields(table: str) -> list[pl.Expr]:
-    """The inverse of packed_fields: the columns of FIELDS[table] from a `fields` column (the
-    columns a row was stored without, added to FIELDS later, are null)."""
+def unpacked(rows: pl.DataFrame, table: str) -> pl.DataFrame:
+    """The inverse of packed_fields: `rows` with its `fields` column replaced by the columns of
+    FIELDS[table] (the columns a row was stored without, added to FIELDS later, are null)."""
     columns = FIELDS[table]
-    parts = pl.col("fields").str.split_exact(FIELD_SEPARATOR, len(columns) - 1)
-    unpacked = []
-    for position, column in enumerate(columns):
-        value = parts.struct.field(f"field_{position}")
-        unescaped = value.str.replace_many(["\\\\", ESCAPED_SEPARATOR, EMPTY_TEXT], ["\\", FIELD_SEPARATOR, ""])
-        unpacked.append(pl.when(value == "").then(None)
-                        .when(value.str.contains("\\", literal=True)).then(unescaped)
-                        .otherwise(value).alias(column))
-    return unpacked
+    names = {f"field_{position}": column for position, column in enumerate(columns)}
+    # split once, every column at a time: a million rows of twenty fields in a second or two
+    rows = rows.with_columns(pl.col("fields").str.split_exact(FIELD_SEPARATOR, len(columns) - 1)).unnest("fields")
+    rows = rows.rename(names)
+    # only the columns holding a backslash have escapes to undo
+    escaped = rows.select(pl.col(c).str.contains("\\", literal=True).any() for c in columns).row(0) \
+        if rows.height else [False] * len(columns)
+
+    def column(name: str, escape: bool) -> pl.Expr:
+        value = pl.col(name)
+        if escape:
+            value = value.str.replace_many(["\\\\", ESCAPED_SEPARATOR, EMPTY_TEXT], ["\\", FIELD_SEPARATOR, ""])
+        return pl.when(pl.col(name) != "").then(value).alias(name)
+
+    return rows.with_columns(column(c, e) for c, e in zip(columns, escaped))
 
 
 def raw_cells(rows: pl.DataFrame, mapped: dict[int, str], cells: list[str]) -> pl.Expr:

@@ -50,7 +50,7 @@ def upgrade() -> None:
 
 def _hash_new_rows_of(conn, table: str, key: str, source_file_id: int, width: int) -> None:
     """Hashes of the rows of one file that no earlier file listed, into new_row_hashes."""
-    from almaclean.store.content import restored_cells, row_hashes, unpacked_fields
+    from almaclean.store.content import restored_cells, row_hashes, unpacked
     from almaclean.store.ingest import write_rows
 
     mapped = dict(conn.execute(sa.text("SELECT column_position, canonical_column FROM raw_columns "
@@ -65,7 +65,7 @@ def _hash_new_rows_of(conn, table: str, key: str, source_file_id: int, width: in
     batches = []
     while batch := result.fetchmany(BATCH_ROWS):
         rows = pl.DataFrame(batch, schema=schema, orient="row")
-        rows = rows.with_columns(unpacked_fields(table)).drop("fields")
+        rows = unpacked(rows, table)
         batches.append(rows.select("row_id").hstack(row_hashes(restored_cells(rows, mapped, width))))
     result.close()
     # written once the file is read: the query above reads new_row_hashes
