@@ -79,6 +79,17 @@ class Step:
         return rows / getattr(self.module, "ROWS_PER_SECOND", 50_000) if rows else 0.0
 
 
+def rows_in(conn: Connection, tables) -> int:
+    """Rows of these tables: what a rewriting migration's rows_to_rewrite counts."""
+    return sum(conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() for table in tables)
+
+
+def refuse_downgrade(revision: str, title: str, what: str) -> MigrationRefused:
+    """The refusal of a migration that cannot be undone in place: restore the backup instead."""
+    return MigrationRefused(f"migration {revision} ({title}) cannot be undone in place: {what}. Restore the backup "
+                            "`almaclean db upgrade` wrote before it")
+
+
 def current_revision(conn: Connection) -> str | None:
     """The revision a database is at; None for an empty or pre-versioning database."""
     if not inspect(conn).has_table("alembic_version"):

@@ -18,7 +18,7 @@ Revision ID: 0007
 import sqlalchemy as sa
 from alembic import op
 
-from almaclean.store.schema import MigrationRefused
+from almaclean.store.schema import refuse_downgrade, rows_in
 
 revision = "0007"
 down_revision = "0006"
@@ -80,10 +80,9 @@ def upgrade() -> None:
 
 
 def rows_to_rewrite(conn) -> int:
-    return sum(conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one() for table in KIND_TABLES)
+    return rows_in(conn, KIND_TABLES)
 
 
 def downgrade() -> None:
-    raise MigrationRefused("migration 0007 (rows stored by content) cannot be undone in place: it rebuilt the "
-                           "portfolio, P2E line, PO line and Extended Export tables, and rows stored since are "
-                           "shared between files. Restore the backup `almaclean db upgrade` wrote before it")
+    raise refuse_downgrade(revision, "rows stored by content", "it rebuilt the portfolio, P2E line, PO line and "
+                           "Extended Export tables, and rows stored since are shared between files")

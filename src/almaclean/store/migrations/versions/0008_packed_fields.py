@@ -13,7 +13,7 @@ Revision ID: 0008
 import sqlalchemy as sa
 from alembic import op
 
-from almaclean.store.schema import MigrationRefused
+from almaclean.store.schema import refuse_downgrade, rows_in
 
 revision = "0008"
 down_revision = "0007"
@@ -63,10 +63,9 @@ def upgrade() -> None:
 
 
 def rows_to_rewrite(conn) -> int:
-    return sum(conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one() for table in KEYS)
+    return rows_in(conn, KEYS)
 
 
 def downgrade() -> None:
-    raise MigrationRefused("migration 0008 (packed fields) cannot be undone in place: it rebuilt the portfolio, "
-                           "P2E line, PO line and Extended Export tables. Restore the backup `almaclean db upgrade` "
-                           "wrote before it")
+    raise refuse_downgrade(revision, "packed fields", "it rebuilt the portfolio, P2E line, PO line and Extended "
+                           "Export tables")

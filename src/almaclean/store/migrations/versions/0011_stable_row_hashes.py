@@ -17,6 +17,8 @@ import polars as pl
 import sqlalchemy as sa
 from alembic import op
 
+from almaclean.store.schema import rows_in
+
 revision = "0011"
 down_revision = "0010"
 branch_labels = None
@@ -30,7 +32,7 @@ BATCH_ROWS = 200_000
 
 
 def rows_to_rewrite(conn) -> int:
-    return sum(conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one() for table, _ in TABLES.values())
+    return rows_in(conn, [table for table, _ in TABLES.values()])
 
 
 def upgrade() -> None:

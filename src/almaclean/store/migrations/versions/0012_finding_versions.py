@@ -19,7 +19,7 @@ import polars as pl
 import sqlalchemy as sa
 from alembic import op
 
-from almaclean.store.schema import MigrationRefused
+from almaclean.store.schema import refuse_downgrade, rows_in
 
 revision = "0012"
 down_revision = "0011"
@@ -33,7 +33,7 @@ COLUMNS = ("portfolio_id", "mms_id", "outcome", "keeper_portfolio_id", "keeper_m
 
 
 def rows_to_rewrite(conn) -> int:
-    return conn.execute(sa.text("SELECT COUNT(*) FROM nightly_findings")).scalar_one()
+    return rows_in(conn, ["nightly_findings"])
 
 
 def upgrade() -> None:
@@ -96,6 +96,5 @@ def _convert(conn, institution: str) -> None:
 
 
 def downgrade() -> None:
-    raise MigrationRefused("migration 0010 (nightly finding versions) cannot be undone in place: it replaced the "
-                           "per-run nightly_findings and nightly_changes tables. Restore the backup `almaclean db "
-                           "upgrade` wrote before it")
+    raise refuse_downgrade(revision, "nightly finding versions", "it replaced the per-run nightly_findings and "
+                           "nightly_changes tables")
