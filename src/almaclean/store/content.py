@@ -49,6 +49,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 HASHES = ("hash_a", "hash_b")
 SPAN_COLUMNS = ("first_row", "first_id", "row_count")
 FETCH_ROWS = 100_000
+HASH_SLICE_ROWS = 100_000
 
 
 def last_row_id(conn: Connection, table: str) -> int:
@@ -70,8 +71,10 @@ def column_mapping(conn: Connection, source_file_id: int) -> dict[int, str]:
 def row_hashes(cells: pl.DataFrame) -> pl.DataFrame:
     """hash_a and hash_b of each row of the file's cells (all its columns: with the same header
     and column mapping, the same cells mean the same canonical values too); see the module text."""
-    canonical = canonical_bytes(cells)
-    digests = pl.Series(list(map(xxhash.xxh3_128_digest, canonical.to_list())), dtype=pl.Binary)
+    # a slice at a time: a million rows' bytes never live as Python objects at once
+    digests = pl.concat([pl.Series(list(map(xxhash.xxh3_128_digest, canonical_bytes(part).to_list())),
+                                   dtype=pl.Binary) for part in cells.iter_slices(HASH_SLICE_ROWS)]
+                        or [pl.Series([], dtype=pl.Binary)])
     return pl.DataFrame({
         "hash_a": digests.bin.head(8).bin.reinterpret(dtype=pl.Int64, endianness="big"),
         "hash_b": digests.bin.tail(8).bin.reinterpret(dtype=pl.Int64, endianness="big"),
