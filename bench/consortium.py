@@ -1,4 +1,4 @@
-"""Consortium scale: N institutions through `almaclean nightly` on PostgreSQL, night after night.
+"""Consortium scale: N institutions through `almaclean nightly` on PostgreSQL (or SQLite), night after night.
 
 Each institution is a sample made by the generator (50,000 to 200,000 portfolios, spread evenly
 over the institutions, with its P2E file and PO line export). Night 1 stores everything and
@@ -16,8 +16,9 @@ time is printed as a share of night 1's (the issue's target: at most 15%).
         [--workers 2] [--min-portfolios 50000] [--max-portfolios 200000] [--distinct 10]
         [--workdir DIR] [--dask-address tcp://host:8786]
 
---pg names a server where a database <name>_bench_consortium is made for each runner (dropped
-first, kept after for inspection). --distinct K generates K different institutions and gives the
+--pg names a server where a database <name>_bench_consortium_<runner> is made for each runner
+(dropped first, kept after for inspection); without it each runner gets a SQLite file in the work
+folder. --distinct K generates K different institutions and gives the
 others copies under their own codes (generating 40 institutions of up to 200,000 portfolios
 takes a while); --workdir keeps the generated samples for the next run.
 """
@@ -46,7 +47,7 @@ def sizes(institutions: int, smallest: int, largest: int) -> list[int]:
     if institutions == 1:
         return [smallest]
     step = (largest - smallest) / (institutions - 1)
-    return [round(smallest + i * step, -3) for i in range(institutions)]
+    return [int(round(smallest + i * step, -3)) for i in range(institutions)]
 
 
 def prepare_samples(work: Path, portfolios: list[int], distinct: int) -> list[Path]:
@@ -84,7 +85,13 @@ def fill_inbox(inbox: Path, samples: list[Path], night: int) -> None:
             os.utime(target, (1_700_090_000, 1_700_090_000))
 
 
-def database(server: str, name: str) -> str:
+def database(server: str | None, name: str, work: Path) -> str:
+    """A new, empty database: on the PostgreSQL server named, else a SQLite file in work."""
+    if server is None:
+        path = work / f"{name}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -94,9 +101,15 @@ def database(server: str, name: str) -> str:
 
 
 def database_bytes(url: str) -> int:
+    """The database's size: PostgreSQL's pg_database_size, a SQLite file with its WAL checkpointed."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            path = Path(engine.url.database)
+            size = sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists())
+        else:
+            size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
     engine.dispose()
     return int(size)
 
@@ -133,7 +146,8 @@ def night(inbox: Path, out: Path, url: str, runner: str, workers: int, address: 
 
 
 def run(runner: str, args, samples: list[Path], work: Path) -> list[dict]:
-    url = database(args.pg, f"{make_url(args.pg).database}_bench_consortium_{runner}")
+    prefix = make_url(args.pg).database if args.pg else "almaclean"
+    url = database(args.pg, f"{prefix}_bench_consortium_{runner}", work)
     inbox, out = work / f"inbox-{runner}", work / f"out-{runner}"
     shutil.rmtree(inbox, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
@@ -144,7 +158,8 @@ def run(runner: str, args, samples: list[Path], work: Path) -> list[dict]:
         from distributed import LocalCluster
 
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               env={"ALMACLEAN_DB_URL": url, "PREFECT_API_URL": os.environ["PREFECT_API_URL"]})
+                               env={"ALMACLEAN_DB_URL": url, "PREFECT_API_URL": os.environ["PREFECT_API_URL"],
+                                    "PREFECT_LOGGING_LEVEL": "WARNING"})
         address = cluster.scheduler_address
     figures = []
     try:
@@ -203,7 +218,8 @@ def prefect_server(work: Path, port: int = 4291):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pg", required=True, metavar="URL", help="a PostgreSQL server URL (a bench database is made)")
+    parser.add_argument("--pg", metavar="URL",
+                        help="a PostgreSQL server URL (a bench database is made there; default: a SQLite file)")
     parser.add_argument("--institutions", type=int, default=10)
     parser.add_argument("--min-portfolios", type=int, default=50_000)
     parser.add_argument("--max-portfolios", type=int, default=200_000)
