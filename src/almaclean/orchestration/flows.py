@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from almaclean import settings
 from almaclean.errors import AlmacleanError
-from almaclean.nightly.report import InstitutionRun, artifact_key, summary_rows
+from almaclean.nightly.report import InstitutionRun, artifact_key, summary_rows, write_institution_report
 from almaclean.orchestration import configuration
 from almaclean.services import batch, nightly, options
 from almaclean.services.demo import DemoRun, run_demo
@@ -209,11 +209,11 @@ def nightly_institutions(inbox: Path, jobs: list[tuple[str, Path]], lease_id: in
         except nightly.InstitutionFailed as failed:
             results.append(failed.result)
         except Exception as exc:  # the task itself could not run (a worker lost): reported as failed
-            results.append(nightly.InstitutionResult(InstitutionRun(code, "failed", Path(folder).name,
-                                                                    error=f"{type(exc).__name__}: {exc}")))
+            run = InstitutionRun(code, "failed", Path(folder).name, error=f"{type(exc).__name__}: {exc}")
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            results.append(nightly.InstitutionResult(run, write_institution_report(Path(folder), run, None)))
     for result in results:
-        create_markdown_artifact(result.markdown or f"# Nightly P2E detection: {result.run.institution}\n\n"
-                                 f"**Failed**: {result.run.error}", key=artifact_key(result.run.institution),
+        create_markdown_artifact(result.markdown, key=artifact_key(result.run.institution),
                                  description=f"Nightly P2E detection of {result.run.institution}: {result.run.status}")
     return results
 

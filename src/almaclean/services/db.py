@@ -68,7 +68,6 @@ class SchemaRun:
         if not self.steps:
             out.append(f"schema {self.before}: nothing to do" + (" (the newest)" if self.after == HEAD else ""))
             return out
-        out += [f"  {line}" for line in self.plan_lines]
         if self.backup is not None:
             out.append(f"backup: {self.backup} ({self.backup.stat().st_size / 1e6:,.1f} MB, schema {self.before}); "
                        f"to go back to it, stop every almaclean job and copy it over the database file")
@@ -80,7 +79,8 @@ class SchemaRun:
     def as_json(self) -> dict:
         return {"command": self.command, "database": self.database, "schema_before": self.before,
                 "schema_after": self.after, "backup": str(self.backup) if self.backup else None,
-                "migrations": [{"revision": r, "seconds": s} for r, s in self.steps], "seconds": self.seconds}
+                "migrations": [{"revision": r, "seconds": s} for r, s in self.steps], "plan": self.plan_lines,
+                "seconds": self.seconds}
 
 
 def upgrade_database(engine: Engine, *, i_have_a_backup: bool = False, backup_dir: Path | None = None,

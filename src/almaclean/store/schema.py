@@ -19,6 +19,7 @@ migration has to run.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,9 +126,9 @@ def _script():
 
 
 def _step(script) -> Step:
-    doc = (script.module.__doc__ or "").strip().splitlines()
-    return Step(script.revision, doc[0] if doc else script.revision, getattr(script.module, "REWRITES", None),
-                script.module)
+    first = ((script.module.__doc__ or "").strip().splitlines() or [script.revision])[0]
+    title = re.split(r": |\. ", first, maxsplit=1)[0].rstrip(".:")
+    return Step(script.revision, title, getattr(script.module, "REWRITES", None), script.module)
 
 
 def all_steps() -> list[Step]:
