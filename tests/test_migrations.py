@@ -52,7 +52,7 @@ def test_the_migrations_are_one_chain_ending_at_head():
         if step.rewrites:
             assert callable(step.module.rows_to_rewrite) and step.module.ROWS_PER_SECOND > 0, step.revision
     # the migrations that rebuild tables or rewrite every row say so; the others only add
-    assert [s.revision for s in steps if s.rewrites] == ["0007", "0008", "0009", "0010"]
+    assert [s.revision for s in steps if s.rewrites] == ["0007", "0008", "0011", "0012"]
 
 
 def test_every_migration_comes_back_down_or_refuses_saying_what_to_do(db_url):
@@ -81,7 +81,7 @@ def test_every_migration_comes_back_down_or_refuses_saying_what_to_do(db_url):
         engine = upgraded_to(db_url, revision)  # and up again
         assert layout(engine) == layouts[revision], revision
         engine.dispose()
-    refusing = {"0001", "0007", "0008", "0010"}
+    refusing = {"0001", "0007", "0008", "0012"}
     assert refusing == {r for r in steps if _refuses(r)}
 
 
@@ -117,7 +117,7 @@ def test_an_empty_database_takes_every_migration_on_open(db_url):
 def test_a_rewriting_migration_waits_for_db_upgrade_and_other_commands_exit_2(db_url, tmp_path, capsys):
     engine, path = _with_a_stored_file(db_url, tmp_path, "0008")
     before = layout(engine)
-    with pytest.raises(schema.UpgradeNeeded, match=r"needs `almaclean db upgrade`.*0009 and 0010 rewrite"):
+    with pytest.raises(schema.UpgradeNeeded, match=r"needs `almaclean db upgrade`.*0011 and 0012 rewrite"):
         make_engine(db_url)
     assert main(["ingest", "portfolios", str(path), "--institution", "UNI", "--db", db_url]) == 2
     assert "almaclean db upgrade" in capsys.readouterr().err
@@ -129,7 +129,7 @@ def test_additive_migrations_apply_on_open(db_url, tmp_path, monkeypatch):
     engine, _ = _with_a_stored_file(db_url, tmp_path, "0008")
     engine.dispose()
     for step in schema.all_steps():
-        if step.revision in ("0009", "0010"):
+        if step.revision in ("0011", "0012"):
             monkeypatch.setattr(step.module, "REWRITES", None)
     assert revision_of(make_engine(db_url)) == schema.HEAD
 
@@ -141,7 +141,7 @@ def test_db_upgrade_backs_sqlite_up_first_and_goes_on_after_an_interruption(tmp_
     url = f"sqlite:///{tmp_path / 'almaclean.db'}"
     engine, path = _with_a_stored_file(url, tmp_path, "0008")
     engine.dispose()
-    step = next(s for s in schema.all_steps() if s.revision == "0010")
+    step = next(s for s in schema.all_steps() if s.revision == "0012")
 
     def interrupted():
         raise RuntimeError("the machine went down")
@@ -149,22 +149,22 @@ def test_db_upgrade_backs_sqlite_up_first_and_goes_on_after_an_interruption(tmp_
     monkeypatch.setattr(step.module, "upgrade", interrupted)
     assert main(["db", "upgrade", "--db", url]) == 1
     err = capsys.readouterr().err
-    assert "0009 Stable content hashes" in err and "rewrites the content hash of every stored row (2 rows, about" in err
+    assert "0011 Stable content hashes" in err and "rewrites the content hash of every stored row (2 rows, about" in err
     assert "backing the database up to" in err
-    assert "at schema 0009" in err and "run `almaclean db upgrade` again to go on" in err
+    assert "at schema 0011" in err and "run `almaclean db upgrade` again to go on" in err
     (first_backup,) = tmp_path.glob("almaclean.db.backup-0008-*")
     with sqlite3.connect(first_backup) as backup:
         assert backup.execute("SELECT version_num FROM alembic_version").fetchone() == ("0008",)
         assert backup.execute("SELECT COUNT(*) FROM portfolios").fetchone() == (2,)
     engine = create_engine(url)
-    assert revision_of(engine) == "0009"
+    assert revision_of(engine) == "0011"
     engine.dispose()
 
     monkeypatch.undo()
     assert main(["--json", "db", "upgrade", "--db", url]) == 0
     out = capsys.readouterr().out
-    assert '"schema_before": "0009"' in out and '"schema_after": "0010"' in out
-    assert len(list(tmp_path.glob("almaclean.db.backup-0009-*"))) == 1
+    assert '"schema_before": "0011"' in out and '"schema_after": "0012"' in out
+    assert len(list(tmp_path.glob("almaclean.db.backup-0011-*"))) == 1
     engine = make_engine(url)
     assert revision_of(engine) == schema.HEAD
     assert raw_table(engine, 1).frame.equals(read_table(path).frame)
@@ -187,10 +187,11 @@ def test_db_upgrade_on_postgresql_asks_for_a_backup_first(db_url, tmp_path, caps
 
 def test_db_downgrade_undoes_additive_migrations_and_refuses_the_others(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'almaclean.db'}"
-    engine, _ = _with_a_stored_file(url, tmp_path, "0009")
-    assert main(["db", "downgrade", "0008", "--db", url]) == 0
-    assert "downgraded from schema 0009 to 0008" in capsys.readouterr().out
-    assert revision_of(engine) == "0008"
+    engine, _ = _with_a_stored_file(url, tmp_path, "0011")
+    assert main(["db", "downgrade", "0009", "--db", url]) == 0   # the content hashes, then the run leases
+    assert "downgraded from schema 0011 to 0009: 0011 in" in capsys.readouterr().out
+    assert revision_of(engine) == "0009"
+    assert not inspect(engine).has_table("run_leases")
     assert main(["db", "downgrade", "0006", "--db", url]) == 2
     assert "cannot be undone in place" in capsys.readouterr().err
     assert revision_of(engine) == "0008"

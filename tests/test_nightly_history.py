@@ -118,12 +118,12 @@ def _old_layout_record(engine, run_id: int, now: pl.DataFrame, changes: pl.DataF
                      {"n": now.height, "r": run_id})
 
 
-def test_migration_0010_converts_the_per_run_tables_and_every_run_reads_back_the_same(db_url):
+def test_migration_0012_converts_the_per_run_tables_and_every_run_reads_back_the_same(db_url):
     """A database written by the per-run layout (several institutions, failed runs between):
     after the migration, every run's findings and changes read back as they were stored."""
     from conftest import upgraded_to
 
-    engine = upgraded_to(db_url, "0009")
+    engine = upgraded_to(db_url, "0011")
     draw = random.Random(22)
     stored = {}
     last: dict[str, pl.DataFrame] = {}
@@ -145,7 +145,7 @@ def test_migration_0010_converts_the_per_run_tables_and_every_run_reads_back_the
         stored[run_id], last[institution] = (now, changes), now
     engine.dispose()
 
-    engine = upgraded_to(db_url, "0010")
+    engine = upgraded_to(db_url, "0012")
     assert_history_reads_back(engine, stored)
     with engine.connect() as conn:
         tables = set(conn.dialect.get_table_names(conn))

@@ -241,7 +241,7 @@ def test_a_database_of_the_earlier_layout_is_migrated_and_every_file_comes_back(
         assert raw_table(engine, source_file_id).frame.equals(read_table(path).frame)
         assert sources_frame(engine, "portfolios", [source_file_id]).drop("source_file_id").equals(canonical_of(path))
     assert spans_of(engine, old_ids[1]) == [(2, 101, 1), (4, 102, 1)]
-    # rows stored before content storage got their content hash from 0010 (put back from the file's
+    # rows stored before content storage got their content hash from 0011 (put back from the file's
     # cells): the next file is stored as a delta at once (row 5 changed, row 100 added), and so
     # is the one after (row 5 as on night 1)
     results = [ingest_file(engine, "portfolios", p, "UNI") for p in (second, third)]
@@ -421,7 +421,7 @@ def test_two_rows_share_a_content_hash_only_when_their_cells_are_the_same(first,
     assert (hashes[0] == hashes[1]) == (rows.row(0) == rows.row(1))
 
 
-def test_migration_0010_rehashes_every_stored_row_from_its_file(tmp_path, db_url):
+def test_migration_0011_rehashes_every_stored_row_from_its_file(tmp_path, db_url):
     """Rows hashed by an earlier version (polars' own hash, here any other value) get the stable
     hash of their file's cells, each row once however many files share it; the next export is
     then stored as a delta against them."""
@@ -432,7 +432,7 @@ def test_migration_0010_rehashes_every_stored_row_from_its_file(tmp_path, db_url
     ids = [ingest_file(engine, "portfolios", p, "UNI").source_file_id for p in (first, second)]
     with engine.begin() as conn:  # hashes as an earlier polars gave them
         conn.execute(text("UPDATE portfolios SET hash_a = hash_a + 7, hash_b = -hash_b"))
-    engine = upgraded_to(db_url, "0010")
+    engine = upgraded_to(db_url, "0011")
     for source_file_id, path in zip(ids, (first, second)):
         with engine.connect() as conn:
             stored = conn.execute(text(
@@ -444,13 +444,13 @@ def test_migration_0010_rehashes_every_stored_row_from_its_file(tmp_path, db_url
     assert count(engine, "portfolios") == 100 + 2 + 1  # night 3: only row 5 as on night 1 is new
 
 
-def test_migration_0010_downgrade_clears_the_hashes_and_nothing_is_lost(tmp_path, db_url):
+def test_migration_0011_downgrade_clears_the_hashes_and_nothing_is_lost(tmp_path, db_url):
     from almaclean.store import schema
 
-    engine = upgraded_to(db_url, "0009")
+    engine = upgraded_to(db_url, "0011")
     first, second, _ = three_nights(tmp_path)
     source_file_id = ingest_file(engine, "portfolios", first, "UNI").source_file_id
-    assert schema.downgrade(engine, "0008") == ["0009"]
+    assert schema.downgrade(engine, "0010") == ["0011"]
     assert count(engine, "portfolios", "WHERE hash_a IS NOT NULL") == 0
     assert raw_table(engine, source_file_id).frame.equals(read_table(first).frame)
     ingest_file(engine, "portfolios", second, "UNI")  # rows without a hash match nothing: stored whole

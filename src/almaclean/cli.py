@@ -547,7 +547,7 @@ def _fetch(args):
     request = FetchRequest(args.kind, institution, args.report, api_base=args.api_base,
                            api_key_env=args.api_key_env, api_key_block=args.api_key_block)
     if _as_flow(args):
-        result = _run_flow("fetch_flow", request, mapping=args.mapping, db_url=args.db)
+        result = _run_flow("fetch_flow", request, mapping=args.mapping, db=args.db, quiet=args.quiet)
     else:
         result = fetch_report(_open(args), request, mapping=mapping_for(args.mapping, args.kind))
     return replace(result, next_command=other_command(args, "p2e", "--institution", institution))

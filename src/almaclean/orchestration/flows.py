@@ -67,10 +67,11 @@ def ingest_flow(kind: str, files: list[Path], institution: str, *, scope: str | 
 
 
 @flow(name="almaclean-fetch")
-def fetch_flow(request: FetchRequest, mapping: Path | None = None, db_url: str | None = None) -> FetchResult:
+def fetch_flow(request: FetchRequest, mapping: Path | None = None) -> FetchResult:
     """The request names where the API key is (a variable or a Secret block), never the key:
-    flow parameters are recorded by Prefect."""
-    return step(fetch_report)(open_database(db_url), request, mapping=mapping_for(mapping, request.kind))
+    flow parameters are recorded by Prefect (the database, likewise, comes from the environment)."""
+    flow_started()
+    return step(fetch_report)(open_database(), request, mapping=mapping_for(mapping, request.kind))
 
 
 @flow(name="almaclean-p2e")
