@@ -129,8 +129,10 @@ def worker_peaks(address: str) -> list[float]:
 def night(inbox: Path, out: Path, url: str, runner: str, workers: int, address: str | None) -> tuple[float, float]:
     """The whole `almaclean nightly` command; returns (seconds, its peak RSS in MB)."""
     command = [sys.executable, "-c", (
-        "import resource, sys\nfrom almaclean.cli import main\ncode = main(sys.argv[1:])\n"
-        "print('__PEAK__', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\nsys.exit(code)"),
+        "import sys\nfrom almaclean.cli import main\ncode = main(sys.argv[1:])\n"
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
+        "print('__PEAK__', next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')) / 1024)\n"
+        "sys.exit(code)"),
         "-q", "nightly", str(inbox), "--out", str(out), "--workers", str(workers)]
     if runner == "dask":
         command += ["--dask", address]
