@@ -112,11 +112,11 @@ def test_one_task_per_institution_retries_only_a_transient_error(prefect_server,
     attempts = {}
     real = nightly_service.ingest_inbox
 
-    def flaky(engine, folder, institution):
+    def flaky(engine, folder, institution, **options):
         attempts[institution] = attempts.get(institution, 0) + 1
         if institution == "EDU01" and attempts[institution] == 1:
             raise OperationalError("INSERT", {}, Exception("database is locked"))
-        return real(engine, folder, institution)
+        return real(engine, folder, institution, **options)
 
     monkeypatch.setattr(nightly_service, "ingest_inbox", flaky)
     monkeypatch.setattr("almaclean.orchestration.flows.RETRY_DELAY_SECONDS", 0)
