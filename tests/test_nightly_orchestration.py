@@ -40,7 +40,8 @@ def inbox_of(sample, root, codes=("EDU01",)):
                                         "was made: set ALMACLEAN_INBOX and run `prefect deploy` again"),
     ("inbox", "/nonexistent/inbox", "inbox /nonexistent/inbox is not a folder"),
     ("db", "/srv/almaclean.db", "$ALMACLEAN_DB_URL of the worker is not a database URL"),
-    ("db", "postgresql+psycopg://almaclean@127.0.0.1:1/almaclean", "cannot open the database postgresql+psycopg://almaclean@127.0.0.1:1/almaclean: "),
+    ("db", "postgresql+psycopg://almaclean@127.0.0.1:1/almaclean",
+     "cannot reach the database server postgresql+psycopg://almaclean@127.0.0.1:1/almaclean: "),
     ("secret", "no-such-block", "no Prefect Secret block named 'no-such-block'"),
 ])
 def test_the_flow_checks_its_configuration_first_and_says_in_one_line_what_to_set(
