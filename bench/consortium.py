@@ -16,6 +16,10 @@ time is printed as a share of night 1's (the issue's target: at most 15%).
         [--workers 2] [--min-portfolios 50000] [--max-portfolios 200000] [--distinct 10]
         [--workdir DIR] [--dask-address tcp://host:8786]
 
+--baseline SRC also runs the nights with another checkout's code (its src folder, e.g. a
+checkout of main without this work), one institution after another as its nightly does, into a
+database of its own: the "before" figures, measured beside the others.
+
 --pg names a server where a database <name>_bench_consortium_<runner> is made for each runner
 (dropped first, kept after for inspection); without it each runner gets a SQLite file in the work
 folder. --distinct K generates K different institutions and gives the
@@ -126,17 +130,23 @@ def worker_peaks(address: str) -> list[float]:
         return sorted(client.run(peak).values())
 
 
-def night(inbox: Path, out: Path, url: str, runner: str, workers: int, address: str | None) -> tuple[float, float]:
-    """The whole `almaclean nightly` command; returns (seconds, its peak RSS in MB)."""
+def night(inbox: Path, out: Path, url: str, runner: str, workers: int, address: str | None,
+          baseline: Path | None = None) -> tuple[float, float]:
+    """The whole `almaclean nightly` command (baseline: another checkout's, as it runs); returns
+    (seconds, its peak RSS in MB)."""
     command = [sys.executable, "-c", (
         "import sys\nfrom almaclean.cli import main\ncode = main(sys.argv[1:])\n"
         # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
         "print('__PEAK__', next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')) / 1024)\n"
         "sys.exit(code)"),
-        "-q", "nightly", str(inbox), "--out", str(out), "--workers", str(workers)]
+        "-q", "nightly", str(inbox), "--out", str(out)]
+    if runner != "baseline":
+        command += ["--workers", str(workers)]
     if runner == "dask":
         command += ["--dask", address]
     env = {**os.environ, "ALMACLEAN_DB_URL": url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    if baseline is not None:
+        env["PYTHONPATH"] = str(baseline)
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -169,7 +179,8 @@ def run(runner: str, args, samples: list[Path], work: Path) -> list[dict]:
         for number, label in ((1, "night 1: every file new"), (2, "night 2: portfolio exports 1% changed"),
                               (3, "night 3: nothing new")):
             fill_inbox(inbox, samples, number)
-            seconds, peak = night(inbox, out, url, runner, args.workers, address)
+            seconds, peak = night(inbox, out, url, runner, args.workers, address,
+                                  args.baseline if runner == "baseline" else None)
             size = database_bytes(url)
             peaks = worker_peaks(address) if runner == "dask" else []
             figures.append({"night": label, "seconds": seconds, "peak_mb": peak, "worker_peaks_mb": peaks,
@@ -229,6 +240,8 @@ def main() -> None:
     parser.add_argument("--runner", nargs="+", choices=("threads", "dask"), default=["threads", "dask"])
     parser.add_argument("--workers", type=int, default=2, help="threads, or Dask worker processes")
     parser.add_argument("--dask-address", help="an existing Dask scheduler instead of a local cluster")
+    parser.add_argument("--baseline", type=Path, metavar="SRC",
+                        help="also run the nights with this checkout's src folder (the figures before this code)")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="almaclean-consortium-"))
@@ -237,7 +250,8 @@ def main() -> None:
           f"({min(portfolios):,} to {max(portfolios):,} each), {args.workers} workers; work folder {work}", flush=True)
     samples = prepare_samples(work, portfolios, args.distinct)
     with prefect_server(work):
-        results = {runner: run(runner, args, samples, work) for runner in args.runner}
+        runners = (["baseline"] if args.baseline else []) + args.runner
+        results = {runner: run(runner, args, samples, work) for runner in runners}
     (work / "consortium.json").write_text(json.dumps({"institutions": args.institutions, "portfolios": portfolios,
                                                       "workers": args.workers, "results": results}, indent=2))
 
