@@ -61,7 +61,7 @@ def command_uses() -> list[tuple[str, list[str], str]]:
                     value_next = word == "--db"
                 elif command is None:
                     command = word
-                elif command == "db" and not options and word in ("upgrade", "prune"):
+                elif command == "db" and not options and word in PARSER.commands["db"].commands:
                     command = f"db {word}"
                 elif FLAG.fullmatch(word):
                     options.append(word)
