@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from almaclean.cli import main
+from almaclean.invocation import command_line
 from almaclean.nightly import history
 from almaclean.orchestration.configuration import ConfigurationError
 from almaclean.sample.generator import generate
@@ -176,7 +177,8 @@ def test_nightly_closing_lines_say_what_was_read_decided_not_checked_written_and
     assert "changes: first run, every finding is new" in out
     assert "wrote EDU01/report.md, EDU01/changes.csv, EDU01/p2e/" in out
     assert "next: read the new findings in EDU01/report.md" in out
-    assert f"next: fix what each FAILED line says, then run almaclean nightly {inbox} --institution BAD02" in out
+    again = command_line("nightly", str(inbox), "--institution", "BAD02", "--db", url)   # on the same database
+    assert f"next: fix what each FAILED line says, then run {again}" in out
     # progress while Prefect's server is made ready (no $PREFECT_API_URL here)
     assert "starting Prefect's temporary server" in captured.err and "started in" in captured.err
 

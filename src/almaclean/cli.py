@@ -758,11 +758,19 @@ def _closing_lines_on_failure(args, name: str, *call_args, **kwargs):
     from almaclean.orchestration.flows import FlowFailed
 
     try:
-        return _run_flow(name, *call_args, db=args.db, quiet=args.quiet, **kwargs)
+        return _with_global_options(_run_flow(name, *call_args, db=args.db, quiet=args.quiet, **kwargs), args)
     except FlowFailed as failed:
         if failed.result is not None:
-            _print(failed.result, args)
+            _print(_with_global_options(failed.result, args), args)
         raise AlmacleanError(str(failed)) from failed
+
+
+def _with_global_options(result, args):
+    """A flow's result whose next steps name commands (nightly's): with this run's global
+    options (--db, ...), so that the command runs on the same database."""
+    if hasattr(result, "global_options"):
+        return replace(result, global_options=tuple(_option_words(args, _global_actions(build_parser()), ())))
+    return result
 
 
 def _ledger(args):

@@ -87,6 +87,7 @@ class NightlyRun:
     folder: Path
     results: list[InstitutionResult]
     inbox: Path | None = None
+    global_options: tuple[str | Path, ...] = ()   # the command's own (--db, ...), for the commands it names
 
     @property
     def runs(self) -> list[InstitutionRun]:
@@ -115,7 +116,8 @@ class NightlyRun:
                          + f", then act on {P2E_FOLDER}/p2e_report.xlsx (its first sheet says what to do, in order)")
         if self.failed:
             again = command_line("nightly", str(self.inbox) if self.inbox else "INBOX",
-                                 *[a for r in self.failed for a in ("--institution", r.institution)])
+                                 *[a for r in self.failed for a in ("--institution", r.institution)],
+                                 *self.global_options)
             steps.append("fix what each FAILED line says, then run " + again
                          + " (each compares with its last succeeded run)")
         if not steps:
