@@ -34,19 +34,21 @@ PREVIOUS_FINDINGS = "previous-findings"   # input role
 CZ_TITLES = "cz-titles"                   # input role: CZ collection title lists
 PREVIOUS_FINDINGS_FILE = "previous_findings.csv"
 RUN_FACTS = ("run_id", "previous_run_id", "files", "error")   # recorded per nightly institution
+LATER_FACTS = ("reused_from",)   # recorded too, absent from older bundles
 
 
 def run_record(run: InstitutionRun) -> dict:
     """A nightly institution's entry in bundle.json: what a re-run cannot reproduce (the run ids
     the database gave, the inbox files and whether each was new, the error) plus status."""
     return {"code": run.institution, "folder": run.folder, "status": run.status,
-            **{name: getattr(run, name) for name in RUN_FACTS}}
+            **{name: getattr(run, name) for name in RUN_FACTS + LATER_FACTS}}
 
 
 def institution_run(record: dict) -> InstitutionRun:
     """The InstitutionRun of a bundle entry (counts are recomputed by the re-run)."""
     return InstitutionRun(record["code"], record["status"], record["folder"],
-                          **{name: record[name] for name in RUN_FACTS})
+                          **{name: record[name] for name in RUN_FACTS},
+                          **{name: record.get(name) for name in LATER_FACTS})
 
 
 def write_back(engine: Engine, source_file_id: int, folder: Path, stored: StoredTable | None = None) -> Path:

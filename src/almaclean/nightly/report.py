@@ -51,6 +51,7 @@ class InstitutionRun:
     changes: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    reused_from: int | None = None   # the run whose analysis of the very same inputs this one reuses
 
     def count(self, findings: pl.DataFrame, changes: pl.DataFrame) -> None:
         """Set the counts of a succeeded run from its findings and changes."""
@@ -94,6 +95,10 @@ def institution_markdown(run: InstitutionRun, changes: pl.DataFrame | None) -> s
         lines += [f"Run #{run.run_id}: the first succeeded run of this institution, so every finding is new.", ""]
     else:
         lines += [f"Run #{run.run_id}, compared with run #{run.previous_run_id}.", ""]
+    if run.status == "succeeded" and run.reused_from is not None:
+        lines += [f"Unchanged since run #{run.reused_from}: the stored files, options and almaclean rules are "
+                  "the ones it analysed, so they were not analysed again and its findings stand as they were. "
+                  f"Its P2E report ({P2E_FOLDER}/ in the folder of run #{run.reused_from}) still holds.", ""]
     fetched = [[f["report"], f["kind"], f["status"], f["rows"], f["file"]] for f in run.files if f.get("report")]
     if fetched:
         lines += ["## Alma Analytics reports fetched", "",
@@ -107,7 +112,8 @@ def institution_markdown(run: InstitutionRun, changes: pl.DataFrame | None) -> s
     counts = [[c, run.changes.get(c, 0)] for c in SUMMARY_COUNTS]
     lines += ["## Changes", "", markdown_table(["change", "portfolios"], counts),
               "", "Findings now: " + ", ".join(f"{o} {run.outcomes.get(o, 0)}" for o in OUTCOMES)
-              + f". The P2E report of this run is in {P2E_FOLDER}/.", ""]
+              + (f". The P2E report of this run is in {P2E_FOLDER}/." if run.reused_from is None else
+                 f". The P2E report is run #{run.reused_from}'s ({P2E_FOLDER}/ in its folder)."), ""]
     by = {c: changes.filter(pl.col("change") == c) for c in CHANGES}
     lines += _list_section("New", by[NEW], ["portfolio_id", "mms_id", "outcome", "keeper", "evidence"])
     lines += _list_section("Resolved (deleted in Alma)", by[RESOLVED],
