@@ -25,6 +25,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from almaclean.bundle.ledger import record_run
+from almaclean.bundle.runs import keep_previous_findings, previous_findings_file
 from almaclean.errors import AlmacleanError, InputError
 from almaclean.invocation import command_line
 from almaclean.kinds import load_mapping
@@ -210,6 +211,7 @@ def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
     InstitutionFailed once the failure is recorded (its run row 'failed') and its report.md written."""
     if folder.exists():
         shutil.rmtree(folder)
+    previous_findings_file(folder).unlink(missing_ok=True)   # an earlier attempt's
     folder.mkdir(parents=True)
     run = InstitutionRun(institution, "failed", folder.name)
     result = InstitutionResult(run)
@@ -230,6 +232,8 @@ def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
         frames = load_current(engine, institution, current)
         analysis = analyse(engine, frames)
         before = history.run_findings(engine, previous) if previous is not None else None
+        if before is not None:
+            keep_previous_findings(folder, before)
         findings, changes = findings_and_changes(analysis, before, frames["portfolios"]["portfolio_id"])
         run.count(findings, changes)
         # Files first, then the record: a run whose files could not be written is not the one
@@ -256,6 +260,7 @@ def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
             run.error = f"{type(exc).__name__}: {exc}"
             log.exception("nightly run of %s failed", institution)
         run.status, run.changes, run.outcomes = "failed", {}, {}
+        previous_findings_file(folder).unlink(missing_ok=True)   # the bundle keeps no input of a failed run
         result.analysed, result.counts, result.not_checked = {}, {}, []
         _record_failure(engine, run)
         result.markdown = write_institution_report(folder, run, None)
@@ -280,6 +285,7 @@ def _reuse(engine: Engine, run: InstitutionRun, result: InstitutionResult, folde
     one "open"), its counts and not-checked lines; changes.csv and report.md written, no p2e/
     (report.md names the run whose p2e/ still holds)."""
     findings = history.run_findings(engine, run.previous_run_id)
+    keep_previous_findings(folder, findings)
     changes = compare(findings, findings, findings.get_column("portfolio_id"))
     run.reused_from = int(facts["analysed_in"])
     run.count(findings, changes)
