@@ -183,12 +183,21 @@ def write_institution_report(folder: Path, run: InstitutionRun, changes: pl.Data
     return markdown
 
 
+def _summary_entry(run: InstitutionRun) -> dict:
+    """An institution in summary.json; reused_from only when it was (a bundle made before it
+    existed re-writes the same bytes)."""
+    entry = asdict(run)
+    if entry["reused_from"] is None:
+        del entry["reused_from"]
+    return entry
+
+
 def write_summary(run_folder: Path, runs: list[InstitutionRun]) -> str:
     """summary.md and summary.json of the whole run; returns the markdown."""
     run_folder = Path(run_folder)
     markdown = summary_markdown(runs)
     _write_text(run_folder / SUMMARY_MD, markdown)
-    payload = {"institutions": [asdict(r) for r in runs],
+    payload = {"institutions": [_summary_entry(r) for r in runs],
                "failed": [r.institution for r in runs if r.status != "succeeded"]}
     write_json(run_folder / SUMMARY_JSON, payload)
     log.info("nightly summary written to %s", run_folder)
