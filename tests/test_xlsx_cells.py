@@ -124,6 +124,22 @@ def test_the_package_is_compressed_at_the_fast_zlib_level(tmp_path):
     assert info.compress_size == deflated(ZIP_LEVEL)
 
 
+def test_the_zip_level_is_this_writer_s_own(tmp_path):
+    """Only write_workbook's packages change level: xlsxwriter's module and every other writer
+    in the process (polars' write_excel here) still zip at zipfile's default."""
+    import xlsxwriter.workbook
+
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
+    frame = pl.DataFrame({"title": [f"Revue d'histoire {i % 997} : cahiers" for i in range(5_000)]})
+    frame.write_excel(tmp_path / "polars.xlsx")
+    with zipfile.ZipFile(tmp_path / "polars.xlsx") as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+        data = z.read(info)
+    packer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    assert info.compress_size == len(packer.compress(data) + packer.flush())
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
+
+
 def test_tricky_text_gives_the_same_package_as_xlsxwriter(tmp_path):
     frame = _tricky_frame()
     header = ["Portfolio Id", "", " Title "]

@@ -43,6 +43,7 @@ import polars as pl
 
 from almaclean import interrupts
 from almaclean.errors import InputError
+from almaclean.excel import EXCEL_MAX_CHARS, utf16_length
 from almaclean.read.detect import (
     CHUNK_BYTES,
     SEPARATOR_FORMAT,
@@ -56,8 +57,6 @@ from almaclean.read.detect import (
     whole_file_encoding,
 )
 from almaclean.read.xlsx_check import EXCEL_COLUMNS, CellNote, numeric_cells, plan_xlsx
-from almaclean.write.xlsx import EXCEL_MAX_CHARS
-from almaclean.write.xlsx_cells import utf16_length
 
 log = logging.getLogger(__name__)
 

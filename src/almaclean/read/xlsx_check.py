@@ -39,7 +39,7 @@ from xml.parsers import expat
 
 from almaclean.errors import InputError
 from almaclean.read import xlsx_formats
-from almaclean.write.xlsx import EXCEL_MAX_CHARS
+from almaclean.excel import EXCEL_MAX_CHARS
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import types
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,14 +26,12 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from almaclean.errors import AlmacleanError
+from almaclean.excel import EXCEL_MAX_CHARS, EXCEL_MAX_COLS, EXCEL_MAX_ROWS, utf16_length
 from almaclean.write.atomic import atomic_path
-from almaclean.write.xlsx_cells import CellStyles, frame_rows_xml, rows_xml, utf16_length
+from almaclean.write.xlsx_cells import CellStyles, frame_rows_xml, rows_xml
 
 log = logging.getLogger(__name__)
 
-EXCEL_MAX_ROWS = 1_048_576
-EXCEL_MAX_COLS = 16_384
-EXCEL_MAX_CHARS = 32_767
 FIXED_CREATED = datetime(2000, 1, 1)
 DEFAULT_HIGHLIGHT = "#FFEB9C"
 MIN_WIDTH, MAX_WIDTH = 8.0, 60.0
@@ -42,21 +41,31 @@ ZIP_LEVEL = 1  # zlib level of the package: a third the time of the default 6, a
 
 
 class _PackageZip(zipfile.ZipFile):
-    """The zip file xlsxwriter packages a workbook into, at ZIP_LEVEL.
-
-    Compressing the sheets was the slowest step of a big report (2.8 s of 183 MB of XML at
-    level 6, 1.1 s at level 1). xlsxwriter has no option for it; Workbook._store_workbook (3.3.1,
-    the exact pin) opens `ZipFile` from its module's namespace, which is replaced by this class
-    once, at import. tests/test_xlsx_cells.py fails if a written package is not at ZIP_LEVEL.
-    """
+    """The zip file a workbook is packaged into, at ZIP_LEVEL."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("compresslevel", ZIP_LEVEL)
         super().__init__(*args, **kwargs)
 
 
-if xlsxwriter.workbook.ZipFile is zipfile.ZipFile:
-    xlsxwriter.workbook.ZipFile = _PackageZip
+class _Workbook(xlsxwriter.Workbook):
+    """An xlsxwriter Workbook that packages at ZIP_LEVEL.
+
+    Compressing the sheets was the slowest step of a big report (2.8 s of 183 MB of XML at
+    level 6, 1.1 s at level 1). xlsxwriter has no option for it: Workbook._store_workbook opens
+    `ZipFile` from its module's namespace. This class's copy of that method reads `ZipFile` from
+    a namespace of its own, so only workbooks written here change; xlsxwriter itself, and every
+    other user of it in the process (polars' write_excel), is left as it is.
+    tests/test_xlsx_cells.py fails if a written package is not at ZIP_LEVEL.
+    """
+
+    _store_workbook = types.FunctionType(
+        xlsxwriter.Workbook._store_workbook.__code__,
+        {**vars(xlsxwriter.workbook), "ZipFile": _PackageZip},
+        "_store_workbook",
+        xlsxwriter.Workbook._store_workbook.__defaults__,
+        xlsxwriter.Workbook._store_workbook.__closure__,
+    )
 
 
 @dataclass(frozen=True)
@@ -177,7 +186,8 @@ def _stream_rows(ws: Worksheet, formats: Sequence[Format], last_col: int,
     """Write ready-made `<row>` XML into `ws`, leaving it as if every cell had been written by
     write_string/write_number/write_blank, so close() produces the same file.
 
-    The ONE place using xlsxwriter internals (checked against xlsxwriter 3.3.1); on upgrade check:
+    Uses xlsxwriter internals (checked against xlsxwriter 3.3.1; _Workbook is the only other
+    place that does); on upgrade check:
     - Format._get_xf_index(): the cells' `s` attribute; indexes are given in order of first use;
     - Worksheet.fh: in constant_memory mode, the row-data temp file that close() copies into
       `<sheetData>` (_write_optimized_sheet_data);
@@ -283,7 +293,7 @@ def write_workbook(path: Path, sheets: list[Sheet], *, created: datetime | None 
         _check_sheet(sheet, seen)
     path = Path(path)
     with atomic_path(path) as temp:
-        book = xlsxwriter.Workbook(
+        book = _Workbook(
             str(temp),
             {
                 "constant_memory": True,

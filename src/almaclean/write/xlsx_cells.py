@@ -2,7 +2,8 @@
 
 Produces exactly the text xlsxwriter (constant_memory mode, inline strings) writes for the same
 cells, except that a value shaped like rich text (`<r>...</r>`) is escaped like any other string
-instead of being copied raw into the XML. Pure: no xlsxwriter here; xlsx.py streams the result.
+instead of being copied raw into the XML. Pure text building (xlsxwriter only names columns);
+xlsx.py streams the result into the workbook.
 
 Cell rules (xlsxwriter's `_write_cell`/`_xml_inline_string`):
 - null and "" -> no cell (unless highlighted: `<c r=".." s=".."/>`); a row without cells -> no `<row>`;
@@ -41,7 +42,6 @@ PYTHON_WHITESPACE = (
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 _WS_CLASS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in PYTHON_WHITESPACE) + "]"
-_ASTRAL = r"[\x{10000}-\x{10FFFF}]"
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,6 @@ def escape_control_characters(text: str) -> str:
     text = _ESCAPE_LIKE.sub(r"_x005F\1", text)
     text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
     return text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
-
-
-def utf16_length(col: pl.Expr) -> pl.Expr:
-    """Length as Excel counts it: characters above U+FFFF take two UTF-16 units."""
-    return col.str.len_chars() + col.str.count_matches(_ASTRAL)
 
 
 def chunk_rows(n_cols: int) -> int:
