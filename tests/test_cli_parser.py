@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,12 +28,28 @@ GLOBAL = {("--db",), ("-v", "--verbose"), ("-q", "--quiet"), ("--json",), ("--pr
 ONE_OFF = ("ingest", "fetch", "status", "history", "sample", "demo", "resync", "p2e", "verify")
 
 
+def _help_of(parser, name: str) -> str | None:
+    """The one-line help `name` has in its parent's list of commands (None when it has none)."""
+    for action in parser._subparsers._group_actions:
+        for choice in action._choices_actions:
+            if choice.dest == name:
+                return choice.help
+    return None
+
+
 def test_every_command_is_documented_and_takes_the_global_options():
+    """Each command has a line of its own in its parent's help and a description on its own
+    help page, and README.md's table of commands names it."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert set(PARSER.commands) == {*ONE_OFF, "nightly", "batch", "db"}
     assert set(PARSER.commands["db"].commands) == {"upgrade", "downgrade", "prune"}
+    parents = {(): PARSER, **{words: command for words, command in _commands(PARSER)}}
     for words, command in _commands(PARSER):
-        assert command.description or PARSER.format_help().count(words[0]), words
+        summary = _help_of(parents[words[:-1]], words[-1])
+        assert summary and len(summary.split()) > 2, words
+        assert command.description and len(command.description.split()) > 2, words
         assert GLOBAL <= set(command.flags), words
+        assert f"`almaclean {' '.join(words)}" in readme or f"almaclean {' '.join(words)} " in readme, words
 
 
 @pytest.mark.parametrize("command,flags", [(c, f) for c, p in _commands(PARSER) for f in p.flags

@@ -42,8 +42,31 @@ def test_the_packed_layout_only_grows_at_its_end():
 
 
 def test_schema_creation_is_idempotent(db_url):
-    make_engine(db_url)
-    make_engine(db_url)  # a second process starting on the same database changes nothing
+    """A second process opening a database already made changes nothing: same schema version,
+    same tables and columns, what was stored still there."""
+    from sqlalchemy import text
+
+    from almaclean.store.db import open_database, write_transaction
+
+    def layout(engine):
+        inspector = inspect(engine)
+        with engine.connect() as conn:
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+            institutions = conn.execute(text("SELECT code FROM institutions")).scalars().all()
+        tables = {t: [c["name"] for c in inspector.get_columns(t)] for t in inspector.get_table_names()}
+        return version, tables, institutions
+
+    first = open_database(db_url)
+    with write_transaction(first) as conn:
+        conn.execute(text("INSERT INTO institutions (code, created_at) VALUES ('EDU01', 'now')"))
+    before = layout(first)
+    first.dispose()
+    second = open_database(db_url)
+    try:
+        assert layout(second) == before
+        assert before[2] == ["EDU01"] and "alembic_version" in before[1]
+    finally:
+        second.dispose()
 
 
 def test_a_database_made_before_schema_versions_is_upgraded_and_keeps_its_files(tmp_path):

@@ -123,7 +123,10 @@ def build_parser() -> Parser:
                    help="a Prefect Secret block holding the API key, instead of an environment variable")
     p.add_argument("--mapping", type=Path, metavar="TOML", help="site-specific header names (see README)")
 
-    command("status", _status, help="what is stored, per institution and kind (read-only)")
+    command("status", _status, help="what is stored, per institution and kind (read-only)",
+            description="Per institution and kind: how many files are stored, the newest one and when it "
+                        "came in, and the database's size. Opens the database read-only; answers at once "
+                        "while another command is writing.")
 
     p = command("history", _history, help="when a portfolio (or P2E line, PO line) appeared, changed or went",
                 description="File by file, what happened to the rows with this key in the stored files of "
@@ -135,18 +138,26 @@ def build_parser() -> Parser:
     p.add_argument("--institution", default=None, metavar="CODE",
                    help="institution code (default: the only one in the database)")
 
-    p = command("sample", _sample, help="write a realistic sample institution's exports")
+    p = command("sample", _sample, help="write a realistic sample institution's exports",
+                description="Write a sample institution's portfolio export, P2E file, PO line export and "
+                            "Extended Exports, built on real public title lists, to try almaclean on.")
     p.add_argument("--out", type=Path, required=True, metavar="DIR")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--scale", type=float, default=1.0, help="1.0 is about 5,000 portfolios; 200 is 1,000,000")
     p.add_argument("--ee-rows", type=int, default=None, metavar="N",
                    help="also write one Extended Export of N rows (up to 100,000)")
 
-    p = command("demo", _demo, help="run both workflows on a realistic sample, in a new folder")
+    p = command("demo", _demo, help="run both workflows on a realistic sample, in a new folder",
+                description="Write a sample institution, store it, run the P2E clean-up and the re-sync "
+                            "audit on it, and say where the run folders are: a tour of what almaclean writes.")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
 
     p = command("resync", _resync,
-                help="audit Extended Exports and write review workbooks and Portfolio Loader files")
+                help="audit Extended Exports and write review workbooks and Portfolio Loader files",
+                description="For each e-collection's Extended Export: check it for local and acquisitions "
+                            "data, say whether 'Activate all' is safe or the collection must be reloaded "
+                            "through the Portfolio Loader, and write the review workbook and loader file. "
+                            "With --decisions, apply a reviewed workbook and write the final loader file.")
     p.add_argument("exports", nargs="+", type=Path, metavar="EXPORT", help="Extended Export .xlsx files or folders")
     p.add_argument("--po-lines", type=Path, metavar="FILE", help="PO line export to check PO_LINE values")
     p.add_argument("--institution", default=None, metavar="CODE",
@@ -159,7 +170,11 @@ def build_parser() -> Parser:
                    help="site-specific header names for the PO line export (and the exports' ID columns)")
 
     p = command("p2e", _p2e,
-                help="find P2E duplicates, POL relinks and local-collection groups; write deletion sets")
+                help="find P2E duplicates, POL relinks and local-collection groups; write deletion sets",
+                description="Match the P2E portfolios against the CZ-linked ones by identifier and coverage: "
+                            "deletion sets for the duplicates, POL relink worksheets, a review list with each "
+                            "reason, and local-collection groups for what has no CZ twin. Files given are "
+                            "read and stored first; without them, the stored ones are used.")
     p.add_argument("--portfolios", type=Path, metavar="FILE",
                    help="all-portfolios export (default: the one stored for the institution)")
     p.add_argument("--p2e", type=Path, metavar="FILE", help="the P2E file (headerless or spreadsheet)")
