@@ -15,7 +15,6 @@ import types
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -26,14 +25,13 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from almaclean.errors import AlmacleanError
-from almaclean.excel import EXCEL_MAX_CHARS, EXCEL_MAX_COLS, EXCEL_MAX_ROWS, utf16_length
+from almaclean.excel import EXCEL_MAX_CHARS, EXCEL_MAX_COLS, EXCEL_MAX_ROWS, Sheet, utf16_length
 from almaclean.write.atomic import atomic_path
 from almaclean.write.xlsx_cells import CellStyles, frame_rows_xml, rows_xml
 
 log = logging.getLogger(__name__)
 
 FIXED_CREATED = datetime(2000, 1, 1)
-DEFAULT_HIGHLIGHT = "#FFEB9C"
 MIN_WIDTH, MAX_WIDTH = 8.0, 60.0
 WIDTH_SAMPLE_ROWS = 1_000
 _BAD_SHEET_CHARS = set("[]:*?/\\")
@@ -66,32 +64,6 @@ class _Workbook(xlsxwriter.Workbook):
         xlsxwriter.Workbook._store_workbook.__defaults__,
         xlsxwriter.Workbook._store_workbook.__closure__,
     )
-
-
-@dataclass(frozen=True)
-class Sheet:
-    """One worksheet: an exact header row (duplicates kept) over a frame of the same width.
-
-    highlight: (row_index, col_index) in frame coordinates (row 0 = first data row).
-    validations: column index -> allowed values (a dropdown over the data rows).
-    text_only: when False, numeric columns are written as numbers (counts in summaries).
-    header_note: (title, message) Excel shows in a box while a header cell is selected (A1 is,
-        when the file opens): a warning that is no cell value, so the header row stays exact.
-    tab_color: the sheet tab's colour ("#C00000").
-    """
-
-    name: str
-    header: Sequence[str]
-    frame: pl.DataFrame
-    freeze: bool = field(default=True, kw_only=True)
-    autofilter: bool = field(default=True, kw_only=True)
-    widths: dict[int, float] | None = field(default=None, kw_only=True)
-    highlight: frozenset[tuple[int, int]] | set[tuple[int, int]] = field(default=frozenset(), kw_only=True)
-    text_only: bool = field(default=True, kw_only=True)
-    validations: dict[int, list[str]] | None = field(default=None, kw_only=True)
-    highlight_color: str = field(default=DEFAULT_HIGHLIGHT, kw_only=True)
-    header_note: tuple[str, str] | None = field(default=None, kw_only=True)
-    tab_color: str | None = field(default=None, kw_only=True)
 
 
 def _check_sheet(sheet: Sheet, seen: set[str]) -> None:
