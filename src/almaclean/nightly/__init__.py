@@ -1,4 +1,4 @@
-"""Nightly P2E detection (issue 5 item 2; docs/nightly.md).
+"""Nightly P2E detection (docs/nightly.md).
 
 Each institution's inbox folder receives its scheduled Alma exports; a nightly run ingests
 what is new, re-runs the P2E analysis (almaclean.p2e) and reports what changed since the

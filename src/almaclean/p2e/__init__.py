@@ -1,4 +1,4 @@
-"""P2E clean-up (issue 4): which portfolios came from P2E, which duplicate a CZ keeper, which
+"""P2E clean-up: which portfolios came from P2E, which duplicate a CZ keeper, which
 PO lines must be relinked first, and how the rest group into local collections.
 
 Pure functions over canonical frames (kinds contract):
