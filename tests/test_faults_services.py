@@ -32,14 +32,18 @@ def _integrity(path: Path) -> str:
         return conn.execute("PRAGMA integrity_check").fetchone()[0]
 
 
-def _command(*argv) -> subprocess.Popen:
+def _command(*argv, prefect_api: str | None = None) -> subprocess.Popen:
+    """The command in a process of its own; with prefect_api, flows report to that server
+    instead of starting a temporary one."""
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    if prefect_api:
+        env["PREFECT_API_URL"] = prefect_api
     return subprocess.Popen([sys.executable, "-m", "almaclean.cli", "-q", *map(str, argv)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 @pytest.mark.parametrize("command", ["ingest", "p2e", "resync", "nightly"])
-def test_kill_9_mid_run_leaves_a_sound_database_and_no_final_folder(command, sample, tmp_path):
+def test_kill_9_mid_run_leaves_a_sound_database_and_no_final_folder(command, sample, tmp_path, request):
     db = tmp_path / "a.db"
     out = tmp_path / "out"
     inbox = tmp_path / "inbox" / "EDU01"
@@ -54,7 +58,13 @@ def test_kill_9_mid_run_leaves_a_sound_database_and_no_final_folder(command, sam
         "resync": ["resync", *[sample.out_dir / n for n in sample.extended_exports], "--institution", "EDU01",
                    "--out", out],
     }[command]
-    process = _command(*argv, "--db", f"sqlite:///{db}")
+    prefect_api = None
+    if command == "nightly":  # the session's Prefect server: starting a temporary one is not what is tested
+        from prefect.settings import PREFECT_API_URL
+
+        request.getfixturevalue("prefect_server")
+        prefect_api = PREFECT_API_URL.value()
+    process = _command(*argv, "--db", f"sqlite:///{db}", prefect_api=prefect_api)
     if command == "ingest":
         time.sleep(0.9)  # past start-up: reading or storing (any moment must leave the database sound)
     else:  # the moment the outputs are being written
@@ -62,7 +72,7 @@ def test_kill_9_mid_run_leaves_a_sound_database_and_no_final_folder(command, sam
         while not list(out.glob(".*.partial")) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
         assert process.poll() is None, "the run ended before it could be killed mid-way"
-    os.killpg(process.pid, signal.SIGKILL)  # the command and what it started (Prefect's temporary server)
+    os.killpg(process.pid, signal.SIGKILL)  # the command and anything it started
     process.wait()
     if db.exists():
         assert _integrity(db) == "ok"
