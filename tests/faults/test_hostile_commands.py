@@ -67,17 +67,24 @@ def test_a_bad_value_is_exit_2_in_words_and_makes_nothing(argv, message, tmp_pat
     assert not (tmp_path / "data").exists() and not (tmp_path / "no").exists()
 
 
+@pytest.fixture(scope="module")
+def demo_p2e_run(tmp_path_factory) -> Path:
+    """The P2E run folder of one demo, made once; each test edits a copy of it."""
+    from almaclean.services.demo import run_demo
+
+    folder = tmp_path_factory.mktemp("demo")
+    return run_demo(folder / "out", sqlite_url(folder)).p2e.folder
+
+
 @pytest.mark.parametrize("variant,message", [
     ("deep", "nested far deeper"), ("number", "holds int, not an object"), ("null", "holds null"),
     ("inputs_oops", "'inputs' is 'oops', not a list"), ("input_without_file", "names no file inside the run folder"),
     ("input_outside", "names no file inside the run folder"), ("output_without_sha", "has no sha256"),
     ("parameters_list", "'parameters' is [], not an object"), ("set_size_text", "'set_size' is 'x', not a whole number"),
 ])
-def test_a_malformed_bundle_json_is_exit_2_naming_it(variant, message, tmp_path, capsys):
-    from almaclean.services.demo import run_demo
-
-    demo = run_demo(tmp_path / "out", sqlite_url(tmp_path))
-    bundle = demo.p2e.folder / "bundle.json"
+def test_a_malformed_bundle_json_is_exit_2_naming_it(variant, message, demo_p2e_run, tmp_path, capsys):
+    folder = shutil.copytree(demo_p2e_run, tmp_path / demo_p2e_run.name)
+    bundle = folder / "bundle.json"
     payload = json.loads(bundle.read_text(encoding="utf-8"))
     edits = {
         "deep": lambda: "[" * 100_000 + "]" * 100_000, "number": lambda: "42", "null": lambda: "null",
@@ -90,7 +97,7 @@ def test_a_malformed_bundle_json_is_exit_2_naming_it(variant, message, tmp_path,
         "set_size_text": lambda: json.dumps(payload | {"parameters": payload["parameters"] | {"set_size": "x"}}),
     }
     bundle.write_text(edits[variant](), encoding="utf-8")
-    code, _, err = run_cli(capsys, "verify", demo.p2e.folder, "--db", sqlite_url(tmp_path))
+    code, _, err = run_cli(capsys, "verify", folder, "--db", sqlite_url(tmp_path))
     assert code == 2, err
     assert message in err and "internal error" not in err
 
