@@ -23,10 +23,11 @@ def sample(tmp_path_factory):
     return generate(tmp_path_factory.mktemp("sample"), seed=11, scale=0.05)
 
 
-@pytest.fixture
-def genuine(sample, tmp_path):
+@pytest.fixture(scope="module")
+def genuine(sample, tmp_path_factory):
     """A run made with the user's database (its ledger), and a run of the same export made
-    elsewhere (a forger's copy: consistent on its own)."""
+    elsewhere (a forger's copy: consistent on its own); made once, read (or copied) by each test."""
+    tmp_path = tmp_path_factory.mktemp("genuine")
     export = sample.out_dir / sample.extended_exports[0]
     folder = tmp_path / "db#1 x%y"
     folder.mkdir()
@@ -81,14 +82,15 @@ def test_a_run_id_re_used_under_another_folder_name_fails(genuine, tmp_path):
 def test_verify_exits_1_saying_why_and_reads_the_ledger_of_a_path_with_hash(genuine, tmp_path, capsys):
     run, elsewhere, url = genuine
     forged = _rebuild_under(run, elsewhere, tmp_path)
-    before = sorted(p.name for p in tmp_path.iterdir())
+    home = Path(url.removeprefix("sqlite:///")).parent.parent   # holds the folder "db#1 x%y"
+    before = sorted(p.name for p in home.iterdir())
     assert main(["verify", str(run), "--db", url]) == 0
     assert "origin: recorded in the run ledger" in capsys.readouterr().out
     assert main(["verify", str(forged), "--db", url]) == 1
     out = capsys.readouterr().out
     assert "is not in the run ledger" in out and "NOT verified" in out
-    after = sorted(p.name for p in tmp_path.iterdir())
-    assert set(after) <= set(before) and not (tmp_path / "db").exists()   # no new file beside the database's folder
+    after = sorted(p.name for p in home.iterdir())
+    assert set(after) <= set(before) and not (home / "db").exists()   # no new file beside the database's folder
 
 
 def test_a_question_mark_in_a_sqlite_path_is_refused_not_read_as_another_file(tmp_path, capsys):
