@@ -11,7 +11,7 @@ from almaclean.nightly import history
 from almaclean.nightly.changes import (
     CHANGE_COLUMNS, CHANGED, FINDING_COLUMNS, NEW, NO_LONGER, OPEN, RESOLVED, change_counts, compare, evidence_digest,
 )
-from almaclean.nightly.inbox import inbox_files, inbox_listing, institutions_in, kind_by_name
+from almaclean.inbox import inbox_files, inbox_listing, institutions_in, kind_by_name
 from almaclean.nightly.report import artifact_key, institution_markdown, InstitutionRun
 from almaclean.store.db import make_engine
 

@@ -1,5 +1,5 @@
 """The jobs of a batch tree: TREE/<INSTITUTION>/ holds files by the nightly inbox's rules
-(almaclean.nightly.inbox). Each Extended Export is one re-sync job; the portfolio export, the
+(almaclean.inbox). Each Extended Export is one re-sync job; the portfolio export, the
 P2E file and the PO line export make one P2E job (the newest file of each kind, as the newest
 becomes the current one). The institution's PO line export, when there is one, is also
 checked against in each re-sync."""
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from almaclean.errors import InputError
-from almaclean.nightly.inbox import inbox_listing, institutions_in, mapping_file
+from almaclean.inbox import inbox_listing, institutions_in, mapping_file
 from almaclean.store.ingest import collection_name_of
 
 log = logging.getLogger(__name__)

@@ -190,7 +190,7 @@ def fetch_sources(engine: Engine, folder: Path, institution: str, *,
                   reader: ReaderOptions | None = None) -> FetchedSources:
     """Fetch every report named in the institution folder's sources.toml (none: nothing to do),
     with the folder's mapping.toml. The first failure raises: the institution is reported."""
-    from almaclean.nightly.inbox import mapping_file
+    from almaclean.inbox import mapping_file
 
     path = sources_file(folder)
     if path is None:

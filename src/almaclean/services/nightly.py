@@ -31,7 +31,7 @@ from almaclean.invocation import command_line
 from almaclean.kinds import load_mapping
 from almaclean.nightly import history
 from almaclean.nightly.changes import NEW, compare, findings_and_changes
-from almaclean.nightly.inbox import inbox_listing, institutions_in, mapping_file
+from almaclean.inbox import inbox_listing, institutions_in, mapping_file
 from almaclean.nightly.report import (
     CHANGES_CSV, P2E_FOLDER, REPORT_MD, SUMMARY_MD, InstitutionRun, write_changes, write_institution_files,
     write_institution_report, write_summary,
