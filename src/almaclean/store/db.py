@@ -6,31 +6,28 @@ Writers bring the schema to the newest version on open when that only adds (stor
 """
 from __future__ import annotations
 
-import errno
 import itertools
 import logging
 import os
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from almaclean import interrupts, settings
 from almaclean.errors import AlmacleanError, InputError
 from almaclean.invocation import command_line
+from almaclean.store.connection import WRITE_OPTION, database_error, write_transaction  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
 # A writer waits this long for another process's write transaction (a 1M-row ingest takes a
 # while) before giving up; readers never wait in WAL mode.
 BUSY_TIMEOUT_MS = 600_000
-WRITE_OPTION = "almaclean_write"
 
 
 def open_database(url: str | URL | None = None, *, read_only: bool = False, migrate: bool = True) -> Engine:
@@ -88,35 +85,6 @@ def check_url(url: str | URL, source: str | None) -> URL:
                          "PostgreSQL use postgresql+psycopg://... with almaclean's postgres extra installed "
                          "(python3 -m uv sync --extra postgres)") from None
     return parsed
-
-
-def database_error(exc: BaseException, where: str) -> AlmacleanError:
-    """A database failure in plain words: exit 2 when the file given is no database at all,
-    1 otherwise (a damaged file, a full disk, a server that does not answer)."""
-    original = getattr(exc, "orig", None) or exc
-    first = (str(original).strip().splitlines() or [type(original).__name__])[0]
-    low = first.lower()
-    if "file is not a database" in low:
-        return InputError(f"{where} is not a SQLite database (a file of another kind, or an encrypted one): "
-                          "check the path you gave")
-    if any(sign in low for sign in ("malformed", "database corrupt", "disk i/o error")):
-        return AlmacleanError(f"the database {where} is damaged ({first}): restore it from a backup, or recover "
-                              "what it still holds with `sqlite3 FILE .recover`")
-    if "database or disk is full" in low or getattr(original, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
-        return AlmacleanError(f"the disk holding the database {where} is full: free some space and run the "
-                              "command again (nothing was half-written)")
-    if "unable to open database file" in low:
-        return AlmacleanError(f"cannot open the database file {where}: check that its folder exists and that you "
-                              "may write to it")
-    if "readonly database" in low or "read-only" in low:
-        return AlmacleanError(f"the database {where} is read-only here, and this command stores things: run it "
-                              "where you may write to the database (status and history only read)")
-    if "locked" in low:
-        return AlmacleanError(f"the database {where} stayed locked by another almaclean: run again once it ends")
-    if isinstance(exc, OperationalError) and not isinstance(original, sqlite3.Error):
-        return AlmacleanError(f"cannot reach the database server {where}: {first}. Is it running, and are the "
-                              "host, port, user and database name in the URL right?")
-    return AlmacleanError(f"the database {where} answered with an error: {first}")
 
 
 def make_engine(url: str | None = None, *, create_schema: bool = True) -> Engine:
@@ -242,14 +210,3 @@ def _connector(uri: str):
         return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
     return connect
-
-
-@contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """One write transaction: committed on success, rolled back on any error."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(**{WRITE_OPTION: True})
-        with conn.begin():
-            yield conn
-            interrupts.check()  # a stopped run commits nothing more
-

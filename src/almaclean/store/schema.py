@@ -232,7 +232,7 @@ def upgrade(engine: Engine, *, allow_rewrites: bool = False, on_step: StepHook |
     except AlmacleanError:
         raise
     except (SQLAlchemyError, OSError) as exc:  # an unreachable server, a read-only or damaged file
-        from almaclean.store.db import database_error
+        from almaclean.store.connection import database_error
 
         raise database_error(exc, _name(engine)) from exc
     except Exception as exc:  # Alembic's own failures: say which database
@@ -246,7 +246,7 @@ def _apply(engine: Engine, step: Step, direction: str, target: str | None = None
     from alembic.operations import Operations
     from alembic.runtime.migration import MigrationContext
 
-    from almaclean.store.db import write_transaction
+    from almaclean.store.connection import write_transaction
 
     names = [s.revision for s in all_steps()]
     before = names[names.index(step.revision) - 1] if names.index(step.revision) else None
