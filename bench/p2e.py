@@ -89,7 +89,7 @@ logging.basicConfig(level=logging.WARNING)
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from almaclean.p2e.analyse import analyse_p2e
-from almaclean.p2e.report import write_report
+from almaclean.outputs.p2e_report import write_report
 from almaclean.store.db import make_engine
 from almaclean.store.ingest import read_unless_stored, store_pending
 from almaclean.write.atomic import new_staging_folder, publish_run_folder

@@ -79,7 +79,7 @@ def main() -> None:
         setup=("import sys\nfrom pathlib import Path\nfrom almaclean.kinds import read_kind\n"
                "from almaclean.store.db import make_engine\nfrom almaclean.store.ingest import ingest_read\n"
                "from almaclean.resync.plan import collection_name, plan_collection\n"
-               "from almaclean.resync.outputs import copy_export, write_collection\n"
+               "from almaclean.outputs.resync_run import copy_export, write_collection\n"
                f"{paths}OUT = {str(work / f'pipeline-{stamp}')!r}\n"
                f"DB = 'sqlite:///{work / f'pipeline-{stamp}.db'}'"),
     )

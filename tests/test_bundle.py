@@ -15,8 +15,8 @@ from almaclean.bundle.manifest import BUNDLE_FILE, lock_file_record, output_reco
 from almaclean.bundle.runs import stored_inputs, write_back
 from almaclean.errors import AlmacleanError, InputError
 from almaclean.kinds import read_kind
-from almaclean.nightly import history
-from almaclean.nightly.report import read_findings
+from almaclean.store import nightly_history as history
+from almaclean.outputs.nightly_report import read_findings
 from almaclean.store.db import make_engine
 from almaclean.store.ingest import file_digest, ingest_file
 from almaclean.write.csvfile import write_csv

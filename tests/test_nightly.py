@@ -7,12 +7,12 @@ import polars as pl
 import pytest
 
 from almaclean.errors import InputError
-from almaclean.nightly import history
+from almaclean.store import nightly_history as history
 from almaclean.nightly.changes import (
     CHANGE_COLUMNS, CHANGED, FINDING_COLUMNS, NEW, NO_LONGER, OPEN, RESOLVED, change_counts, compare, evidence_digest,
 )
 from almaclean.inbox import inbox_files, inbox_listing, institutions_in, kind_by_name
-from almaclean.nightly.report import artifact_key, institution_markdown, InstitutionRun
+from almaclean.outputs.nightly_report import artifact_key, institution_markdown, InstitutionRun
 from almaclean.store.db import make_engine
 
 KEEPER = "53100000000000001"
@@ -166,7 +166,7 @@ def test_report_markdown_escapes_cells_and_keys_are_prefect_safe():
 def test_findings_csv_reads_back_as_written_and_the_diff_is_the_same(tmp_path):
     """The previous findings a nightly bundle keeps: quotes, separators, line breaks, diacritics
     and missing cells come back unchanged, so the diff against them is the diff against the database's."""
-    from almaclean.nightly.report import read_findings, write_findings
+    from almaclean.outputs.nightly_report import read_findings, write_findings
 
     previous = findings([
         ("53200000000000002", "review", None, 'title "Revue d\'études" differs, publisher: Garnier; Érudit'),
@@ -186,7 +186,7 @@ def test_findings_csv_reads_back_as_written_and_the_diff_is_the_same(tmp_path):
 
 
 def test_a_skipped_inbox_file_is_listed_with_its_reason_in_the_report():
-    from almaclean.nightly.report import InstitutionRun, institution_markdown
+    from almaclean.outputs.nightly_report import InstitutionRun, institution_markdown
 
     run = InstitutionRun("EDU01", "failed", "EDU01", error="no P2E file stored",
                          files=[{"file": "notes.json", "kind": None, "status": "skipped", "rows": 0,

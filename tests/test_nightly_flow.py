@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from almaclean.errors import AlmacleanError
-from almaclean.nightly import history
+from almaclean.store import nightly_history as history
 from almaclean.nightly.changes import CHANGED, NEW, NO_LONGER, OPEN, RESOLVED
 from almaclean.sample.generator import generate
 from almaclean.store.db import make_engine

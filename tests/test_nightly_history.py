@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings, strategies as st
 from sqlalchemy import text
 
-from almaclean.nightly import history
+from almaclean.store import nightly_history as history
 from almaclean.nightly.changes import FINDING_COLUMNS, compare, evidence_digest
 from almaclean.store.db import make_engine
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from almaclean.cli import main
 from almaclean.invocation import command_line
-from almaclean.nightly import history
+from almaclean.store import nightly_history as history
 from almaclean.orchestration.configuration import ConfigurationError
 from almaclean.sample.generator import generate
 from almaclean.services import nightly as nightly_service

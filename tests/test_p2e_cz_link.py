@@ -15,7 +15,7 @@ from almaclean.p2e.cz_link import (
     POST_MIGRATION_CLEANUP,
 )
 from almaclean.p2e.match import PARTIAL
-from almaclean.p2e.report import write_report
+from almaclean.outputs.p2e_report import write_report
 from almaclean.sample.generator import VENDORS, generate
 from conftest import JSTOR, KBART_DIR, MUSE, kbart_of_all_titles, kbart_rows
 from test_p2e_rules import keeper, line, p2e_portfolio, run

@@ -15,8 +15,8 @@ from almaclean.p2e.classify import P2E_COLUMNS, PORTFOLIO_COLUMNS
 from almaclean.p2e.match import (
     CONTAINED, EDITION_YEARS, NOT_CHECKED, OPEN_END, PO_LINES_RULE, SOME_IDENTIFIERS, coverage_verdict,
 )
-from almaclean.p2e.report import SETS_WITHHELD, WITHOUT_PO_LINES_OPTION, write_report
-from almaclean.p2e.sets import DeletionGuard, DeletionSetRefused, check_deletion_rows, plan_sets, write_deletion_sets
+from almaclean.outputs.p2e_report import SETS_WITHHELD, WITHOUT_PO_LINES_OPTION, write_report
+from almaclean.outputs.p2e_sets import DeletionGuard, DeletionSetRefused, check_deletion_rows, plan_sets, write_deletion_sets
 from test_p2e_rules import ALL_PRESENT, deleted, frame, keeper, line, new_id, p2e_portfolio, review_reason, run
 
 

@@ -71,7 +71,7 @@ def test_groups_csv_names_the_po_line_kept_with_each_portfolio(tmp_path):
     in column po_lines of groups.csv."""
     import csv
 
-    from almaclean.p2e.report import write_report
+    from almaclean.outputs.p2e_report import write_report
 
     lonely = p2e_portfolio("Local newsletter", "000000055", po_line="POL-55")
     result = run([lonely], [line("000000055", provider="Newsletter Press")], [{"po_line": "POL-55", "status": "ACTIVE"}])

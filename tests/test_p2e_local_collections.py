@@ -10,7 +10,7 @@ import pytest
 
 from almaclean.normalize.urls import registrable_domain, strip_proxy
 from almaclean.p2e.groups import ADD_LOCAL_COLLECTION, POST_MIGRATION_CLEANUP, domain_of
-from almaclean.p2e.report import write_report
+from almaclean.outputs.p2e_report import write_report
 from conftest import analysed_sample, kbart_rows
 from test_p2e_rules import line, p2e_portfolio, run
 

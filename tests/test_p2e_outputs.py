@@ -9,8 +9,8 @@ import polars as pl
 
 from almaclean.p2e.analyse import analyse_p2e
 from almaclean.p2e.classify import P2E_COLUMNS, PO_LINE_COLUMNS, PORTFOLIO_COLUMNS
-from almaclean.p2e.report import write_report
-from almaclean.p2e.sets import DELETE_JOB_PARAMETERS, plan_sets, safe_name, write_sets
+from almaclean.outputs.p2e_report import write_report
+from almaclean.outputs.p2e_sets import DELETE_JOB_PARAMETERS, plan_sets, safe_name, write_sets
 
 
 def test_plan_splits_each_group_at_the_size_with_safe_names():

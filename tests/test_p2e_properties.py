@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from almaclean.p2e.analyse import analyse_p2e
 from almaclean.p2e.classify import P2E_COLUMNS, PO_LINE_COLUMNS, PORTFOLIO_COLUMNS
-from almaclean.p2e.report import sets_withheld
+from almaclean.outputs.p2e_report import sets_withheld
 
 COVERAGE = {  # relation -> (keeper statement, P2E statement)
     "contained": ("Available from 1990.", "Available from 2000 until 2010."),

@@ -10,7 +10,7 @@ import pytest
 from almaclean.kinds import read_kind
 from almaclean.p2e.analyse import analyse_p2e
 from almaclean.p2e.match import TITLE_ONLY
-from almaclean.p2e.report import write_report
+from almaclean.outputs.p2e_report import write_report
 from almaclean.sample.generator import JUNK_ISBN, JUNK_ISSN, generate
 
 

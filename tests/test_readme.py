@@ -197,7 +197,8 @@ def _decided(review: Path, target: Path) -> Path:
     every sheet offers), as a reviewer hands it back: a blank cell is no decision."""
     import polars as pl
 
-    from almaclean.resync.decisions import DROP, read_review_workbook
+    from almaclean.resync.decisions import DROP
+    from almaclean.services.resync_inputs import read_review_workbook
     from almaclean.write.xlsx import Sheet, write_workbook
 
     sheets = []

@@ -15,7 +15,7 @@ from almaclean.errors import AlmacleanError
 from almaclean.read.table import excel_letter, read_table
 from almaclean.resync.audit import CATEGORIES, audit_table, unrecognised_headers
 from almaclean.resync.loader import Loader
-from almaclean.resync.outputs import copy_export, write_collection, write_run_summary
+from almaclean.outputs.resync_run import copy_export, write_collection, write_run_summary
 from almaclean.resync.plan import identity_of
 from almaclean.resync.report import closing_lines, next_steps, review_sheets, summary_sheet
 from almaclean.sample.extended import EXTENDED_EXPORT_HEADER, extended_export_frame

@@ -19,7 +19,8 @@ from test_resync_rules import PID, build_export, plan_of
 
 from almaclean.errors import InputError
 from almaclean.read.table import excel_letter, read_table
-from almaclean.resync.decisions import parse_decisions, read_review_workbook
+from almaclean.resync.decisions import parse_decisions
+from almaclean.services.resync_inputs import read_review_workbook
 from almaclean.sample.extended import EXTENDED_EXPORT_HEADER, extended_export_frame
 
 EXPORT = "JSTOR+Arts+and+Sciences+I_portfolios.xlsx"

@@ -397,7 +397,7 @@ def test_two_columns_of_one_name_take_no_new_value_unless_identifiers():
 
 
 def test_an_unreadable_review_workbook_is_refused_naming_it(tmp_path):
-    from almaclean.resync.decisions import read_review_workbook
+    from almaclean.services.resync_inputs import read_review_workbook
 
     bad = tmp_path / "review.xlsx"
     bad.write_bytes(b"PK\x03\x04 not really a workbook")

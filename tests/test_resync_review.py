@@ -15,7 +15,8 @@ from test_resync_rules import PID, assert_loader_matches, plan_of
 
 from almaclean.errors import InputError
 from almaclean.read.table import read_table
-from almaclean.resync.decisions import parse_decisions, read_review_workbook
+from almaclean.resync.decisions import parse_decisions
+from almaclean.services.resync_inputs import read_review_workbook
 from almaclean.resync.report import review_sheets
 from almaclean.write.xlsx import Sheet, write_workbook
 

@@ -13,10 +13,10 @@ from almaclean.kinds import read_kind
 from almaclean.read.table import read_table
 from almaclean.resync.audit import CATEGORIES, audit_table
 from almaclean.resync.decisions import (
-    ReviewTable, check_belongs, parse_decisions, read_review_workbook,
+    ReviewTable, check_belongs, parse_decisions,
 )
-from almaclean.resync.inputs import match_review
-from almaclean.resync.outputs import copy_export, write_collection
+from almaclean.services.resync_inputs import match_review, read_review_workbook
+from almaclean.outputs.resync_run import copy_export, write_collection
 from almaclean.resync.plan import collection_name, loader_file_name, plan_collection
 from almaclean.resync.polines import check_po_lines
 

@@ -10,7 +10,7 @@ from test_resync_rules import PID, assert_loader_matches, build_export
 
 from almaclean.read.table import read_table
 from almaclean.resync.plan import collection_name
-from almaclean.resync.decisions import read_review_workbook
+from almaclean.services.resync_inputs import read_review_workbook
 from almaclean.write.xlsx import Sheet, write_workbook
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from almaclean.errors import InputError
 from almaclean.inbox import inbox_listing, institutions_in, mapping_file
-from almaclean.store.ingest import collection_name_of
+from almaclean.kinds.extended_export import collection_name_of
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from almaclean.bundle.manifest import INPUTS_FOLDER, input_record, keep_input, relative_name, write_bundle
-from almaclean.nightly.history import run_findings
-from almaclean.nightly.report import InstitutionRun, write_findings
+from almaclean.store.nightly_history import run_findings
+from almaclean.outputs.nightly_report import InstitutionRun, write_findings
 from almaclean.store.fetches import FetchRecord, latest_fetches
 from almaclean.store.leases import gone_error
 from almaclean.store.load import StoredTable, raw_table, sources_by_id

@@ -11,8 +11,19 @@ from pathlib import Path
 from almaclean.kinds.common import KindRead, read_with_aliases
 from almaclean.kinds.mapping import UserMapping
 
+# Alma names an Extended Export after its collection: `JSTOR+Open+Access_portfolios.xlsx`.
+EXTENDED_EXPORT_SUFFIX = "_portfolios"
+
 KIND = "extended-export"
 
 
 def read(path: str | Path, mapping: UserMapping | None = None) -> KindRead:
     return read_with_aliases(KIND, path, mapping)
+
+
+def collection_name_of(path: Path) -> str:
+    """`JSTOR+Open+Access_portfolios.xlsx` -> `JSTOR Open Access` (Alma's naming convention)."""
+    stem = Path(path).stem
+    if stem.endswith(EXTENDED_EXPORT_SUFFIX):
+        stem = stem[: -len(EXTENDED_EXPORT_SUFFIX)]
+    return stem.replace("+", " ").strip() or Path(path).stem

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from almaclean import __version__
-from almaclean.p2e.sets import DEFAULT_HEADER, DEFAULT_SIZE
+from almaclean.outputs.p2e_sets import DEFAULT_HEADER, DEFAULT_SIZE
 
 # The options a nightly institution's report is written with (write_report's defaults today):
 # named here so that an option the nightly comes to take changes the fingerprint.

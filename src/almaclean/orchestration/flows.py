@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from almaclean import settings
 from almaclean.errors import AlmacleanError
-from almaclean.nightly.report import InstitutionRun, artifact_key, summary_rows, write_institution_report
+from almaclean.outputs.nightly_report import InstitutionRun, artifact_key, summary_rows, write_institution_report
 from almaclean.orchestration import configuration
 from almaclean.services import batch, nightly, options
 from almaclean.services.demo import DemoRun, run_demo

@@ -318,22 +318,3 @@ def parse_decisions(
     cells = [(index, pos, v[0], v[1]) for (index, pos), v in plan.cells.items()]
     log.info("decisions from %s: %d decisions, %d cell edits, %d new values", path, len(chosen), len(cells), len(values))
     return Decisions(Edits(cell_edits(cells), drop_edits(drops)), undrop, chosen, path, values, origins, drop_sheet)
-
-
-def read_review_workbook(path: Path) -> dict[str, ReviewTable]:
-    """Read every sheet of a review workbook as text (header row = row 1)."""
-    import fastexcel
-
-    from almaclean.read.table import read_table
-
-    path = Path(path)
-    try:
-        names = fastexcel.read_excel(str(path)).sheet_names
-    except Exception as exc:  # fastexcel has its own error types for unreadable files
-        raise InputError(f"cannot read the review workbook: {exc}", file=path) from exc
-    sheets: dict[str, ReviewTable] = {}
-    for name in names:
-        table = read_table(path, sheet=name)
-        sheets[name] = ReviewTable(list(table.header), table.frame)
-    log.info("read review workbook %s: sheets %s", path, list(sheets))
-    return sheets

@@ -21,7 +21,7 @@ from almaclean.resync.loader import ROW_REMOVED, Loader, apply_edits, guide_edit
 from almaclean.resync.pending import inactive, pending_rows
 from almaclean.resync.polines import check_po_lines
 from almaclean.resync.reload import WHAT_TO_ADD, cz_duplicates, no_identifier_rows
-from almaclean.store.ingest import collection_name_of
+from almaclean.kinds.extended_export import collection_name_of
 
 log = logging.getLogger(__name__)
 

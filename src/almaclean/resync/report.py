@@ -19,7 +19,7 @@ from almaclean.resync.decisions import (
 )
 from almaclean.resync.loader import ROW_REMOVED
 from almaclean.resync.plan import NOTHING_TO_LOAD_TEXT, CollectionPlan, loader_file_name, review_rows
-from almaclean.write.xlsx import Sheet
+from almaclean.excel import Sheet
 
 ID_HEADER = ["decision", "what the loader does", "row", "PORTFOLIO_PID", "MMS", "TITLE", "why listed"]
 CHANGE_HEADER = ["row", "PORTFOLIO_PID", "column", "old value", "new value", "reason"]

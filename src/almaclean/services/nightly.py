@@ -29,16 +29,16 @@ from almaclean.bundle.runs import keep_previous_findings, previous_findings_file
 from almaclean.errors import AlmacleanError, InputError
 from almaclean.invocation import command_line
 from almaclean.kinds import load_mapping
-from almaclean.nightly import history
+from almaclean.store import nightly_history as history
 from almaclean.nightly.changes import NEW, compare, findings_and_changes
 from almaclean.inbox import inbox_listing, institutions_in, mapping_file
-from almaclean.nightly.report import (
+from almaclean.outputs.nightly_report import (
     CHANGES_CSV, P2E_FOLDER, REPORT_MD, SUMMARY_MD, InstitutionRun, write_changes, write_institution_files,
     write_institution_report, write_summary,
 )
 from almaclean.nightly.reuse import inputs_fingerprint
 from almaclean.p2e.analyse import P2EResult, analyse_p2e
-from almaclean.p2e.report import evidence_lines
+from almaclean.outputs.p2e_report import evidence_lines
 from almaclean.services import options
 from almaclean.services.p2e import p2e_decisions
 from almaclean.services.fetch import fetch_sources

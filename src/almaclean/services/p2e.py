@@ -25,8 +25,8 @@ from almaclean.bundle.runs import p2e_bundle, p2e_inputs
 from almaclean.errors import InputError
 from almaclean.kinds import CZTitleList, read_cz_title_lists, unrecognised_columns
 from almaclean.p2e.analyse import analyse_p2e
-from almaclean.p2e.report import evidence_lines, write_report
-from almaclean.p2e.sets import DEFAULT_HEADER, DEFAULT_SIZE
+from almaclean.outputs.p2e_report import evidence_lines, write_report
+from almaclean.outputs.p2e_sets import DEFAULT_HEADER, DEFAULT_SIZE
 from almaclean.read.table import excel_letter
 from almaclean.services import options
 from almaclean.services.ingest import mapping_for

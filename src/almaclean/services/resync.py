@@ -21,9 +21,11 @@ from almaclean.bundle.manifest import INPUTS_FOLDER
 from almaclean.errors import InputError
 from almaclean.invocation import command_line
 from almaclean.kinds import KindRead, load_mapping, read_kind
-from almaclean.resync.decisions import Decisions, ReviewTable, parse_decisions, read_review_workbook
-from almaclean.resync.inputs import ExportFile, expand_exports, match_review, not_an_extended_export
-from almaclean.resync.outputs import copy_export, write_collection, write_run_summary
+from almaclean.resync.decisions import Decisions, ReviewTable, parse_decisions
+from almaclean.services.resync_inputs import (
+    ExportFile, expand_exports, match_review, not_an_extended_export, read_review_workbook,
+)
+from almaclean.outputs.resync_run import copy_export, write_collection, write_run_summary
 from almaclean.resync.plan import collection_name, identity_of, plan_collection
 from almaclean.resync.report import REVIEW_FILE, closing_lines
 from almaclean.services import options

@@ -21,11 +21,11 @@ from almaclean.bundle.verify import VerifyResult, check_inputs, check_recorded_o
 from almaclean.errors import AlmacleanError, InputError
 from almaclean.kinds import load_mapping
 from almaclean.nightly.changes import findings_and_changes
-from almaclean.nightly.report import (
+from almaclean.outputs.nightly_report import (
     CHANGES_CSV, P2E_FOLDER, REPORT_MD, SUMMARY_JSON, SUMMARY_MD, read_findings, write_changes, write_institution_files,
     write_institution_report, write_summary,
 )
-from almaclean.p2e.report import write_report
+from almaclean.outputs.p2e_report import write_report
 from almaclean.store.db import describe, open_database, sqlite_url
 from almaclean.store.ingest import ingest_file
 

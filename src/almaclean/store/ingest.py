@@ -20,6 +20,7 @@ from almaclean import __version__, interrupts
 from almaclean.kinds import KindRead, canonical_columns, read_kind
 from almaclean.errors import InputError
 from almaclean.kinds.registry import BY_NAME, TABLES
+from almaclean.kinds.extended_export import collection_name_of
 from almaclean.progress import Progress
 from almaclean.read.detect import check_regular_file
 from almaclean.store.content import (
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 TABLE_OF_KIND = TABLES
 CHUNK_ROWS = 50_000
-EXTENDED_EXPORT_SUFFIX = "_portfolios"
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,6 @@ def default_scope(kind: str, path: Path) -> str:
     if kind == "extended-export":
         return collection_name_of(path)
     return "all"
-
-
-def collection_name_of(path: Path) -> str:
-    """`JSTOR+Open+Access_portfolios.xlsx` -> `JSTOR Open Access` (Alma's naming convention)."""
-    stem = Path(path).stem
-    if stem.endswith(EXTENDED_EXPORT_SUFFIX):
-        stem = stem[: -len(EXTENDED_EXPORT_SUFFIX)]
-    return stem.replace("+", " ").strip() or Path(path).stem
 
 
 def ingest_file(engine: Engine, kind: str, path: Path, institution: str, *, scope: str | None = None,

@@ -6,7 +6,7 @@ open" included: a database grew with its size every night, not with what changed
 a finding now holds its outcome, keeper and evidence from the run where it appeared or changed
 (first_run_id) until the run that changed or ended it (until_run_id; NULL while open), with how
 it ended (ended_as: 'changed', 'resolved', 'no longer a duplicate'). The findings of a run are
-the versions open at it; its changes follow from them (almaclean.nightly.history).
+the versions open at it; its changes follow from them (almaclean.store.nightly_history).
 
 The old tables are converted run by run, per institution, in run order: a finding identical in
 every column to its open version continues it; a different one closes it ('changed') and opens

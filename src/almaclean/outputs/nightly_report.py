@@ -21,7 +21,7 @@ from almaclean.nightly.changes import (
     outcome_counts,
 )
 from almaclean.p2e.analyse import P2EResult
-from almaclean.p2e.report import write_report
+from almaclean.outputs.p2e_report import write_report
 from almaclean.read.table import read_table
 from almaclean.write.atomic import atomic_path
 from almaclean.write.csvfile import write_csv, write_csv_for_people

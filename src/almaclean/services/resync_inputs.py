@@ -70,3 +70,22 @@ def match_review(review_path: Path, sheets: dict[str, ReviewTable], digests: dic
         if wanted is not None and sha == wanted:
             return export
     raise InputError("this review workbook belongs to none of the exports given", file=review_path)
+
+
+def read_review_workbook(path: Path) -> dict[str, ReviewTable]:
+    """Read every sheet of a review workbook as text (header row = row 1)."""
+    import fastexcel
+
+    from almaclean.read.table import read_table
+
+    path = Path(path)
+    try:
+        names = fastexcel.read_excel(str(path)).sheet_names
+    except Exception as exc:  # fastexcel has its own error types for unreadable files
+        raise InputError(f"cannot read the review workbook: {exc}", file=path) from exc
+    sheets: dict[str, ReviewTable] = {}
+    for name in names:
+        table = read_table(path, sheet=name)
+        sheets[name] = ReviewTable(list(table.header), table.frame)
+    log.info("read review workbook %s: sheets %s", path, list(sheets))
+    return sheets

@@ -24,7 +24,7 @@ from almaclean.p2e.cz_link import CZ_GROUP_COLUMNS, CZ_LINK_COLUMNS, CZ_LINK_DET
 from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, local_collections
 from almaclean.p2e.match import EVIDENCE_RULES, KIND_NAMES, PO_LINES_RULE
 from almaclean.p2e.relink import RELINK_COLUMNS
-from almaclean.p2e.sets import (
+from almaclean.outputs.p2e_sets import (
     DEFAULT_HEADER, DEFAULT_SIZE, DELETE_JOB_PARAMETERS, DeletionGuard, check_deletion_rows, job_readme,
     plan_sets, write_deletion_sets, write_readme, write_sets,
 )
