@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from almaclean.errors import InputError
-from almaclean.kinds import KINDS, canonical_columns, load_mapping, read_kind
+from almaclean.kinds import KIND_NAMES, canonical_columns, load_mapping, read_kind
 from readers_fixtures import kbart_rows, mms_id, portfolio_id, write_text, write_xlsx
 
 
@@ -228,8 +228,8 @@ def test_po_lines_status_upper_cased_and_optional_ids_checked(tmp_path):
 
 
 def test_every_kind_has_canonical_columns_and_unknown_kind_fails():
-    assert set(KINDS) == {"p2e", "portfolios", "extended-export", "po-lines"}
-    assert all(canonical_columns(kind) for kind in KINDS)
+    assert set(KIND_NAMES) == {"p2e", "portfolios", "extended-export", "po-lines"}
+    assert all(canonical_columns(kind) for kind in KIND_NAMES)
     with pytest.raises(ValueError, match="unknown kind"):
         read_kind("holdings", "x.csv")
 

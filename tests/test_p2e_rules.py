@@ -1,4 +1,4 @@
-"""Each rule of the P2E clean-up (issue 4) on small hand-built canonical frames."""
+"""Each rule of the P2E clean-up on small hand-built canonical frames."""
 from __future__ import annotations
 
 import itertools

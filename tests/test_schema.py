@@ -6,7 +6,7 @@ from sqlalchemy import inspect
 
 from almaclean.errors import AlmacleanError
 
-from almaclean.kinds import KINDS, canonical_columns
+from almaclean.kinds import KIND_NAMES, canonical_columns
 from almaclean.store.db import make_engine
 from almaclean.store.ingest import TABLE_OF_KIND
 
@@ -17,7 +17,7 @@ def test_every_kind_has_a_table_with_its_key_and_its_other_canonical_columns_pac
 
     engine = make_engine(db_url)
     inspector = inspect(engine)
-    for kind in KINDS:
+    for kind in KIND_NAMES:
         table, key = TABLE_OF_KIND[kind], BY_NAME[kind].key
         stored = [c["name"] for c in inspector.get_columns(table)]
         assert stored == ["row_id", "hash_a", "hash_b", key, "fields", "raw_cells"], kind

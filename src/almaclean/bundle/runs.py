@@ -26,10 +26,10 @@ from almaclean.store.leases import gone_error
 from almaclean.store.load import StoredTable, raw_table, sources_by_id
 from almaclean.write.atomic import safe_label
 from almaclean.write.csvfile import write_csv_in_slices
+from almaclean.kinds.registry import P2E_INPUTS
 
 log = logging.getLogger(__name__)
 
-ANALYSED_KINDS = ("portfolios", "p2e", "po-lines")
 PREVIOUS_FINDINGS = "previous-findings"   # input role
 CZ_TITLES = "cz-titles"                   # input role: CZ collection title lists
 PREVIOUS_FINDINGS_FILE = "previous_findings.csv"
@@ -64,7 +64,7 @@ def write_back(engine: Engine, source_file_id: int, folder: Path, stored: Stored
 
 def stored_inputs(engine: Engine, institution: str, run_folder: Path, *, given: dict[str, list[Path]],
                   analysed: dict[str, list[int]], folder: str = INPUTS_FOLDER,
-                  kinds: tuple[str, ...] = ANALYSED_KINDS,
+                  kinds: tuple[str, ...] = P2E_INPUTS,
                   prefetched: dict[int, StoredTable] | None = None) -> list[dict]:
     """An input record per analysed source file of each kind (by stored id, whatever was
     ingested since), with the re-runnable copy kept. A file fetched from Alma Analytics keeps

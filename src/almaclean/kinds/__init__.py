@@ -12,7 +12,8 @@ from pathlib import Path
 
 from almaclean.errors import InputError
 from almaclean.kinds import extended_export, p2e, po_lines
-from almaclean.kinds.aliases import ALIASES, KINDS, REQUIRED, canonical_columns, check_kind
+from almaclean.kinds.aliases import ALIASES, REQUIRED, canonical_columns, check_kind
+from almaclean.kinds.registry import NAMES as KIND_NAMES
 from almaclean.kinds.common import KindRead, read_with_aliases
 from almaclean.kinds.identify import check_read, refused_as_other_kind, unrecognised_columns
 from almaclean.kinds.kbart import CZTitleList, read_cz_title_lists, read_cz_titles
@@ -37,5 +38,5 @@ def read_kind(kind: str, path: str | Path, *, mapping: UserMapping | None = None
     return read
 
 
-__all__ = ["ALIASES", "KINDS", "REQUIRED", "CZTitleList", "KindRead", "canonical_columns", "load_mapping",
+__all__ = ["ALIASES", "KIND_NAMES", "REQUIRED", "CZTitleList", "KindRead", "canonical_columns", "load_mapping",
            "read_cz_title_lists", "read_cz_titles", "read_kind", "resolve_columns", "unrecognised_columns"]

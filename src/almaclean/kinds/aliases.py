@@ -13,7 +13,6 @@ from almaclean.kinds.headers import normalise_header
 from almaclean.kinds.registry import NAMES
 from almaclean.model import extended_export as extended_export_model
 
-KINDS = NAMES
 
 _FOLDED_OUT = re.compile(r"[\s_.]+")
 
@@ -112,7 +111,7 @@ def canonical_columns(kind: str) -> tuple[str, ...]:
 
 def check_kind(kind: str) -> str:
     if kind not in ALIASES:
-        raise ValueError(f"unknown kind {kind!r}: expected one of {', '.join(KINDS)}")
+        raise ValueError(f"unknown kind {kind!r}: expected one of {', '.join(NAMES)}")
     return kind
 
 # CZ collection title lists (kinds.kbart): not stored, read beside a P2E analysis. KBART's

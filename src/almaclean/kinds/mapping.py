@@ -18,7 +18,8 @@ from pathlib import Path
 
 from almaclean.errors import InputError
 from almaclean.read.detect import check_regular_file
-from almaclean.kinds.aliases import ALIASES, KINDS, MULTI_VALUE, REQUIRED, check_kind, fold
+from almaclean.kinds.aliases import ALIASES, MULTI_VALUE, REQUIRED, check_kind, fold
+from almaclean.kinds.registry import NAMES
 from almaclean.read.table import excel_letter
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,8 @@ def load_mapping(path: str | Path) -> dict[str, dict[str, list[str]]]:
     mapping: dict[str, dict[str, list[str]]] = {}
     for key, table in document.items():
         kind = key.replace("_", "-")
-        if kind not in KINDS:
-            raise InputError(f"unknown kind [{key}]: expected one of {', '.join(KINDS)}", file=path)
+        if kind not in NAMES:
+            raise InputError(f"unknown kind [{key}]: expected one of {', '.join(NAMES)}", file=path)
         if not isinstance(table, dict):
             raise InputError(f"[{key}] must be a table of column = [names]", file=path)
         mapping[kind] = _names_per_column(kind, table, path)

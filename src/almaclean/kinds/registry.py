@@ -30,3 +30,5 @@ BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 TABLES: dict[str, str] = {kind.name: kind.table for kind in KINDS}
 FOLDERS: dict[str, str] = {folder: kind.name for kind in KINDS for folder in kind.folders}
+# The kinds a P2E clean-up analyses, in the order they are read.
+P2E_INPUTS: tuple[str, ...] = ("portfolios", "p2e", "po-lines")

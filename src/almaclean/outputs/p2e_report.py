@@ -1,4 +1,4 @@
-"""The run folder of a P2E clean-up (rule 7 and the output contract).
+"""The run folder of a P2E clean-up: every output file, its contract and its next steps.
 
 Files: deletion_candidates.csv, pol_relinks.csv, review.csv, groups.csv,
 standalone_not_in_p2e.csv, p2e_unmatched.csv, deletion-sets/ and group-sets/ (itemized set

@@ -1,4 +1,4 @@
-"""Itemized set files for Alma (rule 5): one ID per line under a header, split by size.
+"""Itemized set files for Alma: one ID per line under a header, split by size.
 
 File names are safe forms of the group name, ``<group>_<n>.csv`` (n from 1). Two groups whose
 safe names collide get a short hash of the real name appended, so no file ever mixes groups.

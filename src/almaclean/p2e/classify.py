@@ -1,4 +1,4 @@
-"""Which portfolios are P2E (rule 1) and which are keepers (rule 2).
+"""Which portfolios are P2E and which are keepers.
 
 - *CZ-linked*: ``portfolio_linked_to_cz`` is Y / Yes / true. Everything else is *local*.
 - *Standalone*: ``is_standalone`` says so; when that column is empty, a portfolio with no

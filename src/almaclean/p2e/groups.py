@@ -1,4 +1,4 @@
-"""Local-collection groups (rule 6): P2E portfolios with no duplicate, by provider and domain.
+"""Local-collection groups: P2E portfolios with no duplicate, by provider and domain.
 
 The provider is the P2E line's provider (the 856 $z / provider column of the P2E report;
 runs of spaces made one); the domain is the *registrable* domain (Public Suffix List) of the

@@ -1,4 +1,4 @@
-"""Duplicates of P2E portfolios among CZ-linked portfolios (rule 3).
+"""Duplicates of P2E portfolios among CZ-linked portfolios.
 
 Evidence is a shared normalised ISSN or ISBN, any value against any value (print, electronic,
 ISBN-10 against ISBN-13), taken from the portfolio's bib and from its P2E line.

@@ -1,4 +1,4 @@
-"""The POL guard (rule 4): a P2E portfolio or bib with a PO line is never deleted by a set.
+"""The POL guard: a P2E portfolio or bib with a PO line is never deleted by a set.
 
 A PO line is tied to a P2E portfolio by the portfolio export (``po_line``), by the P2E file
 (``po_number`` of its line) or by the PO line export (its ``portfolio_id``, or its ``mms_id``

@@ -29,6 +29,7 @@ from almaclean.bundle.runs import keep_previous_findings, previous_findings_file
 from almaclean.errors import AlmacleanError, InputError
 from almaclean.invocation import command_line
 from almaclean.kinds import load_mapping
+from almaclean.kinds.registry import P2E_INPUTS
 from almaclean.store import nightly_history as history
 from almaclean.nightly.changes import NEW, compare, findings_and_changes
 from almaclean.inbox import inbox_listing, institutions_in, mapping_file
@@ -44,14 +45,13 @@ from almaclean.services.p2e import p2e_decisions
 from almaclean.services.fetch import fetch_sources
 from almaclean.store.ingest import ingest_files
 from almaclean.store.leases import Lease, run_lease
-from almaclean.store.load import current_frame, current_sources, present_columns, sources_by_id, sources_frame
+from almaclean.store.load import current_frame, current_sources, columns_every_file_had, sources_by_id, sources_frame
 from almaclean.store.locks import exclusive
 from almaclean.write.atomic import publish_run_folder, unique_folder_names
 from almaclean.write.staging import staging_folder
 
 log = logging.getLogger(__name__)
 
-ANALYSED_KINDS = ("portfolios", "p2e", "po-lines")
 LOCK = "nightly"
 
 
@@ -182,7 +182,7 @@ def load_current(engine: Engine, institution: str, current: dict[str, list[int]]
                  ) -> dict[str, pl.DataFrame]:
     """The rows of the institution's current stored files (current: their ids, current_stored's)."""
     frames = {kind: (current_frame(engine, institution, kind) if current is None else
-                     sources_frame(engine, kind, current[kind])) for kind in ANALYSED_KINDS}
+                     sources_frame(engine, kind, current[kind])) for kind in P2E_INPUTS}
     if frames["portfolios"].is_empty():
         raise AlmacleanError(f"no portfolio export stored for institution {institution!r}: put one in its "
                              "inbox folder (portfolios/)")
@@ -197,7 +197,7 @@ def analyse(engine: Engine, frames: dict[str, pl.DataFrame]) -> P2EResult:
     present = {}
     for kind, frame in frames.items():
         ids = sorted(int(i) for i in frame["source_file_id"].unique())
-        present[kind] = present_columns(sources_by_id(engine, ids), frame) if ids else frozenset()
+        present[kind] = columns_every_file_had(sources_by_id(engine, ids), frame) if ids else frozenset()
     return analyse_p2e(frames["portfolios"], frames["p2e"], frames["po-lines"], present=present)
 
 
@@ -269,7 +269,7 @@ def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
 
 def current_stored(engine: Engine, institution: str) -> dict[str, list[int]]:
     """The ids of the institution's current stored files, per analysed kind (what load_current reads)."""
-    return {kind: sorted(int(i) for i in current_sources(engine, institution, kind)["id"]) for kind in ANALYSED_KINDS}
+    return {kind: sorted(int(i) for i in current_sources(engine, institution, kind)["id"]) for kind in P2E_INPUTS}
 
 
 def stored_fingerprint(engine: Engine, current: dict[str, list[int]], inbox: Path) -> str:

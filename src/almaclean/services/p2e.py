@@ -24,6 +24,7 @@ from almaclean.bundle.ledger import record_run
 from almaclean.bundle.runs import p2e_bundle, p2e_inputs
 from almaclean.errors import InputError
 from almaclean.kinds import CZTitleList, read_cz_title_lists, unrecognised_columns
+from almaclean.kinds.registry import P2E_INPUTS
 from almaclean.p2e.analyse import analyse_p2e
 from almaclean.outputs.p2e_report import evidence_lines, write_report
 from almaclean.outputs.p2e_sets import DEFAULT_HEADER, DEFAULT_SIZE
@@ -34,13 +35,12 @@ from almaclean.store.ingest import (
     IngestResult, PendingFile, default_scope, make_current, read_unless_stored, store_pending,
 )
 from almaclean.store.leases import Lease, run_lease
-from almaclean.store.load import StoredTable, current_sources, present_columns, raw_table, sources_by_id, sources_frame
+from almaclean.store.load import StoredTable, current_sources, columns_every_file_had, raw_table, sources_by_id, sources_frame
 from almaclean.write.atomic import publish_run_folder
 from almaclean.write.staging import staging_folder
 
 log = logging.getLogger(__name__)
 
-KINDS = ("portfolios", "p2e", "po-lines")
 MAX_SET_SIZE = 1_000_000   # IDs per itemized set file at most (an Excel sheet's height)
 NEEDED = {"portfolios": ("portfolio export", "--portfolios"), "p2e": ("P2E file", "--p2e")}
 
@@ -152,15 +152,15 @@ def check_options(request: P2ERequest) -> None:
 def read_inputs(engine: Engine, request: P2ERequest, lease: Lease) -> Inputs:
     """Read the files given (a bad one stores nothing) and pin every analysed file: the lease
     holds it before its rows are read, so `db prune` cannot take it away meanwhile."""
-    mapping = {kind: mapping_for(request.mapping, kind) for kind in KINDS}
-    # The portfolio export is read beside the smaller files; the first bad file (in KINDS order)
+    mapping = {kind: mapping_for(request.mapping, kind) for kind in P2E_INPUTS}
+    # The portfolio export is read beside the smaller files; the first bad file (in P2E_INPUTS order)
     # is the error said.
     with interrupts.Workers(2, "almaclean-read") as pool:
         reading = {kind: pool.submit(read_unless_stored, engine, kind, path, request.institution, mapping[kind])
                    for kind, path in request.given().items()}
     read = {kind: interrupts.result(future) for kind, future in reading.items()}
     inputs = Inputs({}, {}, {}, cz_titles=read_cz_title_lists(request.cz_titles))
-    for kind in KINDS:
+    for kind in P2E_INPUTS:
         current = current_sources(engine, request.institution, kind)
         given = read.get(kind)
         if given is None:
@@ -175,7 +175,7 @@ def read_inputs(engine: Engine, request: P2ERequest, lease: Lease) -> Inputs:
         stored = sources_by_id(engine, ids)
         # with the raw cells: the bundle keeps these files as they were read (written_back)
         frame = sources_frame(engine, kind, ids, raw_cells=True)
-        present = present_columns(stored, frame) if ids else None
+        present = columns_every_file_had(stored, frame) if ids else None
         if isinstance(given, PendingFile):
             inputs.pending[kind] = given
             frame = pl.concat([given.frame.with_columns(pl.lit(None, dtype=pl.String).alias("raw_cells")), frame])

@@ -16,7 +16,8 @@ from sqlalchemy import Engine, text
 import almaclean
 from almaclean.bundle.ledger import check_origin
 from almaclean.bundle.manifest import output_records, read_bundle
-from almaclean.bundle.runs import ANALYSED_KINDS, PREVIOUS_FINDINGS, RUN_FACTS, institution_run
+from almaclean.bundle.runs import PREVIOUS_FINDINGS, RUN_FACTS, institution_run
+from almaclean.kinds.registry import P2E_INPUTS
 from almaclean.bundle.verify import VerifyResult, check_inputs, check_recorded_outputs, compare_rerun, filled_in
 from almaclean.errors import AlmacleanError, InputError
 from almaclean.kinds import load_mapping
@@ -56,7 +57,7 @@ def _store_inputs(run: Path, bundle: dict, institution: str, engine: Engine) -> 
     mapping_record = next((r for r in records if r["role"] == "mapping"), None)
     mapping = load_mapping(run / mapping_record["file"]) if mapping_record else {}
     for record in records:
-        if record["role"] in ANALYSED_KINDS:
+        if record["role"] in P2E_INPUTS:
             ingest_file(engine, record["role"], run / record["file"], institution, scope=record["scope"],
                         mapping=mapping.get(record["role"]), allow_empty=True)
 

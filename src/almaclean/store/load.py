@@ -41,7 +41,7 @@ def sources_by_id(engine: Engine, ids: list[int]) -> pl.DataFrame:
     return fetch_frame(engine, statement, {"ids": [int(i) for i in ids]})
 
 
-def present_columns(sources: pl.DataFrame, frame: pl.DataFrame) -> frozenset[str]:
+def columns_every_file_had(sources: pl.DataFrame, frame: pl.DataFrame) -> frozenset[str]:
     """Canonical columns every one of these files had (a column one file lacks is missing
     evidence for that file's rows, never an empty one). Files stored before columns were
     recorded: the columns holding a value in that file's rows."""
