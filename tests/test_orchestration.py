@@ -9,13 +9,30 @@ from almaclean.sample.generator import generate
 from conftest import sqlite_url
 
 
-def test_prefect_option_runs_p2e_as_a_flow_run_with_the_same_outputs(prefect_server, tmp_path, capsys):
+def test_prefect_option_runs_p2e_as_a_flow_run_with_the_same_outputs(prefect_server, tmp_path, capsys, monkeypatch):
+    """The flow run gives the same outputs, and runs on the database the command opened: one
+    open per database per command (store.bootstrap), every engine disposed at the end."""
+    from almaclean.store import bootstrap
+
+    opened, disposed = [], []
+    real_open = bootstrap.open_database
+
+    def counting_open(url=None, **kwargs):
+        engine = real_open(url, **kwargs)
+        opened.append(str(url))
+        real_dispose = engine.dispose
+        monkeypatch.setattr(engine, "dispose", lambda *a, **k: (disposed.append(str(url)), real_dispose(*a, **k)))
+        return engine
+
+    monkeypatch.setattr(bootstrap, "open_database", counting_open)
     sample = tmp_path / "sample"
     generate(sample, seed=6, scale=0.05)
     args = ["p2e", "--portfolios", str(sample / "portfolios.csv"), "--p2e", str(sample / "p2e.txt"),
             "--po-lines", str(sample / "po_lines.csv"), "--institution", "EDU01"]
     assert main([*args, "--db", sqlite_url(tmp_path, "plain.db"), "--out", str(tmp_path / "plain")]) == 0
     assert main(["--prefect", *args, "--db", sqlite_url(tmp_path, "flow.db"), "--out", str(tmp_path / "flow")]) == 0
+    assert opened == [sqlite_url(tmp_path, "plain.db"), sqlite_url(tmp_path, "flow.db")]
+    assert disposed == opened
     assert "P2E clean-up of EDU01" in capsys.readouterr().out
     (plain,) = (tmp_path / "plain").glob("p2e-*")
     (flow,) = (tmp_path / "flow").glob("p2e-*")

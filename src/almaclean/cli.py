@@ -260,6 +260,13 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
+        return _main(argv)
+    finally:
+        _close_stores()
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
         interrupts.install()
         args = build_parser().parse_args(argv)
     except KeyboardInterrupt as exc:
@@ -292,6 +299,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose > 1:
             raise
         return 1
+
+
+def _close_stores() -> None:
+    """The command's databases disposed of when it ends (a caller of main() may run another)."""
+    bootstrap = sys.modules.get("almaclean.store.bootstrap")
+    if bootstrap is not None:
+        bootstrap.close_stores()
 
 
 def plain_failure(exc: BaseException, args) -> AlmacleanError | None:
@@ -518,9 +532,9 @@ def other_command(args, *words: str | Path) -> str:
 
 
 def _open(args, *, read_only: bool = False):
-    from almaclean.store.db import open_database
+    from almaclean.store.bootstrap import open_store
 
-    return open_database(args.db, read_only=read_only)
+    return open_store(args.db, read_only=read_only).engine
 
 
 class _Lines:
@@ -712,8 +726,7 @@ def _p2e(args):
     check_options(request)   # before the database is opened (or made)
     request = replace(request, institution=_institution(args, storing=storing))
     engine = _open(args)
-    if _as_flow(args):
-        engine.dispose()
+    if _as_flow(args):  # the flow runs in this process and is handed the same Store
         run = _run_flow("p2e_flow", request, db=args.db, quiet=args.quiet)
     else:
         run = run_p2e(engine, request)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -106,12 +105,12 @@ def database(secret_block: str | None = None) -> Database:
     return Database(url, source)
 
 
-@lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    """One engine per database per process (the flow and its tasks, a Dask worker's tasks)."""
-    from almaclean.store.db import open_database
+    """One engine per database per process (the flow and its tasks, a Dask worker's tasks):
+    the process's Store (store.bootstrap)."""
+    from almaclean.store.bootstrap import open_store
 
-    return open_database(url)
+    return open_store(url).engine
 
 
 def open_checked(db: Database) -> Engine:

@@ -20,7 +20,7 @@ from almaclean.services.ingest import ingest, mapping_for
 from almaclean.services.p2e import P2ERequest, P2ERun, run_p2e
 from almaclean.services.resync import ResyncRequest, ResyncRun, run_resync
 from almaclean.services.verify import VerifyResult, verify_run
-from almaclean.store.db import open_database
+from almaclean.store.bootstrap import open_store
 from almaclean.store.ingest import IngestResult
 
 step = task(cache_policy=NO_CACHE)
@@ -63,7 +63,7 @@ def _failed(exc: AlmacleanError):
 def ingest_flow(kind: str, files: list[Path], institution: str, *, scope: str | None = None,
                 mapping: Path | None = None) -> list[IngestResult]:
     flow_started()
-    return ingest(open_database(), kind, files, institution, scope=scope, mapping=mapping)
+    return ingest(open_store().engine, kind, files, institution, scope=scope, mapping=mapping)
 
 
 @flow(name="almaclean-fetch")
@@ -71,19 +71,19 @@ def fetch_flow(request: FetchRequest, mapping: Path | None = None) -> FetchResul
     """The request names where the API key is (a variable or a Secret block), never the key:
     flow parameters are recorded by Prefect (the database, likewise, comes from the environment)."""
     flow_started()
-    return step(fetch_report)(open_database(), request, mapping=mapping_for(mapping, request.kind))
+    return step(fetch_report)(open_store().engine, request, mapping=mapping_for(mapping, request.kind))
 
 
 @flow(name="almaclean-p2e")
 def p2e_flow(request: P2ERequest) -> P2ERun:
     flow_started()
-    return step(run_p2e)(open_database(), request)
+    return step(run_p2e)(open_store().engine, request)
 
 
 @flow(name="almaclean-resync")
 def resync_flow(request: ResyncRequest) -> ResyncRun:
     flow_started()
-    return step(run_resync)(open_database(), request)
+    return step(run_resync)(open_store().engine, request)
 
 
 @flow(name="almaclean-verify")
@@ -93,7 +93,7 @@ def verify_flow(run_folder: Path, check_ledger: bool = False) -> VerifyResult:
     also check bundle.json against the run ledger of the database ($ALMACLEAN_DB_URL)."""
     flow_started()
     result = verify_run(Path(run_folder), db_url=os.environ.get(settings.RERUN_DB_URL_ENV) or None,
-                        ledger=open_database(read_only=True) if check_ledger else None)
+                        ledger=open_store(read_only=True).engine if check_ledger else None)
     if not result.ok:
         raise AlmacleanError(f"{run_folder} does not verify:\n" + "\n".join(result.lines))
     return result

@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -23,7 +22,7 @@ from almaclean.batch.tree import RESYNC, Job, plan_tree
 from almaclean.services import options
 from almaclean.services.p2e import P2ERequest, run_p2e
 from almaclean.services.resync import ResyncRequest, run_resync
-from almaclean.store.db import open_database
+from almaclean.store.bootstrap import open_store
 from almaclean.write.atomic import publish_run_folder, safe_label
 from almaclean.write.staging import staging_folder
 
@@ -58,10 +57,9 @@ def job_label(job: Job) -> str:
     return f"{job.flow}: {job.name}"
 
 
-@lru_cache(maxsize=8)
 def _engine(url: str) -> Engine:
     """One engine per database per process, shared by the jobs that run in it."""
-    return open_database(url)
+    return open_store(url).engine
 
 
 def run_job(job: Job, run: Path, db_url: str) -> dict:
