@@ -63,9 +63,9 @@ con.commit()""",
         ingest = measure(
             f"almaclean: ingest {label} into SQLite",
             f"ingest_file(engine, {kind!r}, Path({str(path)!r}), 'BENCH')",
-            setup=("import logging\nfrom pathlib import Path\nfrom almaclean.store.db import make_engine\n"
+            setup=("import logging\nfrom pathlib import Path\nfrom almaclean.store.db import open_database\n"
                    "from almaclean.store.ingest import ingest_file\n"
-                   f"engine = make_engine('sqlite:///{db}')"),
+                   f"engine = open_database('sqlite:///{db}')"),
         )
         print(floor.line())
         print(bulk.line(floor))

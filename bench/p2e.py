@@ -90,14 +90,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from almaclean.p2e.analyse import analyse_p2e
 from almaclean.outputs.p2e_report import write_report
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
 from almaclean.store.ingest import read_unless_stored, store_pending
 from almaclean.write.atomic import new_staging_folder, publish_run_folder
 """
 # The flow's steps without Prefect, in the same order: read, then store in the background
 # while the analysis runs and the outputs are written into the staging folder.
 STEPS_WORK = """
-engine = make_engine("sqlite:///{db}")
+engine = open_database("sqlite:///{db}")
 pending = {{kind: read_unless_stored(engine, kind, Path(path), "BENCH") for kind, path in
            (("portfolios", {portfolios!r}), ("p2e", {p2e!r}), ("po-lines", {po_lines!r}))}}
 with ThreadPoolExecutor(2) as pool:

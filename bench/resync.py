@@ -36,7 +36,7 @@ folder = Path(OUT)
 folder.mkdir()
 sha, size = copy_export(EE, folder)
 read = read_kind("extended-export", EE)
-ingest_read(make_engine(DB), read, "BENCH", scope=collection_name(EE), digest=(sha, size))
+ingest_read(open_database(DB), read, "BENCH", scope=collection_name(EE), digest=(sha, size))
 pols = read_kind("po-lines", POL).canonical
 t = read.table
 plan = plan_collection(EE, sha, t.header, t.frame, t.first_row, read.canonical, po_lines=pols)
@@ -77,7 +77,7 @@ def main() -> None:
     pipeline = measure(
         "almaclean resync steps (no Prefect)", PIPELINE,
         setup=("import sys\nfrom pathlib import Path\nfrom almaclean.kinds import read_kind\n"
-               "from almaclean.store.db import make_engine\nfrom almaclean.store.ingest import ingest_read\n"
+               "from almaclean.store.db import open_database\nfrom almaclean.store.ingest import ingest_read\n"
                "from almaclean.resync.plan import collection_name, plan_collection\n"
                "from almaclean.outputs.resync_run import copy_export, write_collection\n"
                f"{paths}OUT = {str(work / f'pipeline-{stamp}')!r}\n"

@@ -7,7 +7,7 @@ import pytest
 from almaclean.kinds import read_kind
 from almaclean.p2e.analyse import analyse_p2e
 from almaclean.sample.generator import generate
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
 from almaclean.store.ingest import ingest_file
 from almaclean.store.load import current_frame
 
@@ -22,7 +22,7 @@ def sample(tmp_path_factory):
 
 
 def test_p2e_analysis_from_the_database_equals_analysis_from_the_files(sample, db_url):
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     from_files = {}
     for kind, name in FILES.items():
         ingest_file(engine, kind, sample / name, "EDU01")

@@ -17,7 +17,7 @@ from almaclean.errors import AlmacleanError, InputError
 from almaclean.kinds import read_kind
 from almaclean.store import nightly_history as history
 from almaclean.outputs.nightly_report import read_findings
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
 from almaclean.store.ingest import file_digest, ingest_file
 from almaclean.write.csvfile import write_csv
 from conftest import REPO
@@ -63,7 +63,7 @@ def test_a_folder_without_bundle_json_is_not_a_bundle(tmp_path):
 def test_written_back_files_read_as_the_originals(sample, tmp_path, db_url):
     """The stored rows written back (headed CSV and the headerless P2E text file) give the same
     canonical rows as the files that were ingested."""
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     for kind, role in (("portfolios", "portfolios"), ("p2e", "p2e")):
         original = sample.path(role)
         stored = ingest_file(engine, kind, original, "EDU01")
@@ -77,7 +77,7 @@ def test_written_back_files_read_as_the_originals(sample, tmp_path, db_url):
 def test_a_given_file_changed_after_it_was_stored_is_kept_as_its_stored_rows(sample, tmp_path):
     """The bundle keeps a copy of a given file only when the copy is the file that was stored;
     an export overwritten meanwhile (same name) is kept as its stored rows instead."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'user.db'}")
+    engine = open_database(f"sqlite:///{tmp_path / 'user.db'}")
     p2e = tmp_path / "given" / "p2e.txt"
     p2e.parent.mkdir()
     shutil.copyfile(sample.path("p2e"), p2e)
@@ -166,7 +166,7 @@ def test_a_run_made_before_later_ingests_verifies_and_a_stored_delta_analyses_li
     from conftest import p2e_run
 
     db = f"sqlite:///{tmp_path / 'user.db'}"
-    engine = make_engine(db)
+    engine = open_database(db)
     ingest_file(engine, "portfolios", sample.path("portfolios"), "EDU01")
     first = p2e_run(p2e=sample.path("p2e"), po_lines=sample.path("po_lines"), institution="EDU01",
                     out=tmp_path / "first", db_url=db)
@@ -243,13 +243,13 @@ def test_nightly_bundles_rerun_every_file_from_the_kept_inputs(prefect_server, s
 
     bundle = read_bundle(second)
     entries = {e["code"]: e for e in bundle["parameters"]["institutions"]}
-    runs = history.runs(make_engine(db), "EDU01")
+    runs = history.runs(open_database(db), "EDU01")
     assert [entries["EDU01"]["run_id"], entries["EDU01"]["previous_run_id"]] == [runs[1]["id"], runs[0]["id"]]
     assert entries["BAD02"]["status"] == "failed" and "journal" in entries["BAD02"]["error"]
     (kept,) = [r for r in bundle["inputs"] if r["role"] == "previous-findings"]
     assert kept["file"] == "inputs/EDU01/previous_findings.csv" and kept["run_id"] == runs[0]["id"]
     previous = read_findings(second / kept["file"])
-    assert previous.equals(history.run_findings(make_engine(db), runs[0]["id"]))
+    assert previous.equals(history.run_findings(open_database(db), runs[0]["id"]))
     assert set(previous["portfolio_id"]) == set(first_changes["portfolio_id"])
     changes = pl.read_csv(second / "EDU01" / "changes.csv", infer_schema=False)
     assert set(changes.filter(pl.col("change") == "resolved")["portfolio_id"]) == set(gone)

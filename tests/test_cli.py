@@ -9,7 +9,7 @@ import pytest
 
 from almaclean.cli import build_parser, main
 from almaclean.sample.generator import generate
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
 from almaclean.store.load import stored_status
 from conftest import sqlite_url
 
@@ -40,7 +40,7 @@ def test_ingest_every_kind_of_the_sample_then_status(sample, tmp_path, capsys):
         assert main(["ingest", kind, *files, "--institution", "UNI", "--db", url]) == 0
     out = capsys.readouterr().out
     assert out.count("stored") == 4 + len(exports)
-    status = stored_status(make_engine(url))
+    status = stored_status(open_database(url))
     assert sorted(status["kind"].to_list()) == ["extended-export", "p2e", "po-lines", "portfolios"]
     # The report variant of the P2E file supersedes the text one (same kind and scope).
     p2e = status.filter(kind="p2e").row(0, named=True)
@@ -59,7 +59,7 @@ def test_bad_input_exits_2_naming_file_row_and_column(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert "export.csv" in err and "row 3" in err and "MMS Id" in err
-    assert stored_status(make_engine(url)).is_empty()
+    assert stored_status(open_database(url)).is_empty()
 
 
 def test_installed_command_runs(tmp_path):
@@ -96,7 +96,7 @@ def test_resync_with_one_corrupt_export_writes_nothing(sample, tmp_path, capsys)
     assert main(["resync", str(good), str(corrupt), "--institution", "EDU01", "--out", str(out), "--db", url]) == 2
     assert "Broken+Collection_portfolios.xlsx" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
-    assert stored_status(make_engine(url)).is_empty()
+    assert stored_status(open_database(url)).is_empty()
 
 
 def test_a_relative_data_folder_is_refused_so_every_folder_finds_the_same_history(tmp_path, monkeypatch, capsys):

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from almaclean.cli import main
 from almaclean.store import schema
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
 from conftest import upgraded_to
 
 
@@ -111,14 +111,14 @@ def _with_a_stored_file(url: str, tmp_path, revision: str):
 def test_an_empty_database_takes_every_migration_on_open(db_url):
     engine = upgraded_to(db_url, "0006")
     engine.dispose()
-    assert revision_of(make_engine(db_url)) == schema.HEAD
+    assert revision_of(open_database(db_url)) == schema.HEAD
 
 
 def test_a_rewriting_migration_waits_for_db_upgrade_and_other_commands_exit_2(db_url, tmp_path, capsys):
     engine, path = _with_a_stored_file(db_url, tmp_path, "0008")
     before = layout(engine)
     with pytest.raises(schema.UpgradeNeeded, match=r"needs `almaclean db upgrade`.*0011 and 0012 rewrite"):
-        make_engine(db_url)
+        open_database(db_url)
     assert main(["ingest", "portfolios", str(path), "--institution", "UNI", "--db", db_url]) == 2
     assert "almaclean db upgrade" in capsys.readouterr().err
     assert revision_of(engine) == "0008" and layout(engine) == before
@@ -131,7 +131,7 @@ def test_additive_migrations_apply_on_open(db_url, tmp_path, monkeypatch):
     for step in schema.all_steps():
         if step.revision in ("0011", "0012"):
             monkeypatch.setattr(step.module, "REWRITES", None)
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     assert revision_of(engine) == schema.HEAD
     assert {"fetched_reports", "run_leases"} <= set(inspect(engine).get_table_names())   # 0009, 0010
 
@@ -167,7 +167,7 @@ def test_db_upgrade_backs_sqlite_up_first_and_goes_on_after_an_interruption(tmp_
     out = capsys.readouterr().out
     assert '"schema_before": "0011"' in out and '"schema_after": "0012"' in out
     assert len(list(tmp_path.glob("almaclean.db.backup-0011-*"))) == 1
-    engine = make_engine(url)
+    engine = open_database(url)
     assert revision_of(engine) == schema.HEAD
     assert raw_table(engine, 1).frame.equals(read_table(path).frame)
     assert main(["db", "upgrade", "--db", url]) == 0

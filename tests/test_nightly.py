@@ -13,7 +13,7 @@ from almaclean.nightly.changes import (
 )
 from almaclean.inbox import inbox_files, inbox_listing, institutions_in, kind_by_name
 from almaclean.outputs.nightly_report import artifact_key, institution_markdown, InstitutionRun
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
 
 KEEPER = "53100000000000001"
 
@@ -127,7 +127,7 @@ def test_inbox_lists_oldest_first_and_skips_unknown_files(tmp_path):
 
 
 def test_history_keeps_findings_and_compares_with_the_last_succeeded_run(db_url):
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     first = history.start_run(engine, "EDU01")
     assert history.previous_run(engine, "EDU01", first) is None
     found = findings([("53200000000000001", "delete", KEEPER, "shared: ISSN 0742-4671 | P2E URL: https://x/é|y"),

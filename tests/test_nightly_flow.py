@@ -19,7 +19,7 @@ from almaclean.errors import AlmacleanError
 from almaclean.store import nightly_history as history
 from almaclean.nightly.changes import CHANGED, NEW, NO_LONGER, OPEN, RESOLVED
 from almaclean.sample.generator import generate
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
 from almaclean.write.csvfile import write_csv
 from almaclean.orchestration.flows import nightly_flow
 
@@ -125,7 +125,7 @@ def test_two_nightly_runs_report_new_resolved_and_open_sets(prefect_server, tmp_
     assert {pid for pid, o in outcome.items() if o == "pol_relink"} <= {pid for pid, d in dups.items() if d["po_line"]}
     deletion = _csv(first / INSTITUTION / "p2e" / "deletion_candidates.csv")
     assert {r["portfolio_id"] for r in deletion} == {pid for pid, o in outcome.items() if o == "delete"}
-    engine = make_engine(db)
+    engine = open_database(db)
     (bad_run,) = history.runs(engine, "BAD02")
     assert bad_run["status"] == "failed" and "journal" in bad_run["error"]
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from almaclean.store import nightly_history as history
 from almaclean.nightly.changes import FINDING_COLUMNS, compare, evidence_digest
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
 
 PORTFOLIOS = [f"5320000000000{n:04d}" for n in range(12)]
 OUTCOMES = ["delete", "pol_relink", "review"]
@@ -63,7 +63,7 @@ def assert_history_reads_back(engine, computed) -> None:
 @settings(max_examples=40, deadline=None)
 @given(nights=st.lists(NIGHT, min_size=1, max_size=7))
 def test_every_run_reads_back_the_findings_and_changes_it_computed(tmp_path_factory, nights):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('h') / 'h.db'}")
+    engine = open_database(f"sqlite:///{tmp_path_factory.mktemp('h') / 'h.db'}")
     computed = run_nights(engine, nights)
     assert_history_reads_back(engine, computed)
     # one stored version per finding that appeared or changed, never one per night
@@ -89,7 +89,7 @@ def _pairs_per_institution(nights, computed):
 
 
 def test_an_unchanged_night_stores_no_finding_and_a_changed_one_only_what_changed(db_url):
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     base = {pid: ("99" + pid[2:], "delete", KEEPERS[1], None, f"shared: ISSN {n}") for n, pid in enumerate(PORTFOLIOS)}
     changed = dict(base, **{PORTFOLIOS[0]: base[PORTFOLIOS[0]][:4] + ("shared: ISSN changed",)})
     del changed[PORTFOLIOS[1]]

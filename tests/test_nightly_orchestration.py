@@ -16,7 +16,7 @@ from almaclean.store import nightly_history as history
 from almaclean.orchestration.configuration import ConfigurationError
 from almaclean.sample.generator import generate
 from almaclean.services import nightly as nightly_service
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
 from conftest import sqlite_url
 
 
@@ -91,7 +91,7 @@ def test_the_database_comes_from_a_prefect_secret_block(prefect_server, sample, 
     monkeypatch.setenv("ALMACLEAN_DB_URL", "/not/a/url")  # the Secret block wins
     result = nightly_flow(inbox_of(sample, tmp_path / "inbox"), out=tmp_path / "out",
                           db_secret_block="almaclean-test-db")
-    assert [r["status"] for r in history.runs(make_engine(url), "EDU01")] == ["succeeded"]
+    assert [r["status"] for r in history.runs(open_database(url), "EDU01")] == ["succeeded"]
     assert result.results[0].run.status == "succeeded"
 
 
@@ -128,7 +128,7 @@ def test_one_task_per_institution_retries_only_a_transient_error(prefect_server,
     result = failed.value.result
     assert {r.run.institution: r.run.status for r in result.results} == {
         "BAD02": "failed", "EDU01": "succeeded", "EDU03": "succeeded"}
-    engine = make_engine(url)
+    engine = open_database(url)
     assert [r["status"] for r in history.runs(engine, "EDU01")] == ["failed", "succeeded"]  # the attempt, the retry
 
     async def artifacts():
@@ -149,11 +149,11 @@ def test_one_task_per_institution_retries_only_a_transient_error(prefect_server,
 def test_two_nightly_runs_never_work_on_one_database_at_once(db_url, sample, tmp_path):
     from almaclean.store.locks import Locked, exclusive
 
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     inbox = inbox_of(sample, tmp_path / "inbox")
     with exclusive(engine, "nightly"):
         with pytest.raises(Locked, match="another nightly run is working on the database .*: this run did nothing"):
-            nightly_service.run_nightly(make_engine(db_url), inbox, out=tmp_path / "out")
+            nightly_service.run_nightly(open_database(db_url), inbox, out=tmp_path / "out")
     assert history.runs(engine, "EDU01") == [] and not (tmp_path / "out").exists()
     nightly_service.run_nightly(engine, inbox, out=tmp_path / "out")  # once the first is done
     assert [r["status"] for r in history.runs(engine, "EDU01")] == ["succeeded"]
@@ -187,6 +187,6 @@ def test_nightly_closing_lines_say_what_was_read_decided_not_checked_written_and
     p2e_out = capsys.readouterr().out
     assert decided in p2e_out
     (run,) = (tmp_path / "out").glob("nightly-*")
-    findings = history.run_findings(make_engine(url), history.runs(make_engine(url), "EDU01")[0]["id"])
+    findings = history.run_findings(open_database(url), history.runs(open_database(url), "EDU01")[0]["id"])
     relink_findings = findings.filter(findings["outcome"] == "pol_relink").height
     assert f"{relink_findings:,} to delete once their PO lines are relinked" in decided

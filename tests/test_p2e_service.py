@@ -72,13 +72,13 @@ def test_flow_writes_the_run_folder_and_reuses_stored_files(tmp_path):
 
 def test_portfolios_stored_under_another_scope_are_analysed_with_the_new_file(tmp_path):
     """A run analyses the file given plus the current files of the kind's other scopes."""
-    from almaclean.store.db import make_engine
+    from almaclean.store.db import open_database
     from almaclean.store.ingest import ingest_file
 
     db = f"sqlite:///{tmp_path / 'almaclean.db'}"
     keeper, *p2e_rows = PORTFOLIOS[1:]
     keepers = _write(tmp_path / "cz.csv", [PORTFOLIOS[0], keeper])
-    ingest_file(make_engine(db), "portfolios", keepers, "edu01", scope="CZ collections")
+    ingest_file(open_database(db), "portfolios", keepers, "edu01", scope="CZ collections")
     local = _write(tmp_path / "local.csv", [PORTFOLIOS[0], *p2e_rows])
     p2e = tmp_path / "p2e.txt"
     p2e.write_text("EDU01000000001,portfolio\n", encoding="utf-8")
@@ -92,7 +92,7 @@ def test_portfolios_stored_under_another_scope_are_analysed_with_the_new_file(tm
 def test_a_storage_failure_leaves_no_run_folder_and_stores_nothing(tmp_path, monkeypatch):
     """The outputs are written while the files are stored: a failed store must not publish them."""
     import almaclean.services.p2e as p2e_module
-    from almaclean.store.db import make_engine
+    from almaclean.store.db import open_database
     from almaclean.store.load import stored_status
 
     def full_disk(engine, pending, institution):
@@ -106,7 +106,7 @@ def test_a_storage_failure_leaves_no_run_folder_and_stores_nothing(tmp_path, mon
     with pytest.raises(OSError, match="disk full"):
         p2e_run(db_url=db, portfolios=portfolios, p2e=p2e, institution="edu01", out=tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []  # neither a run folder nor a staging folder
-    assert stored_status(make_engine(db)).height == 0
+    assert stored_status(open_database(db)).height == 0
 
 
 def test_cz_title_lists_given_to_the_command_are_kept_in_the_bundle_and_verify(tmp_path, capsys):

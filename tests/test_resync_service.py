@@ -85,10 +85,10 @@ def test_resync_service_many_collections_then_decisions(tmp_path):
     problems = dict(zip(po_check.frame[column["PORTFOLIO_PID"]].to_list(), po_check.frame[column["why listed"]].to_list()))
     assert problems[PID[3]] == "PO line not found in the PO line export"
 
-    from almaclean.store.db import make_engine
+    from almaclean.store.db import open_database
     from almaclean.store.load import current_frame
 
-    stored = current_frame(make_engine(db), "TEST", "extended-export", scope="Hand Made")
+    stored = current_frame(open_database(db), "TEST", "extended-export", scope="Hand Made")
     assert sorted(stored["portfolio_id"].to_list()) == sorted(PID)
 
     filled = _fill(hand_folder / "review.xlsx", tmp_path / "filled.xlsx", {

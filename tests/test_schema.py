@@ -7,7 +7,7 @@ from sqlalchemy import inspect
 from almaclean.errors import AlmacleanError
 
 from almaclean.kinds import KIND_NAMES, canonical_columns
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
 from almaclean.store.ingest import TABLE_OF_KIND
 
 
@@ -15,7 +15,7 @@ def test_every_kind_has_a_table_with_its_key_and_its_other_canonical_columns_pac
     from almaclean.kinds.registry import BY_NAME
     from almaclean.store.content import FIELDS
 
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     inspector = inspect(engine)
     for kind in KIND_NAMES:
         table, key = TABLE_OF_KIND[kind], BY_NAME[kind].key
@@ -94,14 +94,14 @@ def test_a_database_made_before_schema_versions_is_upgraded_and_keeps_its_files(
                      "VALUES (1, 2, '531000000000000001', '991000000000000001')")
     url = f"sqlite:///{path}"
     with pytest.raises(schema.UpgradeNeeded, match="needs `almaclean db upgrade`.*nothing was changed") as refused:
-        make_engine(url)
+        open_database(url)
     assert refused.value.exit_code == 2
     from almaclean.services.db import upgrade_database
     from almaclean.store.db import open_database
 
     run = upgrade_database(open_database(url, migrate=False))
     assert run.backup is not None and run.backup.parent == tmp_path and run.backup.stat().st_size > 0
-    engine = make_engine(url)
+    engine = open_database(url)
     with engine.connect() as conn:
         assert schema.current_revision(conn) == schema.HEAD
     assert "columns_json" in {c["name"] for c in inspect(engine).get_columns("source_files")}

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from almaclean.errors import InputError
 from almaclean.read.table import read_table
 from almaclean.store import ingest as ingest_module
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
 from almaclean.store.ingest import ingest_file, ingest_files
 from almaclean.store.load import current_frame, raw_table, stored_status
 from conftest import sqlite_url
@@ -49,7 +49,7 @@ def rows_with_raw_cells(engine) -> int:
 def test_ingest_stores_canonical_rows_and_each_raw_cell_once(tmp_path, db_url):
     rows = title_rows(limit=300)
     path = portfolios_csv(tmp_path / "portfolios.csv", rows)
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     result = ingest_file(engine, "portfolios", path, "UNI")
     assert (result.status, result.rows, result.scope) == ("stored", 300, "all")
 
@@ -78,7 +78,7 @@ def test_a_cell_that_differs_from_its_canonical_value_is_kept_raw_in_its_row_alo
     cells[2] = f"  {cells[2]} "
     lines[5] = ",".join(f'"{c}"' for c in cells)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     result = ingest_file(engine, "portfolios", path, "UNI")
     with engine.connect() as conn:
         held = dict(conn.execute(text("SELECT column_position, canonical_column FROM raw_columns")).all())
@@ -91,7 +91,7 @@ def test_a_cell_that_differs_from_its_canonical_value_is_kept_raw_in_its_row_alo
 
 def test_same_file_again_is_a_no_op(tmp_path, db_url):
     path = portfolios_csv(tmp_path / "portfolios.csv", title_rows(limit=50))
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     first = ingest_file(engine, "portfolios", path, "UNI")
     before = counts(engine)
     again = ingest_file(engine, "portfolios", path, "UNI")
@@ -106,7 +106,7 @@ def test_newer_export_supersedes_older_and_history_is_kept(tmp_path, db_url):
     rows = title_rows(limit=120)
     old = portfolios_csv(tmp_path / "old.csv", rows[:100])
     new = portfolios_csv(tmp_path / "new.csv", rows[20:120], start=20)
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     ingest_file(engine, "portfolios", old, "UNI")
     ingest_file(engine, "portfolios", new, "UNI")
     current = current_frame(engine, "UNI", "portfolios")
@@ -119,7 +119,7 @@ def test_newer_export_supersedes_older_and_history_is_kept(tmp_path, db_url):
 
 def test_failing_ingest_leaves_database_exactly_as_it_was(tmp_path, monkeypatch, db_url):
     rows = title_rows(limit=80)
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     ingest_file(engine, "portfolios", portfolios_csv(tmp_path / "a.csv", rows[:40]), "UNI")
     before = counts(engine)
     real_insert = ingest_module.bulk_insert
@@ -140,7 +140,7 @@ def test_one_bad_file_stores_none_of_the_batch(tmp_path, db_url):
     good = portfolios_csv(tmp_path / "good.csv", title_rows(limit=10))
     bad = tmp_path / "bad.csv"
     bad.write_text("Portfolio Id,MMS Id,Title\n53000000000003681,9.97704E+15,Some title\n", encoding="utf-8")
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     before = counts(engine)
     with pytest.raises(InputError) as error:
         ingest_files(engine, "portfolios", [good, bad], "UNI")
@@ -167,7 +167,7 @@ def extended_export(path: Path, rows: list[dict]) -> Path:
 def test_extended_export_comes_back_cell_for_cell(tmp_path, db_url):
     rows = title_rows("PROJECTMUSE_GLOBAL_ALLJOURNALS_2026-03-24.txt", limit=60)
     path = extended_export(tmp_path / "Project+MUSE+Premium_portfolios.xlsx", rows)
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     result = ingest_file(engine, "extended-export", path, "UNI")
     assert result.scope == "Project MUSE Premium"
     original = read_table(path)
@@ -181,7 +181,7 @@ def test_extended_export_comes_back_cell_for_cell(tmp_path, db_url):
 def test_headerless_p2e_file_round_trips(tmp_path, db_url):
     path = tmp_path / "p2e.txt"
     path.write_text("EDU01000123456,portfolio\nEDU01000123457,database\n", encoding="utf-8")
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     result = ingest_file(engine, "p2e", path, "UNI")
     stored = raw_table(engine, result.source_file_id)
     assert stored.header == ()
@@ -193,19 +193,19 @@ def test_headerless_p2e_file_round_trips(tmp_path, db_url):
 
 def _ingest_in_process(args):
     url, path, institution = args
-    return ingest_file(make_engine(url), "portfolios", Path(path), institution).status
+    return ingest_file(open_database(url), "portfolios", Path(path), institution).status
 
 
 def test_concurrent_writers_on_one_sqlite_file_both_finish(tmp_path):
     rows = title_rows()
     url = sqlite_url(tmp_path, "shared.db")
-    make_engine(url)
+    open_database(url)
     files = [portfolios_csv(tmp_path / f"p{i}.csv", rows[i * 2000:(i + 1) * 2000], start=i * 2000)
              for i in range(2)]
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         statuses = pool.map(_ingest_in_process, [(url, str(f), f"INST{i}") for i, f in enumerate(files)])
     assert statuses == ["stored", "stored"]
-    engine = make_engine(url)
+    engine = open_database(url)
     assert [current_frame(engine, f"INST{i}", "portfolios").height for i in range(2)] == [2000, 2000]
 
 
@@ -215,7 +215,7 @@ def test_rows_read_are_the_rows_the_database_gives_back_once_stored(tmp_path, db
     from almaclean.store.ingest import PENDING_SOURCE_ID, read_unless_stored, store_pending
     from almaclean.store.load import is_only_current
 
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     first = portfolios_csv(tmp_path / "first.csv", title_rows(limit=120))
     second = portfolios_csv(tmp_path / "second.csv", title_rows(limit=200), start=500)
     pending = read_unless_stored(engine, "portfolios", first, "UNI")
@@ -243,7 +243,7 @@ def test_an_export_ingested_again_after_a_newer_one_is_current_again(db_url, tmp
     stored once, and ingesting it once more changes nothing."""
     from almaclean.store.load import current_frame, stored_status
 
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     first = tmp_path / "night1.csv"
     first.write_text("Portfolio Id,MMS Id\n531000000000000001,991000000000000001\n", encoding="utf-8")
     second = tmp_path / "night2.csv"
@@ -266,7 +266,7 @@ def test_prune_removes_superseded_history_and_keeps_the_current_file(db_url, tmp
     from almaclean.store.prune import prune
     from almaclean.store.size import institution_bytes
 
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     ids = []
     for n in range(3):
         path = tmp_path / f"night{n}.csv"

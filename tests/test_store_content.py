@@ -14,7 +14,7 @@ from sqlalchemy import text
 from almaclean.kinds import canonical_columns, read_kind
 from almaclean.read.table import read_table
 from almaclean.store import ingest as ingest_module
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
 from almaclean.store.history import row_history
 from almaclean.store.ingest import ingest_file
 from almaclean.store.load import current_frame, raw_table, sources_frame
@@ -60,7 +60,7 @@ def canonical_of(path) -> pl.DataFrame:
 
 
 def test_a_changed_export_stores_only_its_new_rows_and_every_file_comes_back(tmp_path, db_url):
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     paths = three_nights(tmp_path)
     results = [ingest_file(engine, "portfolios", p, "UNI") for p in paths]
     assert [r.status for r in results] == ["stored"] * 3
@@ -94,7 +94,7 @@ def test_cells_no_canonical_column_holds_and_blank_rows_come_back_after_a_delta(
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
 
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     first = ingest_file(engine, "portfolios", export(tmp_path / "a.csv", "note 3"), "UNI")
     second = ingest_file(engine, "portfolios", export(tmp_path / "b.csv", "note 3 (corrected)"), "UNI")
     assert count(engine, "portfolios") == 7 + 1
@@ -108,7 +108,7 @@ def test_cells_no_canonical_column_holds_and_blank_rows_come_back_after_a_delta(
 
 
 def test_a_file_with_another_header_is_stored_whole(tmp_path, db_url):
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     first, second, _ = three_nights(tmp_path)
     ingest_file(engine, "portfolios", first, "UNI")
     widened = tmp_path / "widened.csv"
@@ -120,7 +120,7 @@ def test_a_file_with_another_header_is_stored_whole(tmp_path, db_url):
 
 
 def test_history_of_a_row_across_three_files(tmp_path, db_url):
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     for path in three_nights(tmp_path):
         ingest_file(engine, "portfolios", path, "UNI")
 
@@ -141,7 +141,7 @@ def test_history_of_a_row_across_three_files(tmp_path, db_url):
 
 
 def test_an_export_that_reverted_becomes_current_again_storing_nothing(tmp_path, db_url):
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     first, second, _ = three_nights(tmp_path)
     older = ingest_file(engine, "portfolios", first, "UNI")
     ingest_file(engine, "portfolios", second, "UNI")
@@ -155,7 +155,7 @@ def test_an_export_that_reverted_becomes_current_again_storing_nothing(tmp_path,
 
 
 def test_a_failing_ingest_stores_nothing(tmp_path, monkeypatch, db_url):
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     first, second, _ = three_nights(tmp_path)
     ingest_file(engine, "portfolios", first, "UNI")
     tables = ("source_files", "file_spans", "portfolios", "file_ingests", "raw_columns")
@@ -176,7 +176,7 @@ def test_a_failing_ingest_stores_nothing(tmp_path, monkeypatch, db_url):
 def test_prune_keeps_what_a_recorded_run_names_and_the_rows_kept_files_share(tmp_path, db_url):
     from almaclean.store.prune import prune
 
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     paths = three_nights(tmp_path)
     ids = [ingest_file(engine, "portfolios", p, "UNI").source_file_id for p in paths]
     with engine.begin() as conn:  # a run analysed night 1
@@ -327,7 +327,7 @@ def night_file(path, rows) -> None:
 def test_any_sequence_of_exports_comes_back_cell_for_cell_and_stores_only_rows_the_file_before_lacked(
         tmp_path_factory, nights):
     folder = tmp_path_factory.mktemp("nights")
-    engine = make_engine(f"sqlite:///{folder / 'db.sqlite'}")
+    engine = open_database(f"sqlite:///{folder / 'db.sqlite'}")
     stored, previous = {}, None
     for n, rows in enumerate(nights):
         path = folder / f"night{n}.csv"
@@ -355,7 +355,7 @@ def test_old_exports_left_in_an_inbox_change_nothing_and_a_reverted_one_dropped_
         tmp_path, db_url):
     from almaclean.store.ingest import ingest_files
 
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     first, second, third = three_nights(tmp_path)
     ingest_files(engine, "portfolios", [first, second], "UNI")
     events = count(engine, "file_ingests")

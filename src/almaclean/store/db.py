@@ -87,11 +87,6 @@ def check_url(url: str | URL, source: str | None) -> URL:
     return parsed
 
 
-def make_engine(url: str | None = None, *, create_schema: bool = True) -> Engine:
-    """open_database for a writer (create_schema=True) or a reader."""
-    return open_database(url, read_only=not create_schema)
-
-
 def describe(engine: Engine) -> str:
     """The database as the user named it, password hidden."""
     return engine.url.render_as_string(hide_password=True)
