@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, insert, text
+from sqlalchemy import column as sql_column, table as sql_table
 from sqlalchemy.exc import IntegrityError
 
 from almaclean import __version__, interrupts
@@ -306,8 +307,15 @@ def mapped_columns(read: KindRead) -> dict[int, str]:
 
 
 def _insert_statement(conn: Connection, table: str, columns: list[str]) -> str:
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+    """The INSERT of these columns as the connection's dialect writes it, placeholders included
+    (compiled by SQLAlchemy, for the DB-API's executemany: the fast path on SQLite)."""
+    statement = insert(sql_table(table, *map(sql_column, columns)))
+    return str(statement.compile(dialect=conn.dialect, column_keys=columns))
+
+
+def _copy_statement(conn: Connection, table: str, columns: list[str]) -> str:
+    quote = conn.dialect.identifier_preparer.quote
+    return f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN"
 
 
 def bulk_insert(conn: Connection, table: str, frame: pl.DataFrame, progress: Progress | None = None, *,
@@ -331,8 +339,10 @@ def write_rows(conn: Connection, table: str, columns: list[str], rows: list[tupl
     executemany, the fast path on SQLite."""
     if conn.dialect.name == "postgresql":
         with conn.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            with cursor.copy(_copy_statement(conn, table, columns)) as copy:
                 for row in rows:
                     copy.write_row(row)
         return
+    if not conn.dialect.positional:  # a driver taking named parameters
+        rows = [dict(zip(columns, row)) for row in rows]
     conn.exec_driver_sql(_insert_statement(conn, table, columns), rows)
