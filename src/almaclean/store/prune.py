@@ -17,7 +17,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import Connection, Engine, bindparam, delete, text
+from sqlalchemy import column as sql_column, table as sql_table
 
 from almaclean import settings
 from almaclean.kinds.registry import TABLES
@@ -57,10 +58,10 @@ def prune(engine: Engine, keep_days: int, *, now: datetime | None = None) -> Pru
         if ids:
             kept_csvs = forget_fetches(conn, ids)
             for table in ("file_spans", "raw_columns", "file_ingests"):
-                conn.execute(text(f"DELETE FROM {table} WHERE source_file_id IN :ids")
-                             .bindparams(bindparam("ids", expanding=True)), {"ids": ids})
-            conn.execute(text("DELETE FROM source_files WHERE id IN :ids").bindparams(bindparam("ids", expanding=True)),
-                         {"ids": ids})
+                source_file_id = sql_column("source_file_id")
+                conn.execute(delete(sql_table(table, source_file_id)).where(source_file_id.in_(ids)))
+            file_id = sql_column("id")
+            conn.execute(delete(sql_table("source_files", file_id)).where(file_id.in_(ids)))
             for kind in sorted({row["kind"] for row in doomed}):
                 _drop_unused_content(conn, kind)
     if doomed:
@@ -89,7 +90,8 @@ def _drop_unused_content(conn: Connection, kind: str) -> None:
                         schema={"first_id": pl.Int64, "row_count": pl.Int64}, orient="row")
     ranges = unused_ranges(used, last_id)
     if ranges:
-        conn.execute(text(f"DELETE FROM {table} WHERE row_id BETWEEN :a AND :b"),
+        row_id = sql_column("row_id")
+        conn.execute(delete(sql_table(table, row_id)).where(row_id.between(bindparam("a"), bindparam("b"))),
                      [{"a": a, "b": b} for a, b in ranges])
 
 
