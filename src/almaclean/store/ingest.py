@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, Engine, insert, text
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 from sqlalchemy import column as sql_column, table as sql_table
 from sqlalchemy.exc import IntegrityError
 
@@ -117,8 +117,8 @@ def make_current(engine: Engine, stored: IngestResult, institution: str) -> Inge
     with write_transaction(engine) as conn:
         if _current_file(conn, institution, stored.kind, stored.scope) == stored.source_file_id:
             return stored
-        conn.execute(text(f"UPDATE source_files SET current_order = ({query('next_current_order')}) WHERE id = :id"),
-                     {"id": stored.source_file_id})
+        conn.execute(update(_SOURCE_FILES).where(_SOURCE_FILES.c.id == stored.source_file_id)
+                     .values(current_order=_next_current_order()))
         _record_ingest(conn, stored.source_file_id, "current again")
     log.info("%s (%s) is stored already as file #%d: it is the current one of scope %r again",
              Path(stored.file).name, stored.kind, stored.source_file_id, stored.scope)
@@ -225,20 +225,26 @@ def _insert_source(conn: Connection, read: KindRead, institution: str, scope: st
         conn.execute(text("INSERT INTO institutions (code, created_at) VALUES (:c, :t)"),
                      {"c": institution, "t": now})
     table = read.table
-    return conn.execute(
-        text("INSERT INTO source_files (institution_code, kind, scope, file_name, file_size, sha256, "
-             "row_count, format, encoding, header_json, column_count, first_row, ingested_at, tool_version, "
-             "columns_json, current_order) VALUES "
-             "(:i, :k, :scope, :name, :size, :sha, :rows, :fmt, :enc, :header, :width, :first, :at, :ver, :columns, "
-             f"({query('next_current_order')})) "
-             "RETURNING id"),
-        {"i": institution, "k": read.kind, "scope": scope, "name": Path(table.path).name, "size": size,
-         "sha": sha, "rows": table.row_span, "fmt": table.format, "enc": table.encoding,
-         "header": json.dumps(list(table.header), ensure_ascii=False),
-         "width": table.frame.width, "first": table.first_row,
-         "at": now, "ver": __version__,
-         "columns": json.dumps({c: list(p) for c, p in sorted(read.sources.items())})},
-    ).scalar_one()
+    return conn.execute(insert(_SOURCE_FILES).values(
+        institution_code=institution, kind=read.kind, scope=scope, file_name=Path(table.path).name, file_size=size,
+        sha256=sha, row_count=table.row_span, format=table.format, encoding=table.encoding,
+        header_json=json.dumps(list(table.header), ensure_ascii=False),
+        column_count=table.frame.width, first_row=table.first_row, ingested_at=now, tool_version=__version__,
+        columns_json=json.dumps({c: list(p) for c, p in sorted(read.sources.items())}),
+        current_order=_next_current_order(),
+    ).returning(_SOURCE_FILES.c.id)).scalar_one()
+
+
+_SOURCE_FILES = sql_table(
+    "source_files", *map(sql_column, (
+        "id", "institution_code", "kind", "scope", "file_name", "file_size", "sha256", "row_count", "format",
+        "encoding", "header_json", "column_count", "first_row", "ingested_at", "tool_version", "columns_json",
+        "current_order")))
+
+
+def _next_current_order():
+    """The current_order a file takes when it is ingested (or ingested again): above every other."""
+    return select(func.coalesce(func.max(_SOURCE_FILES.c.current_order), 0) + 1).scalar_subquery()
 
 
 def _canonical_rows(read: KindRead, source_id: int) -> pl.DataFrame:
