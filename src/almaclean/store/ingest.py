@@ -28,7 +28,9 @@ from almaclean.store.content import (
     HASHES, SPAN_COLUMNS, assign_ids, column_mapping, file_hashes, last_row_id, packed_fields, raw_cells,
     row_hashes,
 )
+from almaclean.store import tables
 from almaclean.store.db import write_transaction
+from almaclean.store.tables import source_files
 from almaclean.store.sqlfiles import query
 
 log = logging.getLogger(__name__)
@@ -117,7 +119,7 @@ def make_current(engine: Engine, stored: IngestResult, institution: str) -> Inge
     with write_transaction(engine) as conn:
         if _current_file(conn, institution, stored.kind, stored.scope) == stored.source_file_id:
             return stored
-        conn.execute(update(_SOURCE_FILES).where(_SOURCE_FILES.c.id == stored.source_file_id)
+        conn.execute(update(source_files).where(source_files.c.id == stored.source_file_id)
                      .values(current_order=_next_current_order()))
         _record_ingest(conn, stored.source_file_id, "current again")
     log.info("%s (%s) is stored already as file #%d: it is the current one of scope %r again",
@@ -225,26 +227,19 @@ def _insert_source(conn: Connection, read: KindRead, institution: str, scope: st
         conn.execute(text("INSERT INTO institutions (code, created_at) VALUES (:c, :t)"),
                      {"c": institution, "t": now})
     table = read.table
-    return conn.execute(insert(_SOURCE_FILES).values(
+    return conn.execute(insert(source_files).values(
         institution_code=institution, kind=read.kind, scope=scope, file_name=Path(table.path).name, file_size=size,
         sha256=sha, row_count=table.row_span, format=table.format, encoding=table.encoding,
         header_json=json.dumps(list(table.header), ensure_ascii=False),
         column_count=table.frame.width, first_row=table.first_row, ingested_at=now, tool_version=__version__,
         columns_json=json.dumps({c: list(p) for c, p in sorted(read.sources.items())}),
         current_order=_next_current_order(),
-    ).returning(_SOURCE_FILES.c.id)).scalar_one()
-
-
-_SOURCE_FILES = sql_table(
-    "source_files", *map(sql_column, (
-        "id", "institution_code", "kind", "scope", "file_name", "file_size", "sha256", "row_count", "format",
-        "encoding", "header_json", "column_count", "first_row", "ingested_at", "tool_version", "columns_json",
-        "current_order")))
+    ).returning(source_files.c.id)).scalar_one()
 
 
 def _next_current_order():
     """The current_order a file takes when it is ingested (or ingested again): above every other."""
-    return select(func.coalesce(func.max(_SOURCE_FILES.c.current_order), 0) + 1).scalar_subquery()
+    return select(func.coalesce(func.max(source_files.c.current_order), 0) + 1).scalar_subquery()
 
 
 def _canonical_rows(read: KindRead, source_id: int) -> pl.DataFrame:
@@ -315,7 +310,8 @@ def mapped_columns(read: KindRead) -> dict[int, str]:
 def _insert_statement(conn: Connection, table: str, columns: list[str]) -> str:
     """The INSERT of these columns as the connection's dialect writes it, placeholders included
     (compiled by SQLAlchemy, for the DB-API's executemany: the fast path on SQLite)."""
-    statement = insert(sql_table(table, *map(sql_column, columns)))
+    known = tables.metadata.tables[table].c  # a table and columns of the schema, KeyError otherwise
+    statement = insert(sql_table(table, *(sql_column(known[name].name) for name in columns)))  # in the rows' order
     return str(statement.compile(dialect=conn.dialect, column_keys=columns))
 
 

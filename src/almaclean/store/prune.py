@@ -18,11 +18,10 @@ from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, delete, text
-from sqlalchemy import column as sql_column, table as sql_table
 
 from almaclean import settings
 from almaclean.kinds.registry import TABLES
-from almaclean.store import leases
+from almaclean.store import leases, tables
 from almaclean.store.content import last_row_id, unused_ranges
 from almaclean.store.db import write_transaction
 from almaclean.store.fetches import forget_fetches
@@ -57,11 +56,9 @@ def prune(engine: Engine, keep_days: int, *, now: datetime | None = None) -> Pru
         ids = [int(row["id"]) for row in doomed]
         if ids:
             kept_csvs = forget_fetches(conn, ids)
-            for table in ("file_spans", "raw_columns", "file_ingests"):
-                source_file_id = sql_column("source_file_id")
-                conn.execute(delete(sql_table(table, source_file_id)).where(source_file_id.in_(ids)))
-            file_id = sql_column("id")
-            conn.execute(delete(sql_table("source_files", file_id)).where(file_id.in_(ids)))
+            for of_file in (tables.file_spans, tables.raw_columns, tables.file_ingests):
+                conn.execute(delete(of_file).where(of_file.c.source_file_id.in_(ids)))
+            conn.execute(delete(tables.source_files).where(tables.source_files.c.id.in_(ids)))
             for kind in sorted({row["kind"] for row in doomed}):
                 _drop_unused_content(conn, kind)
     if doomed:
@@ -90,8 +87,8 @@ def _drop_unused_content(conn: Connection, kind: str) -> None:
                         schema={"first_id": pl.Int64, "row_count": pl.Int64}, orient="row")
     ranges = unused_ranges(used, last_id)
     if ranges:
-        row_id = sql_column("row_id")
-        conn.execute(delete(sql_table(table, row_id)).where(row_id.between(bindparam("a"), bindparam("b"))),
+        content = tables.metadata.tables[table]
+        conn.execute(delete(content).where(content.c.row_id.between(bindparam("a"), bindparam("b"))),
                      [{"a": a, "b": b} for a, b in ranges])
 
 
