@@ -97,7 +97,6 @@ def test_a_database_made_before_schema_versions_is_upgraded_and_keeps_its_files(
         open_database(url)
     assert refused.value.exit_code == 2
     from almaclean.services.db import upgrade_database
-    from almaclean.store.db import open_database
 
     run = upgrade_database(open_database(url, migrate=False))
     assert run.backup is not None and run.backup.parent == tmp_path and run.backup.stat().st_size > 0

@@ -28,7 +28,6 @@ from almaclean.store.content import (
     HASHES, SPAN_COLUMNS, assign_ids, column_mapping, file_hashes, last_row_id, packed_fields, raw_cells,
     row_hashes,
 )
-from almaclean.store import tables
 from almaclean.store.db import write_transaction
 from almaclean.store.tables import source_files
 from almaclean.store.sqlfiles import query
@@ -310,8 +309,8 @@ def mapped_columns(read: KindRead) -> dict[int, str]:
 def _insert_statement(conn: Connection, table: str, columns: list[str]) -> str:
     """The INSERT of these columns as the connection's dialect writes it, placeholders included
     (compiled by SQLAlchemy, for the DB-API's executemany: the fast path on SQLite)."""
-    known = tables.metadata.tables[table].c  # a table and columns of the schema, KeyError otherwise
-    statement = insert(sql_table(table, *(sql_column(known[name].name) for name in columns)))  # in the rows' order
+    # A table of the schema or a migration's work table: named, with its columns in the rows' order.
+    statement = insert(sql_table(table, *map(sql_column, columns)))
     return str(statement.compile(dialect=conn.dialect, column_keys=columns))
 
 
