@@ -10,11 +10,12 @@ import shutil
 
 import pytest
 
-from almaclean.nightly import history, reuse
+from almaclean.services import nightly_reuse as reuse
+from almaclean.store import nightly_history as history
 from almaclean.nightly.changes import OPEN
 from almaclean.services import nightly as nightly_service
 from almaclean.services.verify import verify_run
-from almaclean.store.db import make_engine
+from almaclean.store.db import open_database
 from almaclean.sample.generator import generate
 
 
@@ -44,7 +45,7 @@ def rows(path):
 
 
 def test_an_unchanged_night_reuses_the_findings_a_full_analysis_would_give(db_url, sample, tmp_path, monkeypatch):
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     inbox = inbox_of(sample, tmp_path / "inbox")
     first = night(engine, inbox, tmp_path / "out")
     second = night(engine, inbox, tmp_path / "out")
@@ -64,7 +65,7 @@ def test_an_unchanged_night_reuses_the_findings_a_full_analysis_would_give(db_ur
 
     # the same night analysed in full (reuse switched off) reports exactly the same changes
     monkeypatch.setattr(history, "reuse_facts", lambda engine, run_id: None)
-    full_engine = make_engine(db_url.replace(".db", "-full.db")) if db_url.startswith("sqlite") else None
+    full_engine = open_database(db_url.replace(".db", "-full.db")) if db_url.startswith("sqlite") else None
     if full_engine is not None:
         night(full_engine, inbox, tmp_path / "full")
         analysed = night(full_engine, inbox, tmp_path / "full")
@@ -91,7 +92,7 @@ def _add_mapping(inbox, sample):
 
 @pytest.mark.parametrize("change", ["a stored file", "the mapping", "an option", "almaclean's rules"])
 def test_any_change_of_an_input_or_option_is_a_full_analysis(db_url, sample, tmp_path, monkeypatch, change):
-    engine = make_engine(db_url)
+    engine = open_database(db_url)
     inbox = inbox_of(sample, tmp_path / "inbox")
     first = night(engine, inbox, tmp_path / "out")
     if change == "a stored file":

@@ -37,7 +37,7 @@ from almaclean.outputs.nightly_report import (
     CHANGES_CSV, P2E_FOLDER, REPORT_MD, SUMMARY_MD, InstitutionRun, write_changes, write_institution_files,
     write_institution_report, write_summary,
 )
-from almaclean.nightly.reuse import inputs_fingerprint
+from almaclean.services.nightly_reuse import inputs_fingerprint
 from almaclean.p2e.analyse import P2EResult, analyse_p2e
 from almaclean.outputs.p2e_report import evidence_lines
 from almaclean.services import options

@@ -12,7 +12,7 @@ those with the findings of the run before (nightly.changes.compare, as the run i
 computed them), resolved or no longer a duplicate as the ending version says.
 
 A run's sources_json names the stored files it analysed, per kind, and under "reuse" what a
-later run whose inputs are the same reuses instead of analysing again (nightly/reuse.py).
+later run whose inputs are the same reuses instead of analysing again (services/nightly_reuse.py).
 """
 from __future__ import annotations
 
