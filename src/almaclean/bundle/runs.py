@@ -164,13 +164,13 @@ def p2e_inputs(folder: Path, engine: Engine, *, institution: str, given: dict[st
 
 
 def p2e_bundle(folder: Path, inputs: list[dict], *, institution: str, set_header: str, set_size: int,
-               without_po_lines: bool = False) -> Path:
+               without_po_lines: bool = False, deactivate: bool = False) -> Path:
     """bundle.json of a P2E run whose outputs are written and whose inputs (p2e_inputs) are kept."""
     mapping = next((record["file"] for record in inputs if record["role"] == "mapping"), None)
     parameters = {"institution": institution, "set_header": set_header, "set_size": set_size,
                   "mapping": mapping,
                   "cz_titles": [record["file"] for record in inputs if record["role"] == CZ_TITLES],
-                  "without_po_lines": without_po_lines}
+                  "without_po_lines": without_po_lines, "deactivate": deactivate}
     return write_bundle(Path(folder), flow="p2e", parameters=parameters, inputs=inputs)
 
 

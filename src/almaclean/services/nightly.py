@@ -29,9 +29,10 @@ from almaclean.nightly.report import (
 from almaclean.p2e.analyse import P2EResult, analyse_p2e
 from almaclean.services import options
 from almaclean.services.fetch import fetch_sources
+from almaclean.services.p2e import stored_extra_cells
 from almaclean.store.ingest import ingest_files
 from almaclean.store.leases import Lease, run_lease
-from almaclean.store.load import current_frame, present_columns, sources_by_id
+from almaclean.store.load import current_frame, present_columns, sources_by_id, unmapped_headers
 from almaclean.write.atomic import publish_run_folder, unique_folder_names
 from almaclean.write.staging import staging_folder
 
@@ -56,6 +57,8 @@ class NightlyRun:
             if run.status == "succeeded":
                 changes = ", ".join(f"{n} {k}" for k, n in sorted(run.changes.items()) if n) or "no change"
                 out.append(f"  {run.institution}: {changes}")
+                if run.partition:
+                    out.append(f"    {run.partition}")
             else:
                 out.append(f"  {run.institution}: FAILED: {run.error}")
             skipped = [f for f in run.files if f.get("status") == "skipped"]
@@ -66,7 +69,8 @@ class NightlyRun:
     def as_json(self) -> dict:
         return {"command": "nightly", "folder": str(self.folder),
                 "institutions": [{"code": r.institution, "status": r.status, "error": r.error,
-                                  "changes": r.changes, "outcomes": r.outcomes} for r in self.runs]}
+                                  "changes": r.changes, "outcomes": r.outcomes, "partition": r.partition}
+                                 for r in self.runs]}
 
 
 def ingest_inbox(engine: Engine, folder: Path, institution: str, *, fetched: frozenset[str] = frozenset()
@@ -101,12 +105,16 @@ def load_current(engine: Engine, institution: str) -> dict[str, pl.DataFrame]:
 
 
 def analyse(engine: Engine, frames: dict[str, pl.DataFrame]) -> P2EResult:
-    """The P2E analysis of the stored files, knowing which columns each had (evidence)."""
-    present = {}
+    """The P2E analysis of the stored files, knowing which columns each had (evidence), with the
+    cells of columns stored before almaclean knew them read again for the P2E portfolios."""
+    present, extra = {}, None
     for kind, frame in frames.items():
         ids = sorted(int(i) for i in frame["source_file_id"].unique())
-        present[kind] = present_columns(sources_by_id(engine, ids), frame) if ids else frozenset()
-    return analyse_p2e(frames["portfolios"], frames["p2e"], frames["po-lines"], present=present)
+        unmapped = unmapped_headers(engine, ids) if kind == "portfolios" else {}
+        present[kind] = present_columns(sources_by_id(engine, ids), frame, unmapped) if ids else frozenset()
+        if kind == "portfolios":
+            extra = stored_extra_cells(engine, ids, unmapped)
+    return analyse_p2e(frames["portfolios"], frames["p2e"], frames["po-lines"], present=present, extra=extra)
 
 
 def analysed_sources(frames: dict[str, pl.DataFrame]) -> dict[str, list[int]]:
@@ -130,7 +138,7 @@ def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
         before = history.run_findings(engine, previous) if previous is not None else None
         findings, changes = findings_and_changes(result, before, frames["portfolios"]["portfolio_id"])
         run.previous_run_id = previous
-        run.count(findings, changes)
+        run.count(result, findings, changes)
         # Files first, then the record: a run whose files could not be written is not the one
         # the next run compares with.
         write_institution_files(folder, result, changes)
@@ -144,7 +152,7 @@ def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
         else:
             run.error = f"{type(exc).__name__}: {exc}"
             log.exception("nightly run of %s failed", institution)
-        run.changes, run.outcomes = {}, {}
+        run.changes, run.outcomes, run.partition = {}, {}, None
         _record_failure(engine, run)
     return run, sources, changes
 

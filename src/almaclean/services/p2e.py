@@ -24,8 +24,10 @@ from almaclean.bundle.ledger import record_run
 from almaclean.bundle.runs import p2e_bundle, p2e_inputs
 from almaclean.errors import InputError
 from almaclean.kinds import CZTitleList, read_cz_title_lists, unrecognised_columns
-from almaclean.p2e.analyse import analyse_p2e
-from almaclean.p2e.report import evidence_lines, write_report
+from almaclean.kinds.common import unmapped_cells
+from almaclean.p2e.analyse import BUCKETS, analyse_p2e
+from almaclean.p2e.localdata import ExtraCells, combined, extra_cells_of, no_extra_cells
+from almaclean.p2e.report import evidence_lines, partition, write_report
 from almaclean.p2e.sets import DEFAULT_HEADER, DEFAULT_SIZE
 from almaclean.read.table import excel_letter
 from almaclean.services import options
@@ -34,7 +36,10 @@ from almaclean.store.ingest import (
     IngestResult, PendingFile, default_scope, make_current, read_unless_stored, store_pending,
 )
 from almaclean.store.leases import Lease, run_lease
-from almaclean.store.load import current_sources, present_columns, sources_by_id, sources_frame
+from almaclean.store.load import (
+    current_sources, present_columns, sources_by_id, sources_frame, unmapped_cells as stored_unmapped_cells,
+    unmapped_headers,
+)
 from almaclean.write.atomic import publish_run_folder
 from almaclean.write.staging import staging_folder
 
@@ -57,6 +62,7 @@ class P2ERequest:
     mapping: Path | None = None
     cz_titles: tuple[Path, ...] = ()   # CZ collection title lists (KBART or Alma export): link-to-CZ candidates
     without_po_lines: bool = False     # write deletion sets even with no PO-line evidence at all
+    deactivate: bool = False           # the same sets as de-activation sets (report.DEACTIVATION_SETS)
 
     def given(self) -> dict[str, Path]:
         files = {"portfolios": self.portfolios, "p2e": self.p2e, "po-lines": self.po_lines}
@@ -73,6 +79,8 @@ class Inputs:
     pending: dict[str, PendingFile] = field(default_factory=dict)   # read now, stored by this run
     unchanged: dict[str, IngestResult] = field(default_factory=dict)
     cz_titles: list[CZTitleList] = field(default_factory=list)     # read, never stored
+    # The portfolio export's cells no canonical column holds (read now, or stored): local data
+    extra: ExtraCells = field(default_factory=no_extra_cells)
 
 
 @dataclass(frozen=True)
@@ -93,10 +101,9 @@ class P2ERun:
         c = self.counts
         read = ", ".join(f"{f.rows:,} rows of {Path(f.file).name} ({f.kind}, {f.status})" for f in self.files)
         out = [f"P2E clean-up of {self.institution}: read {read or 'the stored files'}"]
-        out.append(f"  {c.get('p2e_portfolios', 0):,} P2E portfolios among {c.get('portfolios', 0):,}; "
-                   f"{c.get('deletion_candidates', 0):,} deletion candidates, {c.get('review', 0):,} to review, "
-                   f"{c.get('pol_relinks', 0):,} PO line relinks, {c.get('group_portfolios', 0):,} "
-                   "for local collections")
+        out.append(f"  {c.get('p2e_portfolios', 0):,} P2E portfolios among {c.get('portfolios', 0):,} portfolios")
+        if all(bucket in c for bucket in BUCKETS):
+            out.append(f"  {partition(c)}")
         out += self._guide_lines()
         out += [f"  {item}: {text}" for item, text in self.evidence if item != "evidence"]
         out += [f"  {note}" for note in self.header_notes]
@@ -166,14 +173,28 @@ def read_inputs(engine: Engine, request: P2ERequest, lease: Lease) -> Inputs:
         lease.hold(ids)
         stored = sources_by_id(engine, ids)
         frame = sources_frame(engine, kind, ids)
-        present = present_columns(stored, frame) if ids else None
+        unmapped = unmapped_headers(engine, ids) if kind == "portfolios" else {}
+        present = present_columns(stored, frame, unmapped) if ids else None
+        extras = [stored_extra_cells(engine, ids, unmapped)] if kind == "portfolios" else []
         if isinstance(given, PendingFile):
             inputs.pending[kind] = given
             frame = pl.concat([given.frame, frame]) if frame.height else given.frame
             present = given.read.present if present is None else present & given.read.present
+            if kind == "portfolios":
+                extras.append(extra_cells_of(*unmapped_cells(given.read, "portfolio_id")))
+        if extras:
+            inputs.extra = combined(*extras)
         inputs.frames[kind], inputs.pinned[kind] = frame, sorted(ids)
         inputs.present[kind] = present if present is not None else frozenset()
     return inputs
+
+
+def stored_extra_cells(engine: Engine, ids: list[int], unmapped: dict[int, dict[int, str]]) -> ExtraCells:
+    """The unmapped cells of stored portfolio exports, read only for the ids the analysis asks."""
+    headers = tuple(dict.fromkeys(h for by_position in unmapped.values() for h in by_position.values()))
+    if not headers:
+        return no_extra_cells()
+    return ExtraCells(headers, lambda keys: stored_unmapped_cells(engine, "portfolios", ids, keys, unmapped))
 
 
 def _store(engine: Engine, inputs: Inputs, institution: str) -> dict[str, IngestResult]:
@@ -213,7 +234,7 @@ def _run(engine: Engine, request: P2ERequest, lease: Lease) -> P2ERun:
         # Popped, not kept: the analysis lets the portfolio export go once it has read it.
         result = analyse_p2e(inputs.frames.pop("portfolios"), inputs.frames.pop("p2e"), inputs.frames.pop("po-lines"),
                              cz_titles=inputs.cz_titles or None, present=inputs.present,
-                             not_recognised=not_recognised)
+                             not_recognised=not_recognised, extra=inputs.extra)
         with staging_folder(Path(request.out), f"p2e-{request.institution}") as staging:
             stored = interrupts.result(storing) if storing is not None else {}
             lease.hold(stored[kind].source_file_id for kind in read_now)
@@ -224,9 +245,10 @@ def _run(engine: Engine, request: P2ERequest, lease: Lease) -> P2ERun:
                                given=request.given(), analysed=analysed, mapping=request.mapping,
                                cz_titles=list(request.cz_titles))
             counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size,
-                                  without_po_lines=request.without_po_lines)
+                                  without_po_lines=request.without_po_lines, deactivate=request.deactivate)
             p2e_bundle(staging, interrupts.result(kept), institution=request.institution, set_header=request.set_header,
-                       set_size=request.set_size, without_po_lines=request.without_po_lines)
+                       set_size=request.set_size, without_po_lines=request.without_po_lines,
+                       deactivate=request.deactivate)
             lease.check()   # every analysed file is still stored: the bundle names what exists
             record_run(engine, staging)
             folder = publish_run_folder(staging)
