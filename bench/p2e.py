@@ -1,16 +1,25 @@
 """P2E clean-up benchmark: 1,000,000 portfolios, 300,000 P2E lines, 50,000 PO lines.
 
-Prints wall time and peak RSS of the whole `almaclean p2e` command (read the three files, store
-them in a fresh SQLite database while analysing, write the run folder) beside the floor:
-polars reading the same three inputs as text plus a bulk load of the same rows into SQLite.
-Also prints the analysis alone (frames in memory) and the same steps without the CLI.
+Prints wall time and peak RSS of the whole `almaclean p2e` command beside the floor, on both of
+its paths:
+- files given: read the three files, store them in a fresh database while analysing, write the
+  run folder (the bundle keeps copies of the files);
+- stored data: `almaclean p2e --institution BENCH` with no file given, on the database the run
+  before filled: the path every nightly run takes (read the stored rows back, analyse, write the
+  run folder; the bundle keeps the stored files written back).
+The floor is polars reading the same three inputs as text plus a bulk load of the same rows into
+SQLite. Also prints the analysis alone (frames in memory) and the same steps without the CLI.
 Targets: the whole command within 2.5x of the floor's time, under 1.5 GB (1,536 MB) peak RSS;
-and linear in the portfolio export: with several sizes (--portfolios 1000000 3000000) the
-whole command's time at each size is compared with the first size's, target at most 1.1x the
-size ratio (3,000,000 portfolios: at most 3.3x the 1,000,000 run). Run from the repository root:
+the stored-data path within 1.2x of the files path's time and under 1.5 GB; and linear in the
+portfolio export: with several sizes (--portfolios 1000000 3000000) the whole command's time at
+each size is compared with the first size's, target at most 1.1x the size ratio (3,000,000
+portfolios: at most 3.3x the 1,000,000 run). On a shared machine, --repeat N alternates the two
+paths N times (each beside the same floor) and --pg URL runs them on PostgreSQL too (a database
+<name>_bench_p2e is made on that server and dropped after). Run from the repository root:
 
     .venv/bin/python bench/p2e.py [--portfolios 1000000 [3000000 ...]] [--p2e-lines 300000]
                                   [--po-lines 50000] [--workdir DIR] [--whole-command-only]
+                                  [--repeat N] [--pg postgresql+psycopg://user@host/db]
 
 With --workdir DIR the generated files are kept and reused: the first size's in DIR, each
 further size's in DIR-<size> (e.g. /tmp/p2e_bench and /tmp/p2e_bench-3000000). Sizes above
@@ -21,6 +30,7 @@ benchmark does not read it). Generating 3,000,000 portfolios takes a few minutes
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -55,7 +65,22 @@ from almaclean.cli import main
 # The whole command as a user runs it (no Prefect API configured: the service, no server).
 FLOW_WORK = """
 assert main(["-q", "p2e", "--portfolios", {portfolios!r}, "--p2e", {p2e!r}, "--po-lines", {po_lines!r},
-             "--institution", "BENCH", "--out", {out!r}, "--db", "sqlite:///{db}"]) == 0
+             "--institution", "BENCH", "--out", {out!r}, "--db", {url!r}]) == 0
+"""
+# The same with no file given: the institution's stored data (what each nightly run analyses).
+STORED_WORK = """
+assert main(["-q", "p2e", "--institution", "BENCH", "--out", {out!r}, "--db", {url!r}]) == 0
+"""
+# One institution of a nightly run on the same database, its inbox holding the files already
+# stored: the nightly service without Prefect's start-up (the flow runs this per institution).
+NIGHTLY_SETUP = """
+from pathlib import Path
+from almaclean.services.nightly import run_nightly
+from almaclean.store.db import open_database
+"""
+NIGHTLY_WORK = """
+run = run_nightly(open_database({url!r}), Path({inbox!r}), out=Path({out!r}))
+assert not run.failed, run.lines()
 """
 STEPS_SETUP = """
 import logging, sys
@@ -151,13 +176,42 @@ def prepare(work: Path, portfolios: int, p2e_lines: int, po_lines: int) -> dict[
 
 
 TIME_TARGET = 2.5      # the whole command's time, in floors
+STORED_TARGET = 1.2    # the stored-data path's time, in the files path's
 RSS_TARGET_MB = 1536   # 1.5 GB
 LINEAR_SLACK = 1.1     # time ratio between two sizes at most 1.1x their size ratio
 
 
-def run_size(work: Path, portfolios: int, p2e_lines: int, po_lines: int, whole_command_only: bool):
-    """Floor and whole command (and, unless whole_command_only, the analysis alone and the
-    steps without the CLI) at one size; returns (floor, whole command)."""
+def _pg_database(admin_url: str, name: str, *, drop_only: bool = False) -> str:
+    """A fresh database `name` on the server of admin_url (dropped first); its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not drop_only:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _inbox(work: Path, paths: dict[str, Path]) -> Path:
+    """A nightly inbox whose institution BENCH holds the benchmark's three files (links)."""
+    folder = work / "inbox" / "BENCH"
+    for kind, role in (("portfolios", "portfolios"), ("p2e", "p2e"), ("po-lines", "po_lines")):
+        target = folder / kind / paths[role].name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(paths[role], target)
+    return work / "inbox"
+
+
+def run_size(work: Path, portfolios: int, p2e_lines: int, po_lines: int, whole_command_only: bool,
+             repeat: int = 1, pg: str | None = None):
+    """Floor and whole command on both paths (and, unless whole_command_only, the analysis alone
+    and the steps without the CLI) at one size; returns (floor, whole command with files)."""
+    from sqlalchemy.engine import make_url
+
     work.mkdir(parents=True, exist_ok=True)
     paths = prepare(work, portfolios, p2e_lines, po_lines)
     names = {k: str(v) for k, v in paths.items()}
@@ -178,14 +232,39 @@ def run_size(work: Path, portfolios: int, p2e_lines: int, po_lines: int, whole_c
         others.append(measure("almaclean p2e steps, no CLI",
                               STEPS_WORK.format(db=fresh_db("steps"), out=str(work / "out"), **names),
                               setup=STEPS_SETUP.format(root=root)))
-    flow = measure("almaclean p2e (whole command)",
-                   FLOW_WORK.format(db=fresh_db("flow"), out=str(work / "out"), **names),
-                   setup=FLOW_SETUP.format(root=root))
     print(f"{portfolios:,} portfolios:")
     print(floor.line())
     for other in others:
         print(other.line(floor))
-    print(flow.line(floor))
+    databases = [("SQLite", lambda: f"sqlite:///{fresh_db('flow')}")]
+    if pg:
+        pg_name = f"{make_url(pg).database}_bench_p2e"
+        databases.append(("PostgreSQL", lambda: _pg_database(pg, pg_name)))
+    flows = []
+    for attempt in range(repeat):
+        for label, new_url in databases:
+            url = new_url()
+            out = str(work / "out")
+            files = measure(f"almaclean p2e, files given ({label})", FLOW_WORK.format(url=url, out=out, **names),
+                            setup=FLOW_SETUP)
+            stored = measure(f"almaclean p2e, stored data ({label})", STORED_WORK.format(url=url, out=out),
+                             setup=FLOW_SETUP)
+            nightly = measure(f"nightly, one institution ({label})", NIGHTLY_WORK.format(
+                url=url, out=out, inbox=str(_inbox(work, paths))), setup=NIGHTLY_SETUP)
+            print(files.line(floor))
+            print(stored.line(floor))
+            print(nightly.line(floor))
+            print(f"  nightly institution: {nightly.wall / files.wall:.2f}x the time of files given "
+                  f"({nightly.cpu / max(files.cpu, 1e-9):.2f}x the processor time), {nightly.rss_mb:,.0f} MB")
+            ok = stored.wall <= STORED_TARGET * files.wall and stored.rss_mb < RSS_TARGET_MB
+            print(f"  {label} run {attempt + 1}: stored data {stored.wall / files.wall:.2f}x the time of files "
+                  f"given ({stored.cpu / max(files.cpu, 1e-9):.2f}x the processor time), {stored.rss_mb:,.0f} MB "
+                  f"against {files.rss_mb:,.0f} MB; target (<= {STORED_TARGET}x, < {RSS_TARGET_MB} MB): "
+                  f"{'met' if ok else 'NOT met'}")
+            flows.append(files)
+    if pg:
+        _pg_database(pg, pg_name, drop_only=True)
+    flow = flows[0]
     ok = flow.wall <= TIME_TARGET * floor.wall and flow.rss_mb < RSS_TARGET_MB
     print(f"target (<= {TIME_TARGET}x floor time, < {RSS_TARGET_MB} MB): {'met' if ok else 'NOT met'} "
           f"({flow.wall / floor.wall:.2f}x, {flow.rss_mb:,.0f} MB; processor time "
@@ -203,13 +282,15 @@ def main() -> None:
                         help="keep (and reuse) the generated files here; further sizes in <workdir>-<size>")
     parser.add_argument("--whole-command-only", action="store_true",
                         help="measure only the floor and the whole command (quicker at big sizes)")
+    parser.add_argument("--repeat", type=int, default=1, help="alternate the two paths this many times")
+    parser.add_argument("--pg", metavar="URL", help="also on PostgreSQL: a server URL (a bench database is made there)")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="almaclean-p2e-bench-"))
     results = []
     for i, portfolios in enumerate(args.portfolios):
         size_work = work if i == 0 else work.with_name(f"{work.name}-{portfolios}")
         results.append((portfolios, *run_size(size_work, portfolios, args.p2e_lines, args.po_lines,
-                                              args.whole_command_only)))
+                                              args.whole_command_only, args.repeat, args.pg)))
     first, _, first_flow = results[0]
     for portfolios, floor, flow in results[1:]:
         size_ratio = portfolios / first

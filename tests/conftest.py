@@ -7,6 +7,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Mutation testing (pyproject [tool.mutmut]) runs each property on fewer examples.
+settings.register_profile("mutmut", max_examples=12)
 
 REPO = Path(__file__).resolve().parents[1]
 # Excerpts of the four real KBART lists, byte for byte (tests/data/kbart/README.md: source, CC0)
@@ -162,3 +166,25 @@ def resync_run(exports: list[Path], *, db_url: str, out: Path, institution: str 
     from almaclean.store.db import open_database
 
     return run_resync(open_database(db_url), ResyncRequest(list(exports), Path(out), institution, **kwargs)).folder
+
+
+def upgraded_to(url: str, revision: str):
+    """An engine on the database at `url` with the schema brought to `revision` (not further),
+    one migration per transaction as `almaclean db upgrade` runs them ("head": the newest)."""
+    from sqlalchemy import create_engine
+
+    from almaclean.store import schema
+
+    engine = create_engine(url)
+    for step in schema.pending_steps(schema_revision(engine)):
+        schema._apply(engine, step, "upgrade")
+        if step.revision == revision:
+            break
+    return engine
+
+
+def schema_revision(engine):
+    from almaclean.store.schema import current_revision
+
+    with engine.connect() as conn:
+        return current_revision(conn)

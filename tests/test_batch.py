@@ -88,14 +88,15 @@ def test_only_transient_errors_are_retried():
     assert (row["status"], row["error_file"], row["error_row"], row["error_column"]) == ("failed", "x.xlsx", 3, "MMS")
 
 
-def test_batch_with_a_corrupt_collection_finishes_the_rest(prefect_server, sample, tmp_path):
+def test_batch_with_a_corrupt_collection_finishes_the_rest(prefect_server, sample, tmp_path, monkeypatch):
     from almaclean.orchestration.flows import batch_flow
     from almaclean.services.verify import verify_run
 
     tree, corrupt = _tree(sample, tmp_path / "tree")
     db = f"sqlite:///{tmp_path / 'batch.db'}"
+    monkeypatch.setenv("ALMACLEAN_DB_URL", db)  # the worker's environment: never a flow parameter
     with pytest.raises(AlmacleanError, match=r"1 of 5 job\(s\) failed") as raised:
-        batch_flow(tree, out=tmp_path / "out", db_url=db, workers=3)
+        batch_flow(tree, out=tmp_path / "out", workers=3)
     assert corrupt in str(raised.value)
 
     (run,) = (tmp_path / "out").glob("batch-*")
@@ -176,9 +177,10 @@ def test_batch_on_a_dask_cluster_of_worker_processes_equals_the_thread_pool_run(
     tree, corrupt = _tree(sample, tmp_path / "tree")
     threads = run_batch(f"sqlite:///{tmp_path / 'threads.db'}", tree, out=tmp_path / "threads", workers=2)
     monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())  # the worker processes report there
+    monkeypatch.setenv("ALMACLEAN_DB_URL", db_url)  # and find the database in their environment
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with pytest.raises(AlmacleanError, match=r"1 of 5 job\(s\) failed"):
-            batch_flow(tree, out=tmp_path / "dask", db_url=db_url, dask_address=cluster.scheduler_address)
+            batch_flow(tree, out=tmp_path / "dask", dask_address=cluster.scheduler_address)
     (run,) = (tmp_path / "dask").glob("batch-*")
     rows = json.loads((run / "summary.json").read_text(encoding="utf-8"))["jobs"]
     assert [r["error_file"] for r in rows if r["status"] == "failed"] == [corrupt]

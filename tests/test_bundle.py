@@ -202,19 +202,20 @@ def _forge(run: Path, edited: str) -> None:
     (run / BUNDLE_FILE).write_text(json.dumps(payload), encoding="utf-8")
 
 
-def test_nightly_bundles_rerun_every_file_from_the_kept_inputs(prefect_server, sample, tmp_path):
+def test_nightly_bundles_rerun_every_file_from_the_kept_inputs(prefect_server, sample, tmp_path, monkeypatch):
     """Two nightly runs over a changing inbox: the second compares with the first, keeps its
     findings as an input, and verify rewrites report.md, changes.csv and the summaries byte for byte."""
     from almaclean.orchestration.flows import nightly_flow
     from almaclean.services.verify import verify_run
 
     inbox, out, db = tmp_path / "inbox", tmp_path / "out", f"sqlite:///{tmp_path / 'user.db'}"
+    monkeypatch.setenv("ALMACLEAN_DB_URL", db)
     edu = inbox / "EDU01"
     for role, folder in (("portfolios", "portfolios"), ("p2e", "p2e"), ("po_lines", "po-lines")):
         (edu / folder).mkdir(parents=True)
         shutil.copyfile(sample.path(role), edu / folder / sample.path(role).name)
         os.utime(edu / folder / sample.path(role).name, (T1, T1))
-    first = nightly_flow(inbox, out=out, db_url=db)
+    first = nightly_flow(inbox, out=out).folder
 
     bundle = read_bundle(first)
     (entry,) = bundle["parameters"]["institutions"]
@@ -237,7 +238,7 @@ def test_nightly_bundles_rerun_every_file_from_the_kept_inputs(prefect_server, s
     (inbox / "BAD02" / "p2e" / "p2e.txt").write_text("EDU01000100000,portfolio\nEDU01000100004,journal\n",
                                                      encoding="utf-8")
     with pytest.raises(AlmacleanError, match="BAD02"):
-        nightly_flow(inbox, out=out, db_url=db)
+        nightly_flow(inbox, out=out)
     (second,) = set(out.glob("nightly-*")) - {first}
 
     bundle = read_bundle(second)

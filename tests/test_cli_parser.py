@@ -29,7 +29,7 @@ ONE_OFF = ("ingest", "fetch", "status", "history", "sample", "demo", "resync", "
 
 def test_every_command_is_documented_and_takes_the_global_options():
     assert set(PARSER.commands) == {*ONE_OFF, "nightly", "batch", "db"}
-    assert set(PARSER.commands["db"].commands) == {"upgrade", "prune"}
+    assert set(PARSER.commands["db"].commands) == {"upgrade", "downgrade", "prune"}
     for words, command in _commands(PARSER):
         assert command.description or PARSER.format_help().count(words[0]), words
         assert GLOBAL <= set(command.flags), words

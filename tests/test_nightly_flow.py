@@ -89,11 +89,12 @@ def _edit_scenario(sample, truth, first_findings):
     return newer, newer_p2e, expected
 
 
-def test_two_nightly_runs_report_new_resolved_and_open_sets(prefect_server, tmp_path):
+def test_two_nightly_runs_report_new_resolved_and_open_sets(prefect_server, tmp_path, monkeypatch):
     sample = tmp_path / "sample"
     generate(sample, seed=7, scale=0.1)
     truth = json.loads((sample / "truth.json").read_text(encoding="utf-8"))
     inbox, out, db = tmp_path / "inbox", tmp_path / "out", f"sqlite:///{tmp_path / 'almaclean.db'}"
+    monkeypatch.setenv("ALMACLEAN_DB_URL", db)
     edu = inbox / INSTITUTION
     _place(sample / "portfolios.csv", edu / "portfolios" / "portfolios-2026-03-01.csv", T1)
     _place(sample / "p2e.txt", edu / "p2e" / "p2e.txt", T1)
@@ -107,7 +108,7 @@ def test_two_nightly_runs_report_new_resolved_and_open_sets(prefect_server, tmp_
 
     # Run 1: the bad institution fails, the good one is reported and recorded anyway.
     with pytest.raises(AlmacleanError, match=r"1 of 2 institution\(s\) failed: BAD02: .*p2e\.txt: row 2"):
-        nightly_flow(inbox, out=out, db_url=db)
+        nightly_flow(inbox, out=out)
     (first,) = out.glob("nightly-*")
     summary = json.loads((first / "summary.json").read_text(encoding="utf-8"))
     assert summary["failed"] == ["BAD02"]
@@ -134,7 +135,7 @@ def test_two_nightly_runs_report_new_resolved_and_open_sets(prefect_server, tmp_
     os.utime(edu / "portfolios" / "portfolios-2026-03-02.csv", (T2, T2))
     (edu / "p2e" / "p2e-2026-03-02.txt").write_text(newer_p2e, encoding="utf-8")
     os.utime(edu / "p2e" / "p2e-2026-03-02.txt", (T2, T2))
-    second = nightly_flow(inbox, institutions=[INSTITUTION], out=out, db_url=db)
+    second = nightly_flow(inbox, institutions=[INSTITUTION], out=out).folder
 
     rows = _csv(second / INSTITUTION / "changes.csv")
     sets = _by_change(rows)

@@ -61,7 +61,7 @@ def command_uses() -> list[tuple[str, list[str], str]]:
                     value_next = word == "--db"
                 elif command is None:
                     command = word
-                elif command == "db" and not options and word in ("upgrade", "prune"):
+                elif command == "db" and not options and word in PARSER.commands["db"].commands:
                     command = f"db {word}"
                 elif FLAG.fullmatch(word):
                     options.append(word)
@@ -176,8 +176,8 @@ def written(tmp_path_factory, prefect_server) -> set[str]:
     (resync,) = demo.glob("resync-*")
     review = next(resync.glob("*/*_loader_DRAFT.xlsx")).with_name("review.xlsx")   # a manual load
     export = next(p for p in review.parent.iterdir() if p.name.endswith("_portfolios.xlsx"))
-    almaclean("resync", str(export), "--decisions", str(review), "--institution", "DEMO", "--out",
-              str(base / "decided"), *db)
+    almaclean("resync", str(export), "--decisions", str(_decided(review, base / "decided.xlsx")),
+              "--institution", "DEMO", "--out", str(base / "decided"), *db)
     inbox = base / "inbox" / "DEMO"
     inbox.mkdir(parents=True)
     for name in ("portfolios.csv", "p2e.txt", "po_lines.csv"):
@@ -191,6 +191,26 @@ def written(tmp_path_factory, prefect_server) -> set[str]:
             names.add(path.name + suffix)
             names.update("/".join(relative.parts[i:]) + suffix for i in range(len(relative.parts)))
     return names
+
+
+def _decided(review: Path, target: Path) -> Path:
+    """A copy of review.xlsx with a decision in every blank 'decision' cell ("drop row", which
+    every sheet offers), as a reviewer hands it back: a blank cell is no decision."""
+    import polars as pl
+
+    from almaclean.resync.decisions import DROP, read_review_workbook
+    from almaclean.write.xlsx import Sheet, write_workbook
+
+    sheets = []
+    for name, table in read_review_workbook(review).items():
+        frame = table.frame
+        if "decision" in table.header:
+            c = frame.columns[table.header.index("decision")]
+            frame = frame.with_columns(pl.when(pl.col(c).is_null() | (pl.col(c) == "")).then(pl.lit(DROP))
+                                       .otherwise(pl.col(c)).alias(c))
+        sheets.append(Sheet(name, table.header, frame))
+    write_workbook(target, sheets)
+    return target
 
 
 def test_every_file_name_the_readme_mentions_is_written_by_a_run_or_is_in_the_repository(written):

@@ -30,7 +30,7 @@ def clean_rows() -> list[dict[str, str | None]]:
     return [{
         "LOCALIZED": "Y", "issn_1": ISSNS[i], "PORTFOLIO_PID": PID[i], "MMS": MMS[i], "TITLE": TITLES[i],
         "GLOBAL_FROM_YEAR": str(1900 + 10 * i), "AVAILABILITY": "ACTIVE", "PUBLISHER": "University of Chicago Press",
-        "ELECTRONIC_MATERIAL_TYPE": "Journal", "ACTIVATION_DATE": "2019-07-15", "ACCESS_TYPE": "Current",
+        "ELECTRONIC_MATERIAL_TYPE": "Journal", "ACTIVATION_DATE": "2019-07-15",
         "ELECTRONIC_COLLECTION_ID": "61123456780003681", "ELECTRONIC_COLLECTION_NAME": "JSTOR Arts & Sciences I",
         "INTERFACE_NAME": "JSTOR",
     } for i in range(6)]
@@ -125,16 +125,17 @@ def test_a_po_line_header_spelt_otherwise_is_not_recognised_and_blocks_activate_
     plan = plan_of(export)
     letter = excel_letter(EXTENDED_EXPORT_HEADER.index("PO_LINE"))
     assert plan.audit.decision == "manual_load"
-    assert plan.audit.not_checked == {"acquisitions": ["PO_LINE"]}
+    assert plan.audit.not_checked == {"acquisitions": ["PO_LINE"], "unknown_columns": [f"{spelling!r} (column {letter})"]}
     [odd] = plan.audit.unrecognised
     assert (odd.header, odd.looks_like, odd.category) == (spelling, "PO_LINE", "acquisitions")
     assert odd.fix().startswith("if this column is the guide's PO_LINE, rename its header cell to exactly that name")
     sentence = summary_items(plan)["Not checked"][-1]
-    assert sentence.startswith(f"Not recognised: the header {spelling!r} (column {letter}) is not a column name "
-                               "the guide lists; it looks like PO_LINE, so its cells were not read")
+    assert sentence.startswith(f"Not checked: column {letter}, {spelling!r}, is not a column of Alma's Extended "
+                               "Export that almaclean knows, and 1 row(s) hold values there")
+    assert "Not recognised: it looks like PO_LINE. To fix: if this column is the guide's PO_LINE" in sentence
     assert "rename its header cell to exactly that name" in sentence
-    assert (f"the header {spelling!r} (column {letter}) looks like a guide column but is not named like one, so "
-            "its cells were not read") in summary_items(plan)["Why"][0]
+    assert (f"the column(s) {spelling!r} (column {letter}) hold values almaclean cannot classify, so those rows are "
+            "not checked") in summary_items(plan)["Why"][0]
 
 
 def test_a_collection_license_name_with_spaces_is_not_recognised(tmp_path):
@@ -150,8 +151,10 @@ def test_a_look_alike_beside_the_real_column_still_blocks_activate_all(tmp_path)
     rows = clean_rows()
     export = realistic_export(tmp_path / "Extra_portfolios.xlsx", rows, rename={"ELECTRONIC_COLLECTION_ID": "POL"})
     plan = plan_of(export)
+    letter = excel_letter(EXTENDED_EXPORT_HEADER.index("ELECTRONIC_COLLECTION_ID"))
     assert plan.audit.decision == "manual_load"
-    assert plan.audit.not_checked == {"acquisitions": ["'POL' (not recognised)"]}
+    assert plan.audit.not_checked == {"unknown_columns": [f"'POL' (column {letter})"]}
+    assert plan.audit.counts["unknown_columns"] == 6
 
 
 @pytest.mark.parametrize("header, looks_like, category", [
@@ -175,15 +178,20 @@ def test_a_known_extended_export_columns_are_never_taken_for_look_alikes():
                                  "TITLE ", " PO_LINE ", ""]) == []
 
 
-def test_a_sample_exports_have_nothing_unrecognised(tmp_path):
+def test_a_sample_exports_have_nothing_unrecognised_but_the_empty_extra_columns(tmp_path):
     from almaclean.kinds import read_kind
-    from almaclean.sample.generator import generate
+    from almaclean.sample.generator import EXTRA_EMPTY_COLUMNS, generate
 
     manifest = generate(tmp_path / "sample", seed=11, scale=0.02)
     for name in manifest.extended_exports:
         table = read_kind("extended-export", manifest.out_dir / name).table
         audit = audit_table(table.header, table.frame)
-        assert audit.unrecognised == () and audit.not_checked == {}
+        assert audit.not_checked == {}
+        if "extra+columns" in name:
+            assert [u.header for u in audit.unrecognised] == ["PUBLIC_NOTE"]
+            assert [table.header[p] for p in audit.empty_extra][-1:] == [EXTRA_EMPTY_COLUMNS[-1]]
+        else:
+            assert audit.unrecognised == ()
 
 
 # --- B. an export without portfolios ---------------------------------------------------------
@@ -226,11 +234,9 @@ def test_c_review_sheets_show_what_the_loader_does_per_row(tmp_path):
     sheets = {s.name: s for s in review_sheets(plan)}
     notes = sheets["notes"]
     assert notes.header[:3] == ["decision", "what the loader does", "row"]
-    assert notes.frame.select("d", "a", "r").rows() == [
-        (None, "row removed (INACTIVE row removed)", "3"),
-        ("keep", "kept as exported", "4"),
-    ]
-    assert sheets["inactive"].frame.select("d", "a").rows() == [("drop row", "row removed (INACTIVE row removed)")]
+    gone = "row removed (INACTIVE row removed): not re-created after the deletion"
+    assert notes.frame.select("d", "a", "r").rows() == [(None, gone, "3"), ("keep", "kept as exported", "4")]
+    assert sheets["inactive"].frame.select("d", "a").rows() == [("drop row", gone)]
 
 
 def test_c_writer_refuses_a_loader_that_differs_from_its_change_log(tmp_path):
@@ -260,10 +266,12 @@ def test_d_next_steps_name_collection_and_service_settings_before_deleting(tmp_p
     export = (realistic_export(tmp_path / "Clean_portfolios.xlsx") if rows is None
               else _inactive_with_notes(tmp_path))
     steps = next_steps(plan_of(export))
-    outside = next(i for i, s in enumerate(steps) if "does not hold the collection- and service-level" in s)
+    outside = next(i for i, s in enumerate(steps) if "what the Extended Export does not hold" in s)
     delete = next(i for i, s in enumerate(steps) if s.startswith("Delete the e-collection"))
     assert outside < delete
-    for words in ("internal and public display notes at the collection and service (authentication) levels",
-                  "proxy service", "linking parser parameters", "Edit Service"):
+    for words in ("the e-collection's own PO line and licence", "Edit Collection", "'Acquisitions and License "
+                  "Information'", "the collection's notes and internal description", "the service's notes (public "
+                  "and authentication notes)", "Edit Service", "the proxy", "the linking parser parameters",
+                  "Linking tab", "Group Settings tab"):
         assert words in steps[outside]
-    assert any("enter again the collection- and service-level notes" in s for s in steps[delete:])
+    assert any("enter again what you wrote down (the collection's PO line and licence" in s for s in steps[delete:])

@@ -99,11 +99,14 @@ def test_e_review_with_new_values_round_trips_every_change_logged(tmp_path):
     first = tmp_path / "run1"
     record = written(draft, first)
     assert record["loader"] == "JSTOR+Arts+and+Sciences+I_portfolios_loader_DRAFT.xlsx"
-    assert not record["loader_final"] and record["rows_awaiting_decision"] == 7
+    # Every listed row has a proposed decision (nothing pending): none awaits one, yet the loader stays a
+    # draft until the review is handed back.
+    assert not record["loader_final"] and record["rows_awaiting_decision"] == 0
+    assert record["draft_because"] == ["the review in review.xlsx has not been applied yet"]
     review = read_review_workbook(first / "review.xlsx")
-    assert review["notes"].header[6:] == ["AUTHENTICATION_NOTES", "AUTHENTICATION_NOTES new value", "PUBLIC_NOTES",
+    assert review["notes"].header[7:] == ["AUTHENTICATION_NOTES", "AUTHENTICATION_NOTES new value", "PUBLIC_NOTES",
                                           "PUBLIC_NOTES new value", "NOTES", "NOTES new value"]
-    assert review["acquisitions"].header[6:] == ["PO_LINE", "PO_LINE new value", "PUBLIC_NOTES",
+    assert review["acquisitions"].header[7:] == ["PO_LINE", "PO_LINE new value", "PUBLIC_NOTES",
                                                  "PUBLIC_NOTES new value"]
 
     filled = fill(first / "review.xlsx", tmp_path / "filled.xlsx", {
@@ -151,7 +154,7 @@ def test_e_before_review_the_loader_is_a_draft_and_the_first_sheet_says_so(tmp_p
     plan = plan_of(reviewed_export(tmp_path))
     first = summary_items(plan)["What to do first"][0]
     assert first.startswith("Review first. JSTOR+Arts+and+Sciences+I_portfolios_loader_DRAFT.xlsx is a DRAFT: "
-                            "do not upload it.")
+                            "do not upload it (the review in review.xlsx has not been applied yet).")
     assert f"almaclean resync {EXPORT} --decisions review.xlsx" in first
     sheet = review_sheets(plan)[0]
     assert sheet.name == "summary" and sheet.frame.row(0)[0] == "What to do first"
@@ -162,7 +165,8 @@ def test_e_a_review_missing_a_sheet_leaves_the_loader_a_draft(tmp_path):
     written(plan_of(export), tmp_path / "run1")
     filled = fill(tmp_path / "run1" / "review.xlsx", tmp_path / "filled.xlsx", {}, leave_out=("notes",))
     plan = decided(export, filled)
-    assert not plan.final and plan.awaiting == {("notes", 1), ("notes", 2)}
+    # Row 3 (frame row 1) is dropped by the inactive sheet's "drop row": only row 4 awaits a notes decision.
+    assert not plan.final and plan.awaiting == {2: ["notes"]}
     assert plan.loader_name.endswith("_loader_DRAFT.xlsx")
 
 

@@ -111,7 +111,10 @@ def test_audit_finds_exactly_the_generated_rows_of_each_category(sample):
         assert flagged["notes"] == cats["notes"]
         assert flagged["override_url"] == cats["url_override"]
         assert flagged["acquisitions"] == cats["license_pda"] | cats["po_line"]
-        assert audit.not_checked == {} and audit.unrecognised == ()
+        assert flagged["local_settings"] == cats["local_settings"]
+        assert flagged["unknown_columns"] == set()
+        assert audit.not_checked == {}
+        assert [u.header for u in audit.unrecognised] == (["PUBLIC_NOTE"] if "extra_empty_columns" in expected else [])
         assert audit.decision == ("reactivate_all" if expected["reactivate_all"] else "manual_load")
         decisions.add(audit.decision)
     assert decisions == {"reactivate_all", "manual_load"}
@@ -121,7 +124,7 @@ def test_hand_built_export_categories_and_guide_edits(tmp_path):
     plan = plan_of(build_export(tmp_path / "Hand+Made_portfolios.xlsx"))
     counts = plan.audit.counts
     assert counts == {"localized_n": 2, "local_coverage": 2, "inactive": 1, "notes": 2, "acquisitions": 2,
-                      "override_url": 2}
+                      "override_url": 2, "local_settings": None, "unknown_columns": 0}
     assert plan.audit.decision == "manual_load"
     changes = plan.loader.changes
     assert changes.select("row", "portfolio_pid", "column", "old", "new").rows() == [
@@ -154,7 +157,7 @@ def test_missing_columns_are_not_checked_and_never_reactivate_all(tmp_path):
     # Some columns of a category are not enough: every guide column of every category is needed.
     with_all = header + ["AUTHENTICATION_NOTES", "URL"]
     partial = plan_of(build_export(tmp_path / "Clean_portfolios.xlsx", with_all, [r + [None, None] for r in rows]))
-    assert set(partial.audit.not_checked) == {"local_coverage", "notes", "acquisitions"}
+    assert set(partial.audit.not_checked) == {"local_coverage", "notes", "acquisitions", "local_settings"}
     assert partial.audit.decision == "manual_load"
 
 
@@ -267,4 +270,4 @@ def test_written_review_sheets_are_text_with_dropdowns(tmp_path):
     assert sheets["localized_n"].validations == {0: ["set LOCALIZED Y", "set LOCALIZED N", "drop row"]}
     assert sheets["localized_n"].frame["d"].to_list() == ["set LOCALIZED Y", "set LOCALIZED Y"]
     # LOCALIZED cells the loader changes are highlighted (frame row, column).
-    assert sheets["localized_n"].highlight == {(0, 6), (1, 6)}
+    assert sheets["localized_n"].highlight == {(0, 7), (1, 7)}

@@ -9,6 +9,7 @@ import polars as pl
 from test_resync_rules import PID, assert_loader_matches, build_export
 
 from almaclean.read.table import read_table
+from almaclean.resync.plan import collection_name
 from almaclean.resync.decisions import read_review_workbook
 from almaclean.write.xlsx import Sheet, write_workbook
 
@@ -52,7 +53,7 @@ def test_resync_service_many_collections_then_decisions(tmp_path):
     summary = read_table(run / "summary.xlsx")
     assert summary.header[:4] == ("collection", "what to do first", "decision", "portfolios")
     lines = [dict(zip(summary.header, r)) for r in summary.frame.rows()]
-    assert {r["collection"] for r in lines} == {"Hand Made"} | {t["collection_name"] for t in truth.values()}
+    assert {r["collection"] for r in lines} == {"Hand Made"} | {collection_name(Path(n)) for n in truth}
     for export in sorted(exports.glob("*.xlsx")):
         record_row = next(r for r in lines if r["export"] == export.name)
         folder = run / record_row["folder"]
@@ -81,7 +82,7 @@ def test_resync_service_many_collections_then_decisions(tmp_path):
     hand_review = read_review_workbook(hand_folder / "review.xlsx")
     po_check = hand_review["po_line_check"]
     column = dict(zip(po_check.header, po_check.frame.columns))
-    problems = dict(zip(po_check.frame[column["PORTFOLIO_PID"]].to_list(), po_check.frame[column["problem"]].to_list()))
+    problems = dict(zip(po_check.frame[column["PORTFOLIO_PID"]].to_list(), po_check.frame[column["why listed"]].to_list()))
     assert problems[PID[3]] == "PO line not found in the PO line export"
 
     from almaclean.store.db import make_engine
@@ -95,8 +96,13 @@ def test_resync_service_many_collections_then_decisions(tmp_path):
         ("notes", "2"): "drop row",
         ("localized_n", "6"): "set LOCALIZED N",
         ("inactive", "3"): "keep row",
+        # Kept now, so its override URL (blank while the row was to be removed) needs a decision too.
+        ("override_url", "3"): "keep",
+        # Rows almaclean proposes nothing for: PO lines not in the PO line export, no identifier to match.
+        ("po_line_check", "5"): "clear PO_LINE", ("po_line_check", "6"): "keep",
+        ("no_identifier", "4"): "keep", ("no_identifier", "6"): "keep", ("no_identifier", "7"): "keep",
     })
-    final = resync_run([hand], decisions=filled, out=tmp_path / "out", db_url=db)
+    final = resync_run([hand], decisions=filled, po_lines=manifest.path("po_lines"), out=tmp_path / "out", db_url=db)
     assert final != run
     folder = final / "Hand-Made"
     changes = _changes(folder)
@@ -104,6 +110,7 @@ def test_resync_service_many_collections_then_decisions(tmp_path):
     assert log[(6, "URL")] == (None, "review decision: clear URL (sheet override_url)")
     assert log[(2, "*row*")][1] == "review decision: drop row (sheet notes)"
     assert (6, "LOCALIZED") not in log and (3, "*row*") not in log
+    assert log[(5, "PO_LINE")] == (None, "review decision: clear PO_LINE (sheet po_line_check)")
     assert_loader_matches(hand, folder / "Hand+Made_portfolios_loader.xlsx", changes)
     audit = json.loads((folder / "audit.json").read_text(encoding="utf-8"))
     assert audit["decisions_file"] == "filled.xlsx"

@@ -200,15 +200,17 @@ def test_inactive_and_not_available_collection(sample):
 
 def test_extended_exports_header_rows_and_categories(sample):
     manifest, truth, portfolios = sample
-    assert len(manifest.extended_exports) == 3
+    assert len(manifest.extended_exports) == 4
     assert [EXTENDED_EXPORT_HEADER.count(n) for n in ("ISSN", "ISBN", "OTHER_SYSTEM_NUMBER")] == [3, 3, 3]
     assert len(EXTENDED_EXPORT_HEADER) == 99
     outcomes = set()
     for name in manifest.extended_exports:
         assert name.endswith("_portfolios.xlsx") and " " not in name
         header, rows = _ee(manifest.out_dir / name)
-        assert header == EXTENDED_EXPORT_HEADER
         t = truth["extended_export_truth"][name]
+        assert header == (*EXTENDED_EXPORT_HEADER, *t.get("extra_empty_columns", ()))
+        for extra in rows.columns[len(EXTENDED_EXPORT_HEADER):]:
+            assert rows[extra].is_null().all()
         col = {h: rows.to_series(i) for i, h in reversed(list(enumerate(header)))}  # first of duplicates
         assert rows.height == t["rows"]
         members = set(portfolios.filter(pl.col("Electronic Collection Id") == t["collection_id"])["Portfolio Id"])
@@ -220,6 +222,7 @@ def test_extended_exports_header_rows_and_categories(sample):
         assert set(pids.filter(col["URL"].is_not_null())) == set(t["categories"]["url_override"])
         assert set(pids.filter(col["PO_LINE"].is_not_null())) == set(t["categories"]["po_line"])
         assert set(pids.filter(col["PUBLIC_NOTES"].is_not_null())) == set(t["categories"]["notes"])
+        assert set(pids.filter(col["ACCESS_TYPE"].is_not_null())) == set(t["categories"]["local_settings"])
         outcomes.add(t["reactivate_all"])
         for cell in t["hostile_cells"]:
             row = pids.to_list().index(cell["portfolio_id"])

@@ -48,7 +48,8 @@ def test_schema_creation_is_idempotent(db_url):
 
 def test_a_database_made_before_schema_versions_is_upgraded_and_keeps_its_files(tmp_path):
     """The first almaclean versions created the tables with no alembic_version: such a database
-    is brought to the newest schema on the first write, and what it held reads as before."""
+    holding data waits for `almaclean db upgrade` (its migrations rewrite tables), which backs it
+    up and brings it to the newest schema; what it held reads as before."""
     import sqlite3
     from pathlib import Path
 
@@ -69,6 +70,14 @@ def test_a_database_made_before_schema_versions_is_upgraded_and_keeps_its_files(
         conn.execute("INSERT INTO portfolios (source_file_id, row_number, portfolio_id, mms_id) "
                      "VALUES (1, 2, '531000000000000001', '991000000000000001')")
     url = f"sqlite:///{path}"
+    with pytest.raises(schema.UpgradeNeeded, match="needs `almaclean db upgrade`.*nothing was changed") as refused:
+        make_engine(url)
+    assert refused.value.exit_code == 2
+    from almaclean.services.db import upgrade_database
+    from almaclean.store.db import open_database
+
+    run = upgrade_database(open_database(url, migrate=False))
+    assert run.backup is not None and run.backup.parent == tmp_path and run.backup.stat().st_size > 0
     engine = make_engine(url)
     with engine.connect() as conn:
         assert schema.current_revision(conn) == schema.HEAD

@@ -18,7 +18,7 @@ from almaclean.store.db import make_engine
 from almaclean.store.history import row_history
 from almaclean.store.ingest import ingest_file
 from almaclean.store.load import current_frame, raw_table, sources_frame
-from conftest import kbart_rows
+from conftest import kbart_rows, upgraded_to
 from faults.xlsx_parts import simple_book
 from test_store import portfolios_csv
 
@@ -209,23 +209,6 @@ def _migration_0008_layout() -> dict[str, tuple[str, ...]]:
 LAYOUT_0006 = _migration_0008_layout()
 
 
-def upgraded_to(url: str, revision: str):
-    """An engine on the database at `url` with the schema brought to `revision` (not further)."""
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine
-
-    from almaclean.store.schema import MIGRATIONS
-
-    engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
-    return engine
-
-
 def store_in_earlier_layout(engine, path, institution: str, *, all_cells_raw: bool) -> int:
     """What versions before content storage wrote: the kind's rows by (file, row number) and the
     cells of columns no canonical column held as JSON in raw_rows (every cell when all_cells_raw)."""
@@ -269,15 +252,17 @@ def test_a_database_of_the_earlier_layout_is_migrated_and_every_file_comes_back(
     old_ids = [store_in_earlier_layout(engine, first, "UNI", all_cells_raw=False),
                store_in_earlier_layout(engine, with_blank, "OLD", all_cells_raw=True)]
 
-    engine = make_engine(url)  # brings the database to the newest schema
+    engine = upgraded_to(url, "head")  # what `almaclean db upgrade` does: 0007 and 0008 rewrite tables
     assert count(engine, "portfolios") == 100 + 2
     for source_file_id, path in zip(old_ids, (first, with_blank)):
         assert raw_table(engine, source_file_id).frame.equals(read_table(path).frame)
         assert sources_frame(engine, "portfolios", [source_file_id]).drop("source_file_id").equals(canonical_of(path))
     assert spans_of(engine, old_ids[1]) == [(2, 101, 1), (4, 102, 1)]
-    # rows stored before have no hashes: the next file is stored whole, the one after as a delta
+    # rows stored before content storage got their content hash from 0011 (put back from the file's
+    # cells): the next file is stored as a delta at once (row 5 changed, row 100 added), and so
+    # is the one after (row 5 as on night 1)
     results = [ingest_file(engine, "portfolios", p, "UNI") for p in (second, third)]
-    assert count(engine, "portfolios") == 102 + 100 + 1
+    assert count(engine, "portfolios") == 102 + 2 + 1
     for result, path in zip(results, (second, third)):
         assert raw_table(engine, result.source_file_id).frame.equals(read_table(path).frame)
     assert row_history(engine, "UNI", "portfolios", pid(5))["status"].to_list() == ["appeared", "changed", "changed"]
@@ -302,7 +287,7 @@ def test_a_database_of_the_content_layout_gets_its_columns_packed_and_every_valu
     with engine.connect() as conn:
         assert conn.execute(text("SELECT title FROM portfolios ORDER BY row_id")).scalars().all() == TRICKY_TITLES
 
-    engine = make_engine(db_url)  # 0008
+    engine = upgraded_to(db_url, "head")  # 0008 and on
     expected = canonical_of(path).with_columns(
         pl.when(pl.col("portfolio_id") == pid(0)).then(pl.lit("")).otherwise(pl.col("publisher")).alias("publisher"))
     assert sources_frame(engine, "portfolios", [source_id]).drop("source_file_id").equals(expected)
@@ -318,18 +303,18 @@ TEXTS = st.one_of(st.none(), st.text(alphabet=st.sampled_from(["a", "é", "\\", 
 @settings(max_examples=200, deadline=None)
 @given(rows=st.lists(st.tuples(*[TEXTS] * 6), min_size=1, max_size=8))
 def test_packed_fields_give_back_every_text_and_null(rows):
-    from almaclean.store.content import FIELDS, packed_fields, unpacked_fields
+    from almaclean.store.content import FIELDS, packed_fields, unpacked
 
     frame = pl.DataFrame(rows, schema={c: pl.String for c in FIELDS["po_lines"]}, orient="row")
     packed = frame.select(packed_fields(frame, "po_lines"))
-    assert packed.select(unpacked_fields("po_lines")).equals(frame)
+    assert unpacked(packed, "po_lines").equals(frame)
 
 
 def test_a_row_stored_before_a_column_was_added_reads_it_as_null():
-    from almaclean.store.content import FIELD_SEPARATOR, unpacked_fields
+    from almaclean.store.content import FIELD_SEPARATOR, unpacked
 
     older = pl.DataFrame({"fields": [FIELD_SEPARATOR.join(["A title", "", "\\e"])]})
-    assert older.select(unpacked_fields("po_lines")).row(0) == ("A title", None, "", None, None, None)
+    assert unpacked(older, "po_lines").row(0) == ("A title", None, "", None, None, None)
 
 
 ROW = st.tuples(st.integers(1, 40), st.sampled_from(["Title A", "Title B", " Padded ", "Título é"]),
@@ -424,3 +409,66 @@ def test_unused_ranges_are_the_row_ids_no_span_covers(used, last_id, gaps):
 
     frame = pl.DataFrame(used, schema={"first_id": pl.Int64, "row_count": pl.Int64}, orient="row")
     assert unused_ranges(frame, last_id) == gaps
+
+
+def test_the_content_hash_of_a_known_row_is_pinned():
+    """The documented canonical bytes (cells packed as `fields` is, UTF-8) and their XXH3-128:
+    no polars, Python or almaclean version may change either, or every stored row would look
+    changed to the next ingest (or, worse, two different rows alike)."""
+    from almaclean.store.content import canonical_bytes, row_hashes
+
+    cells = pl.DataFrame([("531000000000000001", None, "Título é", "a\x1fb\\", "")],
+                         schema={f"c{i}": pl.String for i in range(5)}, orient="row")
+    assert canonical_bytes(cells).to_list() == [b"531000000000000001\x1f\x1fT\xc3\xadtulo \xc3\xa9\x1fa\\ub\\\\\x1f\\e"]
+    digest = bytes.fromhex("63ea29d33a7521b7c6924e9fa49bac57")
+    assert row_hashes(cells).row(0) == (int.from_bytes(digest[:8], "big", signed=True),
+                                        int.from_bytes(digest[8:], "big", signed=True))
+
+
+@settings(max_examples=100, deadline=None)
+@given(first=st.lists(TEXTS, min_size=1, max_size=5), second=st.lists(TEXTS, min_size=1, max_size=5))
+def test_two_rows_share_a_content_hash_only_when_their_cells_are_the_same(first, second):
+    """Null and empty text, a separator inside a value and the cells' boundaries all count."""
+    from almaclean.store.content import row_hashes
+
+    width = max(len(first), len(second))
+    rows = pl.DataFrame([tuple(first) + (None,) * (width - len(first)), tuple(second) + (None,) * (width - len(second))],
+                        schema={f"c{i}": pl.String for i in range(width)}, orient="row")
+    hashes = row_hashes(rows).rows()
+    assert (hashes[0] == hashes[1]) == (rows.row(0) == rows.row(1))
+
+
+def test_migration_0011_rehashes_every_stored_row_from_its_file(tmp_path, db_url):
+    """Rows hashed by an earlier version (polars' own hash, here any other value) get the stable
+    hash of their file's cells, each row once however many files share it; the next export is
+    then stored as a delta against them."""
+    from almaclean.store.content import row_hashes
+
+    engine = upgraded_to(db_url, "0008")
+    first, second, third = three_nights(tmp_path)
+    ids = [ingest_file(engine, "portfolios", p, "UNI").source_file_id for p in (first, second)]
+    with engine.begin() as conn:  # hashes as an earlier polars gave them
+        conn.execute(text("UPDATE portfolios SET hash_a = hash_a + 7, hash_b = -hash_b"))
+    engine = upgraded_to(db_url, "0011")
+    for source_file_id, path in zip(ids, (first, second)):
+        with engine.connect() as conn:
+            stored = conn.execute(text(
+                "SELECT c.hash_a, c.hash_b FROM file_spans s JOIN portfolios c ON c.row_id >= s.first_id "
+                "AND c.row_id < s.first_id + s.row_count WHERE s.source_file_id = :f "
+                "ORDER BY s.first_row + c.row_id - s.first_id"), {"f": source_file_id}).all()
+        assert [tuple(r) for r in stored] == row_hashes(read_table(path).frame).rows()
+    assert ingest_file(engine, "portfolios", third, "UNI").status == "stored"
+    assert count(engine, "portfolios") == 100 + 2 + 1  # night 3: only row 5 as on night 1 is new
+
+
+def test_migration_0011_downgrade_clears_the_hashes_and_nothing_is_lost(tmp_path, db_url):
+    from almaclean.store import schema
+
+    engine = upgraded_to(db_url, "0011")
+    first, second, _ = three_nights(tmp_path)
+    source_file_id = ingest_file(engine, "portfolios", first, "UNI").source_file_id
+    assert schema.downgrade(engine, "0010") == ["0011"]
+    assert count(engine, "portfolios", "WHERE hash_a IS NOT NULL") == 0
+    assert raw_table(engine, source_file_id).frame.equals(read_table(first).frame)
+    ingest_file(engine, "portfolios", second, "UNI")  # rows without a hash match nothing: stored whole
+    assert count(engine, "portfolios") == 100 + 100

@@ -155,6 +155,8 @@ def build_parser() -> Parser:
     p.add_argument("--decisions", type=Path, metavar="REVIEW.xlsx",
                    help="a review workbook with decisions filled in: apply them and write the final loader file")
     p.add_argument("--keep-localized-n", action="store_true", help="do not change LOCALIZED N to Y")
+    p.add_argument("--mapping", type=Path, metavar="TOML",
+                   help="site-specific header names for the PO line export (and the exports' ID columns)")
 
     p = command("p2e", _p2e,
                 help="find P2E duplicates, POL relinks and local-collection groups; write deletion sets")
@@ -187,6 +189,11 @@ def build_parser() -> Parser:
     p.add_argument("--institution", action="append", dest="institutions", metavar="CODE",
                    help="only this institution (repeatable; default: every folder in INBOX)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="institutions at once (threads; default 1: an institution of 1,000,000 portfolios needs "
+                        "about 1.5 GB)")
+    p.add_argument("--dask", dest="dask_address", metavar="ADDRESS",
+                   help="run the institutions on this Dask scheduler (needs the almaclean[dask] extra)")
 
     p = command("batch", _batch,
                 help="re-sync every collection and run P2E clean-up for every institution in a folder tree",
@@ -199,13 +206,17 @@ def build_parser() -> Parser:
     p.add_argument("--dask", dest="dask_address", metavar="ADDRESS",
                    help="run the jobs on this Dask scheduler (needs the almaclean[dask] extra)")
 
-    p = command("db", None, help="database upkeep: schema upgrade, retention",
-                description="upgrade: bring the database to this almaclean's schema (also done by any command "
-                            "that writes). prune: remove stored files older than --keep-days that are "
-                            "superseded and that no recorded run analysed, then give the space back.")
+    p = command("db", None, help="database upkeep: schema upgrade and downgrade, retention",
+                description="upgrade: bring the database to this almaclean's schema, after a backup when a "
+                            "migration rewrites tables (other commands apply only migrations that add). downgrade: "
+                            "undo migrations down to a revision. prune: remove stored files older than --keep-days "
+                            "that are superseded and that no recorded run analysed, then give the space back.")
     db = p.add_subparsers(dest="db_command", required=True, metavar="ACTION", parser_class=Parser)
-    for name, run, help_text in (("upgrade", _db_upgrade, "bring the database to this almaclean's schema"),
-                                 ("prune", _db_prune, "remove old superseded stored files")):
+    for name, run, help_text in (
+            ("upgrade", _db_upgrade, "bring the database to this almaclean's schema (a SQLite database is backed "
+                                     "up first when a migration rewrites tables)"),
+            ("downgrade", _db_downgrade, "undo schema migrations down to REVISION (backed up first)"),
+            ("prune", _db_prune, "remove old superseded stored files")):
         action = db.add_parser(name, help=help_text, description=help_text)
         _global_options(action, in_command=True)
         action.set_defaults(run=run)
@@ -213,6 +224,14 @@ def build_parser() -> Parser:
         if name == "prune":
             action.add_argument("--keep-days", type=int, required=True, metavar="N",
                                 help="keep every stored file ingested in the last N days")
+            continue
+        if name == "downgrade":
+            action.add_argument("revision", metavar="REVISION", help="the schema revision to go back to (e.g. 0008)")
+        action.add_argument("--i-have-a-backup", action="store_true",
+                            help="PostgreSQL (or any server database): you have backed the database up "
+                                 "(e.g. with pg_dump); almaclean backs up SQLite files itself")
+        action.add_argument("--backup-dir", type=Path, metavar="DIR",
+                            help="SQLite: write the backup here (default: beside the database file)")
 
     p = command("verify", _verify,
                 help="re-run a run folder from its bundle and check every output is byte-identical",
@@ -364,10 +383,13 @@ def _as_flow(args) -> bool:
 PREFECT_LOGGERS = ("prefect", "prefect.flow_runs", "prefect.task_runs")
 
 
-def _run_flow(name: str, *call_args, **kwargs):
+def _run_flow(name: str, *call_args, db: str | None = None, rerun_db: str | None = None, quiet: bool = False,
+              **kwargs):
     """A flow of almaclean.orchestration; Prefect's own start-up failures in one plain line.
     Without -v, Prefect's failure logs (with their tracebacks) are silenced: the error itself
-    is said once, in almaclean's words."""
+    is said once, in almaclean's words. The database (--db) goes to the flow run through the
+    environment, never as a parameter the Prefect UI would show. While Prefect starts a
+    temporary server (no $PREFECT_API_URL), progress is printed on standard error."""
     try:
         from almaclean.orchestration import flows
     except ImportError as exc:  # pragma: no cover - Prefect is a dependency
@@ -377,8 +399,16 @@ def _run_flow(name: str, *call_args, **kwargs):
             logging.getLogger(name_).setLevel(logging.CRITICAL)
     from almaclean.orchestration.stopping import run_stoppable
 
+    waiting = None
+    if not settings.prefect_api_configured() and not quiet:
+        from almaclean.progress import Waiting
+
+        waiting = Waiting("starting Prefect's temporary server (a running server, named in $PREFECT_API_URL, "
+                          "skips this)")
+        flows.on_flow_start.append(lambda: waiting.done("Prefect's temporary server started in {seconds:.0f} s"))
     try:
-        return run_stoppable(getattr(flows, name), *call_args, **kwargs)
+        with settings.environment(**{settings.DB_URL_ENV: db, settings.RERUN_DB_URL_ENV: rerun_db}):
+            return run_stoppable(getattr(flows, name), *call_args, **kwargs)
     except AlmacleanError:
         raise
     except Exception as exc:
@@ -386,6 +416,10 @@ def _run_flow(name: str, *call_args, **kwargs):
         if hint is None:
             raise
         raise AlmacleanError(hint) from exc
+    finally:
+        if waiting is not None:
+            waiting.done()
+            flows.on_flow_start.clear()
 
 
 def _prefect_hint(exc: Exception) -> str | None:
@@ -494,7 +528,7 @@ def _ingest(args):
     institution = _institution(args, storing=True)
     if _as_flow(args):
         results = _run_flow("ingest_flow", args.kind, args.files, institution, scope=args.scope,
-                            mapping=args.mapping, db_url=args.db)
+                            mapping=args.mapping, db=args.db, quiet=args.quiet)
     else:
         from almaclean.services.ingest import ingest
 
@@ -516,7 +550,7 @@ def _fetch(args):
     request = FetchRequest(args.kind, institution, args.report, api_base=args.api_base,
                            api_key_env=args.api_key_env, api_key_block=args.api_key_block)
     if _as_flow(args):
-        result = _run_flow("fetch_flow", request, mapping=args.mapping, db_url=args.db)
+        result = _run_flow("fetch_flow", request, mapping=args.mapping, db=args.db, quiet=args.quiet)
     else:
         result = fetch_report(_open(args), request, mapping=mapping_for(args.mapping, args.kind))
     return replace(result, next_command=other_command(args, "p2e", "--institution", institution))
@@ -619,10 +653,11 @@ def _resync(args):
     from almaclean.services.resync import ResyncRequest, run_resync
 
     options.output_folder(_out(args))   # before the database is opened (or made)
-    request = ResyncRequest(args.exports, _out(args), _institution(args, storing=True),
-                            po_lines=args.po_lines, decisions=args.decisions, keep_localized_n=args.keep_localized_n)
+    request = ResyncRequest(args.exports, _out(args), _institution(args, storing=True), po_lines=args.po_lines,
+                            decisions=args.decisions, keep_localized_n=args.keep_localized_n, mapping=args.mapping,
+                            db=args.db)
     if _as_flow(args):
-        return _run_flow("resync_flow", request, db_url=args.db)
+        return _run_flow("resync_flow", request, db=args.db, quiet=args.quiet)
     return run_resync(_open(args), request)
 
 
@@ -667,7 +702,7 @@ def _p2e(args):
     engine = _open(args)
     if _as_flow(args):
         engine.dispose()
-        run = _run_flow("p2e_flow", request, db_url=args.db)
+        run = _run_flow("p2e_flow", request, db=args.db, quiet=args.quiet)
     else:
         run = run_p2e(engine, request)
     return replace(run, commands=_p2e_commands(args, run))
@@ -701,11 +736,13 @@ def _named_inbox_folders(args) -> None:
 
 def _nightly(args):
     from almaclean.services import options
+    from almaclean.services.batch import MAX_WORKERS
 
     _named_inbox_folders(args)   # checked before Prefect starts (seconds)
+    options.whole_number("--workers", args.workers, 1, MAX_WORKERS)
     options.output_folder(_out(args))
-    folder = _run_flow("nightly_flow", args.inbox, institutions=args.institutions, out=_out(args), db_url=args.db)
-    return _Lines([f"nightly outputs: {folder}"], {"command": "nightly", "folder": str(folder)})
+    return _closing_lines_on_failure(args, "nightly_flow", args.inbox, institutions=args.institutions,
+                                     out=_out(args), workers=args.workers, dask_address=args.dask_address)
 
 
 def _batch(args):
@@ -714,9 +751,29 @@ def _batch(args):
 
     options.whole_number("--workers", args.workers, 1, MAX_WORKERS)   # checked before Prefect starts
     options.output_folder(_out(args))
-    folder = _run_flow("batch_flow", args.tree, out=_out(args), db_url=args.db, workers=args.workers,
-                       dask_address=args.dask_address)
-    return _Lines([f"batch outputs: {folder} (summary.xlsx first)"], {"command": "batch", "folder": str(folder)})
+    return _closing_lines_on_failure(args, "batch_flow", args.tree, out=_out(args), workers=args.workers,
+                                     dask_address=args.dask_address)
+
+
+def _closing_lines_on_failure(args, name: str, *call_args, **kwargs):
+    """A flow that ran to its end with failures still prints its closing lines (what it read,
+    decided and wrote, and what to do next) before the error."""
+    from almaclean.orchestration.flows import FlowFailed
+
+    try:
+        return _with_global_options(_run_flow(name, *call_args, db=args.db, quiet=args.quiet, **kwargs), args)
+    except FlowFailed as failed:
+        if failed.result is not None:
+            _print(_with_global_options(failed.result, args), args)
+        raise AlmacleanError(str(failed)) from failed
+
+
+def _with_global_options(result, args):
+    """A flow's result whose next steps name commands (nightly's): with this run's global
+    options (--db, ...), so that the command runs on the same database."""
+    if hasattr(result, "global_options"):
+        return replace(result, global_options=tuple(_option_words(args, _global_actions(build_parser()), ())))
+    return result
 
 
 def _ledger(args):
@@ -727,13 +784,27 @@ def _ledger(args):
     return _open(args, read_only=True)
 
 
-def _db_upgrade(args):
-    from almaclean.store import schema
-    from almaclean.store.db import describe
+def _say(args):
+    """Progress of a long database command, on standard error (nothing with -q)."""
+    if args.quiet:
+        return None
+    return lambda text: print(text, file=sys.stderr, flush=True)
 
-    engine = _open(args)
-    return _Lines([f"database: {describe(engine)}", f"schema: {schema.HEAD} (the newest)"],
-                  {"command": "db upgrade", "database": describe(engine), "schema": schema.HEAD})
+
+def _db_upgrade(args):
+    from almaclean.services.db import upgrade_database
+    from almaclean.store.db import open_database
+
+    return upgrade_database(open_database(args.db, migrate=False), i_have_a_backup=args.i_have_a_backup,
+                            backup_dir=args.backup_dir, say=_say(args))
+
+
+def _db_downgrade(args):
+    from almaclean.services.db import downgrade_database
+    from almaclean.store.db import open_database
+
+    return downgrade_database(open_database(args.db, migrate=False), args.revision,
+                              i_have_a_backup=args.i_have_a_backup, backup_dir=args.backup_dir, say=_say(args))
 
 
 def _db_prune(args):
@@ -748,19 +819,29 @@ def _verify(args):
     from almaclean.services.verify import verify_run
 
     if _as_flow(args):
-        result = _run_flow("verify_flow", args.run_folder, db_url=args.rerun_db, ledger_url=args.db)
+        ledger = _ledger(args)
+        if ledger is not None:
+            ledger.dispose()
+        result = _run_flow("verify_flow", args.run_folder, check_ledger=ledger is not None, db=args.db,
+                           rerun_db=args.rerun_db, quiet=args.quiet)
     else:
         result = verify_run(args.run_folder, db_url=args.rerun_db, ledger=_ledger(args))
-    verdict = ("verified, every output is byte-identical" if result.ok else "NOT verified: see the lines above")
+    if not result.ok:
+        verdict = "NOT verified: see the lines above"
+    elif result.notes:
+        verdict = "verified: every output is byte-identical but the workbook(s) filled in, as expected (above)"
+    else:
+        verdict = "verified, every output is byte-identical"
     origin = [result.origin] if result.origin else ["origin not checked: no database at hand with a run ledger"]
-    return _Lines([*result.lines, *origin, f"{args.run_folder}: {verdict}"],
+    return _Lines([*result.lines, *result.notes, *origin, f"{args.run_folder}: {verdict}"],
                   {"command": "verify", "folder": str(args.run_folder), "ok": result.ok, "lines": result.lines,
-                   "origin": result.origin}, ok=result.ok)
+                   "notes": result.notes, "origin": result.origin}, ok=result.ok)
 
 
 def _demo(args):
     if _as_flow(args):
-        run = _run_flow("demo_flow", _out(args), db_url=args.db)
+        run = _run_flow("demo_flow", _out(args), configured_database=args.db is not None, db=args.db,
+                        quiet=args.quiet)
     else:
         from almaclean.services.demo import run_demo
 

@@ -62,3 +62,49 @@ class Progress:
             self._bar.stop()
         self.log.info("%s: %s %s in %.1f s", self.label, f"{self.done:,}", self.unit,
                       time.monotonic() - self._started)
+
+
+class Waiting:
+    """Says, while something silent goes on (Prefect's temporary server starting), that it does
+    and for how long so far: a line updated every second on a terminal, a line every 15 s
+    otherwise; `done()` ends it with how long it took."""
+
+    def __init__(self, label: str, *, stream=None, every: float | None = None) -> None:
+        import threading
+
+        self.label, self.stream = label, stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty()
+        self.every = every if every is not None else (1.0 if self.tty else 15.0)
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = None
+        if _visible:
+            self._say(f"{label}...")
+            self._thread = threading.Thread(target=self._tick, name="almaclean-waiting", daemon=True)
+            self._thread.start()
+
+    def _say(self, text: str, *, final: bool = False) -> None:
+        with self._lock:
+            if self.tty:
+                self.stream.write(f"\r\033[K{text}" + ("\n" if final else ""))
+            else:
+                self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.every):
+            self._say(f"{self.label}... {time.monotonic() - self._started:.0f} s")
+
+    def done(self, text: str | None = None) -> None:
+        """Stop; say `text` ({seconds} is filled in) when given. Only the first call counts."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            seconds = time.monotonic() - self._started
+            if text:
+                self._say(text.format(seconds=seconds), final=True)
+            elif self.tty:
+                self._say("", final=False)

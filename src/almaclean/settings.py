@@ -9,6 +9,8 @@ $ALMACLEAN_DATA when set, else the platform's user data folder (platformdirs), e
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
 DB_URL_ENV = "ALMACLEAN_DB_URL"
+# The database a `verify` flow run re-runs into (never a flow parameter either).
+RERUN_DB_URL_ENV = "ALMACLEAN_RERUN_DB_URL"
 DATA_DIR_ENV = "ALMACLEAN_DATA"
 PREFECT_API_ENV = "PREFECT_API_URL"
 
@@ -75,3 +79,21 @@ def database_source(explicit: str | URL | None = None) -> str | None:
 def prefect_api_configured() -> bool:
     """A Prefect server is named in the environment (then one-off commands run as flow runs)."""
     return bool(os.environ.get(PREFECT_API_ENV))
+
+
+@contextmanager
+def environment(**values: str | None) -> Iterator[None]:
+    """These environment variables set (those given a value) for the duration, then as they were:
+    how the CLI hands --db to a flow run without making it a parameter Prefect would show."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

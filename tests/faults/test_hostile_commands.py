@@ -104,8 +104,13 @@ def _database_kinds(tmp_path: Path, small: Path) -> dict[str, Path]:
     engine.dispose()
     with closing(sqlite3.connect(good)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # the page of the schema version, which every command reads when it opens the database
+        page = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'alembic_version'").fetchone()[0]
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
     data = good.read_bytes()
-    made = {"truncated": data[:5000], "corrupt": data[:4096] + b"\xff" * 4096 + data[8192:], "not_a_database": SMALL.encode()}
+    start = (page - 1) * size
+    made = {"truncated": data[:5000], "corrupt": data[:start] + b"\xff" * size + data[start + size:],
+            "not_a_database": SMALL.encode()}
     paths = {}
     for name, content in made.items():
         paths[name] = tmp_path / f"{name}.db"

@@ -135,3 +135,22 @@ def test_a_lease_of_another_host_holds_until_it_is_too_old(stored, tmp_path):
     assert prune(engine, 0).files == 0
     assert prune(engine, 0, now=now + leases.LEASE_MAX_AGE * 2).files == 1
     assert current_sources(engine, "EDU01", "p2e")["file_name"].to_list() == ["p2e-second.txt"]
+
+
+def test_the_institutions_of_a_nightly_run_hold_their_files_on_one_lease(stored, tmp_path, db_url):
+    """Each institution's task holds its files on the nightly run's lease through its own engine
+    (a thread or a Dask worker): what one holds is added to what the others hold, never replaces it."""
+    from almaclean.store.leases import Lease
+
+    engine, first = stored
+    second = ingest_file(engine, "p2e", p2e_file(tmp_path, "p2e-second.txt", "000000002,portfolio\n"),
+                         "EDU01").source_file_id
+    ingest_file(engine, "p2e", p2e_file(tmp_path, "p2e-third.txt", "000000003,portfolio\n"), "EDU01")
+    with run_lease(engine, "nightly") as lease:
+        task_engine = open_database(db_url)
+        Lease(task_engine, "nightly", lease.id).hold([first])
+        Lease(open_database(db_url), "nightly", lease.id).hold([second])
+        Lease(task_engine, "nightly", lease.id).hold([first])   # a retried task holds again: no change
+        assert prune(engine, 0).files == 0 and {first, second} <= set(file_ids(engine))
+        lease.hold([first, second])   # the run, before its bundle: both still there
+    assert prune(engine, 0).files == 2

@@ -41,14 +41,14 @@ def institution_jobs(tree: Path, institution: str) -> list[Job]:
     for item in found:  # oldest first
         by_kind[item.kind].append(item.path)
     po_lines = by_kind["po-lines"][-1] if by_kind.get("po-lines") else None
-    common = {"po_lines": po_lines} if po_lines else {}
+    mapping = mapping_file(folder)
+    common = ({"po_lines": po_lines} if po_lines else {}) | ({"mapping": mapping} if mapping else {})
     jobs = [Job(institution, RESYNC, collection_name_of(export), {"export": export} | common)
             for export in sorted(by_kind.get("extended-export", []), key=lambda p: p.name)]
     if by_kind.get("portfolios") or by_kind.get("p2e"):
         files = {role: by_kind[kind][-1] for role, kind in (("portfolios", "portfolios"), ("p2e", "p2e"))
                  if by_kind.get(kind)} | common
-        mapping = mapping_file(folder)
-        jobs.append(Job(institution, P2E, P2E, files | ({"mapping": mapping} if mapping else {})))
+        jobs.append(Job(institution, P2E, P2E, files))
     if not jobs:
         ignored = "".join(f"; skipped {path.name}: {reason}" for path, reason in skipped)
         raise InputError(f"nothing to run: no Extended Export, portfolio export or P2E file here{ignored}",

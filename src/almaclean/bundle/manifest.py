@@ -101,13 +101,16 @@ def output_records(run_folder: Path) -> list[dict]:
     return records
 
 
-def write_bundle(run_folder: Path, *, flow: str, parameters: dict, inputs: list[dict]) -> Path:
+def write_bundle(run_folder: Path, *, flow: str, parameters: dict, inputs: list[dict],
+                 fill_in: list[str] = ()) -> Path:
     """Write bundle.json last, once every output is in place, with a new run id (the run
-    ledger's key)."""
+    ledger's key). fill_in: outputs a person is asked to fill in (edited, as expected)."""
     run_folder = Path(run_folder)
     outputs = output_records(run_folder)
     payload = {"bundle_format": BUNDLE_FORMAT, "run_uuid": uuid.uuid4().hex, "flow": flow, "parameters": parameters,
                "environment": environment(), "inputs": inputs, "outputs": outputs}
+    if fill_in:
+        payload["fill_in"] = sorted(fill_in)
     path = run_folder / BUNDLE_FILE
     write_json(path, payload)
     log.info("bundle %s: %d input(s), %d output(s)", path, len(inputs), len(outputs))

@@ -13,6 +13,7 @@ files, error) so that verify rewrites report.md, changes.csv and the summaries.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -22,9 +23,9 @@ from almaclean.nightly.history import run_findings
 from almaclean.nightly.report import InstitutionRun, write_findings
 from almaclean.store.fetches import FetchRecord, latest_fetches
 from almaclean.store.leases import gone_error
-from almaclean.store.load import raw_table, sources_by_id
-from almaclean.write.atomic import atomic_path, safe_label
-from almaclean.write.csvfile import write_csv
+from almaclean.store.load import StoredTable, raw_table, sources_by_id
+from almaclean.write.atomic import safe_label
+from almaclean.write.csvfile import write_csv_in_slices
 
 log = logging.getLogger(__name__)
 
@@ -48,26 +49,26 @@ def institution_run(record: dict) -> InstitutionRun:
                           **{name: record[name] for name in RUN_FACTS})
 
 
-def write_back(engine: Engine, source_file_id: int, folder: Path) -> Path:
-    """A stored file's rows as CSV: its exact header (none for a headerless file) and cells."""
-    stored = raw_table(engine, source_file_id)
+def write_back(engine: Engine, source_file_id: int, folder: Path, stored: StoredTable | None = None) -> Path:
+    """A stored file's rows as CSV: its exact header (none for a headerless file) and cells, a
+    slice at a time (stored: the file as load.raw_table gave it already, else read here)."""
+    stored = stored if stored is not None else raw_table(engine, source_file_id)
     stem = safe_label(Path(stored.file_name).stem)
     target = Path(folder) / f"{stem}.csv"
     if target.exists():
         target = Path(folder) / f"{stem}-{source_file_id}.csv"
-    if stored.header:
-        return write_csv(target, stored.frame, header=list(stored.header))
-    with atomic_path(target) as temp, open(temp, "wb") as out:
-        stored.frame.write_csv(out, include_header=False, line_terminator="\n", quote_style="necessary")
-    return target
+    return write_csv_in_slices(target, stored.slices(), header=list(stored.header) if stored.header else None)
 
 
 def stored_inputs(engine: Engine, institution: str, run_folder: Path, *, given: dict[str, list[Path]],
                   analysed: dict[str, list[int]], folder: str = INPUTS_FOLDER,
-                  kinds: tuple[str, ...] = ANALYSED_KINDS) -> list[dict]:
+                  kinds: tuple[str, ...] = ANALYSED_KINDS,
+                  prefetched: dict[int, StoredTable] | None = None) -> list[dict]:
     """An input record per analysed source file of each kind (by stored id, whatever was
     ingested since), with the re-runnable copy kept. A file fetched from Alma Analytics keeps
-    its canonical CSV from the data folder, and its record says which report and when."""
+    its canonical CSV from the data folder, and its record says which report and when.
+    prefetched: stored files already read back (load.raw_table), each let go of once written."""
+    prefetched = prefetched if prefetched is not None else {}
     run_folder = Path(run_folder)
     records: list[dict] = []
     fetched = latest_fetches(engine, [i for kind in kinds for i in analysed.get(kind, [])])
@@ -86,7 +87,7 @@ def stored_inputs(engine: Engine, institution: str, run_folder: Path, *, given: 
             record = _kept_original(candidates, source, kind, place, run_folder, extra)
             if record is None:
                 place.mkdir(parents=True, exist_ok=True)
-                kept = write_back(engine, int(source["id"]), place)
+                kept = write_back(engine, int(source["id"]), place, prefetched.pop(int(source["id"]), None))
                 record = input_record(kind, kept, run_folder, original=None, original_sha256=source["sha256"],
                                       written_back=True, **extra)
                 log.info("%s (%s) was ingested on an earlier run: its stored rows are kept as %s",
@@ -118,9 +119,15 @@ def _kept_original(candidates: list[Path], source: dict, kind: str, place: Path,
     return None
 
 
+REVIEW_WORKBOOK = "review.xlsx"   # in each collection folder: the workbook a person fills in
+
+
 def resync_bundle(run: Path, *, exports: list[tuple[Path, str, str]], po_lines: Path | None,
-                  decisions: Path | None, institution: str, keep_localized_n: bool) -> Path:
-    """exports: (original path, sha256, collection folder) in the order they were run."""
+                  decisions: Path | None, institution: str, keep_localized_n: bool,
+                  mapping: Path | None = None, as_of: date | None = None) -> Path:
+    """exports: (original path, sha256, collection folder) in the order they were run. Each
+    collection's review.xlsx is listed as a workbook to fill in: verify reports it edited, as
+    expected, when a person filled it in (and still compares the re-run's with the recorded one)."""
     run = Path(run)
     inputs = []
     for original, sha, name in exports:
@@ -135,10 +142,16 @@ def resync_bundle(run: Path, *, exports: list[tuple[Path, str, str]], po_lines: 
             copy = keep_input(Path(path), run, f"{INPUTS_FOLDER}/{role}")
             inputs.append(input_record(role, copy, run, original=Path(path)))
             kept[role] = relative_name(copy, run)
+    mapping_record = _mapping_input(mapping, run, INPUTS_FOLDER)
+    if mapping_record:
+        inputs.append(mapping_record)
     parameters = {"exports": [r["file"] for r in inputs if r["role"] == "extended-export"],
                   "po_lines": kept.get("po-lines"), "decisions": kept.get("decisions"),
-                  "institution": institution, "keep_localized_n": keep_localized_n}
-    return write_bundle(run, flow="resync", parameters=parameters, inputs=inputs)
+                  "mapping": mapping_record["file"] if mapping_record else None,
+                  "institution": institution, "keep_localized_n": keep_localized_n,
+                  "as_of": as_of.isoformat() if as_of else None}
+    fill_in = [f"{name}/{REVIEW_WORKBOOK}" for _, _, name in exports if (run / name / REVIEW_WORKBOOK).is_file()]
+    return write_bundle(run, flow="resync", parameters=parameters, inputs=inputs, fill_in=fill_in)
 
 
 def _mapping_input(mapping: Path | None, run: Path, folder: str) -> dict | None:
@@ -149,12 +162,13 @@ def _mapping_input(mapping: Path | None, run: Path, folder: str) -> dict | None:
 
 
 def p2e_inputs(folder: Path, engine: Engine, *, institution: str, given: dict[str, Path],
-               analysed: dict[str, list[int]], mapping: Path | None, cz_titles: list[Path] = ()) -> list[dict]:
+               analysed: dict[str, list[int]], mapping: Path | None, cz_titles: list[Path] = (),
+               prefetched: dict[int, StoredTable] | None = None) -> list[dict]:
     """The inputs of a P2E run, kept under inputs/ of its folder (copies of the files given,
     stored rows of the others; the mapping; the CZ title lists, read and never stored)."""
     folder = Path(folder)
     inputs = stored_inputs(engine, institution, folder, given={k: [p] for k, p in given.items()},
-                           analysed=analysed)
+                           analysed=analysed, prefetched=prefetched)
     mapping_record = _mapping_input(mapping, folder, INPUTS_FOLDER)
     if mapping_record:
         inputs.append(mapping_record)

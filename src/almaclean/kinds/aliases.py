@@ -11,6 +11,7 @@ import re
 
 from almaclean.kinds.headers import normalise_header
 from almaclean.kinds.registry import NAMES
+from almaclean.model import extended_export as extended_export_model
 
 KINDS = NAMES
 
@@ -94,22 +95,9 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-# Extended Export columns confirmed in Alma's exports (alma-formats.md): never taken for a
+# Every column the Extended Export model knows (almaclean.model.extended_export): never taken for a
 # misspelt guide column, whatever words they contain ("GLOBAL_FROM_YEAR" is not FROM_YEAR).
-_EXTENDED_EXPORT_COVERAGE = (
-    "FROM_YEAR", "TO_YEAR", "FROM_MONTH", "TO_MONTH", "FROM_DAY", "TO_DAY", "FROM_VOLUME", "TO_VOLUME",
-    "FROM_ISSUE", "TO_ISSUE", "WARNINGS", "PUBLICATION_DATE_OPERATOR", "PUBLICATION_DATE_YEAR",
-    "PUBLICATION_DATE_MONTH",
-)
-EXTENDED_EXPORT_KNOWN_COLUMNS: frozenset[str] = frozenset({
-    "LOCALIZED", "ISSN", "ISBN", "PORTFOLIO_PID", "MMS", "TITLE", *_EXTENDED_EXPORT_COVERAGE,
-    *(f"GLOBAL_{name}" for name in _EXTENDED_EXPORT_COVERAGE), "OTHER_SYSTEM_NUMBER", "AVAILABILITY",
-    "PUBLISHER", "PLACE_OF_PUBLICATION", "DATE_OF_PUBLICATION", "URL", "PARSER_PARAMETERS", "PROXY_ENABLE",
-    "PROXY_SELECTED", "PROXY_LEVEL", "AUTHOR", "ELECTRONIC_MATERIAL_TYPE", "OWNERSHIP", "GROUP_NAME",
-    "AUTHENTICATION_NOTES", "PUBLIC_NOTES", "INTERNAL_DESCRIPTION", "COVERAGE_STATEMENT", "ACTIVATION_DATE",
-    "EXPECTED_ACTIVATION_DATE", "LICENSE", "LICENSE_NAME", "COLLECTION_LICENSE", "COLLECTION_LICENSE_NAME",
-    "PDA", "EBA", "PO_LINE", "NOTES", "ACCESS_TYPE", "PORTFOLIO_ID", "MMS_ID",
-})
+EXTENDED_EXPORT_KNOWN_COLUMNS: frozenset[str] = extended_export_model.KNOWN
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "portfolios": ("portfolio_id", "mms_id"),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-GLOBAL, LOCAL, SYSTEM = "global", "local", "system"
+from almaclean.model.columns import GLOBAL, LOCAL, SYSTEM
 
 
 @dataclass(frozen=True)

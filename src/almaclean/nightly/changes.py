@@ -29,7 +29,7 @@ import polars as pl
 
 from almaclean.normalize import map_unique
 from almaclean.p2e.analyse import P2EResult
-from almaclean.p2e.match import DELETE
+from almaclean.p2e.relink import awaiting_relink
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def findings_of(result: P2EResult) -> pl.DataFrame:
         "evidence",
     )
     relinks = (
-        result.pol_relinks.filter(pl.col("decision") == DELETE)
+        awaiting_relink(result.pol_relinks)
         .sort("portfolio_id", "po_line")
         .group_by("portfolio_id", maintain_order=True)
         .agg(

@@ -1,9 +1,15 @@
-"""Nightly run history in the database (tables nightly_runs, nightly_findings, nightly_changes
-of sql/schema.sql; queries in sql/nightly_*.sql).
+"""Nightly run history in the database: nightly_runs (sql/schema.sql) and the versions of each
+finding, nightly_finding_versions (store/tables.py); queries in sql/nightly_*.sql.
 
 A run row is written when an institution's run starts ('running'). It becomes 'succeeded'
-in the same transaction that stores its findings and changes, or 'failed' with the error.
+in the same transaction that records what changed in its findings, or 'failed' with the error.
 Only succeeded runs are ever compared with, so a failed or killed run changes no diff.
+
+A finding is stored when it appears, changes (any of its columns) or ends, not every night:
+a version is open from the run where it appeared or changed until the run that ended it.
+The findings of a succeeded run are the versions open at it, and its changes are the diff of
+those with the findings of the run before (nightly.changes.compare, as the run itself
+computed them), resolved or no longer a duplicate as the ending version says.
 """
 from __future__ import annotations
 
@@ -15,11 +21,12 @@ import polars as pl
 from sqlalchemy import Engine, text
 
 from almaclean import __version__
-from almaclean.nightly.changes import CHANGE_COLUMNS, FINDING_COLUMNS
+from almaclean.nightly.changes import CHANGED, FINDING_COLUMNS, NO_LONGER, RESOLVED, compare
 from almaclean.store.db import write_transaction
 from almaclean.store.ingest import bulk_insert
 from almaclean.store.load import fetch_frame
 from almaclean.store.sqlfiles import query
+from almaclean.store.tables import nightly_finding_versions
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +34,7 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 STORED_CHANGE_COLUMNS = ("portfolio_id", "mms_id", "change", "what_changed", "outcome", "previous_outcome", "keeper",
                          "previous_keeper")
+VERSIONS = nightly_finding_versions.name
 
 
 def _now() -> str:
@@ -51,29 +59,57 @@ def previous_run(engine: Engine, institution: str, run_id: int) -> int | None:
 
 
 def run_findings(engine: Engine, run_id: int) -> pl.DataFrame:
-    """FINDING_COLUMNS of a stored run, all text."""
-    frame = fetch_frame(engine, query("nightly_findings"), {"run_id": run_id})
+    """FINDING_COLUMNS of a succeeded run (the versions open at it), all text, by portfolio_id;
+    empty for a run that did not succeed."""
+    frame = fetch_frame(engine, query("nightly_findings_at"), {"run_id": run_id})
     return frame.select(FINDING_COLUMNS)
 
 
 def run_changes(engine: Engine, run_id: int) -> pl.DataFrame:
-    return fetch_frame(engine, query("nightly_changes"), {"run_id": run_id})
+    """STORED_CHANGE_COLUMNS of a succeeded run, by portfolio_id: what the run reported against
+    the run before it (open and changed findings, new ones, resolved and no longer ones)."""
+    with engine.connect() as conn:
+        institution = conn.execute(text("SELECT institution_code FROM nightly_runs WHERE id = :r"),
+                                   {"r": run_id}).scalar_one()
+    previous = previous_run(engine, institution, run_id)
+    before = run_findings(engine, previous) if previous is not None else None
+    now = run_findings(engine, run_id)
+    ended = fetch_frame(engine, query("nightly_findings_ended"), {"run_id": run_id})
+    # compare() tells resolved (gone from the export) from no longer a duplicate (still exported)
+    # by the export: the export of then is what the ending version recorded.
+    still_exported = pl.concat([now.get_column("portfolio_id"),
+                                ended.filter(pl.col("ended_as") == NO_LONGER).get_column("portfolio_id")])
+    return compare(before, now, still_exported).select(STORED_CHANGE_COLUMNS).sort("portfolio_id")
 
 
 def record_success(engine: Engine, run_id: int, findings: pl.DataFrame, changes: pl.DataFrame,
                    sources: dict[str, list[int]]) -> None:
-    """Findings, changes and the 'succeeded' status in one transaction."""
-    stored_findings = findings.select(FINDING_COLUMNS).with_columns(pl.lit(run_id, dtype=pl.Int64).alias("run_id"))
-    stored_changes = changes.select(CHANGE_COLUMNS).select(STORED_CHANGE_COLUMNS).with_columns(
-        pl.lit(run_id, dtype=pl.Int64).alias("run_id"))
+    """What changed in the findings, and the 'succeeded' status, in one transaction: a finding
+    that differs in any column from its open version closes it and opens a new one; an open
+    version with no finding now is closed as `changes` says (resolved or no longer a duplicate)."""
+    now = findings.select(FINDING_COLUMNS)
     with write_transaction(engine) as conn:
-        bulk_insert(conn, "nightly_findings", stored_findings)
-        bulk_insert(conn, "nightly_changes", stored_changes)
+        institution = conn.execute(text("SELECT institution_code FROM nightly_runs WHERE id = :r"),
+                                   {"r": run_id}).scalar_one()
+        open_ = fetch_frame(conn, query("nightly_findings_open"), {"institution": institution})
+        same = open_.join(now, on=list(FINDING_COLUMNS), how="semi", nulls_equal=True)
+        ending = open_.join(same.select("id"), on="id", how="anti").join(
+            changes.select("portfolio_id", "change"), on="portfolio_id", how="left")
+        ended_as = (pl.when(pl.col("portfolio_id").is_in(now.get_column("portfolio_id").implode())).then(pl.lit(CHANGED))
+                    .when(pl.col("change") == RESOLVED).then(pl.lit(RESOLVED)).otherwise(pl.lit(NO_LONGER)))
+        closing = ending.select("id", ended_as.alias("ended_as"))
+        if closing.height:
+            conn.execute(text(f"UPDATE {VERSIONS} SET until_run_id = :run, ended_as = :ended_as WHERE id = :id"),
+                         [{"run": run_id, **row} for row in closing.iter_rows(named=True)])
+        opening = now.join(same.select(FINDING_COLUMNS), on=list(FINDING_COLUMNS), how="anti", nulls_equal=True)
+        bulk_insert(conn, VERSIONS, opening.with_columns(pl.lit(institution).alias("institution_code"),
+                                                          pl.lit(run_id, dtype=pl.Int64).alias("first_run_id")))
         conn.execute(text(query("nightly_finish_run")), {
             "run_id": run_id, "finished_at": _now(), "status": SUCCEEDED, "error": None,
             "sources_json": json.dumps(sources, sort_keys=True), "findings": findings.height,
         })
-    log.info("nightly run #%d recorded: %d findings, %d change rows", run_id, findings.height, changes.height)
+    log.info("nightly run #%d recorded: %d findings, %d new or changed versions stored, %d ended", run_id,
+             findings.height, opening.height, closing.height)
 
 
 def record_failure(engine: Engine, run_id: int, error: str) -> None:

@@ -24,7 +24,7 @@ from almaclean.p2e.match import (
     DEFAULT_JUNK_THRESHOLD, DELETE, KEEPER_DETAIL, NO_DUPLICATE, NOT_CHECKED, PO_LINES_RULE, REVIEW, TITLE_ONLY,
     decide, identifier_evidence, not_checked_reason, not_checked_rules,
 )
-from almaclean.p2e.relink import guarded_portfolios, relinks
+from almaclean.p2e.relink import awaiting_relink, guarded_portfolios, relinks
 from almaclean.p2e.titles import title_matches, year_of
 
 log = logging.getLogger(__name__)
@@ -273,6 +273,8 @@ def analyse_p2e(
         "deletion_candidates": deletion.height,
         "copy_first": copy_first["portfolio_id"].n_unique(),
         "pol_relinks": pol.height,
+        "pol_relink_portfolios": awaiting_relink(pol)["portfolio_id"].n_unique(),
+        "pol_relinks_in_review": pol.filter(pl.col("decision") == REVIEW).height,
         "pol_relinks_ready": pol.filter(pl.col("blocked_reason").is_null()).height,
         "pol_relinks_blocked": pol.filter(pl.col("blocked_reason").is_not_null()).height,
         **_relink_portfolios(pol),

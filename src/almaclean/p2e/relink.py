@@ -191,3 +191,11 @@ def relinks(p2e: pl.DataFrame, decisions: pl.DataFrame, po_lines: pl.DataFrame |
         result.filter(pl.col("blocked_reason").is_not_null()).height,
     )
     return result
+
+
+def awaiting_relink(pol: pl.DataFrame) -> pl.DataFrame:
+    """The relink rows of the P2E portfolios whose deletion waits only on their PO lines (a CZ
+    duplicate decided "delete"): one P2E portfolio per relink finding, counted once however many
+    PO lines it has. The other relink rows belong to portfolios in review (blocked until their
+    review is decided), counted with the review."""
+    return pol.filter(pl.col("decision") == DELETE)

@@ -162,6 +162,8 @@ COUNT_LABELS = {
     "p2e_lines_unmatched": "P2E lines that match no portfolio",
     "deletion_candidates": "deletion candidates",
     "pol_relinks": "PO line relinks",
+    "pol_relink_portfolios": "P2E portfolios to delete once their PO lines are relinked",
+    "pol_relinks_in_review": "PO line relinks of portfolios in review (blocked until reviewed)",
     "pol_relinks_ready": "PO line relinks ready",
     "pol_relinks_blocked": "PO line relinks blocked",
     "review": "rows to review",

@@ -1,10 +1,19 @@
-"""Audit an Extended Export against the re-sync guide's categories, by column name.
+"""Audit an Extended Export for local and acquisitions data, by what each column means.
 
-Pure functions over the exact header and the positional text frame (c0..cN) of
-`read.table`. A category is checked only when every column the guide lists for it is in
-the export under its own name; a category missing any of them, or beside a header that
-looks like one of them under another spelling ("PO LINE"), is "not checked" and the
-decision cannot be "reactivate_all". A category with none of its columns counts None.
+Pure functions over the exact header and the positional text frame (c0..cN) of `read.table`.
+Every header cell is looked up in the Extended Export model (`almaclean.model.extended_export`,
+after `column_key`):
+- a local column with a local value in a row puts that row in its category (a review sheet):
+  a value that is not empty, not neutral (LOCALIZED "Y", AVAILABILITY "ACTIVE", PROXY_ENABLE
+  "false"), matching the column's pattern if it has one (COVERAGE_STATEMENT "Only local"), and
+  different from its GLOBAL_ twin when it has one (a local embargo is PUBLICATION_DATE_* differing
+  from, or without, GLOBAL_PUBLICATION_DATE_*);
+- global and system columns never count;
+- an unknown column is judged by its content: empty in every row, it is checked and holds
+  nothing; with values, those rows are "not checked" (category unknown_columns);
+- a local column that real exports carry (`required`) and this export lacks leaves its
+  category "not checked".
+The decision is "reactivate_all" only when every category is checked and no row holds local data.
 """
 from __future__ import annotations
 
@@ -14,47 +23,36 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from almaclean.kinds.aliases import EXTENDED_EXPORT_KNOWN_COLUMNS
-from almaclean.kinds.headers import normalise_header
+from almaclean.model import header_key
+from almaclean.model import extended_export as model
 from almaclean.read.table import excel_letter
 
 log = logging.getLogger(__name__)
 
-CATEGORIES = ("localized_n", "local_coverage", "inactive", "notes", "acquisitions", "override_url")
-
-LOCAL_DATE_COLUMNS = (
-    "FROM_YEAR", "TO_YEAR", "FROM_MONTH", "TO_MONTH", "FROM_DAY", "TO_DAY",
-    "FROM_VOLUME", "TO_VOLUME", "FROM_ISSUE", "TO_ISSUE", "EXPECTED_ACTIVATION_DATE",
-)
-NOTES_COLUMNS = ("AUTHENTICATION_NOTES", "PUBLIC_NOTES", "INTERNAL_DESCRIPTION", "NOTES")
-ACQUISITIONS_COLUMNS = (
-    "LICENSE", "LICENSE_NAME", "COLLECTION_LICENSE", "COLLECTION_LICENSE_NAME", "PDA", "EBA", "PO_LINE",
-)
-
-CATEGORY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "localized_n": ("LOCALIZED",),
-    "local_coverage": LOCAL_DATE_COLUMNS + ("COVERAGE_STATEMENT",),
-    "inactive": ("AVAILABILITY",),
-    "notes": NOTES_COLUMNS,
-    "acquisitions": ACQUISITIONS_COLUMNS,
-    "override_url": ("URL",),
+# Model topic of a local column -> the review category (sheet) its rows go to.
+TOPIC_CATEGORY = {
+    "localized": "localized_n", "coverage": "local_coverage", "availability": "inactive", "notes": "notes",
+    "acquisitions": "acquisitions", "linking": "override_url", "access": "local_settings",
 }
+UNKNOWN = "unknown_columns"
+CATEGORIES = (*TOPIC_CATEGORY.values(), UNKNOWN)
+CATEGORY_TOPIC = {category: topic for topic, category in TOPIC_CATEGORY.items()}
 
 CATEGORY_TITLES = {
     "localized_n": "Localized portfolios (LOCALIZED = N, not linked to the CZ)",
-    "local_coverage": "Local coverage (local dates, volumes, issues or a local coverage statement)",
+    "local_coverage": "Local coverage (local dates, volumes, issues, embargo or a local coverage statement)",
     "inactive": "Inactive portfolios (AVAILABILITY = INACTIVE)",
     "notes": "Notes (authentication, public, internal description, notes)",
-    "acquisitions": "Acquisitions data (licenses, PDA, EBA, PO line)",
+    "acquisitions": "Acquisitions data (licenses, PDA, EBA, PO lines)",
     "override_url": "Override URLs (URL column filled)",
+    "local_settings": "Other local settings (proxy, group or library, access type, simultaneous users)",
+    UNKNOWN: "Columns almaclean does not know, holding values (not checked)",
 }
-
-_LOCAL_STATEMENT = r"(?i)\blocal\b"
 
 REACTIVATE_ALL, MANUAL_LOAD, NOTHING_TO_LOAD = "reactivate_all", "manual_load", "nothing_to_load"
 
-# The category of each guide column.
-GUIDE_COLUMNS: dict[str, str] = {name: c for c, names in CATEGORY_COLUMNS.items() for name in names}
+# The category of each guide column (what a look-alike header is compared with).
+GUIDE_COLUMNS: dict[str, str] = {c.name: TOPIC_CATEGORY[c.topic] for c in model.COLUMNS if c.name in model.GUIDE}
 
 # Words that put an unknown header near a category even when it resembles no guide name.
 _CATEGORY_WORDS = {
@@ -68,11 +66,10 @@ _CATEGORY_WORDS = {
 _MIN_NEAR = 5
 
 
-def column_key(name: str) -> str:
-    """How a header cell is compared with the guide's column names: exactly, case included (the
-    Portfolio Loader reads "PO_LINE", not "Po_Line"), once normalised (kinds.headers: spaces around
-    it, invisible characters and Unicode compatibility forms aside)."""
-    return normalise_header(name)
+def column_key(name: str | None) -> str:
+    """How a header cell is compared with the model's names: the model's header_key (Unicode
+    NFKC, format characters removed, spaces around it stripped; case and spelling kept)."""
+    return header_key(name)
 
 
 def column_positions(header: tuple[str, ...] | list[str]) -> dict[str, list[int]]:
@@ -94,36 +91,61 @@ def filled(col: str) -> pl.Expr:
     return pl.col(col).str.strip_chars().fill_null("") != ""
 
 
-def _equals(col: str, value: str) -> pl.Expr:
-    return (pl.col(col).str.strip_chars().str.to_uppercase() == value).fill_null(False)
+def _text(col: str) -> pl.Expr:
+    return pl.col(col).str.strip_chars().replace("", None)
 
 
-def _any(exprs: list[pl.Expr]) -> pl.Expr:
-    """True when any of the (one or more) expressions is."""
-    return pl.any_horizontal(exprs)
+@dataclass(frozen=True)
+class LocalCell:
+    """One local column of the export: where it is, what it is, and its GLOBAL_ twin's position."""
+    position: int
+    name: str              # the model's name (after column_key)
+    category: str
+    twin: int | None = None
+
+    def local(self) -> pl.Expr:
+        """True in the rows where this cell holds local data (see the module notes)."""
+        spec = model.BY_NAME[self.name]
+        value = _text(f"c{self.position}")
+        found = value.is_not_null()
+        if spec.neutral:
+            found = found & ~value.str.to_lowercase().is_in([v.lower() for v in spec.neutral])
+        if spec.local_pattern:
+            found = found & value.str.contains(spec.local_pattern)
+        if self.twin is not None:
+            found = found & value.ne_missing(_text(f"c{self.twin}"))
+        return found   # never null: an empty cell is False in the first term
 
 
-def category_expressions(header) -> dict[str, pl.Expr]:
-    """One boolean expression per checked category; not-checked categories are absent."""
-    pos = column_positions(header)
+def local_cells(header) -> tuple[LocalCell, ...]:
+    """The local columns of the export, in header order (a repeated name at each position)."""
+    positions = column_positions(header)
+    cells = []
+    for position, name in enumerate(header):
+        spec = model.column(name)
+        if spec is None or spec.role != model.LOCAL:
+            continue
+        twin = positions[spec.twin][0] if spec.twin in positions else None
+        cells.append(LocalCell(position, spec.name, TOPIC_CATEGORY[spec.topic], twin))
+    return tuple(cells)
 
-    def cols(names) -> list[str]:
-        return [f"c{i}" for name in names for i in pos.get(name, [])]
 
-    exprs: dict[str, pl.Expr] = {}
-    if cols(["LOCALIZED"]):
-        exprs["localized_n"] = _any([_equals(c, "N") for c in cols(["LOCALIZED"])])
-    coverage = [filled(c) for c in cols(LOCAL_DATE_COLUMNS)]
-    coverage += [pl.col(c).str.contains(_LOCAL_STATEMENT).fill_null(False) for c in cols(["COVERAGE_STATEMENT"])]
-    if coverage:
-        exprs["local_coverage"] = _any(coverage)
-    if cols(["AVAILABILITY"]):
-        exprs["inactive"] = _any([_equals(c, "INACTIVE") for c in cols(["AVAILABILITY"])])
-    for category in ("notes", "acquisitions", "override_url"):
-        present = cols(CATEGORY_COLUMNS[category])
-        if present:
-            exprs[category] = _any([filled(c) for c in present])
-    return exprs
+def unknown_positions(header) -> list[int]:
+    """Header cells the model does not know (blank header cells included)."""
+    return [i for i, name in enumerate(header) if model.column(name) is None]
+
+
+def category_positions(header, category: str) -> list[int]:
+    """The export columns that decide a category's rows: each local column followed by its
+    GLOBAL_ twin (a twin once, after its first local column)."""
+    shown: list[int] = []
+    for cell in local_cells(header):
+        if cell.category != category:
+            continue
+        shown.append(cell.position)
+        if cell.twin is not None and cell.twin not in shown:
+            shown.append(cell.twin)
+    return shown
 
 
 def _squashed(name: str) -> str:
@@ -157,7 +179,7 @@ def _resembled(squashed: str) -> str | None:
 
 @dataclass(frozen=True)
 class Unrecognised:
-    """A header cell that is no guide column but looks like one: its cells are not read."""
+    """A header cell the model does not know but that looks like a guide column."""
     position: int
     header: str
     category: str
@@ -167,7 +189,7 @@ class Unrecognised:
         return f"{self.header!r} (column {excel_letter(self.position)})"
 
     def fix(self) -> str:
-        names = [self.looks_like] if self.looks_like else list(CATEGORY_COLUMNS[self.category])
+        names = [self.looks_like] if self.looks_like else [n for n, c in GUIDE_COLUMNS.items() if c == self.category]
         target = names[0] if len(names) == 1 else "one of " + ", ".join(names)
         return (f"if this column is the guide's {target}, rename its header cell to exactly that name in the "
                 "export (the Portfolio Loader reads columns by their exact names) and run almaclean again; "
@@ -175,12 +197,12 @@ class Unrecognised:
 
 
 def unrecognised_headers(header) -> list[Unrecognised]:
-    """Header cells that match no guide column or known Extended Export column but look like a
-    guide column (same letters spelt otherwise, one letter off, the name inside a longer one) or
-    carry a word of a category (PO, order, license, coverage, note...)."""
+    """Header cells that match no known Extended Export column but look like a guide column
+    (same letters spelt otherwise, one letter off, the name inside a longer one) or carry a word
+    of a category (PO, order, license, coverage, note...)."""
     found = []
     for position, name in enumerate(header):
-        if column_key(name) in EXTENDED_EXPORT_KNOWN_COLUMNS:   # every guide column among them
+        if model.column(name) is not None or not column_key(name):
             continue
         like = _resembled(_squashed(column_key(name)))
         if like is not None:
@@ -196,12 +218,20 @@ def unrecognised_headers(header) -> list[Unrecognised]:
 @dataclass(frozen=True)
 class Audit:
     rows: int
-    flags: pl.DataFrame                      # one Boolean column per category with a column present
+    flags: pl.DataFrame                      # one Boolean column per category (all False without its columns)
     counts: dict[str, int | None]            # rows holding data in the columns present; None = none present
-    not_checked: dict[str, list[str]]        # category -> guide columns absent, or headers not recognised
-    missing_columns: dict[str, list[str]]    # per category, the guide's columns absent from the export
-    unrecognised: tuple[Unrecognised, ...]   # headers that look like a guide column but are not one
+    not_checked: dict[str, list[str]]        # category -> required columns absent / unknown columns with values
+    missing_columns: dict[str, list[str]]    # per category, the required columns absent from the export
+    unrecognised: tuple[Unrecognised, ...]   # unknown headers that look like a guide column
     decision: str                            # REACTIVATE_ALL | MANUAL_LOAD | NOTHING_TO_LOAD
+    cells: tuple[LocalCell, ...] = ()        # the export's local columns
+    unknown_with_values: tuple[int, ...] = ()  # positions of unknown columns holding a value
+    empty_extra: tuple[int, ...] = ()        # positions of unknown columns empty in every row (checked)
+    header: tuple[str, ...] = ()
+
+    def place(self, position: int) -> str:
+        """"'POL' (column BF)"."""
+        return f"{self.header[position]!r} (column {excel_letter(position)})"
 
 
 def decide(portfolios: int, counts: dict[str, int | None], not_checked: dict[str, list[str]]) -> str:
@@ -221,23 +251,66 @@ def portfolio_rows(frame: pl.DataFrame) -> int:
     return int(frame.select(pl.any_horizontal(pl.all().is_not_null()).sum()).item())
 
 
+def _unknown_filled(header, frame: pl.DataFrame) -> tuple[list[int], list[int]]:
+    """(unknown columns holding a value, unknown columns empty in every row)."""
+    unknown = unknown_positions(header)
+    if not unknown or not frame.height:
+        return [], unknown
+    has = frame.select([filled(f"c{p}").any().alias(str(p)) for p in unknown]).rows()[0]
+    return [p for p, h in zip(unknown, has) if h], [p for p, h in zip(unknown, has) if not h]
+
+
 def audit_table(header, frame: pl.DataFrame) -> Audit:
     """Count the rows of each category; list what could not be checked and why."""
-    exprs = category_expressions(header)
-    flags = frame.select([e.alias(name) for name, e in exprs.items()])
-    sums = flags.select(pl.all().sum()).row(0, named=True) if flags.width else {}
-    counts = {c: (int(sums[c] or 0) if c in sums else None) for c in CATEGORIES}
+    header = tuple(header)
+    cells = local_cells(header)
+    with_values, empty = _unknown_filled(header, frame)
+    exprs: dict[str, list[pl.Expr]] = {}
+    for cell in cells:
+        exprs.setdefault(cell.category, []).append(cell.local())
+    if with_values:
+        exprs[UNKNOWN] = [filled(f"c{p}") for p in with_values]
+    flags = frame.select([(pl.any_horizontal(exprs[c]) if c in exprs else pl.repeat(False, pl.len())).alias(c)
+                          for c in CATEGORIES])
+    sums = flags.select(pl.all().sum()).rows(named=True)[0]
+    counts = {c: (int(sums[c] or 0) if c in exprs else None) for c in CATEGORIES}
+    counts[UNKNOWN] = counts[UNKNOWN] or 0
     present = set(column_positions(header))
-    missing = {c: [n for n in CATEGORY_COLUMNS[c] if n not in present] for c in CATEGORIES}
+    missing = {c: [n for n in model.required_columns(CATEGORY_TOPIC[c]) if n not in present]
+               for c in CATEGORIES if c != UNKNOWN}
+    not_checked: dict[str, list[str]] = {c: m for c, m in missing.items() if m}
+    if with_values:
+        not_checked[UNKNOWN] = [f"{header[p]!r} (column {excel_letter(p)})" for p in with_values]
     unrecognised = tuple(unrecognised_headers(header))
-    not_checked: dict[str, list[str]] = {}
-    for c in CATEGORIES:
-        odd = [f"{u.header!r} (not recognised)" for u in unrecognised
-               if u.category == c and u.looks_like not in missing[c]]
-        if missing[c] or odd:
-            not_checked[c] = missing[c] + odd
     decision = decide(portfolio_rows(frame), counts, not_checked)
-    log.info("audited %d rows: %s; not checked: %s; not recognised: %s; decision %s",
-             frame.height, counts, not_checked or "none", [u.header for u in unrecognised] or "none", decision)
-    return Audit(frame.height, flags, counts, not_checked,
-                 {c: m for c, m in missing.items() if m}, unrecognised, decision)
+    log.info("audited %d rows: %s; not checked: %s; decision %s", frame.height, counts, not_checked, decision)
+    return Audit(frame.height, flags, counts, not_checked, {c: m for c, m in missing.items() if m}, unrecognised,
+                 decision, cells, tuple(with_values), tuple(empty), header)
+
+
+def _quoted(prefix: str, col: str, suffix: str = "'") -> pl.Expr:
+    """prefix + "'" + the cell (spaces around it stripped) + suffix, literally (no format string)."""
+    return pl.concat_str(pl.lit(f"{prefix} '"), pl.col(col).str.strip_chars(), pl.lit(suffix))
+
+
+def local_details(audit: Audit, frame: pl.DataFrame, category: str, rows_index: list[int]) -> list[str | None]:
+    """Per listed row, the cells that put it in the category, in words: "FROM_YEAR '1992'
+    (GLOBAL_FROM_YEAR '1990')"; for unknown columns "'POL' (column BF) 'x'"."""
+    if not rows_index:
+        return []
+    parts = ([pl.when(filled(f"c{p}")).then(_quoted(audit.place(p), f"c{p}")) for p in audit.unknown_with_values]
+             if category == UNKNOWN else [])
+    for cell in audit.cells:
+        if cell.category != category:
+            continue
+        value = _quoted(cell.name, f"c{cell.position}")
+        if cell.twin is not None:
+            twin = model.BY_NAME[cell.name].twin
+            value = pl.concat_str(value, pl.when(_text(f"c{cell.twin}").is_null()).then(pl.lit(f" ({twin} empty)"))
+                                  .otherwise(_quoted(f" ({twin}", f"c{cell.twin}", "')")))
+        parts.append(pl.when(cell.local()).then(value))
+    if not parts:
+        return [None] * len(rows_index)
+    listed = frame.filter(pl.int_range(pl.len()).is_in(rows_index))
+    text = listed.select(pl.concat_str(parts, separator="; ", ignore_nulls=True).alias("t"))["t"]
+    return [t or None for t in text.to_list()]

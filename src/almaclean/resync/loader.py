@@ -7,12 +7,14 @@ defaults), then applied column by column; untouched cells are never rewritten.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
 
 from almaclean.errors import AlmacleanError
-from almaclean.resync.audit import Audit, positions_of
+from almaclean.resync.audit import positions_of
+from almaclean.resync.pending import inactive
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +41,25 @@ def drop_edits(rows: list[tuple[int, str]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=_DROP_SCHEMA, orient="row")
 
 
-def guide_edits(header, frame: pl.DataFrame, audit: Audit, *, keep_localized_n: bool = False) -> Edits:
-    """The guide's default changes: remove INACTIVE rows; LOCALIZED N -> Y unless kept."""
-    index = pl.int_range(pl.len(), dtype=pl.Int64).alias("index")
-    drops = pl.DataFrame(schema=_DROP_SCHEMA)
-    if "inactive" in audit.flags.columns:
-        drops = (
-            audit.flags.select(index, pl.col("inactive"))
-            .filter("inactive")
-            .select("index", pl.lit(REASON_INACTIVE).alias("reason"))
-        )
+def guide_edits(header, frame: pl.DataFrame, *, keep_localized_n: bool = False,
+                hold: Iterable[int] = (), keep_n: Iterable[int] = ()) -> Edits:
+    """The guide's default changes: remove INACTIVE rows, except the `hold` rows (a pending
+    order or activation, waiting for an explicit decision); LOCALIZED N -> Y, unless kept, except
+    the `keep_n` rows (they would duplicate a CZ-linked row)."""
+    index = pl.int_range(pl.len()).alias("index")
+    held, kept_n = sorted(set(hold)), sorted(set(keep_n))
+    drops = (
+        frame.select(index, inactive(header).alias("_inactive"))
+        .filter(pl.col("_inactive") & ~pl.col("index").is_in(held))
+        .select("index", pl.lit(REASON_INACTIVE).alias("reason"))
+    )
     cells = [pl.DataFrame(schema=_CELL_SCHEMA)]
     if not keep_localized_n:
         for pos in positions_of(header, ["LOCALIZED"]):
             col = pl.col(f"c{pos}")
             is_n = (col.str.strip_chars().str.to_uppercase() == "N").fill_null(False)
             cells.append(
-                frame.select(index, is_n.alias("_n")).filter("_n").select(
+                frame.select(index, is_n.alias("_n")).filter(pl.col("_n") & ~pl.col("index").is_in(kept_n)).select(
                     "index", pl.lit(pos, pl.Int64).alias("pos"),
                     pl.lit("Y").alias("new"), pl.lit(REASON_LOCALIZED).alias("reason"))
             )
@@ -63,11 +67,12 @@ def guide_edits(header, frame: pl.DataFrame, audit: Audit, *, keep_localized_n: 
 
 
 def merge_edits(base: Edits, override: Edits, *, undrop: set[int] = frozenset()) -> Edits:
-    """Later edits win on the same cell; `undrop` rows are kept despite a base removal."""
-    cells = pl.concat([base.cells, override.cells]).unique(subset=["index", "pos"], keep="last",
-                                                          maintain_order=True)
+    """Later edits win on the same cell; a row removed by both keeps the first reason (the
+    guide's); `undrop` rows are kept despite a base removal. Order does not matter:
+    apply_edits sorts."""
+    cells = pl.concat([base.cells, override.cells]).unique(subset=["index", "pos"], keep="last")
     base_drops = base.drops.filter(~pl.col("index").is_in(sorted(undrop)))
-    drops = pl.concat([base_drops, override.drops]).unique(subset="index", keep="first", maintain_order=True)
+    drops = pl.concat([base_drops, override.drops]).unique(subset="index", keep="first")
     return Edits(cells, drops)
 
 
@@ -82,7 +87,7 @@ def apply_edits(header, frame: pl.DataFrame, first_row: int, pids: pl.Series, ed
     """Apply edits; log each cell whose text really changes and each removed row."""
     dropped = edits.drops["index"].unique()
     cells = edits.cells.filter(~pl.col("index").is_in(dropped.implode()))
-    work = frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("__i"))
+    work = frame.with_columns(pl.int_range(pl.len()).alias("__i"))
     logged: list[pl.DataFrame] = []
     for pos in sorted(cells["pos"].unique().to_list()):
         col = f"c{pos}"
@@ -100,7 +105,7 @@ def apply_edits(header, frame: pl.DataFrame, first_row: int, pids: pl.Series, ed
         "index", pl.lit(-1, pl.Int64).alias("pos"), pl.lit(None, pl.String).alias("old"),
         pl.lit(None, pl.String).alias("new"), "reason")
     plan = pl.concat([removed, *logged]).sort(["index", "pos"])
-    names = pl.Series("column", [ROW_REMOVED, *header], dtype=pl.String)
+    names = pl.Series([ROW_REMOVED, *header])
     changes = pl.DataFrame({
         "row": plan["index"] + first_row,
         "portfolio_pid": pids.cast(pl.String).gather(plan["index"]),
@@ -110,9 +115,8 @@ def apply_edits(header, frame: pl.DataFrame, first_row: int, pids: pl.Series, ed
         "reason": plan["reason"],
     })
     kept = work.filter(~pl.col("__i").is_in(dropped.implode()))
-    rows = (kept["__i"] + first_row).rename("row")
-    log.info("loader: %d rows kept, %d removed, %d cells changed",
-             kept.height, frame.height - kept.height, changes.height - edits.drops.height)
+    rows = kept["__i"] + first_row
+    log.info("loader: %d rows kept, %d change log lines", kept.height, changes.height)
     return Loader(kept.drop("__i"), rows, changes)
 
 

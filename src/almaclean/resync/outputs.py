@@ -12,7 +12,8 @@ from pathlib import Path
 
 from almaclean.resync.loader import check_logged
 from almaclean.resync.plan import CollectionPlan
-from almaclean.resync.report import audit_record, collections_summary, review_sheets
+from almaclean.resync.report import audit_record, collections_summary, draft_reasons, review_sheets
+from almaclean.resync.plan import loader_file_name
 from almaclean.write.atomic import atomic_path
 from almaclean.write.jsonfile import write_json
 from almaclean.write.csvfile import write_csv_for_people
@@ -21,6 +22,8 @@ from almaclean.write.xlsx import Sheet, write_workbook
 log = logging.getLogger(__name__)
 
 DEFAULT_SHEET = "Portfolios"
+DRAFT_SHEET = "DRAFT - do not upload"
+DRAFT_TITLE = "DRAFT: do not upload"
 _SHEET_NAME = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"')
 
 
@@ -58,6 +61,29 @@ def export_sheet_name(export: Path) -> str:
     return name if 0 < len(name) <= 31 and not set(name) & set("[]:*?/\\") else DEFAULT_SHEET
 
 
+def _shorter(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def loader_sheet(plan: CollectionPlan) -> tuple[Sheet, dict[str, str]]:
+    """The loader's one sheet (the export's header row exactly, its kept rows) and the workbook's
+    document properties. A DRAFT says so where the Portfolio Loader reads no cell: its sheet tab
+    (named and coloured), a box Excel shows on the header row while A1 is selected (when the file
+    opens), and the document title and comments. No sheet, row or column is added: how the
+    Portfolio Loader picks a sheet is not documented, so the file keeps the export's shape."""
+    header, frame = list(plan.header), plan.loader.frame
+    if plan.final:
+        return Sheet(export_sheet_name(plan.export), header, frame, freeze=False, autofilter=True), {}
+    why = "; ".join(draft_reasons(plan))
+    then = " Fill in review.xlsx, then run the command its first sheet gives."
+    message = _shorter("Not the file to upload: " + why + ".", 255 - len(then)) + then
+    sheet = Sheet(DRAFT_SHEET, header, frame, freeze=False, autofilter=True,
+                  header_note=(DRAFT_TITLE, _shorter(message, 255)), tab_color="#C00000")
+    return sheet, {"title": f"{DRAFT_TITLE} ({plan.collection})",
+                   "comments": f"almaclean DRAFT loader of {plan.export.name}: {why}.{then} It writes "
+                               f"{loader_file_name(plan.export)}, the file to upload."}
+
+
 def write_collection(plan: CollectionPlan, folder: Path) -> dict:
     """audit.json, review.xlsx and, for a manual load, changes.csv and the loader spreadsheet
     (named _DRAFT while rows await a decision); returns the audit record. The loader is checked
@@ -66,9 +92,8 @@ def write_collection(plan: CollectionPlan, folder: Path) -> dict:
     loader = plan.loader
     if plan.needs_loader:
         check_logged(plan.frame, plan.first_row, plan.header, loader)
-        write_workbook(folder / plan.loader_name, [
-            Sheet(export_sheet_name(plan.export), list(plan.header), loader.frame, freeze=False, autofilter=True),
-        ])
+        sheet, properties = loader_sheet(plan)
+        write_workbook(folder / plan.loader_name, [sheet], **properties)
     if not plan.nothing_to_load:
         write_csv_for_people(folder / "changes.csv", loader.changes.select("row", "portfolio_pid", "column", "old",
                                                                            "new", "reason"))

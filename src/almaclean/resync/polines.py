@@ -10,7 +10,7 @@ log = logging.getLogger(__name__)
 
 CLOSED_STATUSES = ("CLOSED", "CANCELLED", "CANCELED")
 
-ISSUE_COLUMNS = ("index", "row", "portfolio_pid", "po_line", "reason")
+ISSUE_COLUMNS = ("index", "row", "portfolio_pid", "po_line", "reason", "closed_only")
 
 
 def _norm(col: str) -> pl.Expr:
@@ -22,25 +22,25 @@ def check_po_lines(rows: pl.DataFrame, po_lines: pl.DataFrame) -> pl.DataFrame:
 
     rows: "index" (frame row), "row" (Excel row), "portfolio_pid", "mms", "po_line".
     po_lines: the po-lines kind's canonical frame (po_line, status, mms_id, portfolio_id, ...).
-    Returns ISSUE_COLUMNS, one line per flagged row (reasons joined with "; ").
+    Returns ISSUE_COLUMNS, one line per flagged row (reasons joined with "; "); closed_only:
+    the line's only problem is that it is CLOSED (a finished order that stays on the portfolio).
     """
     cells = rows.with_columns(_norm("po_line").alias("_pol")).filter(pl.col("_pol").is_not_null())
     pols = (
         po_lines.select(
             _norm("po_line").alias("_pol"),
-            _norm("status").str.to_uppercase().str.replace_all(" ", "_").alias("_status"),
+            _norm("status").str.to_uppercase().alias("_status"),
             _norm("mms_id").alias("_pol_mms"),
             _norm("portfolio_id").alias("_pol_pid"),
         )
         .filter(pl.col("_pol").is_not_null())
-        .unique(subset="_pol", keep="first", maintain_order=True)
-        .with_columns(pl.lit(True).alias("_known"))
+        .unique(subset="_pol", keep="first")
     )
     joined = cells.join(pols, on="_pol", how="left")
     pid = pl.col("portfolio_pid").str.strip_chars()
     mms = pl.col("mms").str.strip_chars()
     reasons = [
-        pl.when(pl.col("_known").is_null()).then(pl.lit("PO line not found in the PO line export")),
+        pl.when(~pl.col("_pol").is_in(pols["_pol"].implode())).then(pl.lit("PO line not found in the PO line export")),
         pl.when(pl.col("_status").is_in(list(CLOSED_STATUSES)))
         .then(pl.format("PO line is {}", pl.col("_status"))),
         pl.when(pl.col("_pol_pid").is_not_null() & (pl.col("_pol_pid") != pid).fill_null(True))
@@ -51,6 +51,7 @@ def check_po_lines(rows: pl.DataFrame, po_lines: pl.DataFrame) -> pl.DataFrame:
     issues = (
         joined.with_columns(pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias("reason"))
         .filter(pl.col("reason").is_not_null() & (pl.col("reason") != ""))
+        .with_columns((pl.col("reason") == "PO line is CLOSED").alias("closed_only"))
         .sort("index")
         .select(ISSUE_COLUMNS)
     )

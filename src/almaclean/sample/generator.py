@@ -110,6 +110,10 @@ COLLECTIONS = (
     CollectionSpec("Erudit Revues", "Erudit", "ERUDIT", 0.10, export="clean"),
 )
 BIG_EXPORT_COLLECTION = "Classiques Garnier Numerique"
+# A second export of the clean collection, as a newer Alma release might write it: two more columns
+# that look like guide columns (an additional PO lines column, a second notes column), empty.
+EXTRA_EMPTY_COLUMNS = ("ADDITIONAL_PO_LINES", "PUBLIC_NOTE")
+EXTRA_COLUMNS_SUFFIX = "+extra+columns_portfolios.xlsx"
 EXPORTED_COLLECTION_CAP = 5_000
 VENDORS = {"JSTOR": "JSTOR", "MUSE": "Johns Hopkins University Press", "GARNIER": "Casalini Libri", "ERUDIT": "Erudit Consortium"}
 OTHER_SHARES = {"JSTOR": 0.30, "MUSE": 0.10, "GARNIER": 0.50, "ERUDIT": 0.10}
@@ -121,6 +125,7 @@ RATES = {
     "p2e_inactive": 0.08, "p2e_pol": 0.15, "p2e_only_pol": 0.20, "partial": 0.15, "no_coverage": 0.20,
     "lookalike": 0.03, "junk": 0.015, "database_lines": 0.03, "deleted_lines": 0.03, "unlinked_pols": 0.02,
     "ee_localized": 0.04, "ee_local_coverage": 0.05, "ee_notes": 0.03, "ee_license_pda": 0.02,
+    "ee_local_settings": 0.02,
 }
 NOTES_TEXT = ["Access from campus network only.", "Simultaneous users: 3", "Trial 2019 - check renewal."]
 
@@ -457,7 +462,7 @@ def _extended_export(frame: pl.DataFrame, spec: CollectionSpec, rng: random.Rand
     review = spec.export != "clean"
     picks = {
         c: (_pick(rng, n, RATES[f"ee_{c}"], minimum=2) if review else [])
-        for c in ("localized", "local_coverage", "notes", "license_pda")
+        for c in ("localized", "local_coverage", "notes", "license_pda", "local_settings")
     }
     flags = {c: _flag(n, v) for c, v in picks.items()}
     serial = pl.col("publication_type") == "serial"
@@ -465,6 +470,7 @@ def _extended_export(frame: pl.DataFrame, spec: CollectionSpec, rng: random.Rand
     notes = pl.Series(flags["notes"])
     local_cov = pl.Series(flags["local_coverage"])
     lic = pl.Series(flags["license_pda"])
+    settings = pl.Series(flags["local_settings"])
     ee = rows.with_columns(
         pl.when(pl.Series(flags["localized"])).then(pl.lit("N")).otherwise(pl.lit("Y")).alias("LOCALIZED"),
         pl.when(serial).then(pl.col("print_identifier")).alias("issn_1"),
@@ -494,7 +500,9 @@ def _extended_export(frame: pl.DataFrame, spec: CollectionSpec, rng: random.Rand
         pl.when(lic).then(pl.lit(f"{spec.interface} consortium licence 2019")).alias("LICENSE_NAME"),
         pl.when(lic & (pl.int_range(0, pl.len()) % 2 == 0)).then(pl.lit("PDA-0007")).alias("PDA"),
         pl.col("po_line").alias("PO_LINE"),
-        pl.lit("Current").alias("ACCESS_TYPE"),
+        # The library's own access settings, on a few portfolios: perpetual access, a user limit.
+        pl.when(settings).then(pl.lit("Perpetual")).alias("ACCESS_TYPE"),
+        pl.when(settings & (pl.int_range(0, pl.len()) % 2 == 0)).then(pl.lit("3")).alias("CONCURRENT_USERS"),
         pl.col("collection_id").alias("ELECTRONIC_COLLECTION_ID"),
         pl.col("collection_name").alias("ELECTRONIC_COLLECTION_NAME"),
         pl.col("interface").alias("INTERFACE_NAME"),
@@ -693,6 +701,15 @@ def generate(
         write_workbook(out_dir / name, [Sheet("Sheet1", list(EXTENDED_EXPORT_HEADER), frame, freeze=False, autofilter=False)])
         ee_truth[name] = truth
         ee_files.append(name)
+        if spec.export == "clean":
+            # The same collection exported with two extra columns, empty in every row: still "Activate all".
+            extra = spec.name.replace(" ", "+") + EXTRA_COLUMNS_SUFFIX
+            header = [*EXTENDED_EXPORT_HEADER, *EXTRA_EMPTY_COLUMNS]
+            wide = frame.with_columns(pl.lit(None, pl.String).alias(f"c{len(EXTENDED_EXPORT_HEADER) + k}")
+                                      for k in range(len(EXTRA_EMPTY_COLUMNS)))
+            write_workbook(out_dir / extra, [Sheet("Sheet1", header, wide, freeze=False, autofilter=False)])
+            ee_truth[extra] = dict(truth, extra_empty_columns=list(EXTRA_EMPTY_COLUMNS))
+            ee_files.append(extra)
 
     counts = {
         "portfolios": portfolios.height,

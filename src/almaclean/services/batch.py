@@ -72,7 +72,7 @@ def run_job(job: Job, run: Path, db_url: str) -> dict:
     files = job.files
     if job.flow == RESYNC:
         folder = run_resync(engine, ResyncRequest([files["export"]], out, job.institution,
-                                                  po_lines=files.get("po_lines"))).folder
+                                                  po_lines=files.get("po_lines"), mapping=files.get("mapping"))).folder
     else:
         folder = run_p2e(engine, P2ERequest(job.institution, out, portfolios=files.get("portfolios"),
                                             p2e=files.get("p2e"), po_lines=files.get("po_lines"),

@@ -1,17 +1,24 @@
-"""Nightly P2E detection as one call: per institution, fetch the Analytics reports its
-sources.toml names (services.fetch), ingest what is new in its inbox, re-run the P2E analysis
-on its current data, and report what changed since its previous succeeded run (docs/nightly.md).
+"""Nightly P2E detection: per institution, fetch the Analytics reports its sources.toml names
+(services.fetch), ingest what is new in its inbox, re-run the P2E analysis on its current data,
+and report what changed since its previous succeeded run (docs/nightly.md).
 
-One institution failing (a bad file, no P2E file yet...) is reported and recorded, the others
-still run. The run folder is staged and published once every report and the bundle are
-written. `on_report` (the Prefect flow's artifacts) is told each institution's report.
+`run_institution` is one institution from start to end, a plain function: the Prefect flow
+runs it as a task (retried on a transient database error), `run_nightly` around all of them.
+It raises InstitutionFailed, once the failure is recorded and reported, so the caller decides
+between a retry and a failed row; the other institutions go on. `run_nightly` holds the
+database's nightly lock (store.locks: two nightly runs never work on one database at once),
+stages the run folder and publishes it once every report and the bundle are written. Its run
+lease (store.leases) holds every stored file an institution analyses, from the moment the
+institution's task picks it until the bundle is recorded: each task holds its files on that
+lease, by id, wherever it runs.
 """
 from __future__ import annotations
 
 import logging
+import shutil
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -19,58 +26,131 @@ from sqlalchemy import Engine
 
 from almaclean.bundle.ledger import record_run
 from almaclean.errors import AlmacleanError, InputError
+from almaclean.invocation import command_line
 from almaclean.kinds import load_mapping
 from almaclean.nightly import history
-from almaclean.nightly.changes import findings_and_changes
+from almaclean.nightly.changes import NEW, findings_and_changes
 from almaclean.nightly.inbox import inbox_listing, institutions_in, mapping_file
 from almaclean.nightly.report import (
-    InstitutionRun, write_institution_files, write_institution_report, write_summary,
+    CHANGES_CSV, P2E_FOLDER, REPORT_MD, SUMMARY_MD, InstitutionRun, write_institution_files, write_institution_report,
+    write_summary,
 )
 from almaclean.p2e.analyse import P2EResult, analyse_p2e
+from almaclean.p2e.report import evidence_lines
 from almaclean.services import options
+from almaclean.services.p2e import p2e_decisions
 from almaclean.services.fetch import fetch_sources
 from almaclean.services.p2e import stored_extra_cells
 from almaclean.store.ingest import ingest_files
 from almaclean.store.leases import Lease, run_lease
 from almaclean.store.load import current_frame, present_columns, sources_by_id, unmapped_headers
+from almaclean.store.locks import exclusive
 from almaclean.write.atomic import publish_run_folder, unique_folder_names
 from almaclean.write.staging import staging_folder
 
 log = logging.getLogger(__name__)
 
 ANALYSED_KINDS = ("portfolios", "p2e", "po-lines")
-ReportHook = Callable[[InstitutionRun, str], None]
+LOCK = "nightly"
+
+
+@dataclass
+class InstitutionResult:
+    """One institution's night: its run (what report.md and summary.json say), the report's
+    markdown (its Prefect artifact), the stored files it analysed, and, for the closing lines,
+    the P2E counts and what the analysis could not check."""
+
+    run: InstitutionRun
+    markdown: str = ""
+    analysed: dict[str, list[int]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    not_checked: list[str] = field(default_factory=list)
+    transient: bool = False   # it failed on something a retry may fix (a locked or unreachable database)
+
+
+class InstitutionFailed(AlmacleanError):
+    """An institution's run failed; its result (status failed, report.md written) is attached."""
+
+    def __init__(self, result: InstitutionResult) -> None:
+        self.result = result
+        super().__init__(f"{result.run.institution}: {result.run.error}")
+
+    def __reduce__(self):  # crosses a process boundary (Dask) with its result
+        return (InstitutionFailed, (self.result,))
+
+
+# run_institutions(jobs, lease_id): each (code, folder) job run with the nightly run's lease.
+InstitutionRunner = Callable[[list[tuple[str, Path]], int], list[InstitutionResult]]
 
 
 @dataclass(frozen=True)
 class NightlyRun:
     folder: Path
-    runs: list[InstitutionRun]
+    results: list[InstitutionResult]
+    inbox: Path | None = None
+    global_options: tuple[str | Path, ...] = ()   # the command's own (--db, ...), for the commands it names
+
+    @property
+    def runs(self) -> list[InstitutionRun]:
+        return [r.run for r in self.results]
 
     @property
     def failed(self) -> list[InstitutionRun]:
         return [r for r in self.runs if r.status != "succeeded"]
 
     def lines(self) -> list[str]:
-        out = [f"nightly P2E detection of {len(self.runs)} institution(s):"]
-        for run in self.runs:
-            if run.status == "succeeded":
-                changes = ", ".join(f"{n} {k}" for k, n in sorted(run.changes.items()) if n) or "no change"
-                out.append(f"  {run.institution}: {changes}")
-                if run.partition:
-                    out.append(f"    {run.partition}")
-            else:
-                out.append(f"  {run.institution}: FAILED: {run.error}")
-            skipped = [f for f in run.files if f.get("status") == "skipped"]
-            out += [f"    skipped {f['file']}: {f.get('reason')}" for f in skipped]
-        out.append(f"  outputs: {self.folder}")
+        """What was read, decided, not checked and written, per institution, and what to do next."""
+        out = [f"nightly P2E detection of {len(self.results)} institution(s), {len(self.failed)} failed:"]
+        for result in self.results:
+            out += [f"  {line}" for line in institution_lines(result)]
+        out.append(f"  wrote {self.folder}: {SUMMARY_MD} (one row per institution), then per institution "
+                   f"{REPORT_MD}, {CHANGES_CSV} and {P2E_FOLDER}/ (the full P2E report); bundle.json for "
+                   f"`{command_line('verify', str(self.folder))}`")
+        out += [f"  next: {step}" for step in self.next_steps()]
         return out
+
+    def next_steps(self) -> list[str]:
+        steps = []
+        with_news = [r.run for r in self.results if r.run.status == "succeeded" and r.run.changes.get(NEW)]
+        if with_news:
+            steps.append("read the new findings in " + ", ".join(f"{r.folder}/{REPORT_MD}" for r in with_news)
+                         + f", then act on {P2E_FOLDER}/p2e_report.xlsx (its first sheet says what to do, in order)")
+        if self.failed:
+            again = command_line("nightly", str(self.inbox) if self.inbox else "INBOX",
+                                 *[a for r in self.failed for a in ("--institution", r.institution)],
+                                 *self.global_options)
+            steps.append("fix what each FAILED line says, then run " + again
+                         + " (each compares with its last succeeded run)")
+        if not steps:
+            steps.append("nothing new to act on; the next run reports what changes")
+        return steps
 
     def as_json(self) -> dict:
         return {"command": "nightly", "folder": str(self.folder),
-                "institutions": [{"code": r.institution, "status": r.status, "error": r.error,
-                                  "changes": r.changes, "outcomes": r.outcomes, "partition": r.partition}
-                                 for r in self.runs]}
+                "institutions": [{"code": r.run.institution, "status": r.run.status, "error": r.run.error,
+                                  "run_id": r.run.run_id, "previous_run_id": r.run.previous_run_id,
+                                  "files": r.run.files, "changes": r.run.changes, "outcomes": r.run.outcomes,
+                                  "partition": r.run.partition, "counts": r.counts, "not_checked": r.not_checked} for r in self.results]}
+
+
+def institution_lines(result: InstitutionResult) -> list[str]:
+    run = result.run
+    read = ", ".join((f"Analytics report {f['report']}" if f.get("report") else f["file"])
+                     + f" ({f['rows']:,} rows, {f['status']})" for f in run.files if f.get("status") != "skipped")
+    lines = [f"{run.institution}: read {read or 'no new file'}"]
+    lines += [f"  skipped {f['file']}: {f.get('reason')}" for f in run.files if f.get("status") == "skipped"]
+    if run.status != "succeeded":
+        return lines + [f"  FAILED: {run.error}", f"  wrote {run.folder}/{REPORT_MD} (the error)"]
+    lines.append(f"  decided: {p2e_decisions(result.counts)}")
+    if run.previous_run_id is None:
+        lines.append(f"  changes: first run, every finding is new ({run.changes.get(NEW, 0):,})")
+    else:
+        counts = ", ".join(f"{n:,} {k}" for k, n in run.changes.items() if k != "open")
+        lines.append(f"  changes since run #{run.previous_run_id}: {counts}")
+    lines += [f"  not checked: {text}" for text in result.not_checked] or ["  not checked: nothing (every rule was "
+                                                                           "checked)"]
+    lines.append(f"  wrote {run.folder}/{REPORT_MD}, {run.folder}/{CHANGES_CSV}, {run.folder}/{P2E_FOLDER}/")
+    return lines
 
 
 def ingest_inbox(engine: Engine, folder: Path, institution: str, *, fetched: frozenset[str] = frozenset()
@@ -121,40 +201,63 @@ def analysed_sources(frames: dict[str, pl.DataFrame]) -> dict[str, list[int]]:
     return {kind: sorted(int(i) for i in frame["source_file_id"].unique()) for kind, frame in frames.items()}
 
 
-def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
-                    lease: Lease) -> tuple[InstitutionRun, dict[str, list[int]], pl.DataFrame | None]:
-    """One institution, start to end; any error is caught, recorded and reported. Returns the
-    run, the stored files it analysed and its changes (None when it failed)."""
+def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path, lease_id: int) -> InstitutionResult:
+    """One institution, start to end, into `folder` (emptied first: a retried attempt starts
+    afresh), holding the files it analyses on the nightly run's lease `lease_id`. Raises
+    InstitutionFailed once the failure is recorded (its run row 'failed') and its report.md written."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
     run = InstitutionRun(institution, "failed", folder.name)
-    changes, sources = None, {}
+    result = InstitutionResult(run)
     try:
         run.run_id = history.start_run(engine, institution)
         fetched = fetch_sources(engine, inbox / institution, institution)
         run.files = fetched.files + ingest_inbox(engine, inbox / institution, institution, fetched=fetched.kinds)
         frames = load_current(engine, institution)
+        lease = Lease(engine, "nightly", lease_id)
         lease.hold(i for ids in analysed_sources(frames).values() for i in ids)   # all there, and kept there
-        result = analyse(engine, frames)
+        analysis = analyse(engine, frames)
         previous = history.previous_run(engine, institution, run.run_id)
         before = history.run_findings(engine, previous) if previous is not None else None
-        findings, changes = findings_and_changes(result, before, frames["portfolios"]["portfolio_id"])
+        findings, changes = findings_and_changes(analysis, before, frames["portfolios"]["portfolio_id"])
         run.previous_run_id = previous
-        run.count(result, findings, changes)
+        run.count(analysis, findings, changes)
         # Files first, then the record: a run whose files could not be written is not the one
         # the next run compares with.
-        write_institution_files(folder, result, changes)
-        sources = analysed_sources(frames)
-        history.record_success(engine, run.run_id, findings, changes, sources)
+        write_institution_files(folder, analysis, changes)
+        result.analysed = analysed_sources(frames)
+        history.record_success(engine, run.run_id, findings, changes, result.analysed)
         run.status = "succeeded"
-    except Exception as exc:  # a nightly job reports a failing institution and goes on with the next
-        if isinstance(exc, AlmacleanError):
-            run.error = str(exc)
-            log.error("nightly run of %s failed: %s", institution, run.error)
-        else:
+        result.counts = dict(analysis.counts)
+        result.not_checked = [text for item, text in evidence_lines(analysis, without_po_lines=False)
+                              if item != "evidence"]
+        result.markdown = write_institution_report(folder, run, changes)
+        return result
+    except Exception as exc:  # recorded and reported here; the caller decides what happens next
+        from almaclean.batch.summary import is_transient
+
+        result.transient = is_transient(exc)
+        if isinstance(exc, AlmacleanError) or result.transient:
+            run.error = str(exc) if isinstance(exc, AlmacleanError) else f"{type(exc).__name__}: {exc}"
+            log.warning("nightly run of %s failed: %s", institution, run.error)
+        else:  # a bug: its traceback goes to the log
             run.error = f"{type(exc).__name__}: {exc}"
             log.exception("nightly run of %s failed", institution)
-        run.changes, run.outcomes, run.partition = {}, {}, None
+        run.status, run.changes, run.outcomes, run.partition = "failed", {}, {}, None
+        result.analysed, result.counts, result.not_checked = {}, {}, []
         _record_failure(engine, run)
-    return run, sources, changes
+        result.markdown = write_institution_report(folder, run, None)
+        raise InstitutionFailed(result) from exc
+
+
+def institution_or_failure(engine: Engine, inbox: Path, institution: str, folder: Path,
+                           lease_id: int) -> InstitutionResult:
+    """run_institution, a failure as its failed result (what run_nightly does without Prefect)."""
+    try:
+        return run_institution(engine, inbox, institution, folder, lease_id)
+    except InstitutionFailed as failed:
+        return failed.result
 
 
 def _refused_code(code: str, inbox: Path) -> str | None:
@@ -167,6 +270,14 @@ def _refused_code(code: str, inbox: Path) -> str | None:
     return None
 
 
+def _refused(code: str, folder: Path, why: str) -> InstitutionResult:
+    """The failed result of an inbox folder whose name is no institution code: nothing stored."""
+    log.error("nightly: %s", why)
+    folder.mkdir(parents=True, exist_ok=True)
+    run = InstitutionRun(code, "failed", folder.name, error=why)
+    return InstitutionResult(run, write_institution_report(folder, run, None))
+
+
 def _record_failure(engine: Engine, run: InstitutionRun) -> None:
     if run.run_id is None:
         return
@@ -177,9 +288,11 @@ def _record_failure(engine: Engine, run: InstitutionRun) -> None:
 
 
 def run_nightly(engine: Engine, inbox: Path, *, out: Path, institutions: list[str] | None = None,
-                on_report: ReportHook | None = None) -> NightlyRun:
+                run_institutions: InstitutionRunner | None = None) -> NightlyRun:
     """Run every institution of the inbox (or those named); the run folder has one sub-folder
-    per institution. Failed institutions are in NightlyRun.failed (the caller decides the exit)."""
+    per institution. run_institutions(jobs, lease_id) runs each (code, folder) job and returns its result
+    (the Prefect flow's tasks; default: one after another here). Failed institutions are in
+    NightlyRun.failed (the caller decides the exit)."""
     inbox = Path(inbox)
     for code in institutions or ():
         options.institution_code(code)
@@ -187,27 +300,25 @@ def run_nightly(engine: Engine, inbox: Path, *, out: Path, institutions: list[st
     codes = list(dict.fromkeys(institutions)) if institutions else institutions_in(inbox)
     if not codes:
         raise AlmacleanError(f"{inbox}: no institution folder in the inbox (INBOX/<INSTITUTION_CODE>/...)")
-    with run_lease(engine, "nightly") as lease, staging_folder(Path(out), "nightly") as staging:
-        runs, analysed = [], {}
-        for code, name in zip(codes, unique_folder_names(codes)):
-            folder = staging / name
-            folder.mkdir()
-            refused = _refused_code(code, inbox)
-            if refused is not None:  # the folder name is no institution code --institution takes: nothing stored
-                run, analysed[code], changes = InstitutionRun(code, "failed", folder.name, error=refused), {}, None
-                log.error("nightly: %s", refused)
-            else:
-                run, analysed[code], changes = run_institution(engine, inbox, code, folder, lease)
-            markdown = write_institution_report(folder, run, changes if run.status == "succeeded" else None)
-            if on_report is not None:
-                on_report(run, markdown)
-            runs.append(run)
+    with (exclusive(engine, LOCK), run_lease(engine, "nightly") as lease,
+          staging_folder(Path(out), "nightly") as staging):
+        jobs = [(code, staging / name) for code, name in zip(codes, unique_folder_names(codes))]
+        refused = {code: _refused(code, folder, why) for code, folder in jobs
+                   if (why := _refused_code(code, inbox)) is not None}   # nothing in them is read or stored
+        runnable = [(code, folder) for code, folder in jobs if code not in refused]
+        if run_institutions is None:
+            ran = [institution_or_failure(engine, inbox, code, folder, lease.id) for code, folder in runnable]
+        else:
+            ran = run_institutions(runnable, lease.id) if runnable else []
+        by_code = {r.run.institution: r for r in ran} | refused
+        results = [by_code[code] for code, _ in jobs]
+        runs = [r.run for r in results]
         write_summary(staging, runs)
-        _bundle(engine, inbox, staging, runs, analysed)
-        lease.check()   # every analysed file is still stored: the bundle names what exists
+        _bundle(engine, inbox, staging, runs, {r.run.institution: r.analysed for r in results})
+        lease.hold(i for r in results for ids in r.analysed.values() for i in ids)   # every analysed file still there
         record_run(engine, staging)
         folder = publish_run_folder(staging)
-    result = NightlyRun(folder, runs)
+    result = NightlyRun(folder, results, inbox)
     log.info("nightly run %s: %d institution(s), %d failed", folder, len(runs), len(result.failed))
     return result
 

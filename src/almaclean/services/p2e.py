@@ -37,8 +37,8 @@ from almaclean.store.ingest import (
 )
 from almaclean.store.leases import Lease, run_lease
 from almaclean.store.load import (
-    current_sources, present_columns, sources_by_id, sources_frame, unmapped_cells as stored_unmapped_cells,
-    unmapped_headers,
+    StoredTable, current_sources, present_columns, raw_table, sources_by_id, sources_frame,
+    unmapped_cells as stored_unmapped_cells, unmapped_headers,
 )
 from almaclean.write.atomic import publish_run_folder
 from almaclean.write.staging import staging_folder
@@ -136,6 +136,19 @@ class P2ERun:
                            "source_file_id": f.source_file_id} for f in self.files]}
 
 
+def p2e_decisions(c: dict[str, int]) -> str:
+    """The P2E decisions in words, each P2E portfolio counted once (`p2e` and `nightly` alike): the
+    partition when the counts hold every bucket."""
+    if all(bucket in c for bucket in BUCKETS):
+        return partition(c)
+    in_review = c.get("pol_relinks_in_review", 0)
+    return (f"{c.get('deletion_candidates', 0):,} deletion candidates, {c.get('review', 0):,} to review, "
+            f"{c.get('pol_relink_portfolios', 0):,} to delete once their PO lines are relinked "
+            f"({c.get('pol_relinks', 0):,} relink rows"
+            + (f", {in_review:,} of them blocked until their portfolio's review" if in_review else "") + "), "
+            f"{c.get('group_portfolios', 0):,} for local collections")
+
+
 def check_request(request: P2ERequest) -> None:
     options.institution_code(request.institution)
     check_options(request)
@@ -172,13 +185,14 @@ def read_inputs(engine: Engine, request: P2ERequest, lease: Lease) -> Inputs:
                 inputs.unchanged[kind] = given
         lease.hold(ids)
         stored = sources_by_id(engine, ids)
-        frame = sources_frame(engine, kind, ids)
+        # with the raw cells: the bundle keeps these files as they were read (written_back)
+        frame = sources_frame(engine, kind, ids, raw_cells=True)
         unmapped = unmapped_headers(engine, ids) if kind == "portfolios" else {}
         present = present_columns(stored, frame, unmapped) if ids else None
         extras = [stored_extra_cells(engine, ids, unmapped)] if kind == "portfolios" else []
         if isinstance(given, PendingFile):
             inputs.pending[kind] = given
-            frame = pl.concat([given.frame, frame]) if frame.height else given.frame
+            frame = pl.concat([given.frame.with_columns(pl.lit(None, dtype=pl.String).alias("raw_cells")), frame])
             present = given.read.present if present is None else present & given.read.present
             if kind == "portfolios":
                 extras.append(extra_cells_of(*unmapped_cells(given.read, "portfolio_id")))
@@ -223,7 +237,9 @@ def _run(engine: Engine, request: P2ERequest, lease: Lease) -> P2ERun:
     not_recognised = [item for pending in inputs.pending.values() for item in unrecognised_columns(pending.read)]
     header_notes = [f"{Path(pending.read.table.path).name}, column {excel_letter(change.position)}: {change.describe()}"
                     for pending in inputs.pending.values() for change in pending.read.header_changes]
-    with interrupts.Workers(1, "almaclean-store") as pool:
+    # One thread beside the analysis: it stores the files given, then keeps the run's inputs.
+    with interrupts.Workers(1, "almaclean-store") as pool, \
+            staging_folder(Path(request.out), f"p2e-{request.institution}") as staging:
         storing = pool.submit(_store, engine, inputs, request.institution) if request.given() else None
         missing = [f"no {name} stored for institution {request.institution!r}: pass {option}"
                    for kind, (name, option) in NEEDED.items() if inputs.frames[kind].height == 0]
@@ -231,27 +247,21 @@ def _run(engine: Engine, request: P2ERequest, lease: Lease) -> P2ERun:
             if storing is not None:
                 interrupts.result(storing)  # the files given are stored all the same, for the next run
             raise InputError(missing[0])
+        kept = pool.submit(_keep_inputs, staging, engine, request, inputs.pinned, read_now, storing,
+                           written_back(engine, inputs), lease)
         # Popped, not kept: the analysis lets the portfolio export go once it has read it.
         result = analyse_p2e(inputs.frames.pop("portfolios"), inputs.frames.pop("p2e"), inputs.frames.pop("po-lines"),
                              cz_titles=inputs.cz_titles or None, present=inputs.present,
                              not_recognised=not_recognised, extra=inputs.extra)
-        with staging_folder(Path(request.out), f"p2e-{request.institution}") as staging:
-            stored = interrupts.result(storing) if storing is not None else {}
-            lease.hold(stored[kind].source_file_id for kind in read_now)
-            analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in read_now else ids)
-                        for kind, ids in inputs.pinned.items()}
-            # The inputs are copied into the run (a big export: a second or so) beside the report.
-            kept = pool.submit(p2e_inputs, staging, engine, institution=request.institution,
-                               given=request.given(), analysed=analysed, mapping=request.mapping,
-                               cz_titles=list(request.cz_titles))
-            counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size,
-                                  without_po_lines=request.without_po_lines, deactivate=request.deactivate)
-            p2e_bundle(staging, interrupts.result(kept), institution=request.institution, set_header=request.set_header,
-                       set_size=request.set_size, without_po_lines=request.without_po_lines,
-                       deactivate=request.deactivate)
-            lease.check()   # every analysed file is still stored: the bundle names what exists
-            record_run(engine, staging)
-            folder = publish_run_folder(staging)
+        analysed, stored, kept_inputs = interrupts.result(kept)
+        counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size,
+                              without_po_lines=request.without_po_lines, deactivate=request.deactivate)
+        p2e_bundle(staging, kept_inputs, institution=request.institution, set_header=request.set_header,
+                   set_size=request.set_size, without_po_lines=request.without_po_lines,
+                   deactivate=request.deactivate)
+        lease.check()   # every analysed file is still stored: the bundle names what exists
+        record_run(engine, staging)
+        folder = publish_run_folder(staging)
     steps = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["next_steps"]
     files = [stored[kind] for kind in request.given()]
     log.info("P2E run %s analysed stored files %s", folder, analysed)
@@ -268,6 +278,38 @@ def _cz_lists_read(lists: list[CZTitleList], result) -> list[dict]:
                if candidates.height else {})
     return [{"file": titles.path.name, "titles": titles.titles.height, "shape": titles.shape,
              "matched": matched.get(titles.name, 0)} for titles in lists]
+
+
+def written_back(engine: Engine, inputs: Inputs) -> dict[int, StoredTable]:
+    """The stored files this run analyses without having been given them, as they were read
+    (load.raw_table), from the rows already fetched: the bundle keeps them as its inputs. Their
+    raw cells then leave the analysed frames."""
+    tables = {}
+    for kind, frame in inputs.frames.items():
+        if "raw_cells" not in frame.columns:
+            continue
+        given = {r.source_file_id for k, r in inputs.unchanged.items() if k == kind}
+        for source_id in (i for i in inputs.pinned[kind] if i not in given):
+            rows = frame if frame["source_file_id"].n_unique() == 1 else frame.filter(
+                pl.col("source_file_id") == source_id)
+            tables[source_id] = raw_table(engine, source_id, rows.drop("source_file_id"))
+        inputs.frames[kind] = frame.drop("raw_cells")
+    return tables
+
+
+def _keep_inputs(staging: Path, engine: Engine, request: P2ERequest, pinned: dict[str, list[int]], read_now: set[str],
+                 storing, prefetched: dict[int, StoredTable], lease: Lease):
+    """Once the files given are stored (and held on the run's lease): the analysed files by kind,
+    the stored results, and the run's inputs kept under inputs/ (files given copied, stored ones
+    written back)."""
+    stored = interrupts.result(storing) if storing is not None else {}
+    lease.hold(stored[kind].source_file_id for kind in read_now)
+    analysed = {kind: sorted(ids + [stored[kind].source_file_id] if kind in read_now else ids)
+                for kind, ids in pinned.items()}
+    # The inputs are copied into the run (a big export: a second or so) while the analysis runs.
+    kept = p2e_inputs(staging, engine, institution=request.institution, given=request.given(), analysed=analysed,
+                      mapping=request.mapping, cz_titles=list(request.cz_titles), prefetched=prefetched)
+    return analysed, stored, kept
 
 
 __all__ = ["P2ERequest", "P2ERun", "run_p2e"]

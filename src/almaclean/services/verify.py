@@ -17,7 +17,7 @@ import almaclean
 from almaclean.bundle.ledger import check_origin
 from almaclean.bundle.manifest import output_records, read_bundle
 from almaclean.bundle.runs import ANALYSED_KINDS, PREVIOUS_FINDINGS, RUN_FACTS, institution_run
-from almaclean.bundle.verify import VerifyResult, check_inputs, check_recorded_outputs, compare_rerun
+from almaclean.bundle.verify import VerifyResult, check_inputs, check_recorded_outputs, compare_rerun, filled_in
 from almaclean.errors import AlmacleanError, InputError
 from almaclean.kinds import load_mapping
 from almaclean.nightly.changes import findings_and_changes
@@ -42,9 +42,11 @@ def _rerun_resync(run: Path, bundle: dict, out: Path, engine: Engine) -> list[st
     from almaclean.services.resync import ResyncRequest, run_resync
 
     p = bundle["parameters"]
+    as_of = p.get("as_of")
     request = ResyncRequest([run / e for e in p["exports"]], out, p["institution"],
                             po_lines=_optional(run, p["po_lines"]), decisions=_optional(run, p["decisions"]),
-                            keep_localized_n=p["keep_localized_n"])
+                            keep_localized_n=p["keep_localized_n"], mapping=_optional(run, p.get("mapping")),
+                            as_of=datetime.date.fromisoformat(as_of) if as_of else None)
     return compare_rerun(bundle, run_resync(engine, request).folder)
 
 
@@ -203,5 +205,6 @@ def verify_run(run_folder: Path, *, db_url: str | None = None, ledger: Engine | 
             lines += rerun_lines + (_hints(bundle) if rerun_lines else [])
     for line in lines:
         log.warning("%s: %s", run.name, line)
+    notes = filled_in(run, bundle)
     log.info("verify %s (%s): %s", run, bundle["flow"], "ok" if not lines else f"{len(lines)} mismatch(es)")
-    return VerifyResult(not lines, lines, origin.line if origin is not None else None)
+    return VerifyResult(not lines, lines, origin.line if origin is not None else None, notes)

@@ -1,7 +1,7 @@
 """The database engine: any SQLAlchemy URL; SQLite (WAL, busy timeout) by default.
 
 Wired once: the entry point opens the database (open_database) and hands the engine down.
-Writers bring the schema to the newest version on open (store.schema); readers never write:
+Writers bring the schema to the newest version on open when that only adds (store.schema); readers never write:
 `status` and other read-only commands take no lock and work on a read-only database file.
 """
 from __future__ import annotations
@@ -33,15 +33,17 @@ BUSY_TIMEOUT_MS = 600_000
 WRITE_OPTION = "almaclean_write"
 
 
-def open_database(url: str | URL | None = None, *, read_only: bool = False) -> Engine:
+def open_database(url: str | URL | None = None, *, read_only: bool = False, migrate: bool = True) -> Engine:
     """The engine of --db URL / $ALMACLEAN_DB_URL / the default SQLite file.
 
     A URL that is no database URL, names no database kind or driver almaclean has, or a SQLite
     file whose folder does not exist (a typo: no folder is created but the default data folder)
     is an InputError. read_only: no schema change, no write lock, and a read-only SQLite file
     opens too; AlmacleanError when a SQLite file does not exist (nothing to read). Otherwise the
-    schema is brought to the newest version once, here. A database made by a newer almaclean,
-    a damaged one and a server that does not answer are AlmacleanErrors in plain words."""
+    schema is brought to the newest version once, here, when its pending migrations are additive
+    (store.schema: one that rewrites tables raises UpgradeNeeded, exit 2, and waits for
+    `almaclean db upgrade`); migrate=False leaves the schema as it is. A database made by a newer
+    almaclean, a damaged one and a server that does not answer are AlmacleanErrors in plain words."""
     source = settings.database_source(url)
     parsed = check_url(settings.database_url(url), source)
     if parsed.get_backend_name() == "sqlite":
@@ -51,7 +53,7 @@ def open_database(url: str | URL | None = None, *, read_only: bool = False) -> E
     from almaclean.store import schema
 
     try:
-        if read_only:
+        if read_only or not migrate:
             schema.check_known(engine)
         elif not schema.is_current(engine):
             schema.upgrade(engine)

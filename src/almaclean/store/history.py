@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from almaclean.kinds import canonical_columns
 from almaclean.kinds.registry import BY_NAME
-from almaclean.store.content import unpacked_fields
+from almaclean.store.content import FIELDS, unpacked
 from almaclean.store.load import fetch_frame
 from almaclean.store.sqlfiles import query
 
@@ -30,7 +30,7 @@ def row_history(engine: Engine, institution: str, kind: str, key: str) -> pl.Dat
     columns = canonical_columns(kind)
     content = fetch_frame(engine, f"SELECT row_id, {key_column}, fields, raw_cells FROM {table} "
                                   f"WHERE {key_column} = :key", {"key": key})
-    content = content.select("row_id", key_column, *unpacked_fields(table), "raw_cells")
+    content = unpacked(content, table).select("row_id", key_column, *FIELDS[table], "raw_cells")
     ids = content.get_column("row_id")
     spans = fetch_frame(engine, query("spans_within"), {"institution": institution, "kind": kind,
                                                          "first": ids.min(), "last": ids.max()}

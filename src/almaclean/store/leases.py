@@ -61,7 +61,11 @@ class Lease:
         with write_transaction(self.engine) as conn:
             lock(conn)
             _refuse_missing(conn, self.label, wanted)
-            self.held |= wanted
+            # Several holders of one lease (a nightly run's institutions, each its own task and
+            # engine) add to what the lease holds, never replace it.
+            stored = conn.execute(text("SELECT source_file_ids FROM run_leases WHERE id = :id"),
+                                  {"id": self.id}).scalar()
+            self.held |= wanted | {int(i) for i in json.loads(stored or "[]")}
             conn.execute(text("UPDATE run_leases SET source_file_ids = :ids WHERE id = :id"),
                          {"ids": json.dumps(sorted(self.held)), "id": self.id})
 

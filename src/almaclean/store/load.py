@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 
 import polars as pl
-from sqlalchemy import Engine, TextClause, bindparam, text
+from sqlalchemy import Connection, Engine, TextClause, bindparam, text
 
 from almaclean.kinds import canonical_columns
 from almaclean.kinds.mapping import resolve_columns
 from almaclean.kinds.registry import BY_NAME
-from almaclean.store.content import column_mapping, restored_cells, span_join, unpacked_fields
+from almaclean.store.content import column_mapping, restored_cells, span_join, unpacked
 from almaclean.store.ingest import TABLE_OF_KIND
 from almaclean.store.sqlfiles import query
 
@@ -129,20 +130,45 @@ def institutions(engine: Engine) -> list[str]:
     return fetch_frame(engine, query("institutions"))["institution"].to_list()
 
 
-def sources_frame(engine: Engine, kind: str, ids: list[int]) -> pl.DataFrame:
-    """Canonical rows of exactly these stored files: "source_file_id", "row" and the kind's columns."""
+def sources_frame(engine: Engine, kind: str, ids: list[int], *, raw_cells: bool = False) -> pl.DataFrame:
+    """Canonical rows of exactly these stored files: "source_file_id", "row" and the kind's
+    columns (and, with raw_cells, the cells they do not give back: what raw_table needs too)."""
     id_list = ", ".join(str(int(i)) for i in ids) or "NULL"
-    frame = stored_rows(engine, kind, f"s.source_file_id IN ({id_list})", raw_cells=False)
-    return frame.sort("source_file_id", "row_number").select(
-        "source_file_id", pl.col("row_number").alias("row"), *canonical_columns(kind))
+    frame = stored_rows(engine, kind, f"s.source_file_id IN ({id_list})", raw_cells=raw_cells)
+    in_order = ((pl.col("source_file_id").diff() > 0)
+                | ((pl.col("source_file_id").diff() == 0) & (pl.col("row_number").diff() > 0))).all()
+    if frame.height and not frame.select(in_order).item():
+        frame = frame.sort("source_file_id", "row_number")
+    return frame.select("source_file_id", pl.col("row_number").alias("row"), *canonical_columns(kind),
+                        *(["raw_cells"] if raw_cells else []))
 
 
 def stored_rows(engine: Engine, kind: str, where: str, *, raw_cells: bool = True) -> pl.DataFrame:
     """source_file_id, row_number, the kind's canonical columns (and raw_cells) of the rows of
-    the files `where` selects (store/content.py's span_join)."""
+    the files `where` selects (store/content.py's span_join), in the order the database gives."""
     table, key = TABLE_OF_KIND[kind], BY_NAME[kind].key
-    frame = fetch_frame(engine, span_join(table, f"c.{key}, c.fields{', c.raw_cells' if raw_cells else ''}", where))
-    return frame.with_columns(unpacked_fields(table)).drop("fields")
+    columns = ["source_file_id", "row_number", key, "fields", *(["raw_cells"] if raw_cells else [])]
+    schema = {c: pl.Int64 if c in INTEGER_COLUMNS else pl.String for c in columns}
+    sql = span_join(table, f"c.{key}, c.fields{', c.raw_cells' if raw_cells else ''}", where)
+    return fetch_rows(engine, sql, schema, lambda part: unpacked(part, table))
+
+
+def fetch_rows(engine: Engine, sql: str, schema: dict, transform=None) -> pl.DataFrame:
+    """A big query's rows as a frame, a slice at a time through the driver's own cursor (a
+    server-side one on PostgreSQL): few Python objects live at once, and transform(slice)
+    (unpacking, say) runs on each slice before the next is fetched."""
+    transform = transform or (lambda part: part)
+    parts = []
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        cursor = driver.cursor(name="almaclean_rows") if conn.dialect.name == "postgresql" else driver.cursor()
+        try:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(FETCH_ROWS):
+                parts.append(transform(pl.DataFrame(rows, schema=schema, orient="row")))
+        finally:
+            cursor.close()
+    return pl.concat(parts) if parts else transform(pl.DataFrame(schema=schema))
 
 
 def is_only_current(engine: Engine, institution: str, kind: str, source_file_id: int) -> bool:
@@ -152,18 +178,31 @@ def is_only_current(engine: Engine, institution: str, kind: str, source_file_id:
 
 @dataclass(frozen=True)
 class StoredTable:
-    """A stored file as it was read: exact header and every cell as text, by position."""
+    """A stored file as it was read: exact header and every cell as text, by position. The cells
+    are put back from its stored rows when asked for: whole (frame), or a slice at a time
+    (slices), so a million-row file is written back without all its cells held at once."""
 
     source_file_id: int
     file_name: str
     header: tuple[str, ...]
-    frame: pl.DataFrame
+    rows: pl.DataFrame = field(repr=False)   # row_number (every row of the file), canonical columns, raw_cells
+    mapped: dict[int, str] = field(repr=False)
+    width: int
     first_row: int
 
+    @property
+    def frame(self) -> pl.DataFrame:
+        return restored_cells(self.rows, self.mapped, self.width)
 
-def raw_table(engine: Engine, source_file_id: int) -> StoredTable:
+    def slices(self, rows: int = FETCH_ROWS):
+        for part in self.rows.iter_slices(rows):
+            yield restored_cells(part, self.mapped, self.width)
+
+
+def raw_table(engine: Engine, source_file_id: int, rows: pl.DataFrame | None = None) -> StoredTable:
     """The file as read: each cell from the canonical column read from it (raw_columns) unless
-    the row's raw_cells holds it; rows with no content (blank rows) are all null."""
+    the row's raw_cells holds it; rows with no content (blank rows) are all null. rows: the
+    file's stored rows when already fetched (sources_frame with raw_cells), else fetched here."""
     with engine.connect() as conn:
         source = conn.execute(
             text("SELECT kind, file_name, header_json, column_count, first_row, row_count FROM source_files "
@@ -171,18 +210,24 @@ def raw_table(engine: Engine, source_file_id: int) -> StoredTable:
         ).one()
         mapped = column_mapping(conn, source_file_id)
     header = tuple(json.loads(source.header_json))
-    stored = stored_rows(engine, source.kind, f"s.source_file_id = {int(source_file_id)}")
-    rows = pl.DataFrame({"row_number": pl.int_range(source.first_row, source.first_row + source.row_count,
-                                                    dtype=pl.Int64, eager=True)}).join(stored, on="row_number",
-                                                                                       how="left")
-    frame = restored_cells(rows.sort("row_number"), mapped, source.column_count)
-    return StoredTable(source_file_id, source.file_name, header, frame, source.first_row)
+    if rows is None:
+        rows = stored_rows(engine, source.kind, f"s.source_file_id = {int(source_file_id)}")
+    else:
+        rows = rows.rename({"row": "row_number"})
+    first, count = source.first_row, source.row_count
+    whole = rows.height == count and (count == 0 or (rows.item(0, "row_number") == first and rows.select(
+        (pl.col("row_number").diff() == 1).all()).item()))
+    if not whole:  # blank rows have no content: put them back, in file order
+        numbers = pl.DataFrame({"row_number": pl.int_range(first, first + count, dtype=pl.Int64, eager=True)})
+        rows = numbers.join(rows, on="row_number", how="left").sort("row_number")
+    return StoredTable(source_file_id, source.file_name, header, rows, mapped, source.column_count, source.first_row)
 
 
-def fetch_frame(engine: Engine, sql: str | TextClause, params: dict | None = None) -> pl.DataFrame:
-    """Runs a query and returns a frame: text columns stay text, counters are integers."""
+def fetch_frame(engine: Engine | Connection, sql: str | TextClause, params: dict | None = None) -> pl.DataFrame:
+    """Runs a query (on a new connection, or inside the transaction of the connection given) and
+    returns a frame: text columns stay text, counters are integers."""
     parts: list[pl.DataFrame] = []
-    with engine.connect() as conn:
+    with (nullcontext(engine) if isinstance(engine, Connection) else engine.connect()) as conn:
         result = conn.execute(text(sql) if isinstance(sql, str) else sql, params or {})
         columns = list(result.keys())
         schema = {c: (pl.Int64 if c in INTEGER_COLUMNS else pl.String) for c in columns}

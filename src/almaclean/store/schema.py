@@ -1,13 +1,29 @@
 """Schema versions (Alembic): a user's database lives for years, so every change to the tables
-is a migration in store/migrations/versions, applied once, on the first write of a new version.
+is a migration in store/migrations/versions.
 
-Opening a database costs one small read when it is already at the newest version: Alembic is
-imported only when a migration has to run. Databases made before schema versions existed have
-no alembic_version table; the baseline migration is idempotent, so they are simply upgraded.
+Two kinds of migration:
+- additive ones (a new table, column, index or view) are applied when a command that writes
+  opens the database;
+- a migration that rewrites tables (its module sets REWRITES, saying what it rewrites) waits for
+  `almaclean db upgrade` on a database that holds data: the other commands say so and stop
+  (exit 2), changing nothing. `db upgrade` backs the database up first (services/db.py), says how
+  long the rewrite will take (each such module's ROWS_PER_SECOND and rows_to_rewrite) and runs
+  each migration in a transaction of its own, so an interrupted upgrade goes on from the last
+  completed migration when run again.
+
+Every migration has a downgrade(); one that cannot undo its change in place raises
+MigrationRefused with what to do instead (restore the backup). Opening a database costs one
+small read when it is already at the newest version: Alembic is imported only when a
+migration has to run.
 """
 from __future__ import annotations
 
 import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
@@ -19,12 +35,60 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest revision in migrations/versions; tests hold the two in step.
-HEAD = "0010"
+HEAD = "0012"
 KNOWN = frozenset(path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
 class NewerDatabase(AlmacleanError):
     """A database whose schema this almaclean does not know: made by a newer one."""
+
+
+# Tables that hold a user's data: a database without rows in any of them is rewritten freely.
+DATA_TABLES = ("source_files", "nightly_runs")
+PG_MIGRATION_LOCK = 7316027
+
+
+class UpgradeNeeded(AlmacleanError):
+    """The database needs `almaclean db upgrade` before this almaclean can write to it."""
+
+    exit_code = 2
+
+
+class MigrationRefused(AlmacleanError):
+    """A migration's downgrade cannot undo it in place: the message says what to do instead."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Step:
+    """One migration: its revision, the first line of its text and, for one that rewrites
+    tables, what it rewrites."""
+
+    revision: str
+    title: str
+    rewrites: str | None
+    module: object
+
+    def rows(self, conn: Connection) -> int:
+        """Rows the migration rewrites in this database (0 for an additive one)."""
+        counter = getattr(self.module, "rows_to_rewrite", None)
+        return int(counter(conn)) if self.rewrites and counter else 0
+
+    def seconds(self, rows: int) -> float:
+        """The expected time for `rows` rows, at the rate measured on a 2-core machine."""
+        return rows / getattr(self.module, "ROWS_PER_SECOND", 50_000) if rows else 0.0
+
+
+def rows_in(conn: Connection, tables) -> int:
+    """Rows of these tables: what a rewriting migration's rows_to_rewrite counts."""
+    return sum(conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() for table in tables)
+
+
+def refuse_downgrade(revision: str, title: str, what: str) -> MigrationRefused:
+    """The refusal of a migration that cannot be undone in place: restore the backup instead."""
+    return MigrationRefused(f"migration {revision} ({title}) cannot be undone in place: {what}. Restore the backup "
+                            "`almaclean db upgrade` wrote before it")
 
 
 def current_revision(conn: Connection) -> str | None:
@@ -54,33 +118,201 @@ def _known(engine: Engine, revision: str | None) -> str | None:
     return revision
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the database to HEAD inside one write transaction (a concurrent process waits,
-    then finds nothing left to do)."""
-    from alembic import command
-    from alembic.config import Config
+@cache
+def _script():
+    from alembic.script import ScriptDirectory
 
-    from almaclean.store.db import write_transaction
+    return ScriptDirectory(str(MIGRATIONS))
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+
+def _step(script) -> Step:
+    first = ((script.module.__doc__ or "").strip().splitlines() or [script.revision])[0]
+    title = re.split(r": |\. ", first, maxsplit=1)[0].rstrip(".:")
+    return Step(script.revision, title, getattr(script.module, "REWRITES", None), script.module)
+
+
+def all_steps() -> list[Step]:
+    """Every migration, oldest first."""
+    return [_step(s) for s in reversed(list(_script().walk_revisions("base", "heads")))]
+
+
+def pending_steps(revision: str | None) -> list[Step]:
+    """The migrations a database at `revision` still needs, oldest first."""
+    steps = all_steps()
+    if revision is None:
+        return steps
+    names = [s.revision for s in steps]
+    if revision not in names:
+        raise AlmacleanError(f"the database is at schema {revision}, which this almaclean does not know: it was "
+                             "written by a newer almaclean; use that version (or restore a backup)")
+    return steps[names.index(revision) + 1:]
+
+
+def holds_data(conn: Connection) -> bool:
+    """Whether any table of a user's data has a row (a new or empty database does not)."""
+    names = set(inspect(conn).get_table_names())
+    return any(conn.execute(text(f"SELECT 1 FROM {t} LIMIT 1")).first() is not None
+               for t in DATA_TABLES if t in names)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What `upgrade` would do to a database: its revision, the pending migrations, the rows the
+    rewriting ones rewrite (revision -> rows) and whether the database holds data."""
+
+    revision: str | None
+    steps: list[Step]
+    rows: dict[str, int]
+    has_data: bool
+
+    @property
+    def rewriting(self) -> list[Step]:
+        return [s for s in self.steps if s.rewrites] if self.has_data else []
+
+    @property
+    def seconds(self) -> float:
+        return sum(s.seconds(self.rows.get(s.revision, 0)) for s in self.rewriting)
+
+    def describe(self) -> list[str]:
+        """Each pending migration in a line: what it does and, when it rewrites, how much."""
+        lines = []
+        for s in self.steps:
+            rows = self.rows.get(s.revision, 0)
+            cost = (f": rewrites {s.rewrites} ({rows:,} rows, about {duration(s.seconds(rows))})"
+                    if s in self.rewriting else "")
+            lines.append(f"{s.revision} {s.title}{cost}")
+        return lines
+
+
+def plan(engine: Engine) -> Plan:
+    with engine.connect() as conn:
+        revision = _known(engine, current_revision(conn))
+        if revision == HEAD:
+            return Plan(revision, [], {}, holds_data(conn))
+        steps = pending_steps(revision)
+        has_data = holds_data(conn)
+        rows = {s.revision: s.rows(conn) for s in steps if s.rewrites and has_data}
+    return Plan(revision, steps, rows, has_data)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+StepHook = Callable[[Step, float], None]
+
+
+def upgrade(engine: Engine, *, allow_rewrites: bool = False, on_step: StepHook | None = None) -> list[str]:
+    """Bring the database to HEAD, one migration per write transaction (an interrupted upgrade
+    keeps every completed migration; a concurrent process waits, then finds nothing left to do).
+
+    Without allow_rewrites, a database holding data that needs a migration which rewrites
+    tables is left as it is: UpgradeNeeded says to run `almaclean db upgrade`. Returns the
+    revisions applied; on_step(step, seconds) is told of each as it completes."""
     try:
-        with write_transaction(engine) as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(7316027)"))
-            before = _known(engine, current_revision(conn))
-            if before == HEAD:
-                return
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
-            log.info("database %s upgraded from schema %s to %s",
-                     engine.url.render_as_string(hide_password=True), before or "(none)", HEAD)
+        current = plan(engine)
+        if current.rewriting and not allow_rewrites:
+            raise UpgradeNeeded(needs_upgrade_message(engine, current))
+        applied = []
+        for step in current.steps:
+            started = time.monotonic()
+            if _apply(engine, step, "upgrade"):
+                applied.append(step.revision)
+                seconds = time.monotonic() - started
+                log.info("database %s: migration %s applied in %.1f s", _name(engine), step.revision, seconds)
+                if on_step is not None:
+                    on_step(step, seconds)
+        if applied:
+            log.info("database %s upgraded from schema %s to %s", _name(engine), current.revision or "(none)", HEAD)
+        return applied
     except AlmacleanError:
         raise
     except (SQLAlchemyError, OSError) as exc:  # an unreachable server, a read-only or damaged file
         from almaclean.store.db import database_error
 
-        raise database_error(exc, engine.url.render_as_string(hide_password=True)) from exc
+        raise database_error(exc, _name(engine)) from exc
     except Exception as exc:  # Alembic's own failures: say which database
-        raise AlmacleanError(f"cannot prepare the database "
-                             f"{engine.url.render_as_string(hide_password=True)}: {exc}") from exc
+        raise AlmacleanError(f"cannot prepare the database {_name(engine)}: {exc}") from exc
+
+
+def _apply(engine: Engine, step: Step, direction: str, target: str | None = None) -> bool:
+    """One migration in its own write transaction; False when another process did it meanwhile.
+    The migration's own function runs with Alembic's operations on our connection, and the
+    version is stamped in the same transaction."""
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    from almaclean.store.db import write_transaction
+
+    names = [s.revision for s in all_steps()]
+    before = names[names.index(step.revision) - 1] if names.index(step.revision) else None
+    with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"))
+        revision = current_revision(conn)
+        if revision != (before if direction == "upgrade" else step.revision):
+            return False
+        context = MigrationContext.configure(conn)
+        with Operations.context(context):
+            (step.module.upgrade if direction == "upgrade" else step.module.downgrade)()
+        context.stamp(_script(), step.revision if direction == "upgrade" else (target or "base"))
+    return True
+
+
+def downgrade(engine: Engine, target: str, *, on_step: StepHook | None = None) -> list[str]:
+    """Undo the migrations after `target` (a revision, or "base"), newest first, each in its own
+    transaction. A migration that cannot be undone in place raises MigrationRefused, leaving the
+    database at that migration."""
+    steps = all_steps()
+    names = [s.revision for s in steps]
+    if target != "base" and target not in names:
+        raise AlmacleanError(f"no schema revision {target!r}: the revisions are {', '.join(names)}")
+    with engine.connect() as conn:
+        revision = current_revision(conn)
+    if revision is None:
+        return []
+    stop = names.index(target) if target != "base" else -1
+    undone = []
+    for index in range(names.index(revision), stop, -1):
+        started = time.monotonic()
+        previous = names[index - 1] if index else "base"
+        try:
+            _apply(engine, steps[index], "downgrade", previous)
+        except MigrationRefused:
+            raise
+        except Exception as exc:
+            refused = _refusal(exc)
+            if refused is not None:
+                raise refused from exc
+            raise
+        undone.append(steps[index].revision)
+        if on_step is not None:
+            on_step(steps[index], time.monotonic() - started)
+    return undone
+
+
+def _refusal(exc: BaseException) -> MigrationRefused | None:
+    while exc is not None:
+        if isinstance(exc, MigrationRefused):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def needs_upgrade_message(engine: Engine, current: Plan) -> str:
+    steps = current.rewriting
+    names = ", ".join(s.revision for s in steps[:-1]) + (" and " if len(steps) > 1 else "") + steps[-1].revision
+    what = "; ".join(s.rewrites for s in steps)
+    return (f"the database {_name(engine)} (schema {current.revision or 'from before schema versions'}) needs "
+            f"`almaclean db upgrade` before this almaclean (schema {HEAD}) can write to it: "
+            f"{'migrations' if len(steps) > 1 else 'migration'} {names} rewrite{'' if len(steps) > 1 else 's'} "
+            f"{what} (about {duration(current.seconds)}). `db upgrade` backs a SQLite database up first; "
+            "nothing was changed")
+
+
+def _name(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)

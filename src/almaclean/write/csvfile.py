@@ -43,6 +43,26 @@ def write_csv(path: Path, frame: pl.DataFrame, *, header: Sequence[str] | None =
     return _write(path, frame, header, for_people=False)
 
 
+def write_csv_in_slices(path: Path, slices: Iterable[pl.DataFrame], *, header: Sequence[str] | None) -> Path:
+    """write_csv of the frame these slices make up, written a slice at a time (none of them held
+    after it is written); header None: no header line (a headerless P2E file written back)."""
+    rows = 0
+    with atomic_path(Path(path)) as temp:
+        with open(temp, "wb") as out:
+            if header is not None:
+                line = io.StringIO()
+                csv.writer(line, lineterminator="\n").writerow(list(header))
+                out.write(line.getvalue().encode("utf-8"))
+            for part in slices:
+                if header is not None and len(header) != part.width:
+                    raise AlmacleanError(f"{path}: header has {len(header)} names but the rows have {part.width} "
+                                         "columns")
+                part.write_csv(out, include_header=False, line_terminator="\n", quote_style="necessary")
+                rows += part.height
+    log.info("wrote %s (%d rows)", path, rows)
+    return Path(path)
+
+
 def write_csv_for_people(path: Path, frame: pl.DataFrame, *, header: Sequence[str] | None = None) -> Path:
     """Like write_csv, for a file people open in a spreadsheet: BOM, formula-like cells neutralised."""
     return _write(path, frame, header, for_people=True)

@@ -66,6 +66,9 @@ class Sheet:
     highlight: (row_index, col_index) in frame coordinates (row 0 = first data row).
     validations: column index -> allowed values (a dropdown over the data rows).
     text_only: when False, numeric columns are written as numbers (counts in summaries).
+    header_note: (title, message) Excel shows in a box while a header cell is selected (A1 is,
+        when the file opens): a warning that is no cell value, so the header row stays exact.
+    tab_color: the sheet tab's colour ("#C00000").
     """
 
     name: str
@@ -78,6 +81,8 @@ class Sheet:
     text_only: bool = field(default=True, kw_only=True)
     validations: dict[int, list[str]] | None = field(default=None, kw_only=True)
     highlight_color: str = field(default=DEFAULT_HIGHLIGHT, kw_only=True)
+    header_note: tuple[str, str] | None = field(default=None, kw_only=True)
+    tab_color: str | None = field(default=None, kw_only=True)
 
 
 def _check_sheet(sheet: Sheet, seen: set[str]) -> None:
@@ -237,6 +242,13 @@ def lay_out(ws: Worksheet, sheet: Sheet, frame: pl.DataFrame) -> None:
         if sum(len(v) + 1 for v in source) > 255:
             raise AlmacleanError(f"sheet {sheet.name!r}: dropdown values for column {col} exceed 255 characters")
         ws.data_validation(1, col, max(n_rows, 1), col, {"validate": "list", "source": source})
+    if sheet.header_note and n_cols:
+        title, message = sheet.header_note
+        if len(title) > 32 or len(message) > 255:
+            raise AlmacleanError(f"sheet {sheet.name!r}: a header note holds at most 32 + 255 characters")
+        ws.data_validation(0, 0, 0, n_cols - 1, {"validate": "any", "input_title": title, "input_message": message})
+    if sheet.tab_color:
+        ws.set_tab_color(sheet.tab_color)
 
 
 def _write_sheet(book: xlsxwriter.Workbook, sheet: Sheet, formats: dict[str, Format]) -> None:
@@ -260,8 +272,10 @@ def _write_sheet(book: xlsxwriter.Workbook, sheet: Sheet, formats: dict[str, For
     log.info("sheet %r: %d rows x %d columns", sheet.name, n_rows, n_cols)
 
 
-def write_workbook(path: Path, sheets: list[Sheet], *, created: datetime | None = None) -> Path:
-    """Write `sheets` to a new file at `path` (refuses to overwrite); same input -> same bytes."""
+def write_workbook(path: Path, sheets: list[Sheet], *, created: datetime | None = None,
+                   title: str | None = None, comments: str | None = None) -> Path:
+    """Write `sheets` to a new file at `path` (refuses to overwrite); same input -> same bytes.
+    title / comments: the document's properties (File > Info in Excel)."""
     if not sheets:
         raise AlmacleanError("a workbook needs at least one sheet")
     seen: set[str] = set()
@@ -279,7 +293,9 @@ def write_workbook(path: Path, sheets: list[Sheet], *, created: datetime | None 
             },
         )
         try:
-            book.set_properties({"created": created or FIXED_CREATED})
+            properties = {"created": created or FIXED_CREATED}
+            properties |= {k: v for k, v in (("title", title), ("comments", comments)) if v}
+            book.set_properties(properties)
             formats = {"header": book.add_format({"bold": True})}
             for sheet in sheets:
                 _write_sheet(book, sheet, formats)

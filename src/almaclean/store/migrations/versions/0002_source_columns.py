@@ -15,3 +15,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("source_files", sa.Column("columns_json", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("source_files", "columns_json")

@@ -23,3 +23,7 @@ def upgrade() -> None:
         sa.Column("recorded_at", sa.Text(), nullable=False),
         sa.Column("tool_version", sa.Text(), nullable=False),
     )
+
+
+def downgrade() -> None:
+    op.drop_table("run_ledger")

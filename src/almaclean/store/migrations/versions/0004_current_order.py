@@ -16,3 +16,7 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("source_files", sa.Column("current_order", sa.BigInteger(), nullable=True))
     op.execute("UPDATE source_files SET current_order = id")
+
+
+def downgrade() -> None:
+    op.drop_column("source_files", "current_order")

@@ -14,3 +14,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("run_ledger", sa.Column("source_file_ids", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("run_ledger", "source_file_ids")

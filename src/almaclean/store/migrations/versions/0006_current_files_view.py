@@ -27,3 +27,7 @@ def upgrade() -> None:
             LIMIT 1
         )
     """)
+
+
+def downgrade() -> None:
+    op.execute("DROP VIEW current_files")

@@ -18,10 +18,14 @@ Revision ID: 0007
 import sqlalchemy as sa
 from alembic import op
 
+from almaclean.store.schema import refuse_downgrade, rows_in
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
+REWRITES = "the stored rows of every file, as rows stored by content"
+ROWS_PER_SECOND = 55_000  # measured on a busy 2-core machine (a 1M-row database)
 
 KIND_TABLES = ("p2e_lines", "portfolios", "po_lines", "extended_export_rows")
 FILE_KEY = ("source_file_id", "row_number")
@@ -73,3 +77,12 @@ def upgrade() -> None:
         op.execute(f"ALTER TABLE {table}_content RENAME TO {table}")
     op.execute("UPDATE source_files SET content_rows = 0 WHERE content_rows IS NULL")
     op.execute("DROP TABLE raw_rows")
+
+
+def rows_to_rewrite(conn) -> int:
+    return rows_in(conn, KIND_TABLES)
+
+
+def downgrade() -> None:
+    raise refuse_downgrade(revision, "rows stored by content", "it rebuilt the portfolio, P2E line, PO line and "
+                           "Extended Export tables, and rows stored since are shared between files")

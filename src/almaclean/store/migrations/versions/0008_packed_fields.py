@@ -13,10 +13,14 @@ Revision ID: 0008
 import sqlalchemy as sa
 from alembic import op
 
+from almaclean.store.schema import refuse_downgrade, rows_in
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
+REWRITES = "the stored rows of every file, their columns packed into one"
+ROWS_PER_SECOND = 55_000  # measured on a busy 2-core machine (a 1M-row database)
 
 KEYS = {"p2e_lines": "legacy_id", "portfolios": "portfolio_id", "extended_export_rows": "portfolio_id",
         "po_lines": "po_line"}
@@ -56,3 +60,12 @@ def upgrade() -> None:
                    f"SELECT row_id, hash_a, hash_b, {key}, {packed(LAYOUT[table], unit)}, raw_cells FROM {table}")
         op.execute(f"DROP TABLE {table}")
         op.execute(f"ALTER TABLE {table}_packed RENAME TO {table}")
+
+
+def rows_to_rewrite(conn) -> int:
+    return rows_in(conn, KEYS)
+
+
+def downgrade() -> None:
+    raise refuse_downgrade(revision, "packed fields", "it rebuilt the portfolio, P2E line, PO line and Extended "
+                           "Export tables")

@@ -32,3 +32,7 @@ def upgrade() -> None:
             csv_file         TEXT NOT NULL
         )""")
     op.execute("CREATE INDEX fetched_reports_source ON fetched_reports (source_file_id)")
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE fetched_reports")

@@ -23,3 +23,7 @@ def upgrade() -> None:
         sa.Column("started_at", sa.Text(), nullable=False),
         sa.Column("source_file_ids", sa.Text(), nullable=False),
     )
+
+
+def downgrade() -> None:
+    op.drop_table("run_leases")
