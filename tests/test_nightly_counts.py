@@ -32,7 +32,7 @@ def test_nightly_gives_the_partition_the_p2e_run_gives_on_the_same_files(tmp_pat
     report = (night.folder / "EDU01" / "report.md").read_text(encoding="utf-8")
     assert f"As `almaclean p2e` counts them: {summary['partition']}." in report
     assert "'review' also holds the duplicates to copy to their keeper first" in report
-    assert f"    {summary['partition']}" in night.lines()
+    assert f"    decided: {summary['partition']}" in night.lines()
     assert night.as_json()["institutions"][0]["partition"] == summary["partition"]
     # the findings describe the same portfolios: every duplicate is one finding
     buckets = summary["buckets"]
