@@ -34,19 +34,21 @@ PREVIOUS_FINDINGS = "previous-findings"   # input role
 CZ_TITLES = "cz-titles"                   # input role: CZ collection title lists
 PREVIOUS_FINDINGS_FILE = "previous_findings.csv"
 RUN_FACTS = ("run_id", "previous_run_id", "files", "error")   # recorded per nightly institution
+LATER_FACTS = ("reused_from",)   # recorded too, absent from older bundles
 
 
 def run_record(run: InstitutionRun) -> dict:
     """A nightly institution's entry in bundle.json: what a re-run cannot reproduce (the run ids
     the database gave, the inbox files and whether each was new, the error) plus status."""
     return {"code": run.institution, "folder": run.folder, "status": run.status,
-            **{name: getattr(run, name) for name in RUN_FACTS}}
+            **{name: getattr(run, name) for name in RUN_FACTS + LATER_FACTS}}
 
 
 def institution_run(record: dict) -> InstitutionRun:
     """The InstitutionRun of a bundle entry (counts are recomputed by the re-run)."""
     return InstitutionRun(record["code"], record["status"], record["folder"],
-                          **{name: record[name] for name in RUN_FACTS})
+                          **{name: record[name] for name in RUN_FACTS},
+                          **{name: record.get(name) for name in LATER_FACTS})
 
 
 def write_back(engine: Engine, source_file_id: int, folder: Path, stored: StoredTable | None = None) -> Path:
@@ -188,6 +190,20 @@ def p2e_bundle(folder: Path, inputs: list[dict], *, institution: str, set_header
     return write_bundle(Path(folder), flow="p2e", parameters=parameters, inputs=inputs)
 
 
+def previous_findings_file(institution_folder: Path) -> Path:
+    """Where a nightly run's bundle keeps the previous findings an institution was compared with."""
+    institution_folder = Path(institution_folder)
+    return institution_folder.parent / INPUTS_FOLDER / institution_folder.name / PREVIOUS_FINDINGS_FILE
+
+
+def keep_previous_findings(institution_folder: Path, findings) -> None:
+    """The previous findings an institution's task compared with, kept for the bundle as it
+    goes (nightly_bundle then need not read them from the database again)."""
+    path = previous_findings_file(institution_folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_findings(path, findings)
+
+
 def nightly_bundle(run_folder: Path, engine: Engine, *, institutions: list[dict],
                    inbox_files: dict[str, dict[str, list[Path]]], mappings: dict[str, Path | None],
                    analysed: dict[str, dict[str, list[int]]]) -> Path:
@@ -205,9 +221,10 @@ def nightly_bundle(run_folder: Path, engine: Engine, *, institutions: list[dict]
         if mapping_record:
             inputs.append(mapping_record | {"institution": entry["code"]})
         if entry.get("previous_run_id") is not None:
-            (run_folder / place).mkdir(parents=True, exist_ok=True)
-            kept = write_findings(run_folder / place / PREVIOUS_FINDINGS_FILE,
-                                  run_findings(engine, entry["previous_run_id"]))
+            kept = run_folder / place / PREVIOUS_FINDINGS_FILE
+            if not kept.is_file():   # else its task kept them already (keep_previous_findings)
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                write_findings(kept, run_findings(engine, entry["previous_run_id"]))
             inputs.append(input_record(PREVIOUS_FINDINGS, kept, run_folder, original=None,
                                        institution=entry["code"], run_id=entry["previous_run_id"]))
     return write_bundle(run_folder, flow="nightly", parameters={"institutions": institutions}, inputs=inputs)

@@ -10,6 +10,9 @@ a version is open from the run where it appeared or changed until the run that e
 The findings of a succeeded run are the versions open at it, and its changes are the diff of
 those with the findings of the run before (nightly.changes.compare, as the run itself
 computed them), resolved or no longer a duplicate as the ending version says.
+
+A run's sources_json names the stored files it analysed, per kind, and under "reuse" what a
+later run whose inputs are the same reuses instead of analysing again (nightly/reuse.py).
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ FAILED = "failed"
 STORED_CHANGE_COLUMNS = ("portfolio_id", "mms_id", "change", "what_changed", "outcome", "previous_outcome", "keeper",
                          "previous_keeper")
 VERSIONS = nightly_finding_versions.name
+REUSE_KEY = "reuse"   # in sources_json, beside the stored file ids per kind
 
 
 def _now() -> str:
@@ -83,10 +87,11 @@ def run_changes(engine: Engine, run_id: int) -> pl.DataFrame:
 
 
 def record_success(engine: Engine, run_id: int, findings: pl.DataFrame, changes: pl.DataFrame,
-                   sources: dict[str, list[int]]) -> None:
+                   sources: dict[str, list[int]], reuse: dict | None = None) -> None:
     """What changed in the findings, and the 'succeeded' status, in one transaction: a finding
     that differs in any column from its open version closes it and opens a new one; an open
-    version with no finding now is closed as `changes` says (resolved or no longer a duplicate)."""
+    version with no finding now is closed as `changes` says (resolved or no longer a duplicate).
+    reuse: what a later run needs to reuse this one's results (reuse_facts), kept with its sources."""
     now = findings.select(FINDING_COLUMNS)
     with write_transaction(engine) as conn:
         institution = conn.execute(text("SELECT institution_code FROM nightly_runs WHERE id = :r"),
@@ -106,10 +111,35 @@ def record_success(engine: Engine, run_id: int, findings: pl.DataFrame, changes:
                                                           pl.lit(run_id, dtype=pl.Int64).alias("first_run_id")))
         conn.execute(text(query("nightly_finish_run")), {
             "run_id": run_id, "finished_at": _now(), "status": SUCCEEDED, "error": None,
-            "sources_json": json.dumps(sources, sort_keys=True), "findings": findings.height,
+            "sources_json": _sources_json(sources, reuse), "findings": findings.height,
         })
     log.info("nightly run #%d recorded: %d findings, %d new or changed versions stored, %d ended", run_id,
              findings.height, opening.height, closing.height)
+
+
+def record_reuse(engine: Engine, run_id: int, findings: int, sources: dict[str, list[int]], reuse: dict) -> None:
+    """A run that reused its previous run's results: its findings are the open versions already
+    stored (nothing opens or ends), so only the 'succeeded' status and its sources are written."""
+    with write_transaction(engine) as conn:
+        conn.execute(text(query("nightly_finish_run")), {
+            "run_id": run_id, "finished_at": _now(), "status": SUCCEEDED, "error": None,
+            "sources_json": _sources_json(sources, reuse), "findings": findings,
+        })
+    log.info("nightly run #%d recorded: the %d findings of run #%s, unchanged", run_id, findings,
+             reuse.get("analysed_in"))
+
+
+def _sources_json(sources: dict[str, list[int]], reuse: dict | None) -> str:
+    return json.dumps({**sources, **({REUSE_KEY: reuse} if reuse else {})}, sort_keys=True)
+
+
+def reuse_facts(engine: Engine, run_id: int) -> dict | None:
+    """What run_id recorded for reuse (its inputs' fingerprint, the run that analysed them, the
+    P2E counts and what was not checked), or None (an older run, or not succeeded)."""
+    with engine.connect() as conn:
+        recorded = conn.execute(text("SELECT sources_json FROM nightly_runs WHERE id = :r AND status = :s"),
+                                {"r": run_id, "s": SUCCEEDED}).scalar()
+    return json.loads(recorded).get(REUSE_KEY) if recorded else None
 
 
 def record_failure(engine: Engine, run_id: int, error: str) -> None:

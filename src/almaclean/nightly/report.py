@@ -52,11 +52,12 @@ class InstitutionRun:
     outcomes: dict[str, int] = field(default_factory=dict)
     partition: str | None = None     # how the P2E portfolios divide, in the words of `almaclean p2e`
     error: str | None = None
+    reused_from: int | None = None   # the run whose analysis of the very same inputs this one reuses
 
-    def count(self, result: P2EResult, findings: pl.DataFrame, changes: pl.DataFrame) -> None:
-        """Set the counts of a succeeded run from its analysis, findings and changes."""
+    def count(self, counts: dict[str, int], findings: pl.DataFrame, changes: pl.DataFrame) -> None:
+        """Set the counts of a succeeded run from its analysis' counts, findings and changes."""
         self.changes, self.outcomes = change_counts(changes), outcome_counts(findings)
-        self.partition = partition(result.counts) if all(b in result.counts for b in BUCKETS) else None
+        self.partition = partition(counts) if all(b in counts for b in BUCKETS) else None
 
 
 # Why the findings' outcomes and the P2E buckets differ while describing the same portfolios.
@@ -103,6 +104,10 @@ def institution_markdown(run: InstitutionRun, changes: pl.DataFrame | None) -> s
         lines += [f"Run #{run.run_id}: the first succeeded run of this institution, so every finding is new.", ""]
     else:
         lines += [f"Run #{run.run_id}, compared with run #{run.previous_run_id}.", ""]
+    if run.status == "succeeded" and run.reused_from is not None:
+        lines += [f"Unchanged since run #{run.reused_from}: the stored files, options and almaclean rules are "
+                  "the ones it analysed, so they were not analysed again and its findings stand as they were. "
+                  f"Its P2E report ({P2E_FOLDER}/ in the folder of run #{run.reused_from}) still holds.", ""]
     fetched = [[f["report"], f["kind"], f["status"], f["rows"], f["file"]] for f in run.files if f.get("report")]
     if fetched:
         lines += ["## Alma Analytics reports fetched", "",
@@ -116,7 +121,8 @@ def institution_markdown(run: InstitutionRun, changes: pl.DataFrame | None) -> s
     counts = [[c, run.changes.get(c, 0)] for c in SUMMARY_COUNTS]
     lines += ["## Changes", "", markdown_table(["change", "portfolios"], counts),
               "", "Findings now: " + ", ".join(f"{o} {run.outcomes.get(o, 0)}" for o in OUTCOMES)
-              + f". The P2E report of this run is in {P2E_FOLDER}/.", ""]
+              + (f". The P2E report of this run is in {P2E_FOLDER}/." if run.reused_from is None else
+                 f". The P2E report is run #{run.reused_from}'s ({P2E_FOLDER}/ in its folder)."), ""]
     if run.partition:
         lines += [f"As `almaclean p2e` counts them: {run.partition}. {FINDINGS_VS_BUCKETS}", ""]
     by = {c: changes.filter(pl.col("change") == c) for c in CHANGES}
@@ -188,12 +194,21 @@ def write_institution_report(folder: Path, run: InstitutionRun, changes: pl.Data
     return markdown
 
 
+def _summary_entry(run: InstitutionRun) -> dict:
+    """An institution in summary.json; reused_from only when it was (a bundle made before it
+    existed re-writes the same bytes)."""
+    entry = asdict(run)
+    if entry["reused_from"] is None:
+        del entry["reused_from"]
+    return entry
+
+
 def write_summary(run_folder: Path, runs: list[InstitutionRun]) -> str:
     """summary.md and summary.json of the whole run; returns the markdown."""
     run_folder = Path(run_folder)
     markdown = summary_markdown(runs)
     _write_text(run_folder / SUMMARY_MD, markdown)
-    payload = {"institutions": [asdict(r) for r in runs],
+    payload = {"institutions": [_summary_entry(r) for r in runs],
                "failed": [r.institution for r in runs if r.status != "succeeded"]}
     write_json(run_folder / SUMMARY_JSON, payload)
     log.info("nightly summary written to %s", run_folder)

@@ -25,25 +25,28 @@ import polars as pl
 from sqlalchemy import Engine
 
 from almaclean.bundle.ledger import record_run
+from almaclean.bundle.runs import keep_previous_findings, previous_findings_file
 from almaclean.errors import AlmacleanError, InputError
 from almaclean.invocation import command_line
 from almaclean.kinds import load_mapping
 from almaclean.nightly import history
-from almaclean.nightly.changes import NEW, findings_and_changes
+from almaclean.nightly.changes import NEW, compare, findings_and_changes
 from almaclean.nightly.inbox import inbox_listing, institutions_in, mapping_file
 from almaclean.nightly.report import (
-    CHANGES_CSV, P2E_FOLDER, REPORT_MD, SUMMARY_MD, InstitutionRun, write_institution_files, write_institution_report,
-    write_summary,
+    CHANGES_CSV, P2E_FOLDER, REPORT_MD, SUMMARY_MD, InstitutionRun, write_changes, write_institution_files,
+    write_institution_report, write_summary,
 )
+from almaclean.nightly.reuse import inputs_fingerprint
 from almaclean.p2e.analyse import P2EResult, analyse_p2e
 from almaclean.p2e.report import evidence_lines
 from almaclean.services import options
-from almaclean.services.p2e import p2e_decisions
 from almaclean.services.fetch import fetch_sources
-from almaclean.services.p2e import stored_extra_cells
+from almaclean.services.p2e import p2e_decisions, stored_extra_cells
 from almaclean.store.ingest import ingest_files
 from almaclean.store.leases import Lease, run_lease
-from almaclean.store.load import current_frame, present_columns, sources_by_id, unmapped_headers
+from almaclean.store.load import (
+    current_frame, current_sources, present_columns, sources_by_id, sources_frame, unmapped_headers,
+)
 from almaclean.store.locks import exclusive
 from almaclean.write.atomic import publish_run_folder, unique_folder_names
 from almaclean.write.staging import staging_folder
@@ -149,6 +152,10 @@ def institution_lines(result: InstitutionResult) -> list[str]:
         lines.append(f"  changes since run #{run.previous_run_id}: {counts}")
     lines += [f"  not checked: {text}" for text in result.not_checked] or ["  not checked: nothing (every rule was "
                                                                            "checked)"]
+    if run.reused_from is not None:
+        lines.append(f"  unchanged since run #{run.reused_from} (the same stored files, options and rules): not "
+                     f"analysed again, its findings and its {P2E_FOLDER}/ still hold")
+        return lines + [f"  wrote {run.folder}/{REPORT_MD}, {run.folder}/{CHANGES_CSV}"]
     lines.append(f"  wrote {run.folder}/{REPORT_MD}, {run.folder}/{CHANGES_CSV}, {run.folder}/{P2E_FOLDER}/")
     return lines
 
@@ -173,8 +180,11 @@ def ingest_inbox(engine: Engine, folder: Path, institution: str, *, fetched: fro
     return files
 
 
-def load_current(engine: Engine, institution: str) -> dict[str, pl.DataFrame]:
-    frames = {kind: current_frame(engine, institution, kind) for kind in ANALYSED_KINDS}
+def load_current(engine: Engine, institution: str, current: dict[str, list[int]] | None = None
+                 ) -> dict[str, pl.DataFrame]:
+    """The rows of the institution's current stored files (current: their ids, current_stored's)."""
+    frames = {kind: (current_frame(engine, institution, kind) if current is None else
+                     sources_frame(engine, kind, current[kind])) for kind in ANALYSED_KINDS}
     if frames["portfolios"].is_empty():
         raise AlmacleanError(f"no portfolio export stored for institution {institution!r}: put one in its "
                              "inbox folder (portfolios/)")
@@ -207,6 +217,7 @@ def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
     InstitutionFailed once the failure is recorded (its run row 'failed') and its report.md written."""
     if folder.exists():
         shutil.rmtree(folder)
+    previous_findings_file(folder).unlink(missing_ok=True)   # an earlier attempt's
     folder.mkdir(parents=True)
     run = InstitutionRun(institution, "failed", folder.name)
     result = InstitutionResult(run)
@@ -214,24 +225,34 @@ def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
         run.run_id = history.start_run(engine, institution)
         fetched = fetch_sources(engine, inbox / institution, institution)
         run.files = fetched.files + ingest_inbox(engine, inbox / institution, institution, fetched=fetched.kinds)
-        frames = load_current(engine, institution)
         lease = Lease(engine, "nightly", lease_id)
-        lease.hold(i for ids in analysed_sources(frames).values() for i in ids)   # all there, and kept there
-        analysis = analyse(engine, frames)
+        current = current_stored(engine, institution)
+        lease.hold(i for ids in current.values() for i in ids)   # all there, and kept there
+        fingerprint = stored_fingerprint(engine, current, inbox / institution)
         previous = history.previous_run(engine, institution, run.run_id)
-        before = history.run_findings(engine, previous) if previous is not None else None
-        findings, changes = findings_and_changes(analysis, before, frames["portfolios"]["portfolio_id"])
         run.previous_run_id = previous
-        run.count(analysis, findings, changes)
+        facts = history.reuse_facts(engine, previous) if previous is not None else None
+        if facts is not None and facts.get("fingerprint") == fingerprint:
+            _reuse(engine, run, result, folder, facts)
+            return result
+        frames = load_current(engine, institution, current)
+        analysis = analyse(engine, frames)
+        before = history.run_findings(engine, previous) if previous is not None else None
+        if before is not None:
+            keep_previous_findings(folder, before)
+        findings, changes = findings_and_changes(analysis, before, frames["portfolios"]["portfolio_id"])
+        run.count(analysis.counts, findings, changes)
         # Files first, then the record: a run whose files could not be written is not the one
         # the next run compares with.
         write_institution_files(folder, analysis, changes)
         result.analysed = analysed_sources(frames)
-        history.record_success(engine, run.run_id, findings, changes, result.analysed)
-        run.status = "succeeded"
         result.counts = dict(analysis.counts)
         result.not_checked = [text for item, text in evidence_lines(analysis, without_po_lines=False)
                               if item != "evidence"]
+        history.record_success(engine, run.run_id, findings, changes, result.analysed,
+                               reuse={"fingerprint": fingerprint, "analysed_in": run.run_id, "analysed": result.analysed,
+                                      "counts": result.counts, "not_checked": result.not_checked})
+        run.status = "succeeded"
         result.markdown = write_institution_report(folder, run, changes)
         return result
     except Exception as exc:  # recorded and reported here; the caller decides what happens next
@@ -245,10 +266,43 @@ def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
             run.error = f"{type(exc).__name__}: {exc}"
             log.exception("nightly run of %s failed", institution)
         run.status, run.changes, run.outcomes, run.partition = "failed", {}, {}, None
+        previous_findings_file(folder).unlink(missing_ok=True)   # the bundle keeps no input of a failed run
         result.analysed, result.counts, result.not_checked = {}, {}, []
         _record_failure(engine, run)
         result.markdown = write_institution_report(folder, run, None)
         raise InstitutionFailed(result) from exc
+
+
+def current_stored(engine: Engine, institution: str) -> dict[str, list[int]]:
+    """The ids of the institution's current stored files, per analysed kind (what load_current reads)."""
+    return {kind: sorted(int(i) for i in current_sources(engine, institution, kind)["id"]) for kind in ANALYSED_KINDS}
+
+
+def stored_fingerprint(engine: Engine, current: dict[str, list[int]], inbox: Path) -> str:
+    """reuse.inputs_fingerprint of these stored files (by the sha256 of each) and the inbox's mapping."""
+    sha = dict(sources_by_id(engine, [i for ids in current.values() for i in ids]).select("id", "sha256").iter_rows())
+    mapping = mapping_file(inbox)
+    return inputs_fingerprint({kind: [sha[i] for i in ids] for kind, ids in current.items()},
+                              mapping=mapping.read_bytes() if mapping else None)
+
+
+def _reuse(engine: Engine, run: InstitutionRun, result: InstitutionResult, folder: Path, facts: dict) -> None:
+    """The run whose inputs are those of its previous run: that run's findings, unchanged (every
+    one "open"), its counts and not-checked lines; changes.csv and report.md written, no p2e/
+    (report.md names the run whose p2e/ still holds)."""
+    findings = history.run_findings(engine, run.previous_run_id)
+    keep_previous_findings(folder, findings)
+    changes = compare(findings, findings, findings.get_column("portfolio_id"))
+    run.reused_from = int(facts["analysed_in"])
+    run.count(facts["counts"], findings, changes)
+    write_changes(folder, changes)
+    result.analysed = {kind: [int(i) for i in ids] for kind, ids in facts["analysed"].items()}
+    result.counts, result.not_checked = dict(facts["counts"]), list(facts["not_checked"])
+    history.record_reuse(engine, run.run_id, findings.height, result.analysed, facts)
+    run.status = "succeeded"
+    result.markdown = write_institution_report(folder, run, changes)
+    log.info("nightly run #%s of %s: inputs unchanged since run #%s, its findings reused", run.run_id,
+             run.institution, run.reused_from)
 
 
 def institution_or_failure(engine: Engine, inbox: Path, institution: str, folder: Path,

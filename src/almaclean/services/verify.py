@@ -22,8 +22,8 @@ from almaclean.errors import AlmacleanError, InputError
 from almaclean.kinds import load_mapping
 from almaclean.nightly.changes import findings_and_changes
 from almaclean.nightly.report import (
-    P2E_FOLDER, REPORT_MD, SUMMARY_JSON, SUMMARY_MD, read_findings, write_institution_files, write_institution_report,
-    write_summary,
+    CHANGES_CSV, P2E_FOLDER, REPORT_MD, SUMMARY_JSON, SUMMARY_MD, read_findings, write_changes, write_institution_files,
+    write_institution_report, write_summary,
 )
 from almaclean.p2e.report import write_report
 from almaclean.store.db import describe, open_database, sqlite_url
@@ -122,9 +122,13 @@ def _rerun_nightly(run: Path, bundle: dict, out: Path, engine: Engine) -> list[s
         institution, changes = institution_run(entry), None
         if entry["status"] == "succeeded":
             result, findings, changes = _reanalyse(run, bundle, entry, _previous_findings(run, bundle, entry), engine)
-            institution.count(result, findings, changes)
-            write_institution_files(folder, result, changes)
-            compared.append(f"{entry['folder']}/")
+            institution.count(result.counts, findings, changes)
+            if institution.reused_from is None:
+                write_institution_files(folder, result, changes)
+                compared.append(f"{entry['folder']}/")
+            else:   # its findings were reused: the re-analysis must give them unchanged, every one still open
+                write_changes(folder, changes)
+                compared += [f"{entry['folder']}/{CHANGES_CSV}", f"{entry['folder']}/{REPORT_MD}"]
         else:
             compared.append(f"{entry['folder']}/{REPORT_MD}")
         write_institution_report(folder, institution, changes)
