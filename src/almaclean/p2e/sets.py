@@ -24,7 +24,7 @@ from almaclean.p2e.match import DELETABLE_VERDICTS, EVIDENCE_RULES
 from almaclean.p2e.sources import E_INVENTORY, GUIDE, MANUAL_JOBS, PORTFOLIO_LOADER, POST_MIGRATION_CLEANUP
 
 from almaclean.write.csvfile import write_id_set
-from almaclean.write.atomic import atomic_path
+from almaclean.write.atomic import atomic_path, make_folder
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def plan_sets(frame: pl.DataFrame, *, group: str, id_column: str, size: int = DE
 
 def write_sets(folder: Path, plan: pl.DataFrame, *, header: str = DEFAULT_HEADER) -> pl.DataFrame:
     """Write each planned file (header line, then one id per line). Returns group, file, ids."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     for (file,), part in plan.group_by("file", maintain_order=True):
         write_id_set(folder / file, part.get_column("id"), header=header)
     summary = plan.group_by("group", "file", maintain_order=True).agg(pl.len().alias("ids"))

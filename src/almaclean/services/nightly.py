@@ -48,7 +48,7 @@ from almaclean.store.load import (
     current_frame, current_sources, present_columns, sources_by_id, sources_frame, unmapped_headers,
 )
 from almaclean.store.locks import exclusive
-from almaclean.write.atomic import publish_run_folder, unique_folder_names
+from almaclean.write.atomic import make_folder, publish_run_folder, unique_folder_names
 from almaclean.write.staging import staging_folder
 
 log = logging.getLogger(__name__)
@@ -327,7 +327,7 @@ def _refused_code(code: str, inbox: Path) -> str | None:
 def _refused(code: str, folder: Path, why: str) -> InstitutionResult:
     """The failed result of an inbox folder whose name is no institution code: nothing stored."""
     log.error("nightly: %s", why)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     run = InstitutionRun(code, "failed", folder.name, error=why)
     return InstitutionResult(run, write_institution_report(folder, run, None))
 
