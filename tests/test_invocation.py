@@ -127,8 +127,9 @@ def test_p2e_prints_the_run_again_with_every_option_and_it_works_from_another_fo
     from almaclean.sample.generator import generate
 
     sample = generate(tmp_path / "sample", seed=2, scale=0.1)
-    # a portfolio export without its PO line column: no PO-line evidence, so no deletion sets
-    pl.read_csv(sample.path("portfolios"), infer_schema=False).drop("PO Line Reference").write_csv(
+    # a portfolio export without its PO line columns: no PO-line evidence, so no deletion sets
+    pl.read_csv(sample.path("portfolios"), infer_schema=False).drop(
+        "PO Line Reference", "Portfolio Additional PO Lines").write_csv(
         tmp_path / "sample" / "no-po.csv")
     here = tmp_path / "here"
     here.mkdir()

@@ -5,6 +5,7 @@ import polars as pl
 import pytest
 
 from almaclean.normalize.coverage import (
+    UNREADABLE,
     UNSTATED,
     Coverage,
     contains,
@@ -51,7 +52,8 @@ def kbart_coverage(row: dict) -> Coverage:
         ("", UNSTATED),
         ("   ", UNSTATED),
         (None, UNSTATED),
-        ("Only local", UNSTATED),  # Extended Export COVERAGE_STATEMENT choice, not a range
+        # text with no range in it is not absent: it is a statement almaclean cannot read
+        ("Only local", UNREADABLE),
     ],
 )
 def test_parse_statement(text, expected):
@@ -99,10 +101,14 @@ def test_from_columns_rejects_what_it_cannot_read(start, end, embargo):
         ("Available from 1990. Most recent 1 year(s) not available.", "Available from 1997 until 2005.", True),
         ("Most recent 6 month(s) not available.", "Available from 2001. Most recent 1 year(s) not available.", True),
         ("Available from 2001. Most recent 1 year(s) not available.", "Most recent 6 month(s) not available.", False),
-        ("Available from 1990 until 1995. Available from 2000.", "Available from 2001.", None),  # gap in outer
+        # a range inside any one of the keeper's ranges is contained; one across the gap is not
+        ("Available from 1990 until 1995. Available from 2000.", "Available from 2001.", True),
+        ("Available from 1990 until 1995. Available from 2000.", "Available from 1991 until 1994.", True),
+        ("Available from 1990 until 1995. Available from 2000.", "Available from 1994 until 2001.", False),
         ("Available from 1990.", "Available from 1990 until 1995. Available from 2000.", True),
         ("", "", True),
-        ("Only local", "", True),
+        ("Only local", "", None),  # unreadable is not absent
+        ("Only local", "Only local", None),
         ("Available from 1990.", "", None),
         ("", "Available from 1990.", None),
     ],
@@ -144,7 +150,7 @@ def test_parse_statements_matches_parse_statement_row_by_row():
         "Available from 1990 until 1995. Available from 2000.",
     ]
     frame = parse_statements(pl.Series("coverage_statement", texts), current_year=NOW)
-    assert frame.columns == ["from_year", "to_year", "embargo_years", "stated", "exact"]
+    assert frame.columns == ["from_year", "to_year", "embargo_years", "stated", "exact", "readable"]
     assert [Coverage(**row) for row in frame.iter_rows(named=True)] == [
         parse_statement(text, current_year=NOW) for text in texts
     ]

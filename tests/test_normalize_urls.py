@@ -6,7 +6,10 @@ from urllib.parse import quote
 import polars as pl
 import pytest
 
-from almaclean.normalize.urls import strip_proxy, target_hosts, url_host
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from almaclean.normalize.urls import strip_proxies, strip_proxy, target_hosts, url_host
 from conftest import all_titles
 
 
@@ -125,3 +128,23 @@ def test_target_hosts_on_a_column_with_repeats_and_nulls():
         ],
     )
     assert target_hosts(urls).to_list() == ["jstor.org", None, "jstor.org", "muse.jhu.edu", "jstor.org", None]
+
+
+_HOSTS = st.sampled_from(["www.jstor.org", "muse.jhu.edu", "ezproxy.example.edu", "proxy.lib.example.edu",
+                          "www-jstor-org.ezproxy.example.edu", "0-www.jstor.org.lib.example.edu", "go.openathens.net"])
+_PATHS = st.sampled_from(["/login", "/LOGIN", "/login/", "/stable/1", "/redirector/example.edu", "", "/a/login"])
+_QUERIES = st.sampled_from(["", "?url=", "?qurl=", "?URL=", "?x=1&url=", "?url=https%3A%2F%2Fwww.jstor.org%2Fa"])
+
+
+@st.composite
+def _urls(draw):
+    inner = f"{draw(st.sampled_from(['https://', 'http://', '', 'www.']))}{draw(_HOSTS)}{draw(_PATHS)}"
+    query = draw(_QUERIES)
+    target = draw(st.none() | st.builds(lambda h, p: f"https://{h}{p}", _HOSTS, _PATHS))
+    return f"{draw(st.sampled_from(['', ' ']))}{inner}{query}{target or ''}{draw(st.sampled_from(['', ' ']))}"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_urls() | st.none() | st.text(max_size=30), max_size=20))
+def test_strip_proxies_on_a_column_is_strip_proxy_value_by_value(urls):
+    assert strip_proxies(pl.Series(urls, dtype=pl.String)).to_list() == [strip_proxy(u) for u in urls]

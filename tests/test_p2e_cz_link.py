@@ -11,7 +11,7 @@ import pytest
 from almaclean.kinds import read_cz_titles, read_kind
 from almaclean.p2e.analyse import analyse_p2e
 from almaclean.p2e.cz_link import (
-    COLLECTION_SHARE, CZ_LINK_COLUMNS, LINK_COLLECTION, LINK_PORTFOLIOS, MATCH_CHECK, MATCH_LINK,
+    COLLECTION_SHARE, CZ_LINK_COLUMNS, LINK_COLLECTION, LINK_PORTFOLIOS, MATCH_CHECK, MATCH_LINK, MATCH_NO_PLATFORM,
     POST_MIGRATION_CLEANUP,
 )
 from almaclean.p2e.match import PARTIAL
@@ -53,15 +53,17 @@ def test_groups_covered_at_95_percent_link_as_a_collection_20_percent_title_by_t
                            url=f"https://www.society.example.net/b{i}") for i in range(5)]
     lines = [line(f"0000001{i:02d}", provider="Example Press") for i in range(20)]
     lines += [line(f"0000002{i:02d}", provider="Example Society") for i in range(5)]
-    listed = [{"publication_title": f"Press Journal {i}", "online_identifier": issns[i]} for i in range(19)]
-    listed.append({"publication_title": "Society Bulletin 0", "print_identifier": issns[20]})
+    listed = [{"publication_title": f"Press Journal {i}", "online_identifier": issns[i],
+               "title_url": f"https://journals.press.example.org/j{i}"} for i in range(19)]
+    listed.append({"publication_title": "Society Bulletin 0", "print_identifier": issns[20],
+                   "title_url": "https://society.example.net/b0"})
     cz = write_kbart(tmp_path / "EXAMPLE_GLOBAL_ALLJOURNALS.txt", listed)
     result = run(big + small, lines, cz_titles=[cz])
     shares = {r["group"]: r for r in result.cz_link_groups.iter_rows(named=True)}
-    press = shares["Example Press - example.org"]
+    press = shares["Example Press - journals.press.example.org"]
     assert (press["portfolios"], press["matched"], press["share"]) == (20, 19, 0.95)
     assert press["share"] >= COLLECTION_SHARE and press["proposal"] == LINK_COLLECTION
-    society = shares["Example Society - example.net"]
+    society = shares["Example Society - society.example.net"]
     assert (society["matched"], society["share"], society["proposal"]) == (1, 0.2, LINK_PORTFOLIOS)
     found = candidates_of(result)
     assert set(found) == {p["portfolio_id"] for p in big[:19]} | {small[0]["portfolio_id"]}
@@ -76,8 +78,9 @@ def test_coverage_the_list_lacks_is_a_check_not_a_link_and_the_contained_row_win
     history = p2e_portfolio("Mens", "000000302", issn="1492-8647", coverage_statement="Available from 2001 until 2005.")
     cz = write_kbart(tmp_path / "ERUDIT.txt", [
         {"publication_title": "Mens (earlier)", "online_identifier": "1492-8647",
-         "date_first_issue_online": "1985", "date_last_issue_online": "1999"},
-        {"publication_title": "Mens", "online_identifier": "1492-8647", "date_first_issue_online": "2000"},
+         "date_first_issue_online": "1985", "date_last_issue_online": "1999", "title_url": "https://www.jstor.org/j"},
+        {"publication_title": "Mens", "online_identifier": "1492-8647", "date_first_issue_online": "2000",
+         "title_url": "https://www.jstor.org/j"},
     ])
     result = run([partial, history], [line("000000301"), line("000000302")], cz_titles=[cz])
     found = candidates_of(result)
@@ -147,7 +150,7 @@ def test_report_writes_the_candidates_csv_groups_csv_and_sheets(muse_sample, tmp
     groups = book.load_sheet("CZ link groups", dtypes="string").to_polars()
     assert "100.0%" in groups["share"].to_list()
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
-    assert any(step.startswith("6. Link to the CZ") and POST_MIGRATION_CLEANUP in step for step in summary["next_steps"])
+    assert any(step.startswith("7. Link to the CZ") and POST_MIGRATION_CLEANUP in step for step in summary["next_steps"])
 
 
 def test_junk_identifiers_are_no_evidence_on_either_side(tmp_path):
@@ -194,3 +197,72 @@ def test_the_closing_lines_name_the_lists_read_and_what_linking_and_grouping_gav
             "cz_link_groups.csv)") in lines
     assert (f"  local collections: {len(groups):,} P2E portfolios with no CZ duplicate in {len(collections):,} proposed "
             "local collection(s) (local_collections.csv, group-sets/)") in lines
+
+
+def test_a_p2e_copy_on_another_platform_is_not_linked_to_the_list(tmp_path):
+    # The same journal, ISSN shared: the P2E copy is hosted on JSTOR, the list is Project MUSE's.
+    on_jstor = p2e_portfolio("Mens", "000000320", issn="1492-8647", material_type="Journal",
+                             url="https://ezproxy.example.edu/login?url=https://www.jstor.org/journal/mens")
+    on_muse = p2e_portfolio("Mens", "000000321", issn="1492-8647", material_type="Journal",
+                            url="https://muse.jhu.edu/journal/501")
+    no_url = p2e_portfolio("Mens", "000000322", issn="1492-8647", material_type="Journal", url=None)
+    lines = [line(f"00000032{n}", provider="Johns Hopkins") for n in (0, 1, 2)]
+    cz = write_kbart(tmp_path / "PROJECTMUSE.txt", [{"publication_title": "Mens", "online_identifier": "1492-8647",
+                                                   "title_url": "https://muse.jhu.edu/pub/1/journal/501"}])
+    result = run([on_jstor, on_muse, no_url], lines, cz_titles=[cz])
+    found = candidates_of(result)
+    assert on_jstor["portfolio_id"] not in found
+    assert found[on_muse["portfolio_id"]]["match"] == MATCH_LINK
+    assert "P2E host: muse.jhu.edu, list host: muse.jhu.edu" in found[on_muse["portfolio_id"]]["evidence"]
+    assert found[no_url["portfolio_id"]]["match"].startswith(MATCH_NO_PLATFORM)
+    # group shares count the platform-matched titles only, of the portfolios the group keeps
+    shares = {r["group"]: r for r in result.cz_link_groups.iter_rows(named=True)}
+    assert shares["Johns Hopkins - muse.jhu.edu"]["matched"] == 1
+    assert "Johns Hopkins - jstor.org" not in shares and "Johns Hopkins" not in shares
+
+
+def test_review_rows_are_candidates_one_by_one_and_name_no_group(tmp_path):
+    k = keeper("Mens", issn="1492-8647", coverage_statement="Available from 2001.")
+    partial = p2e_portfolio("Mens", "000000330", issn="1492-8647", coverage_statement="Available from 1990.")
+    cz = write_kbart(tmp_path / "JSTOR.txt", [{"publication_title": "Mens", "online_identifier": "1492-8647",
+                                             "title_url": "https://www.jstor.org/j"}])
+    result = run([k, partial], [line("000000330", provider="JSTOR")], cz_titles=[cz])
+    row = candidates_of(result)[partial["portfolio_id"]]
+    assert row["group"] is None and row["evidence"].endswith("P2E portfolio: in review: partial or disjoint coverage")
+    assert result.cz_link_groups.height == 0  # a portfolio in review belongs to no local collection
+
+
+def _csv_rows(path) -> list[dict]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_group_named_in_any_output_is_a_local_collection(tmp_path):
+    # P2E portfolios of three providers and two platforms: kept, in review, relinked, with a proxy
+    k = keeper("Mens", issn="1492-8647", coverage_statement="Available from 2001.")
+    issns = valid_issns(4)
+    kept = [p2e_portfolio(f"Journal {n}", f"00000036{n}", issn=issns[n], material_type="Journal",
+                          url=f"https://ezproxy.example.edu/login?url=https://muse.jhu.edu/journal/{n}")
+            for n in range(3)]
+    jstor = p2e_portfolio("Journal 3", "000000363", issn=issns[3], url="https://www.jstor.org/journal/j3")
+    partial = p2e_portfolio("Mens", "000000364", issn="1492-8647", coverage_statement="Available from 1990.")
+    blank = p2e_portfolio("Local newsletter", "000000365", url="https://doi.org/10.3138/news.1")
+    lines = [line(f"00000036{n}", provider="Johns Hopkins" if n < 3 else "JSTOR " if n == 3 else "")
+             for n in range(6)]
+    cz = write_kbart(tmp_path / "PROJECTMUSE.txt", [
+        {"publication_title": f"Journal {n}", "online_identifier": issns[n],
+         "title_url": f"https://muse.jhu.edu/pub/1/journal/{n}"} for n in range(4)])
+    result = run([k, *kept, jstor, partial, blank], lines, cz_titles=[cz])
+    out = tmp_path / "out"
+    write_report(result, out)
+    collections = {r["group"] for r in _csv_rows(out / "local_collections.csv")}
+    assert collections == {"Johns Hopkins - muse.jhu.edu", "JSTOR - jstor.org", "doi.org/10.3138"}
+    named = {
+        "groups.csv": {r["group"] for r in _csv_rows(out / "groups.csv")},
+        "cz_link_candidates.csv": {r["group"] for r in _csv_rows(out / "cz_link_candidates.csv")} - {""},
+        "cz_link_groups.csv": {r["group"] for r in _csv_rows(out / "cz_link_groups.csv")},
+        "p2e_proxy_urls.csv": {r["group"] for r in _csv_rows(out / "p2e_proxy_urls.csv")},
+    }
+    for name, groups in named.items():
+        assert groups and groups <= collections, name
+    assert {r["group"] for r in _csv_rows(out / "cz_link_groups.csv")} == {"Johns Hopkins - muse.jhu.edu"}

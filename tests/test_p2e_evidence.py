@@ -13,7 +13,7 @@ from almaclean.normalize.coverage import contains, parse_statement
 from almaclean.p2e.analyse import REPEATED_ID_REASON, analyse_p2e
 from almaclean.p2e.classify import P2E_COLUMNS, PORTFOLIO_COLUMNS
 from almaclean.p2e.match import (
-    CONTAINED, EDITION_YEARS, NOT_CHECKED, OPEN_END, PO_LINES_RULE, SOME_IDENTIFIERS, coverage_verdict,
+    CONTAINED, EDITION_YEARS, NOT_CHECKED, OPEN_END, PO_LINES_RULE, coverage_verdict,
 )
 from almaclean.outputs.p2e_report import SETS_WITHHELD, WITHOUT_PO_LINES_OPTION, write_report
 from almaclean.outputs.p2e_sets import DeletionGuard, DeletionSetRefused, check_deletion_rows, plan_sets, write_deletion_sets
@@ -56,26 +56,40 @@ def test_one_shared_isbn_of_several_with_years_apart_is_a_different_edition():
     result = run([k, p], [line("000000102")])
     assert deleted(result) == set()
     assert review_reason(result, p["portfolio_id"]) == (
-        f"{EDITION_YEARS}: ISBN 9781111111113 shared, P2E bib published 2011, keeper bib 2015")
+        f"{EDITION_YEARS}: ISBN 9781111111113 shared, the P2E also has ISBN 9784444444446; "
+        "P2E bib published 2011, keeper bib 2015")
     assert EDITION_YEARS.startswith("different edition?")
 
 
-def test_one_shared_identifier_of_several_is_review_even_in_the_same_year():
+def test_the_p2e_print_isbn_beside_the_shared_e_isbn_is_one_resource():
+    # The P2E e-book carries its e-ISBN and the print ISBN of the same edition; the CZ keeper only
+    # the e-ISBN. An identifier absent from the keeper is no evidence of another work.
     k = keeper("Les Visionnaires", isbn="9781111111113", publication_date="2011", collection="Classiques Garnier")
     p = p2e_portfolio("Les visionnaires", "000000103", isbn="9784444444446; 9781111111113", publication_date="2011")
     result = run([k, p], [line("000000103")])
-    assert deleted(result) == set()
-    assert review_reason(result, p["portfolio_id"]) == (
-        f"{SOME_IDENTIFIERS}: keeper shares ISBN 9781111111113; the P2E has ISBN 9781111111113; ISBN 9784444444446")
+    assert deleted(result) == {p["portfolio_id"]}
+    row = result.deletion_candidates.row(0, named=True)
+    assert row["shared"] == "ISBN 9781111111113" and row["unshared"] == "ISBN 9784444444446"
+    assert "P2E only: ISBN 9784444444446" in row["evidence"]
 
 
-def test_single_shared_isbn_with_years_apart_is_review_and_a_year_apart_is_not():
+def test_the_p2e_print_issn_beside_the_shared_e_issn_is_one_resource():
+    k = keeper("Mens", issn="1927-9299", material_type="Journal")
+    p = p2e_portfolio("Mens", "000000109", issn="1492-8647; 1927-9299")
+    result = run([k, p], [line("000000109")])
+    assert deleted(result) == {p["portfolio_id"]}
+
+
+def test_an_exact_isbn_match_is_the_same_edition_whatever_the_years():
     k = keeper("A book", isbn="9781111111113", publication_date="2015", collection="Classiques Garnier")
-    far = p2e_portfolio("A book", "000000104", isbn="9781111111113", publication_date="c2012.")
-    near = p2e_portfolio("A book", "000000105", isbn="9781111111113", publication_date="2014-05-01")
-    unknown = p2e_portfolio("A book", "000000106", isbn="9781111111113")
-    result = run([k, far, near, unknown], [line("000000104"), line("000000105"), line("000000106")])
-    assert deleted(result) == {near["portfolio_id"], unknown["portfolio_id"]}
+    exact = p2e_portfolio("A book", "000000104", isbn="9781111111113", publication_date="c2012.")
+    two = p2e_portfolio("A book", "000000105", isbn="9781111111113; 9784444444446", publication_date="2014-05-01")
+    far = p2e_portfolio("A book", "000000106", isbn="9781111111113; 9784444444446", publication_date="2012")
+    unknown = p2e_portfolio("A book", "000000110", isbn="9781111111113; 9784444444446")
+    result = run([k, exact, two, far, unknown],
+                 [line("000000104"), line("000000105"), line("000000106"), line("000000110")])
+    # the exact match needs no year; a year apart is the same edition; a missing year does not block
+    assert deleted(result) == {exact["portfolio_id"], two["portfolio_id"], unknown["portfolio_id"]}
     assert review_reason(result, far["portfolio_id"]).startswith(f"{EDITION_YEARS}: ISBN 9781111111113 shared")
 
 
@@ -131,13 +145,15 @@ def test_one_collection_column_is_enough():
     assert "collection" not in result.not_checked and deleted(result) == {p["portfolio_id"]}
 
 
-def test_publication_year_not_checked_blocks_only_isbn_matches():
+def test_publication_year_not_checked_blocks_only_matches_with_an_unshared_isbn():
     book = keeper("A book", isbn="9781111111113", collection="Classiques Garnier")
-    pb = p2e_portfolio("A book", "000000204", isbn="9781111111113")
+    exact = p2e_portfolio("A book", "000000204", isbn="9781111111113")
+    unshared = p2e_portfolio("A book", "000000207", isbn="9781111111113; 9784444444446")
     k, p, l = _safe_duplicate(5)
-    result = run([book, pb, k, p], [line("000000204"), l], present=without("portfolios", "publication_date"))
-    assert deleted(result) == {p["portfolio_id"]}
-    assert review_reason(result, pb["portfolio_id"]) == (
+    result = run([book, exact, unshared, k, p], [line("000000204"), line("000000207"), l],
+                 present=without("portfolios", "publication_date"))
+    assert deleted(result) == {p["portfolio_id"], exact["portfolio_id"]}
+    assert review_reason(result, unshared["portfolio_id"]) == (
         f"{NOT_CHECKED} (publication year): the portfolio export has no 'Publication Date' column")
 
 
@@ -146,16 +162,18 @@ def test_presence_falls_back_to_columns_with_a_value():
     k, p, l = _safe_duplicate(6)
     result = analyse_p2e(frame([k, p], PORTFOLIO_COLUMNS), frame([l], P2E_COLUMNS), None)
     assert "coverage" not in result.not_checked
-    assert result.not_checked[PO_LINES_RULE] == ["portfolios.po_line", "p2e.po_number", "po-lines.po_line"]
+    assert result.not_checked[PO_LINES_RULE] == ["portfolios.po_line", "portfolios.additional_po_lines",
+                                                 "p2e.po_number", "po-lines.po_line"]
     assert result.not_checked["publication year"] == ["portfolios.publication_date"]
     assert result.not_checked_text[PO_LINES_RULE] == (
         f"{NOT_CHECKED} ({PO_LINES_RULE}): the portfolio export has no 'PO Line Reference' column, "
+        "the portfolio export has no 'Portfolio Additional PO Lines' column, "
         "the P2E file has no 'PO Number' column, no PO line export was given")
 
 
 # No PO-line evidence, no deletion sets ---------------------------------------------------------
 
-NO_PO = without("portfolios", "po_line") | {"p2e": ALL_PRESENT["p2e"] - {"po_number"}, "po-lines": frozenset()}
+NO_PO = without("portfolios", "po_line", "additional_po_lines") | {"p2e": ALL_PRESENT["p2e"] - {"po_number"}, "po-lines": frozenset()}
 
 
 def test_no_po_line_evidence_lists_candidates_but_writes_no_deletion_set(tmp_path):
@@ -168,7 +186,8 @@ def test_no_po_line_evidence_lists_candidates_but_writes_no_deletion_set(tmp_pat
     assert (tmp_path / "deletion_candidates.csv").read_text(encoding="utf-8").count(p["portfolio_id"]) == 1
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert summary["deletion_sets_written"] is False and summary["without_po_lines"] is False
-    assert summary["not_checked"] == {PO_LINES_RULE: ["portfolios.po_line", "p2e.po_number", "po-lines.po_line"]}
+    assert summary["not_checked"] == {PO_LINES_RULE: ["portfolios.po_line", "portfolios.additional_po_lines",
+                                                      "p2e.po_number", "po-lines.po_line"]}
     assert summary["next_steps"][1].startswith("2. Deletion sets: not written. There is no PO-line evidence")
     assert any(SETS_WITHHELD in line for line in summary["evidence"])
     sheet = fastexcel.read_excel(tmp_path / "p2e_report.xlsx").load_sheet("Summary", dtypes="string").to_polars()
@@ -219,7 +238,7 @@ def test_a_p2e_row_carrying_its_keepers_id_is_review_never_deletion(tmp_path):
 
 def _row(**kw) -> dict:
     return {"portfolio_id": new_id(), "keep_portfolio_id": new_id(), "keep_mms_id": new_id("99"),
-            "shared": "ISSN 1492-8647", "verdict": CONTAINED, "group": "Erudit", **kw}
+            "shared": "ISSN 1492-8647", "unshared": None, "verdict": CONTAINED, "group": "Erudit", **kw}
 
 
 def _rows(*rows: dict) -> pl.DataFrame:
@@ -278,7 +297,7 @@ def test_writer_refuses_and_writes_nothing(tmp_path, case, message):
     elif case == "rule not checked":
         guard = _guard(not_checked=["coverage"])
     elif case == "isbn rule not checked":
-        bad["shared"] = "ISBN 9781111111113"
+        bad["shared"], bad["unshared"] = "ISBN 9781111111113", "ISBN 9784444444446"
         guard = _guard(not_checked=["publication year"])
     else:
         guard = _guard(not_checked=[PO_LINES_RULE])
@@ -292,8 +311,8 @@ def test_writer_allows_po_lines_unchecked_only_when_asked(tmp_path):
     assert (tmp_path / "deletion-sets" / "Erudit_1.csv").exists()
 
 
-def test_publication_year_unchecked_lets_issn_rows_through(tmp_path):
-    check_deletion_rows(_rows(_row()), _guard(not_checked=["publication year"]))
+def test_publication_year_unchecked_lets_issn_rows_and_exact_isbn_rows_through(tmp_path):
+    check_deletion_rows(_rows(_row(), _row(shared="ISBN 9781111111113")), _guard(not_checked=["publication year"]))
 
 
 def test_write_report_refuses_before_writing_any_file(tmp_path):

@@ -26,7 +26,8 @@ def test_closed_line_with_a_keeper_is_ready_with_the_all_pols_step():
     assert row["target_portfolio_id"] == k["portfolio_id"] and row["target_mms_id"] == k["mms_id"]
     assert "set the filter of the 'Select PO Line' list to 'All POLs'" in row["steps"]
     assert "'Active POLs'" in row["steps"] and SEARCHING_PO_LINES in row["steps"]
-    assert row["steps"].startswith("1. On the P2E bib's Orders, Change Bib Reference")
+    assert row["steps"].startswith("1. Search the title (All Titles); on the P2E bib's Orders, Change Bib Reference")
+    assert "the keeper's CZ-linked record shows the order" in row["steps"]  # the guide's steps 9 and 19
     assert deleted(result) == set()  # the POL guard: relinked first, never in a deletion set
 
 
@@ -61,7 +62,7 @@ def test_pol_without_duplicate_is_kept_in_its_group_never_blocked_never_deleted(
                  [{"po_line": "POL-54", "status": "CLOSED"}])
     assert result.pol_relinks.height == 0
     groups = result.groups.filter(pl.col("portfolio_id") == lonely["portfolio_id"])
-    assert groups["group"].to_list() == ["Newsletter Press - example.org"]
+    assert groups["group"].to_list() == ["Newsletter Press - newsletter.example.org"]
     assert groups["po_lines"].to_list() == ["POL-54"]
     assert deleted(result) == set()
 
@@ -93,10 +94,9 @@ def test_a_match_to_review_without_a_keeper_stays_blocked_with_its_reason():
 
 def test_disagreeing_keepers_stay_blocked():
     journal = keeper("Native Plants Journal", issn="1522-8339")
-    book = keeper("Les Visionnaires", isbn="9782812412349", collection="Classiques Garnier")
-    torn = p2e_portfolio("Native plants journal", "000000055", issn="1522-8339", isbn="9782812412349",
-                         po_line="POL-55")
-    result = run([journal, book, torn], [line("000000055")], [{"po_line": "POL-55", "status": "CLOSED"}])
+    other = keeper("Native Plants Journal", issn="1492-8647", collection="Erudit")
+    torn = p2e_portfolio("Native plants journal", "000000055", issn="1522-8339; 1492-8647", po_line="POL-55")
+    result = run([journal, other, torn], [line("000000055")], [{"po_line": "POL-55", "status": "CLOSED"}])
     row = relink_rows(result)[torn["portfolio_id"]]
     assert row["blocked_reason"] == SEVERAL_KEEPERS and row["target_portfolio_id"] is None
 
@@ -114,11 +114,13 @@ def test_sample_closed_duplicates_are_ready_relinks_with_all_pols(sample):
     ready = 0
     for dup in closed:
         row = rows[(dup["po_line"], dup["portfolio_id"])]
-        assert "'All POLs'" in row["steps"]
         assert row["blocked_reason"] is None or not row["blocked_reason"].startswith("PO line")
         if row["blocked_reason"] is None:
             ready += 1
+            assert "'All POLs'" in row["steps"]
             assert row["target_mms_id"] == dup["keeper_mms_id"]
+        else:
+            assert row["steps"] is None
     assert ready >= 1
 
 

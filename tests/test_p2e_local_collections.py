@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from almaclean.normalize.urls import registrable_domain, strip_proxy
-from almaclean.p2e.groups import ADD_LOCAL_COLLECTION, POST_MIGRATION_CLEANUP, domain_of
+from almaclean.p2e.groups import domain_of
+from almaclean.p2e.sources import ADD_LOCAL_COLLECTION, MANAGING_LOCAL_PORTFOLIOS, POST_MIGRATION_CLEANUP
 from almaclean.outputs.p2e_report import write_report
 from conftest import analysed_sample, kbart_rows
 from test_p2e_rules import line, p2e_portfolio, run
@@ -58,15 +59,39 @@ def test_real_garnier_hosts_make_one_domain():
     assert {domain_of(u) for u in urls} == {"classiques-garnier.com"}
 
 
-def test_sub_domains_and_proxies_merge_into_one_group_with_the_provider():
+def test_proxies_are_stripped_and_each_host_of_one_provider_is_a_group_of_its_own():
     a = p2e_portfolio("Essais", "000000401", url="https://ezproxy.example.edu/login?url=https://num.classiques-garnier.com/a")
     b = p2e_portfolio("Théâtre", "000000402", url="https://www-classiques--garnier-com.ezproxy.example.edu/b")
     c = p2e_portfolio("Œuvres", "000000403", url="http://0-classiques-garnier.com.wam.library.example.edu/c")
-    result = run([a, b, c], [line(f"00000040{n}", provider="Classiques  Garnier") for n in (1, 2, 3)])
-    groups = result.groups.sort("portfolio_id")
-    assert set(groups["group"]) == {"Classiques Garnier - classiques-garnier.com"}
-    assert set(groups["provider"]) == {"Classiques Garnier"}
-    assert sorted(groups["host"]) == ["classiques-garnier.com", "classiques-garnier.com", "num.classiques-garnier.com"]
+    result = run([a, b, c], [line(f"00000040{n}", provider=p) for n, p in
+                             ((1, "Classiques  Garnier"), (2, "classiques garnier"), (3, "Classiques Garnier "))])
+    groups = dict(result.groups.select("portfolio_id", "group").iter_rows())
+    assert groups[b["portfolio_id"]] == groups[c["portfolio_id"]] == "Classiques Garnier - classiques-garnier.com"
+    assert groups[a["portfolio_id"]] == "Classiques Garnier - num.classiques-garnier.com"
+    assert set(result.groups["provider"]) == {"Classiques Garnier"}  # one provider, its most common spelling
+
+
+@pytest.mark.parametrize(("urls", "providers", "expected"), [
+    # one registrable domain, two products: two groups
+    (("https://muse.jhu.edu/journal/1", "https://press.jhu.edu/books/2"), (None, None),
+     ("muse.jhu.edu", "press.jhu.edu")),
+    (("https://ebookcentral.proquest.com/lib/x", "https://search.proquest.com/publication/1"), ("ProQuest", "ProQuest"),
+     ("ProQuest - ebookcentral.proquest.com", "ProQuest - search.proquest.com")),
+    # a shared resolver is split by DOI or handle prefix
+    (("https://doi.org/10.3138/a", "https://dx.doi.org/10.1353/b"), (None, None),
+     ("doi.org/10.3138", "doi.org/10.1353")),
+    (("http://hdl.handle.net/2027/mdp.1", "http://hdl.handle.net/1866/2"), ("HathiTrust", "Papyrus"),
+     ("HathiTrust - hdl.handle.net/2027", "Papyrus - hdl.handle.net/1866")),
+    # provider read case- and space-insensitively; a blank provider falls back to the host
+    (("https://www.jstor.org/stable/1", "https://jstor.org/stable/2"), ("JSTOR", " Jstor "),
+     ("JSTOR - jstor.org", "JSTOR - jstor.org")),
+    (("https://www.jstor.org/stable/1", "https://jstor.org/stable/2"), ("", None), ("jstor.org", "jstor.org")),
+])
+def test_groups_are_provider_and_platform(urls, providers, expected):
+    portfolios = [p2e_portfolio(f"Title {n}", f"00000045{n}", url=url) for n, url in enumerate(urls)]
+    result = run(portfolios, [line(f"00000045{n}", provider=provider) for n, provider in enumerate(providers)])
+    groups = dict(result.groups.select("portfolio_id", "group").iter_rows())
+    assert tuple(groups[p["portfolio_id"]] for p in portfolios) == expected
 
 
 @pytest.fixture(scope="module")
@@ -74,13 +99,13 @@ def sample_result(tmp_path_factory):
     return analysed_sample(tmp_path_factory.mktemp("groups-sample"), seed=7)
 
 
-def test_sample_groups_merge_garnier_sub_domains_and_carry_the_provider(sample_result):
+def test_sample_groups_are_one_per_provider_and_host(sample_result):
     _, result = sample_result
     garnier = result.groups.filter(pl.col("domain") == "classiques-garnier.com")
     assert set(garnier["host"]) >= {"classiques-garnier.com", "num.classiques-garnier.com"}
-    assert garnier["group"].n_unique() == 1
+    assert garnier["group"].n_unique() == garnier["host"].n_unique()
+    assert garnier["provider"].n_unique() == 1
     assert result.groups["provider"].null_count() == 0
-    assert not result.groups["group"].str.contains("num.classiques").any()
 
 
 def test_each_group_has_a_set_file_and_the_alma_steps_with_their_sources(sample_result, tmp_path):
@@ -93,6 +118,9 @@ def test_each_group_has_a_set_file_and_the_alma_steps_with_their_sources(sample_
         assert row["set_files"] and (tmp_path / "group-sets" / row["set_files"].split("; ")[0]).exists()
         assert "Add Local Electronic Collection" in row["steps"]
         assert ADD_LOCAL_COLLECTION in row["steps"] and POST_MIGRATION_CLEANUP in row["steps"]
+        # moving the standalone portfolios into the collection names Alma's screens and sources
+        assert "Electronic Portfolio Editor" in row["steps"] and MANAGING_LOCAL_PORTFOLIOS in row["steps"]
+        assert "Run a Job" in row["steps"]
     assert sum(int(r["portfolios"]) for r in rows) == result.groups.height
     readme = (tmp_path / "group-sets" / "README.txt").read_text(encoding="utf-8")
     assert "Add Local Electronic Collection" in readme and POST_MIGRATION_CLEANUP in readme
@@ -102,6 +130,6 @@ def test_summary_next_steps_say_how_to_make_the_local_collections(sample_result,
     _, result = sample_result
     write_report(result, tmp_path)
     steps = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["next_steps"]
-    local = [s for s in steps if s.startswith("Local collections (step 4)")]
+    local = [s for s in steps if s.startswith("Local collections (step 5)")]
     assert len(local) == 1 and ADD_LOCAL_COLLECTION in local[0]
-    assert not any(s.startswith("6. Link to the CZ") for s in steps)  # no CZ title list given
+    assert not any(s.startswith("7. Link to the CZ") for s in steps)  # no CZ title list given

@@ -82,30 +82,47 @@ def test_run_folder_follows_the_output_contract(tmp_path):
     assert [r[0] for r in deletion[1:]] == ["53200000000000001"]
     assert deletion[1][2:5] == ["53100000000000001", "99100000000000001", "Erudit Revues"]
     relinks = _csv(tmp_path / "pol_relinks.csv")
-    assert relinks[0] == ["po_line", "po_line_status", "portfolio_id", "mms_id", "target_portfolio_id",
-                          "target_mms_id", "blocked_reason"]
-    assert relinks[1] == ["POL-9", "ACTIVE", "53200000000000002", "99200000000000002", "53100000000000001",
-                          "99100000000000001", ""]
+    assert relinks[0] == ["po_line", "po_line_status", "portfolio_id", "mms_id", "title", "target_portfolio_id",
+                          "target_mms_id", "target_title", "blocked_reason"]
+    assert relinks[1] == ["POL-9", "ACTIVE", "53200000000000002", "99200000000000002", "Mens", "53100000000000001",
+                          "99100000000000001", "Mens", ""]
     review = _csv(tmp_path / "review.csv")
-    assert review[0] == ["portfolio_id", "mms_id", "reason", "candidate_keepers"]
+    assert review[0] == ["portfolio_id", "mms_id", "reason", "candidate_keepers", "legacy_id", "title", "keep_title",
+                         "p2e_coverage", "keep_coverage", "p2e_url", "keep_url", "local_data"]
     assert [r[0] for r in review[1:]] == ["53200000000000003"]
+    assert review[1][5:11] == ["Mens", "Mens", "Available from 1990.", "", "", "https://www.erudit.org/mens"]
     groups = _csv(tmp_path / "groups.csv")
     assert groups == [["portfolio_id", "group", "host", "po_lines"],
-                      ["53200000000000004", "example.org", "reports.example.org", ""]]
+                      ["53200000000000004", "reports.example.org", "reports.example.org", ""]]
+    proxies = _csv(tmp_path / "p2e_proxy_urls.csv")
+    assert proxies == [["portfolio_id", "mms_id", "group", "url", "url_without_proxy"],
+                       ["53200000000000004", "99200000000000004", "reports.example.org",
+                        "https://ezproxy.example.edu/login?url=https://reports.example.org/1",
+                        "https://reports.example.org/1"]]
+    assert _csv(tmp_path / "copy_to_keeper.csv")[0][:3] == ["portfolio_id", "mms_id", "title"]
 
     assert _csv(tmp_path / "deletion-sets" / "Erudit_Revues_1.csv") == [["Portfolio Id"], ["53200000000000001"]]
     readme = (tmp_path / "deletion-sets" / "README.txt").read_text(encoding="utf-8")
     for name, value in DELETE_JOB_PARAMETERS:
         assert f"{name}: {value}" in readme
-    assert (tmp_path / "group-sets" / "example.org_1.csv").exists()
+    assert (tmp_path / "group-sets" / "reports.example.org_1.csv").exists()
 
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert summary["deletion_candidates"] == counts["deletion_candidates"] == 1
     assert summary["pol_relinks"] == 1 and summary["review"] == 1 and summary["group_portfolios"] == 1
     assert summary["next_steps"][0].startswith("1. POL relinks")
 
+    assert summary["buckets"] == {"deletion_candidates": 1, "copy_first": 0, "pol_relink_portfolios_ready": 1,
+                                  "pol_relink_portfolios_blocked": 0, "review_only": 1, "group_portfolios": 1}
+    assert summary["partition"].startswith("4 P2E portfolios = 1 in deletion sets + 0 to copy to their keeper first")
+
     book = fastexcel.read_excel(tmp_path / "p2e_report.xlsx")
-    assert book.sheet_names[:5] == ["Summary", "Deletion candidates", "POL relinks", "Review", "Groups"]
+    assert book.sheet_names[:6] == ["Summary", "Deletion candidates", "POL relinks", "Review", "Copy first", "Groups"]
+    review_sheet = book.load_sheet("Review", dtypes="string").to_polars()
+    assert review_sheet.columns[6:11] == ["Keeper title", "P2E coverage", "Keeper coverage", "P2E URL (proxy removed)",
+                                          "Keeper URL (proxy removed)"]
+    relink_sheet = book.load_sheet("POL relinks", dtypes="string").to_polars()
+    assert relink_sheet["P2E title"].to_list() == ["Mens"] and relink_sheet["Keeper title"].to_list() == ["Mens"]
     sheet = book.load_sheet("Deletion candidates", dtypes="string").to_polars()
     assert sheet["P2E portfolio id"].to_list() == ["53200000000000001"]
     assert sheet["Shared identifiers"].to_list() == ["ISSN 1492-8647"]

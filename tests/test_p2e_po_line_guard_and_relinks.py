@@ -7,7 +7,7 @@ from polars.testing import assert_frame_equal
 
 from almaclean.p2e.match import DELETE, DISAGREE, NO_DUPLICATE, REVIEW, TITLE_ONLY
 from almaclean.p2e.relink import (
-    CANCELLED, CLOSED_RELINK_STEPS, NEEDS_REVIEW, NO_KEEPER_YET, RELINK_COLUMNS, RELINK_STEPS,
+    CANCELLED, CLOSED_RELINK_STEPS, COPY_STEP, NEEDS_REVIEW, NO_KEEPER_YET, RELINK_COLUMNS, RELINK_STEPS,
     SEVERAL_KEEPERS, UNKNOWN_STATUS_STEP, guarded_portfolios, po_line_links, po_line_status, relinks,
 )
 
@@ -97,13 +97,15 @@ def test_each_relink_row_says_ready_or_why_blocked_and_gives_the_steps():
     assert ready["steps"] == RELINK_STEPS and ready["source"] == "portfolio export"
     assert rows[P2]["steps"] == CLOSED_RELINK_STEPS and rows[P2]["blocked_reason"] is None
     assert rows[P3]["blocked_reason"] == CANCELLED + "; " + NEEDS_REVIEW + "partial or disjoint coverage"
-    assert rows[P3]["target_portfolio_id"] == K1 and rows[P3]["steps"] == RELINK_STEPS
+    # a blocked row has no relink steps: its reason says what to settle first
+    assert rows[P3]["target_portfolio_id"] == K1 and rows[P3]["steps"] is None
     assert rows[P4]["blocked_reason"] == SEVERAL_KEEPERS
     assert (rows[P4]["target_portfolio_id"], rows[P4]["target_mms_id"]) == (None, None)
-    assert rows[P4]["steps"] == UNKNOWN_STATUS_STEP + RELINK_STEPS
+    assert rows[P4]["steps"] is None
     assert rows[P5]["blocked_reason"] == NO_KEEPER_YET + TITLE_ONLY
-    assert rows[P5]["steps"] == CLOSED_RELINK_STEPS
+    assert rows[P5]["steps"] is None
     assert rows[P6]["blocked_reason"] == CANCELLED and rows[P6]["target_mms_id"] == KB1
+    assert rows[P6]["steps"] is None
 
 
 def test_portfolios_without_a_duplicate_or_a_decision_have_no_relink_row():
@@ -121,3 +123,26 @@ def test_relink_rows_sort_by_portfolio_then_po_line():
                          (P2, DELETE, "neither states coverage", K1, KB1)])
     result = relinks(frame, decided, None)
     assert result.select("portfolio_id", "po_line").rows() == [(P1, "POL-5"), (P2, "POL-1"), (P2, "POL-9")]
+
+
+def test_titles_of_both_sides_and_a_copy_step_for_local_data():
+    frame = p2e([(P1, B1, "POL-1", None), (P2, B2, "POL-2", None)]).with_columns(
+        pl.Series("title", ["Mens [electronic resource]", None]), pl.Series("p2e_title", [None, "Urban History"]))
+    decided = decisions([(P1, "copy first", "local data", K1, KB1), (P2, DELETE, "neither states coverage", K1, KB1)]
+                        ).with_columns(pl.lit("Mens").alias("keep_title"),
+                                       pl.Series("local_data", ["public note 'Law School users only'", None]))
+    rows = {r["portfolio_id"]: r for r in relinks(frame, decided, None).iter_rows(named=True)}
+    assert (rows[P1]["title"], rows[P1]["target_title"]) == ("Mens [electronic resource]", "Mens")
+    assert rows[P2]["title"] == "Urban History"
+    assert rows[P1]["steps"] == (COPY_STEP + "public note 'Law School users only'. " + UNKNOWN_STATUS_STEP
+                                 + RELINK_STEPS)
+    assert rows[P2]["steps"] == UNKNOWN_STATUS_STEP + RELINK_STEPS
+
+
+def test_additional_po_lines_guard_and_relink():
+    frame = p2e([(P1, B1, None, None)])
+    more = pl.DataFrame({"portfolio_id": [P1], "po_line": ["POL-7; POL-8"],
+                         "source": ["portfolio export (additional PO lines)"]})
+    assert guarded_portfolios(frame, None, more).to_dicts() == [{"portfolio_id": P1, "po_lines": "POL-7; POL-8"}]
+    result = relinks(frame, decisions([(P1, DELETE, "neither states coverage", K1, KB1)]), None, more)
+    assert result["po_line"].to_list() == ["POL-7", "POL-8"]

@@ -57,9 +57,11 @@ class Case:
 
     @property
     def safe_but_for_po_lines(self) -> bool:
+        # An exact match is the same resource whatever the years; a book whose P2E carries an ISBN
+        # the keeper lacks is another edition when the years are apart.
+        other_edition = self.book and self.identifiers == "one of several shared" and self.years_apart
         return (self.keeper_available and self.keeper_in_collection and self.coverage in SAFE_COVERAGE
-                and self.identifiers == "all shared" and not (self.book and self.years_apart)
-                and not self.keeper_id_on_p2e_row)
+                and self.identifiers != "title only" and not other_edition and not self.keeper_id_on_p2e_row)
 
     @property
     def safe(self) -> bool:

@@ -89,10 +89,11 @@ def test_an_input_not_named_at_all_has_no_columns():
 
 def test_publication_years_two_apart_are_another_edition():
     k = keeper("A book", isbn="9781111111113", publication_date="2015", collection="Classiques Garnier")
-    p = p2e_portfolio("A book", "000000405", isbn="9781111111113", publication_date="2013")
+    p = p2e_portfolio("A book", "000000405", isbn="9781111111113; 9784444444446", publication_date="2013")
     result = run([k, p], [line("000000405")])
     assert review_reason(result, p["portfolio_id"]) == (
-        f"{EDITION_YEARS}: ISBN 9781111111113 shared, P2E bib published 2013, keeper bib 2015")
+        f"{EDITION_YEARS}: ISBN 9781111111113 shared, the P2E also has ISBN 9784444444446; "
+        "P2E bib published 2013, keeper bib 2015")
 
 
 def test_equally_good_keepers_the_smallest_portfolio_id_is_kept_and_the_others_listed():

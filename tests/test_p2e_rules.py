@@ -8,7 +8,7 @@ import pytest
 
 from almaclean.p2e.analyse import DATABASE_REASON, analyse_p2e
 from almaclean.p2e.classify import PORTFOLIO_COLUMNS, P2E_COLUMNS, PO_LINE_COLUMNS
-from almaclean.p2e.match import DISAGREE, INVALID, JUNK, NOT_AVAILABLE, PARTIAL, SOME_IDENTIFIERS, TITLE_ONLY
+from almaclean.p2e.match import DIFFERENT_TITLE, DISAGREE, INVALID, JUNK, NOT_AVAILABLE, PARTIAL, TITLE_ONLY
 from almaclean.p2e.relink import CANCELLED, SEVERAL_KEEPERS
 
 _ids = itertools.count(1)
@@ -47,9 +47,12 @@ ALL_PRESENT = {"portfolios": frozenset(PORTFOLIO_COLUMNS), "p2e": frozenset(P2E_
 
 def run(portfolios: list[dict], lines: list[dict], po_lines: list[dict] | None = None, **kw):
     kw.setdefault("present", ALL_PRESENT)
+    line_frame = frame(lines, P2E_COLUMNS)
+    if any("row" in item for item in lines):  # the P2E file's row numbers, as a file read gives them
+        line_frame = line_frame.with_columns(pl.Series("row", [item.get("row") for item in lines], dtype=pl.Int64))
     return analyse_p2e(
         frame(portfolios, PORTFOLIO_COLUMNS),
-        frame(lines, P2E_COLUMNS),
+        line_frame,
         frame(po_lines or [], PO_LINE_COLUMNS),
         **kw,
     )
@@ -172,25 +175,42 @@ def test_same_title_on_two_platforms_keeps_the_one_whose_coverage_contains():
 
 
 def test_keepers_on_unrelated_bibs_disagree():
-    journal = keeper("Native Plants Journal", issn="1522-8339")
-    book = keeper("Les Visionnaires - Comédie", isbn="9782812412349", collection="Classiques Garnier")
-    p = p2e_portfolio("Native plants journal", "000000008", issn="1522-8339", isbn="9782812412349")
-    result = run([journal, book, p], [line("000000008")])
+    # The P2E journal carries the ISSNs of two unrelated journals, each on a bib of its own.
+    native = keeper("Native Plants Journal", issn="1522-8339")
+    mens = keeper("Native Plants Journal", issn="1492-8647", collection="Erudit")
+    p = p2e_portfolio("Native plants journal", "000000008", issn="1522-8339; 1492-8647", material_type="Journal")
+    result = run([native, mens, p], [line("000000008")])
     assert deleted(result) == set()
     assert review_reason(result, p["portfolio_id"]) == DISAGREE
-    assert set(result.review["candidate_keepers"][0].split("; ")) == {journal["portfolio_id"], book["portfolio_id"]}
+    assert set(result.review["candidate_keepers"][0].split("; ")) == {native["portfolio_id"], mens["portfolio_id"]}
+
+
+def test_a_shared_identifier_between_titles_with_nothing_in_common_is_review():
+    # A journal's title with a book's ISBN (the record is a book: it has an ISBN and no material
+    # type): the ISBN reaches the book, whose title has nothing in common with the P2E's.
+    journal = keeper("Native Plants Journal", issn="1522-8339")
+    book = keeper("Les Visionnaires - Comédie", isbn="9782812412349", collection="Classiques Garnier")
+    p = p2e_portfolio("Native plants journal", "000000018", issn="1522-8339", isbn="9782812412349")
+    result = run([journal, book, p], [line("000000018")])
+    assert deleted(result) == set()
+    assert review_reason(result, p["portfolio_id"]) == (
+        f"{DIFFERENT_TITLE}: ISBN 9782812412349 shared; titles Native plants journal and Les Visionnaires - Comédie")
 
 
 def test_keeper_bibs_tied_by_a_value_the_p2e_lacks_agree():
     # The P2E reaches JSTOR's bib by the print ISSN and MUSE's by another ISSN; the two bibs
-    # share the online ISSN, which the P2E does not carry: one title, so they agree. The P2E
-    # still has an identifier its keeper lacks, so it is review for that, not for disagreeing.
+    # share the online ISSN, which the P2E does not carry: one title, so they agree. Each side
+    # carries an ISSN the other lacks, but the titles are alike: one serial, deleted.
     jstor = keeper("The Eugene O'Neill Review", issn="1040-9483; 2161-4318")
     muse = keeper("Eugene O'Neill Review", issn="2161-4318; 1522-8339", collection="Project MUSE Premium")
     p = p2e_portfolio("Eugene O'Neill review", "000000020", issn="1040-9483; 1522-8339")
     result = run([jstor, muse, p], [line("000000020")])
-    assert deleted(result) == set()
-    assert review_reason(result, p["portfolio_id"]).startswith(SOME_IDENTIFIERS)
+    assert deleted(result) == {p["portfolio_id"]}
+    # Under another title the ISSNs each lacks say another serial: review, naming both titles.
+    other = p2e_portfolio("Theatre Survey", "000000021", issn="1040-9483; 1522-8339")
+    result = run([jstor, muse, other], [line("000000021")])
+    assert review_reason(result, other["portfolio_id"]) == (
+        f"{DIFFERENT_TITLE}: ISSN 1040-9483 shared; titles Theatre Survey and The Eugene O'Neill Review")
     # Without the shared online ISSN the bibs are unrelated: they disagree.
     muse_alone = keeper("Eugene O'Neill Review", issn="1522-8339", collection="Project MUSE Premium")
     result = run([jstor, muse_alone, p], [line("000000020")])
@@ -218,7 +238,7 @@ def test_invalid_identifier_is_review_with_the_raw_value():
 def test_junk_identifier_is_not_evidence():
     junk = "0000-0000"  # valid check digit, carried by many unrelated titles
     keepers = [keeper(f"Unrelated title number {n}", issn=junk) for n in range(6)]
-    p = p2e_portfolio("Yet another title", "000000011", issn=junk)
+    p = p2e_portfolio("Unrelated title number 0 (P2E copy)", "000000011", issn=junk)
     result = run([*keepers, p], [line("000000011")], junk_threshold=5)
     assert deleted(result) == set()
     assert review_reason(result, p["portfolio_id"]).startswith(f"{JUNK}: {junk} (7 titles)")
@@ -295,11 +315,10 @@ def test_pol_from_any_source_blocks_deletion_and_becomes_a_relink():
 
 def test_pol_without_duplicate_is_kept_and_disagreeing_keepers_block():
     journal = keeper("Native Plants Journal", issn="1522-8339")
-    book = keeper("Les Visionnaires", isbn="9782812412349", collection="Classiques Garnier")
+    other = keeper("Native Plants Journal", issn="1492-8647", collection="Erudit")
     lonely = p2e_portfolio("Local newsletter", "000000030", po_line="POL-30")
-    torn = p2e_portfolio("Native plants journal", "000000031", issn="1522-8339", isbn="9782812412349",
-                         po_line="POL-31")
-    result = run([journal, book, lonely, torn], [line("000000030"), line("000000031")])
+    torn = p2e_portfolio("Native plants journal", "000000031", issn="1522-8339; 1492-8647", po_line="POL-31")
+    result = run([journal, other, lonely, torn], [line("000000030"), line("000000031")])
     relinks = {r["portfolio_id"]: r for r in result.pol_relinks.iter_rows(named=True)}
     assert lonely["portfolio_id"] not in relinks  # nothing to relink: kept, in a local group
     assert lonely["portfolio_id"] in set(result.groups["portfolio_id"])

@@ -150,8 +150,8 @@ def _pattern(name: str) -> re.Pattern:
 @pytest.fixture(scope="module")
 def written(tmp_path_factory, prefect_server) -> set[str]:
     """Every file and folder name (and path within its run folder) a run on the sample writes:
-    the demo, a P2E clean-up with a CZ title list into the data folder, a re-sync applying the
-    demo's review workbook, and a nightly run on the sample's files."""
+    the demo, a P2E clean-up with a CZ title list and one with --deactivate into the data folder, a
+    re-sync applying the demo's review workbook, and a nightly run on the sample's files."""
     import os
     import shutil
 
@@ -172,6 +172,7 @@ def written(tmp_path_factory, prefect_server) -> set[str]:
     (demo,) = (base / "demo").iterdir()
     db = ["--db", f"sqlite:///{demo / 'almaclean.db'}"]
     almaclean("p2e", "--institution", "DEMO", "--cz-titles", str(KBART_DIR / MUSE), *db)
+    almaclean("p2e", "--institution", "DEMO", "--deactivate", *db)
     (resync,) = demo.glob("resync-*")
     review = next(resync.glob("*/*_loader_DRAFT.xlsx")).with_name("review.xlsx")   # a manual load
     export = next(p for p in review.parent.iterdir() if p.name.endswith("_portfolios.xlsx"))

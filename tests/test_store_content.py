@@ -193,6 +193,22 @@ def test_prune_keeps_what_a_recorded_run_names_and_the_rows_kept_files_share(tmp
     assert [line for line in row_history(engine, "UNI", "portfolios", pid(5))["file"]] == ["night1.csv", "night3.csv"]
 
 
+def _migration_0008_layout() -> dict[str, tuple[str, ...]]:
+    """The canonical columns each content table had before rows were packed (migration 0008's LAYOUT)."""
+    import importlib.util
+
+    from almaclean.store import schema
+
+    spec = importlib.util.spec_from_file_location("packed_fields_migration",
+                                                  schema.MIGRATIONS / "versions" / "0008_packed_fields.py")
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    return migration.LAYOUT
+
+
+LAYOUT_0006 = _migration_0008_layout()
+
+
 def store_in_earlier_layout(engine, path, institution: str, *, all_cells_raw: bool) -> int:
     """What versions before content storage wrote: the kind's rows by (file, row number) and the
     cells of columns no canonical column held as JSON in raw_rows (every cell when all_cells_raw)."""
@@ -215,10 +231,11 @@ def store_in_earlier_layout(engine, path, institution: str, *, all_cells_raw: bo
              "cols": json.dumps({c: list(p) for c, p in read.sources.items()})}).scalar_one()
         for position, column in held.items():
             conn.execute(text("INSERT INTO raw_columns VALUES (:f, :p, :c)"), {"f": source_id, "p": position, "c": column})
-        columns = canonical_columns("portfolios")
+        columns = ("portfolio_id", *LAYOUT_0006["portfolios"])  # the table's columns at that revision
         conn.execute(text(f"INSERT INTO portfolios (source_file_id, row_number, {', '.join(columns)}) "
                           f"VALUES (:source_file_id, :row, {', '.join(':' + c for c in columns)})"),
-                     read.canonical.with_columns(pl.lit(source_id).alias("source_file_id")).to_dicts())
+                     read.canonical.with_columns(pl.lit(source_id).alias("source_file_id"))
+                     .select("source_file_id", "row", *columns).to_dicts())
         if rest:
             cells = frame.select(pl.struct(rest).struct.json_encode()).to_series().to_list()
             conn.execute(text("INSERT INTO raw_rows VALUES (:f, :r, :c)"),

@@ -191,6 +191,9 @@ def build_parser() -> Parser:
     p.add_argument("--cz-titles", type=Path, nargs="+", default=[], metavar="FILE",
                    help="CZ collection title lists (KBART, or an Alma portfolio export of a CZ collection): "
                         "which kept P2E portfolios could be linked to the CZ")
+    p.add_argument("--deactivate", action="store_true",
+                   help="write the same sets as de-activation sets (deactivation-sets/), a reversible alternative "
+                        "to deleting, with Alma's route to de-activate the portfolios")
 
     p = command("nightly", _nightly,
                 help="ingest what is new in each institution's inbox, re-run P2E detection, report changes",
@@ -722,7 +725,7 @@ def _p2e(args):
     request = P2ERequest(args.institution or "", _out(args), portfolios=args.portfolios, p2e=args.p2e,
                          po_lines=args.po_lines, set_header=args.set_header, set_size=args.set_size,
                          mapping=args.mapping, cz_titles=tuple(args.cz_titles),
-                         without_po_lines=args.without_po_lines)
+                         without_po_lines=args.without_po_lines, deactivate=args.deactivate)
     check_options(request)   # before the database is opened (or made)
     request = replace(request, institution=_institution(args, storing=storing))
     engine = _open(args)

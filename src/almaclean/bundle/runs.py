@@ -24,7 +24,7 @@ from almaclean.outputs.nightly_report import InstitutionRun, write_findings
 from almaclean.store.fetches import FetchRecord, latest_fetches
 from almaclean.store.leases import gone_error
 from almaclean.store.load import StoredTable, raw_table, sources_by_id
-from almaclean.write.atomic import safe_label
+from almaclean.write.atomic import make_folder, safe_label
 from almaclean.write.csvfile import write_csv_in_slices
 from almaclean.kinds.registry import P2E_INPUTS
 
@@ -88,7 +88,7 @@ def stored_inputs(engine: Engine, institution: str, run_folder: Path, *, given: 
             candidates = given.get(kind, []) + ([fetch.csv_file] if fetch and fetch.csv_file.is_file() else [])
             record = _kept_original(candidates, source, kind, place, run_folder, extra)
             if record is None:
-                place.mkdir(parents=True, exist_ok=True)
+                make_folder(place)
                 kept = write_back(engine, int(source["id"]), place, prefetched.pop(int(source["id"]), None))
                 record = input_record(kind, kept, run_folder, original=None, original_sha256=source["sha256"],
                                       written_back=True, **extra)
@@ -180,13 +180,13 @@ def p2e_inputs(folder: Path, engine: Engine, *, institution: str, given: dict[st
 
 
 def p2e_bundle(folder: Path, inputs: list[dict], *, institution: str, set_header: str, set_size: int,
-               without_po_lines: bool = False) -> Path:
+               without_po_lines: bool = False, deactivate: bool = False) -> Path:
     """bundle.json of a P2E run whose outputs are written and whose inputs (p2e_inputs) are kept."""
     mapping = next((record["file"] for record in inputs if record["role"] == "mapping"), None)
     parameters = {"institution": institution, "set_header": set_header, "set_size": set_size,
                   "mapping": mapping,
                   "cz_titles": [record["file"] for record in inputs if record["role"] == CZ_TITLES],
-                  "without_po_lines": without_po_lines}
+                  "without_po_lines": without_po_lines, "deactivate": deactivate}
     return write_bundle(Path(folder), flow="p2e", parameters=parameters, inputs=inputs)
 
 
@@ -200,7 +200,7 @@ def keep_previous_findings(institution_folder: Path, findings) -> None:
     """The previous findings an institution's task compared with, kept for the bundle as it
     goes (nightly_bundle then need not read them from the database again)."""
     path = previous_findings_file(institution_folder)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     write_findings(path, findings)
 
 
@@ -223,7 +223,7 @@ def nightly_bundle(run_folder: Path, engine: Engine, *, institutions: list[dict]
         if entry.get("previous_run_id") is not None:
             kept = run_folder / place / PREVIOUS_FINDINGS_FILE
             if not kept.is_file():   # else its task kept them already (keep_previous_findings)
-                kept.parent.mkdir(parents=True, exist_ok=True)
+                make_folder(kept.parent)
                 write_findings(kept, run_findings(engine, entry["previous_run_id"]))
             inputs.append(input_record(PREVIOUS_FINDINGS, kept, run_folder, original=None,
                                        institution=entry["code"], run_id=entry["previous_run_id"]))

@@ -40,6 +40,24 @@ class KindRead:
         return self.table.column_name(positions[0]) if positions else None
 
 
+def unmapped_cells(read: KindRead, key: str) -> tuple[tuple[str, ...], pl.DataFrame]:
+    """The headers of the file's columns no canonical column was read from, and their non-empty
+    cells as key, header, value (key: a canonical column of the kind, e.g. portfolio_id)."""
+    used = {j for positions in read.sources.values() for j in positions}
+    names = {f"c{j}": header for j, header in enumerate(read.table.header) if j not in used and header.strip()}
+    empty = pl.DataFrame(schema={key: pl.String, "header": pl.String, "value": pl.String})
+    if not names:
+        return (), empty
+    rows = read.table.frame.select(
+        pl.int_range(read.table.first_row, read.table.first_row + read.table.frame.height, dtype=pl.Int64)
+        .alias("row"), *names)
+    cells = (rows.unpivot(index="row", variable_name="header", value_name="value")
+             .filter(pl.col("value").is_not_null() & (pl.col("value").str.strip_chars() != ""))
+             .join(read.canonical.select("row", key), on="row")
+             .select(key, pl.col("header").replace_strict(names, return_dtype=pl.String), "value"))
+    return tuple(dict.fromkeys(names.values())), cells
+
+
 def read_with_aliases(kind: str, path: str | Path, mapping: UserMapping | None = None) -> KindRead:
     """The path for kinds whose columns are all found by header name."""
     table = read_table(path)

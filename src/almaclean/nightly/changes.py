@@ -4,7 +4,8 @@ A finding is one P2E portfolio with an outcome of the P2E analysis (almaclean.p2
 - "delete": a deletion candidate (keeper = the CZ portfolio it duplicates);
 - "pol_relink": a duplicate the analysis would delete but a PO line must be relinked first
   (keeper = the relink target); P2E portfolios with a PO line but no duplicate are not findings;
-- "review": a portfolio to decide by hand (keeper = the candidate keepers, as the analysis says).
+- "review": a portfolio to decide by hand (keeper = the candidate keepers, as the analysis says),
+  or a duplicate with local data of its own to copy to its keeper first (keeper = that keeper).
 A portfolio has one outcome; if it appears in several lists the first of delete, pol_relink,
 review wins. Evidence is the text that explains the outcome; it is compared by its sha256.
 
@@ -99,8 +100,17 @@ def findings_of(result: P2EResult) -> pl.DataFrame:
         pl.col("candidate_keepers").alias("keeper_portfolio_id"), pl.lit(None, dtype=pl.String).alias("keeper_mms_id"),
         pl.col("reason").alias("evidence"),
     )
+    # A duplicate with local data of its own is decided by a person too: copy first, then delete.
+    copy_first = result.copy_first.group_by("portfolio_id", maintain_order=True).agg(
+        pl.col("mms_id", "keep_portfolio_id", "keep_mms_id").first(),
+        (pl.col("what") + " '" + pl.col("value") + "'").str.join("; ").alias("values"),
+    ).select(
+        "portfolio_id", "mms_id", pl.lit(OUTCOME_REVIEW).alias("outcome"),
+        pl.col("keep_portfolio_id").alias("keeper_portfolio_id"), pl.col("keep_mms_id").alias("keeper_mms_id"),
+        (pl.lit("copy to the keeper first: ") + pl.col("values")).alias("evidence"),
+    )
     rank = pl.col("outcome").replace_strict({o: i for i, o in enumerate(OUTCOMES)}, return_dtype=pl.Int32)
-    frames = [f.cast({c: pl.String for c in f.columns}) for f in (deletions, relinks, review)]
+    frames = [f.cast({c: pl.String for c in f.columns}) for f in (deletions, relinks, review, copy_first)]
     findings = pl.concat(frames).sort(rank, "portfolio_id").unique("portfolio_id", keep="first", maintain_order=True)
     # An empty cell is null, as everywhere in almaclean: the findings then read back the same from
     # a CSV (the previous findings a nightly bundle keeps), e.g. a review with no candidate keeper.

@@ -22,6 +22,7 @@ from almaclean.services.resync import ResyncRequest, ResyncRun, run_resync
 from almaclean.services.verify import VerifyResult, verify_run
 from almaclean.store.bootstrap import open_store
 from almaclean.store.ingest import IngestResult
+from almaclean.write.atomic import make_folder
 
 step = task(cache_policy=NO_CACHE)
 # Told when a flow's body starts (the CLI stops its "starting Prefect" progress then).
@@ -211,7 +212,7 @@ def nightly_institutions(inbox: Path, jobs: list[tuple[str, Path]], lease_id: in
             results.append(failed.result)
         except Exception as exc:  # the task itself could not run (a worker lost): reported as failed
             run = InstitutionRun(code, "failed", Path(folder).name, error=f"{type(exc).__name__}: {exc}")
-            Path(folder).mkdir(parents=True, exist_ok=True)
+            make_folder(Path(folder))
             results.append(nightly.InstitutionResult(run, write_institution_report(Path(folder), run, None)))
     for result in results:
         create_markdown_artifact(result.markdown, key=artifact_key(result.run.institution),

@@ -20,8 +20,8 @@ from almaclean.nightly.changes import (
     CHANGE_COLUMNS, CHANGED, CHANGES, FINDING_COLUMNS, NEW, NO_LONGER, OPEN, OUTCOMES, RESOLVED, change_counts,
     outcome_counts,
 )
-from almaclean.p2e.analyse import P2EResult
-from almaclean.outputs.p2e_report import write_report
+from almaclean.outputs.p2e_report import partition, write_report
+from almaclean.p2e.analyse import BUCKETS, P2EResult
 from almaclean.read.table import read_table
 from almaclean.write.atomic import atomic_path
 from almaclean.write.csvfile import write_csv, write_csv_for_people
@@ -50,12 +50,21 @@ class InstitutionRun:
     files: list[dict] = field(default_factory=list)   # file, kind, status (stored/unchanged), rows
     changes: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
+    partition: str | None = None     # how the P2E portfolios divide, in the words of `almaclean p2e`
     error: str | None = None
     reused_from: int | None = None   # the run whose analysis of the very same inputs this one reuses
 
-    def count(self, findings: pl.DataFrame, changes: pl.DataFrame) -> None:
-        """Set the counts of a succeeded run from its findings and changes."""
+    def count(self, counts: dict[str, int], findings: pl.DataFrame, changes: pl.DataFrame) -> None:
+        """Set the counts of a succeeded run from its analysis' counts, findings and changes."""
         self.changes, self.outcomes = change_counts(changes), outcome_counts(findings)
+        self.partition = partition(counts) if all(b in counts for b in BUCKETS) else None
+
+
+# Why the findings' outcomes and the P2E buckets differ while describing the same portfolios.
+FINDINGS_VS_BUCKETS = ("Findings follow a portfolio from run to run with one outcome: 'pol_relink' is a duplicate "
+                       "whose PO line is relinked first, 'review' also holds the duplicates to copy to their keeper "
+                       "first and the relinks whose match is to review; P2E portfolios with no duplicate are no "
+                       "finding.")
 
 
 def artifact_key(institution: str) -> str:
@@ -114,6 +123,8 @@ def institution_markdown(run: InstitutionRun, changes: pl.DataFrame | None) -> s
               "", "Findings now: " + ", ".join(f"{o} {run.outcomes.get(o, 0)}" for o in OUTCOMES)
               + (f". The P2E report of this run is in {P2E_FOLDER}/." if run.reused_from is None else
                  f". The P2E report is run #{run.reused_from}'s ({P2E_FOLDER}/ in its folder)."), ""]
+    if run.partition:
+        lines += [f"As `almaclean p2e` counts them: {run.partition}. {FINDINGS_VS_BUCKETS}", ""]
     by = {c: changes.filter(pl.col("change") == c) for c in CHANGES}
     lines += _list_section("New", by[NEW], ["portfolio_id", "mms_id", "outcome", "keeper", "evidence"])
     lines += _list_section("Resolved (deleted in Alma)", by[RESOLVED],

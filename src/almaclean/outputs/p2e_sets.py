@@ -21,9 +21,10 @@ import polars as pl
 
 from almaclean.errors import AlmacleanError
 from almaclean.p2e.match import DELETABLE_VERDICTS, EVIDENCE_RULES
+from almaclean.p2e.sources import E_INVENTORY, GUIDE, MANUAL_JOBS, PORTFOLIO_LOADER, POST_MIGRATION_CLEANUP
 
 from almaclean.write.csvfile import write_id_set
-from almaclean.write.atomic import atomic_path
+from almaclean.write.atomic import atomic_path, make_folder
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,33 @@ DELETE_JOB_PARAMETERS = (
     ("Portfolio is linked to an active PO line", "Skip"),
     ("Portfolio is linked to an active e-activation task", "Skip"),
     ("Handling bibliographic records without inventory", "Delete bibliographic record(s)"),
+)
+SUPPRESS_OPTION = (
+    "The guide's step 15 leaves the choice to delete or to suppress the P2E bib: to keep the bibs, suppressed, choose "
+    "that parameter's option to suppress the bibliographic records instead. Deleting them is preferred, to leave "
+    f"no orphaned bibs without inventory in Alma (CARLI P2E guide, {GUIDE})."
+)
+KEEPER_COLLECTION_CHECK = (
+    "First check in Alma that each keeper collection is activated and available (the guide's step 2: search "
+    "Electronic Collections for its name; the Community Zone icon is blue when it is active): a set deletes the P2E "
+    "copies only of titles its collection really gives access to."
+)
+JOB_REPORT_CHECK = (
+    "When the job has run, open Admin > Monitor Jobs > History and its job report: portfolios it could not delete "
+    "are listed there with their MMS ID, to handle by hand (the guide's step 10)."
+)
+DEACTIVATE_ROUTE = (
+    "De-activating instead of deleting is reversible: Ex Libris's 'Post migration clean-up of eResources in Alma' "
+    f"({POST_MIGRATION_CLEANUP}) gives 'De-activate duplicate electronic portfolios' as the alternative to removing "
+    "them. A portfolio's availability (Active or Inactive) is its Portfolio Availability setting in the Electronic "
+    f"Portfolio Editor (Alma Analytics, E-Inventory: {E_INVENTORY}). For a whole set: upload the file as an "
+    "itemized set of electronic portfolios, then Admin > Manage Jobs and Sets > Run a Job and choose the job for "
+    f"electronic portfolios that changes their availability ({MANUAL_JOBS}, 'Manual Jobs and Their Relevant "
+    "Parameters'); almaclean could not confirm that job's name and parameters in the documentation it can read, so "
+    "check your Alma's job list. The Portfolio Loader (Incremental, Update portfolios, AVAILABILITY = INACTIVE: "
+    f"{PORTFOLIO_LOADER}) works only on the portfolios of an electronic collection, and these P2E portfolios are "
+    "standalone. Where neither applies, de-activate each portfolio in the Electronic Portfolio Editor. To undo, "
+    "make them available again the same way"
 )
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -69,7 +97,7 @@ def plan_sets(frame: pl.DataFrame, *, group: str, id_column: str, size: int = DE
 
 def write_sets(folder: Path, plan: pl.DataFrame, *, header: str = DEFAULT_HEADER) -> pl.DataFrame:
     """Write each planned file (header line, then one id per line). Returns group, file, ids."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     for (file,), part in plan.group_by("file", maintain_order=True):
         write_id_set(folder / file, part.get_column("id"), header=header)
     summary = plan.group_by("group", "file", maintain_order=True).agg(pl.len().alias("ids"))
@@ -77,13 +105,23 @@ def write_sets(folder: Path, plan: pl.DataFrame, *, header: str = DEFAULT_HEADER
     return summary
 
 
-def job_readme(title: str, summary: pl.DataFrame, *, header: str, job: bool) -> str:
-    """Text for the README beside the set files."""
+def job_readme(title: str, summary: pl.DataFrame, *, header: str, job: str | None,
+               collections: list[tuple[str, int]] = ()) -> str:
+    """Text for the README beside the set files. job: "delete" (Delete Portfolios), "deactivate"
+    (the de-activation route) or None (sets to make collections of). collections: the keeper
+    collections and how many portfolios each keeps, to check before running the sets."""
     lines = [title, "", f"Each file is an itemized set: a header line '{header}', then one portfolio id per line."]
+    if collections:
+        lines += ["", KEEPER_COLLECTION_CHECK, "Keeper collections (P2E portfolios whose keeper is in it):"]
+        lines += [f"  {name}: {n}" for name, n in collections]
+        lines.append("")
     lines.append("Upload a file as an itemized set of electronic portfolios (Admin > Manage Sets > Add Set > Itemized).")
-    if job:
+    if job == "delete":
         lines += ["", "Then run Admin > Run a Job > Delete Portfolios on the set with these parameters:"]
         lines += [f"  {name}: {value}" for name, value in DELETE_JOB_PARAMETERS]
+        lines += ["", SUPPRESS_OPTION, "", JOB_REPORT_CHECK]
+    elif job == "deactivate":
+        lines += ["", DEACTIVATE_ROUTE + "."]
     lines += ["", "Files:"]
     lines += [f"  {f}  ({n} ids)  group: {g}" for g, f, n in summary.select("group", "file", "ids").iter_rows()]
     return "\n".join(lines) + "\n"
@@ -116,11 +154,12 @@ def _ids(rows: pl.DataFrame, limit: int = 5) -> str:
 def check_deletion_rows(rows: pl.DataFrame, guard: DeletionGuard) -> None:
     """DeletionSetRefused naming the rows, unless every row may be deleted by a set.
 
-    rows: portfolio_id, keep_portfolio_id, keep_mms_id, shared, verdict (deletion candidates).
+    rows: portfolio_id, keep_portfolio_id, keep_mms_id, shared, unshared, verdict (deletion candidates).
     """
-    isbn_only = {rule.name for rule in EVIDENCE_RULES if rule.isbn_only}
+    unshared_isbn = {rule.name for rule in EVIDENCE_RULES if rule.unshared_isbn_only}
     for rule in sorted(set(guard.not_checked) - set(guard.allowed_unchecked)):
-        depends = rows.filter(pl.col("shared").str.contains("ISBN ").fill_null(True)) if rule in isbn_only else rows
+        depends = (rows.filter(pl.col("unshared").str.contains("ISBN ").fill_null(False)
+                               | pl.col("shared").is_null()) if rule in unshared_isbn else rows)
         if depends.height:
             raise DeletionSetRefused(f"deletion sets refused: the rule {rule!r} was not checked, yet "
                                      f"{depends.height} rows that depend on it are deletion rows: {_ids(depends)}")

@@ -16,20 +16,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
+from almaclean.kinds.aliases import canonical_columns
 from almaclean.normalize.legacy import legacy_key_table
 
 log = logging.getLogger(__name__)
 
-PORTFOLIO_COLUMNS = (
-    "portfolio_id", "mms_id", "title", "publisher", "publication_date", "issn", "isbn",
-    "network_number", "collection_id", "collection_name", "interface_name", "service_id",
-    "portfolio_linked_to_cz", "collection_linked_to_cz", "availability", "url", "po_line",
-    "coverage_statement", "material_type", "license_name", "is_standalone",
-)
+PORTFOLIO_COLUMNS = canonical_columns("portfolios")
 P2E_COLUMNS = ("legacy_id", "p2e_type", "title", "issn", "isbn", "url", "provider", "po_number")
 PO_LINE_COLUMNS = ("po_line", "title", "status", "order_line_type", "vendor", "mms_id", "portfolio_id")
 
@@ -38,7 +34,9 @@ NOT_IN_P2E_COLUMNS = ("portfolio_id", "mms_id", "title", "network_number", "url"
 # The portfolio columns the rules read of a P2E portfolio (P2EClasses.p2e carries these and
 # the P2E line's fields; a third of a big export, so no column more).
 P2E_PORTFOLIO_COLUMNS = ("portfolio_id", "mms_id", "title", "publication_date", "issn", "isbn", "url", "po_line",
-                         "coverage_statement")
+                         "coverage_statement", "material_type")
+LINE_FIELDS = ("title", "issn", "isbn", "url", "provider", "po_number")
+CONFLICT = "the P2E file lists this record on several lines that disagree"
 
 
 def with_columns(frame: pl.DataFrame | None, columns: tuple[str, ...]) -> pl.DataFrame:
@@ -86,6 +84,10 @@ class P2EClasses:
     not_in_p2e: pl.DataFrame       # local standalone portfolios with no P2E line (NOT_IN_P2E_COLUMNS)
     unmatched_lines: pl.DataFrame  # P2E lines with no local standalone portfolio
     repeated_ids: pl.DataFrame     # local standalone rows whose portfolio id is on more than one row
+    # portfolio_id, reason: P2E portfolios whose P2E lines disagree (a legacy id listed as portfolio
+    # and as database, say): never settled by line order, they go to review naming the lines
+    conflicts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
+        schema={"portfolio_id": pl.String, "reason": pl.String}))
 
 
 def classify_p2e(flagged: pl.DataFrame, p2e_lines: pl.DataFrame) -> P2EClasses:
@@ -104,11 +106,13 @@ def classify_p2e(flagged: pl.DataFrame, p2e_lines: pl.DataFrame) -> P2EClasses:
     portfolio_keys = legacy_key_table(local_ids, "portfolio_id", "network_number").select(
         "portfolio_id", pl.col("legacy_key").alias("key")
     ).unique()
-    line_fields = lines.select(
+    every_line = lines.select(
         "legacy_id",
+        pl.col("row") if "row" in lines.columns else pl.lit(None, dtype=pl.Int64).alias("row"),
         pl.col("p2e_type").str.strip_chars().str.to_lowercase().fill_null("portfolio").alias("p2e_type"),
-        *[pl.col(c).alias(f"p2e_{c}") for c in ("title", "issn", "isbn", "url", "provider", "po_number")],
-    ).unique("legacy_id", keep="first", maintain_order=True)
+        *[pl.col(c).alias(f"p2e_{c}") for c in LINE_FIELDS],
+    )
+    line_fields = every_line.drop("row").unique("legacy_id", keep="first", maintain_order=True)
     line_keys = legacy_key_table(line_fields, "legacy_id", "legacy_id", cells=False).select(
         "legacy_id", pl.col("legacy_key").alias("key")
     ).unique()
@@ -118,10 +122,13 @@ def classify_p2e(flagged: pl.DataFrame, p2e_lines: pl.DataFrame) -> P2EClasses:
         .unique()
         .sort("portfolio_id", "legacy_id")
     )
-    # One P2E line per portfolio (the first legacy number); every matched line counts as matched.
+    # One P2E line per portfolio (the first legacy number); every matched line counts as matched,
+    # every PO number of its lines guards it, and lines that disagree are a conflict to review.
     first_link = links.unique("portfolio_id", keep="first", maintain_order=True)
+    conflicts, po_numbers = line_conflicts(links, every_line)
     p2e = (local.select(P2E_PORTFOLIO_COLUMNS).join(first_link.lazy(), on="portfolio_id", maintain_order="left")
-           .join(line_fields.lazy(), on="legacy_id", how="left", maintain_order="left").collect())
+           .join(line_fields.drop("p2e_po_number").lazy(), on="legacy_id", how="left", maintain_order="left")
+           .join(po_numbers.lazy(), on="portfolio_id", how="left", maintain_order="left").collect())
     not_in_p2e = local.join(links.lazy(), on="portfolio_id", how="anti").select(NOT_IN_P2E_COLUMNS).collect()
     unmatched = lines.join(links, on="legacy_id", how="anti")
     log.info(
@@ -129,7 +136,49 @@ def classify_p2e(flagged: pl.DataFrame, p2e_lines: pl.DataFrame) -> P2EClasses:
         "%d P2E lines match no portfolio",
         lines.height, local_ids.height, p2e.height, not_in_p2e.height, unmatched.height,
     )
-    return P2EClasses(p2e=p2e, not_in_p2e=not_in_p2e, unmatched_lines=unmatched, repeated_ids=repeated_local)
+    return P2EClasses(p2e=p2e, not_in_p2e=not_in_p2e, unmatched_lines=unmatched, repeated_ids=repeated_local,
+                      conflicts=conflicts)
+
+
+def _line_words(row: pl.Expr) -> pl.Expr:
+    """"row 12 (EDU01000123, database)" for one P2E line."""
+    where = pl.when(row.is_not_null()).then(pl.lit("row ") + row.cast(pl.String) + " ").otherwise(pl.lit(""))
+    details = pl.concat_str([pl.col("legacy_id"), pl.col("p2e_type"), *[pl.col(f"p2e_{c}") for c in LINE_FIELDS]],
+                            separator=", ", ignore_nulls=True)
+    return where + pl.lit("(") + details + pl.lit(")")
+
+
+def line_conflicts(links: pl.DataFrame, every_line: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(conflicts, po_numbers) of the P2E portfolios, from every P2E line tied to each.
+
+    conflicts: portfolio_id, reason, for portfolios whose lines (the same legacy id repeated, or
+    two legacy ids of one bib) disagree in type or any field: which one migration used cannot be
+    told from the file, and the order of its lines says nothing. Lines repeated word for word agree.
+    po_numbers: portfolio_id, p2e_po_number: every PO number of its lines, "; "-joined.
+    """
+    tied = links.join(every_line, on="legacy_id")
+    content = ["legacy_id", "p2e_type", *[f"p2e_{c}" for c in LINE_FIELDS]]
+    # In file order, then by content where the file gives no row numbers: never by the order read.
+    distinct = (tied.sort("portfolio_id", "row", *content, nulls_last=True)
+                .unique(["portfolio_id", *content], keep="first", maintain_order=True))
+    several = (distinct.unique(["portfolio_id", *content[1:]]).group_by("portfolio_id").len()
+               .filter(pl.col("len") > 1).select("portfolio_id"))
+    disagree = distinct.join(several, on="portfolio_id", how="semi", maintain_order="left")
+    conflicts = (
+        disagree.group_by("portfolio_id", maintain_order=True)
+        .agg(_line_words(pl.col("row")).alias("lines"))
+        .select("portfolio_id", (pl.lit(CONFLICT + ": ") + pl.col("lines").list.join(" and ")
+                                 + pl.lit("; which one migration used cannot be told from the file: check the "
+                                          "record in Alma and decide by hand")).alias("reason"))
+    )
+    po_numbers = (
+        tied.filter(pl.col("p2e_po_number").is_not_null())
+        .group_by("portfolio_id", maintain_order=True)
+        .agg(pl.col("p2e_po_number").unique(maintain_order=True).str.join("; "))
+    )
+    if conflicts.height:
+        log.warning("P2E file: %d P2E portfolios have P2E lines that disagree: sent to review", conflicts.height)
+    return conflicts, po_numbers
 
 
 def is_database_record() -> pl.Expr:

@@ -7,7 +7,10 @@ kept instead) and never a keeper (P2E portfolios are local, keepers CZ-linked).
 
 A portfolio matches a list when one of its normalised ISSN/ISBN values (its bib's and its
 P2E line's, normalize.identifiers: valid check digits only, any value against any value) is
-on a row of the list. Junk values are no evidence: those the duplicate check found carried by
+on a row of the list, and its platform is the list's: the host of its URL (proxy stripped) is
+the host of the row's title_url, or one is a sub-domain of the other (a JSTOR-hosted P2E copy is
+not linked to the Project MUSE list of the same journal). Where either side has no URL the
+platform cannot be compared: the match says so and never counts toward a group's share. Junk values are no evidence: those the duplicate check found carried by
 many unrelated titles, and those on rows of more than JUNK_ROWS different titles of one list
 (a title's history shares an ISSN over two or three rows, never more); invalid check digits
 never match. Coverage is then compared as for duplicates (normalize.coverage): the list row's
@@ -16,9 +19,10 @@ portfolio and list the row whose coverage contains the portfolio's is shown firs
 - match "identifier, coverage contained" (contained, or neither states coverage): link it;
 - match "identifier, check coverage: <verdict>": the CZ holds the title, but linking may lose
   years the local portfolio has: review.
-Per local group and list, the share of the group's kept portfolios that match: a group covered at
-COLLECTION_SHARE or more is a candidate to link as a whole ("link the local collection to the
-CZ collection"); below that, link the matched portfolios one by one.
+Per local group and list, the share of the group's kept portfolios that match on the same platform:
+a group covered at COLLECTION_SHARE or more is a candidate to link as a whole ("link the local
+collection to the CZ collection"); below that, link the matched portfolios one by one. Only kept
+portfolios have a group: one still in review is linked one by one once its review is settled.
 """
 from __future__ import annotations
 
@@ -28,9 +32,12 @@ from functools import lru_cache
 import polars as pl
 
 from almaclean.kinds.kbart import CZTitleList
-from almaclean.normalize.coverage import Coverage, contains, from_columns, parse_statement
+from almaclean.normalize import map_unique
+from almaclean.normalize.coverage import Coverage, from_columns, parse_statement
 from almaclean.normalize.identifiers import identifier_table
-from almaclean.p2e.match import CONTAINED, DELETABLE_VERDICTS, NEITHER_STATED, NOT_COMPARABLE, ONE_SIDED, PARTIAL
+from almaclean.normalize.urls import strip_proxy, url_host
+from almaclean.p2e.sources import GUIDE, MANAGING_ELECTRONIC_RESOURCES, POST_MIGRATION_CLEANUP
+from almaclean.p2e.match import DELETABLE_VERDICTS, verdict_of
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +48,12 @@ LINK_PORTFOLIOS = "link the matched portfolios one by one"
 MATCH_LINK = "identifier, coverage contained"
 KEPT = "kept, no CZ duplicate"
 MATCH_CHECK = "identifier, check coverage: "
+MATCH_NO_PLATFORM = "identifier, platform not compared (no URL on one side): "
 CZ_LINK_COLUMNS = ("portfolio_id", "mms_id", "group", "cz_list", "match", "evidence")
-CZ_LINK_DETAIL = ("title", "cz_title", "cz_row", "shared", "verdict", "p2e_coverage", "cz_coverage", "p2e_status")
+CZ_LINK_DETAIL = ("title", "cz_title", "cz_row", "shared", "verdict", "p2e_coverage", "cz_coverage", "host", "cz_host",
+                  "p2e_status")
 CZ_GROUP_COLUMNS = ("group", "cz_list", "portfolios", "matched", "share", "proposal")
 
-POST_MIGRATION_CLEANUP = (
-    "https://knowledge.exlibrisgroup.com/Alma/Knowledge_Articles/Post_migration_clean-up_of_eResources_in_Alma"
-)
-MANAGING_ELECTRONIC_RESOURCES = (
-    "https://knowledge.exlibrisgroup.com/Alma/Product_Documentation/010Alma_Online_Help_(English)/"
-    "040Resource_Management/050Inventory/020Managing_Electronic_Resources"
-)
-GUIDE = "https://www.carli.illinois.edu/node/5903"
 ORBIS_CASCADE_FAQ = (
     "https://dev.orbiscascade.org/programs/scts/technical-services/documentation/faq-non-serial-e-resources-cz-vs-nz"
 )
@@ -88,7 +89,9 @@ def _coverage_of_row(date_first: str | None, date_last: str | None, embargo: str
 
 
 def describe(coverage: Coverage) -> str:
-    """"1997-2005", "1998-now, last 4 years not available", "not stated"."""
+    """"1997-2005", "1998-now, last 4 years not available", "not stated", "cannot be read"."""
+    if not coverage.readable:
+        return "cannot be read"
     if not coverage.stated:
         return "not stated"
     text = f"{coverage.from_year or 'first issue'}-{coverage.to_year or 'now'}"
@@ -101,14 +104,15 @@ def describe(coverage: Coverage) -> str:
 def _verdict(row_key: tuple, p2e_statement: str | None) -> tuple[str, str, str]:
     """(verdict, CZ coverage text, P2E coverage text) for one list row and one P2E statement."""
     cz, p2e = _coverage_of_row(*row_key), parse_statement(p2e_statement)
-    if not cz.stated and not p2e.stated:
-        verdict = NEITHER_STATED
-    elif cz.stated != p2e.stated:
-        verdict = ONE_SIDED
-    else:
-        inside = contains(cz, p2e)
-        verdict = NOT_COMPARABLE if inside is None else CONTAINED if inside else PARTIAL
-    return verdict, describe(cz), describe(p2e)
+    return verdict_of(cz, p2e, row_key[3], p2e_statement, keeper_name="CZ list's"), describe(cz), describe(p2e)
+
+
+def same_platform(host: str | None, other: str | None) -> bool | None:
+    """Whether two hosts are one platform (equal, or one a sub-domain of the other); None when
+    either is unknown."""
+    if host is None or other is None:
+        return None
+    return host == other or host.endswith("." + other) or other.endswith("." + host)
 
 
 def _list_hits(p2e_values: pl.DataFrame, cz_list: CZTitleList) -> pl.DataFrame:
@@ -136,7 +140,7 @@ def cz_link_candidates(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(candidates, groups) for the P2E portfolios that stay.
 
-    portfolios: portfolio_id, mms_id, title, coverage_statement, group, p2e_status (one row each).
+    portfolios: portfolio_id, mms_id, title, coverage_statement, group, host, p2e_status (one row each).
     p2e_ids: portfolio_id, value, valid (match.Evidence.p2e_ids: bib and P2E line values, junk removed).
     candidates: CZ_LINK_COLUMNS + CZ_LINK_DETAIL, one row per (portfolio, list) that match.
     groups: CZ_GROUP_COLUMNS, one row per (group, list) with at least one match.
@@ -156,10 +160,20 @@ def cz_link_candidates(
         rows = cz_list.titles.select(
             pl.col("row").cast(pl.String).alias("cz_row"), pl.col("title").alias("cz_title"),
             "date_first", "date_last", "embargo", pl.col("coverage_statement").alias("cz_statement"),
+            map_unique(cz_list.titles.get_column("title_url"), lambda u: url_host(strip_proxy(u)), pl.String)
+            .alias("cz_host"),
         )
         pairs = hits.join(rows, on="cz_row").join(
-            portfolios.select("portfolio_id", "coverage_statement"), on="portfolio_id"
+            portfolios.select("portfolio_id", "coverage_statement", "host"), on="portfolio_id"
         )
+        platform = pl.Series("platform", [same_platform(a, b) for a, b in pairs.select("host", "cz_host").iter_rows()],
+                             dtype=pl.Boolean)
+        other = int(platform.not_().sum())  # nulls (a side with no URL) are not "another platform"
+        if other:
+            log.info("%s: %d identifier matches on another platform are not link candidates", cz_list.name, other)
+        pairs = pairs.with_columns(platform).filter(pl.col("platform").is_null() | pl.col("platform"))
+        if pairs.height == 0:
+            continue
         judged = pl.DataFrame(
             [
                 _verdict((first, last, embargo, statement), p2e)
@@ -173,18 +187,19 @@ def cz_link_candidates(
         ranked = (
             pl.concat([pairs, judged], how="horizontal")
             .with_columns(pl.col("verdict").is_in(DELETABLE_VERDICTS).alias("links"),
-                          pl.col("cz_row").cast(pl.Int64).alias("_row"))
-            .sort(["portfolio_id", "links", "_row"], descending=[False, True, False])
+                          pl.col("cz_row").cast(pl.Int64).alias("_row"), pl.col("platform").fill_null(False))
+            .sort(["portfolio_id", "platform", "links", "_row"], descending=[False, True, True, False])
         )
         best = ranked.group_by("portfolio_id", maintain_order=True).agg(
-            pl.col("cz_row", "cz_title", "shared", "verdict", "cz_coverage", "p2e_coverage", "links").first(),
+            pl.col("cz_row", "cz_title", "shared", "verdict", "cz_coverage", "p2e_coverage", "cz_host", "links",
+                   "platform").first(),
             (pl.len() - 1).alias("other_rows"),
         )
         parts.append(best.with_columns(pl.lit(cz_list.name).alias("cz_list")))
     if not parts:
         return empty_candidates(), empty_groups()
     matched = pl.concat(parts).join(
-        portfolios.select("portfolio_id", "mms_id", "title", "group", "p2e_status"), on="portfolio_id"
+        portfolios.select("portfolio_id", "mms_id", "title", "group", "host", "p2e_status"), on="portfolio_id"
     )
     evidence = pl.concat_str(
         [
@@ -193,16 +208,19 @@ def cz_link_candidates(
             pl.lit("CZ coverage: ") + pl.col("cz_coverage"),
             pl.lit("P2E coverage: ") + pl.col("p2e_coverage"),
             pl.col("verdict"),
+            pl.lit("P2E host: ") + pl.col("host").fill_null("-") + pl.lit(", list host: ")
+            + pl.col("cz_host").fill_null("-"),
             pl.when(pl.col("other_rows") > 0).then(pl.lit("other list rows: ") + pl.col("other_rows").cast(pl.String)),
             pl.lit("P2E portfolio: ") + pl.col("p2e_status"),
         ],
         separator=" | ", ignore_nulls=True,
     )
     candidates = matched.with_columns(
-        pl.when(pl.col("links")).then(pl.lit(MATCH_LINK))
+        pl.when(~pl.col("platform")).then(pl.lit(MATCH_NO_PLATFORM) + pl.col("verdict"))
+        .when(pl.col("links")).then(pl.lit(MATCH_LINK))
         .otherwise(pl.lit(MATCH_CHECK) + pl.col("verdict")).alias("match"),
         evidence.alias("evidence"),
-    ).select(*CZ_LINK_COLUMNS, *CZ_LINK_DETAIL).sort("group", "cz_list", "portfolio_id")
+    ).select(*CZ_LINK_COLUMNS, *CZ_LINK_DETAIL).sort("group", "cz_list", "portfolio_id", nulls_last=True)
     groups = group_shares(portfolios, candidates)
     log.info("CZ link: %d candidates (portfolio x list) from %d lists; %d groups to link as a whole",
              candidates.height, len(lists), groups.filter(pl.col("proposal") == LINK_COLLECTION).height)
@@ -213,12 +231,15 @@ def group_shares(portfolios: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataF
     """Per (local group, list): the group's kept portfolios, how many the list matches, share, proposal.
 
     Only kept portfolios (no CZ duplicate) count: they are the local collection of the group;
-    portfolios still in review are candidates one by one.
+    portfolios still in review are candidates one by one. Only matches on the list's platform
+    count: a title the list holds on another platform, or whose platform is unknown, is not linked
+    with the collection.
     """
     kept = portfolios.filter(pl.col("p2e_status") == KEPT)
     sizes = kept.group_by("group").agg(pl.col("portfolio_id").n_unique().alias("portfolios"))
     matched = (
-        candidates.join(kept.select("portfolio_id"), on="portfolio_id", how="semi")
+        candidates.filter(~pl.col("match").str.starts_with(MATCH_NO_PLATFORM))
+        .join(kept.select("portfolio_id"), on="portfolio_id", how="semi")
         .group_by("group", "cz_list").agg(pl.col("portfolio_id").n_unique().alias("matched"))
     )
     return (

@@ -1,7 +1,10 @@
 """Duplicates of P2E portfolios among CZ-linked portfolios.
 
-Evidence is a shared normalised ISSN or ISBN, any value against any value (print, electronic,
-ISBN-10 against ISBN-13), taken from the portfolio's bib and from its P2E line.
+Evidence is a shared normalised identifier that proves the same resource (model.identifiers):
+an ISBN shared by two books, an ISSN shared by two serials, any value against any value (print,
+online, ISBN-10 against ISBN-13), taken from the portfolio's bib and from its P2E line. An ISSN
+on a book is its series' ISSN, and a book and a serial are never one resource: such a shared
+value is no evidence at all.
 
 Per P2E portfolio, first matching case wins:
 
@@ -18,27 +21,35 @@ Per P2E portfolio, first matching case wins:
      review with the first failing rule's reason.
 2. Hits only on CZ-linked portfolios that are not available (or in no collection): review
    "keeper not available".
-3. Its only hits are junk values (a value carried by more than ``junk_threshold`` distinct
+3. Hits only on local portfolios inside an electronic collection (not linked to the CZ): review
+   LOCAL_KEEPER; Alma holds the title twice, but the guide keeps CZ-linked portfolios only.
+4. Its only hits are junk values (a value carried by more than ``junk_threshold`` distinct
    titles among all portfolios): review "junk identifier".
-4. Identifiers present but none valid: review "invalid identifier" with the raw values.
-5. No identifier evidence but a similar keeper title (see ``titles``): review "title match only".
-6. Otherwise: no duplicate (the portfolio goes to a local-collection group).
+5. Identifiers present but none valid: review "invalid identifier" with the raw values.
+6. No identifier evidence but a similar keeper title (see ``titles``): review "title match only".
+7. Otherwise: no duplicate (the portfolio goes to a local-collection group).
 
 Rules a (P2E portfolio, keeper) pair must pass to be a deletion, each with its reason:
 
 - Evidence: every rule's columns were in the inputs (EVIDENCE_RULES). A rule that could not
-  be checked is no pass: review "not checked: ...", naming the missing columns.
-- Same edition, all identifiers: when the P2E carries several identifiers (e.g. an ISBN cell
-  "9784444444446; 9781111111113"), the keeper shares all of them; sharing only some may be
-  another edition or another title (SOME_IDENTIFIERS).
-- Same edition, same years: a shared ISBN with publication years more than one year apart
-  is another edition of the book (EDITION_YEARS). A missing year on one side does not block.
+  be checked is no pass: review "not checked: ...", naming the missing columns. A rule is only
+  asked for where it can change the decision (the publication year: see the next rule).
+- Same edition: an ISBN shared by both is the same edition (one ISBN per format of an edition),
+  whatever the bibs' dates say. When the P2E also carries an ISBN the keeper does not (its print
+  ISBN, or another edition's), the publication years tell: more than one year apart is another
+  edition (EDITION_YEARS); a year missing on one side does not block.
+- Same title: print and online ISSNs (or ISBNs) of one resource are one resource, so an
+  identifier of the P2E the keeper lacks is no evidence of another work. Another title is: a
+  shared identifier between titles with next to nothing in common (titles.titles_differ: at
+  most half the words of the shorter title in the other; a wrong identifier in one record, a
+  series ISSN on a book whose material type the export does not say) is review (DIFFERENT_TITLE).
 - Coverage (normalize.coverage.contains): the keeper's coverage contains the P2E's, or
   neither states coverage. Otherwise:
+  - a statement that cannot be read, on either side: not checked (coverage), never "neither";
   - the keeper's coverage ends ("until 2026") and the P2E's is open-ended ("Available from
     2001."): the open end goes on past any end year (OPEN_END);
-  - the keeper starts later, ends earlier or hides recent years by an embargo (PARTIAL);
-  - the keeper's statement has a gap between ranges (NOT_COMPARABLE);
+  - the keeper starts later, ends earlier, has a gap where the P2E has years, or hides recent
+    years by an embargo (PARTIAL);
   - only one side states coverage (ONE_SIDED).
 """
 from __future__ import annotations
@@ -51,9 +62,10 @@ from functools import lru_cache
 import polars as pl
 
 from almaclean.kinds.aliases import ALIASES
-from almaclean.normalize.coverage import contains, ends_before_open_end, parse_statement
+from almaclean.model.identifiers import OWN_IDENTIFIER, SERIAL, material_kind, proves_identity
+from almaclean.normalize.coverage import Coverage, contains, ends_before_open_end, parse_statement
 from almaclean.normalize.identifiers import identifier_table
-from almaclean.p2e.titles import with_title_key, year_of
+from almaclean.p2e.titles import titles_differ, with_title_key, year_of
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +85,14 @@ DELETABLE_VERDICTS = (CONTAINED, NEITHER_STATED)
 
 DISAGREE = "several keepers that disagree"
 NOT_AVAILABLE = "keeper not available"
+LOCAL_KEEPER = ("duplicates a local portfolio in an electronic collection (not linked to the CZ): keep one by hand; "
+                "the guide keeps CZ-linked portfolios")
 JUNK = "junk identifier"
 INVALID = "invalid identifier"
 TITLE_ONLY = "title match only"
-SOME_IDENTIFIERS = "different edition or title? the keeper shares only some of the P2E identifiers"
-EDITION_YEARS = "different edition? shared ISBN, publication years more than one apart"
+EDITION_YEARS = ("different edition? the P2E carries an ISBN the keeper does not, and the publication years are "
+                 "more than one apart")
+DIFFERENT_TITLE = "different title? the identifier is shared, the titles have next to nothing in common"
 NOT_CHECKED = "not checked"
 
 
@@ -87,7 +102,8 @@ class EvidenceRule:
     name: str
     needs: tuple[tuple[str, str], ...]  # (kind, canonical column)
     why: str
-    isbn_only: bool = False             # applies only to pairs sharing an ISBN
+    # Applies only to pairs where the P2E carries an ISBN the keeper does not share.
+    unshared_isbn_only: bool = False
 
 
 COVERAGE_RULE = "coverage"
@@ -103,8 +119,10 @@ EVIDENCE_RULES = (
     EvidenceRule("CZ link", (("portfolios", "portfolio_linked_to_cz"),),
                  "the keeper must be linked to the Community Zone, the P2E portfolio must not"),
     EvidenceRule(YEAR_RULE, (("portfolios", "publication_date"),),
-                 "a shared ISBN with publication years more than one apart is another edition", isbn_only=True),
-    EvidenceRule(PO_LINES_RULE, (("portfolios", "po_line"), ("p2e", "po_number"), ("po-lines", "po_line")),
+                 "an ISBN of the P2E that the keeper does not share may be another edition's: publication years "
+                 "more than one apart say so", unshared_isbn_only=True),
+    EvidenceRule(PO_LINES_RULE, (("portfolios", "po_line"), ("portfolios", "additional_po_lines"),
+                                 ("p2e", "po_number"), ("po-lines", "po_line")),
                  "a portfolio with a PO line must have the PO line relinked, never be deleted by a set"),
 )
 KIND_NAMES = {"portfolios": "the portfolio export", "p2e": "the P2E file", "po-lines": "the PO line export"}
@@ -140,9 +158,11 @@ def not_checked_reason(rule: str, columns: list[str], present_kinds: frozenset[s
 class Evidence:
     p2e_ids: pl.DataFrame   # portfolio_id, source_column, raw, id_type, value, valid (bib + P2E line)
     junk: pl.DataFrame      # value, n_titles
-    pairs: pl.DataFrame     # portfolio_id, keep_portfolio_id, shared, + keep_* attributes, keeper
-    cz_ids: pl.DataFrame    # keep_portfolio_id, keep_mms_id, id_type, value: the valid non-junk values
-                            # of the CZ-linked portfolios that share one with a P2E portfolio
+    pairs: pl.DataFrame     # portfolio_id, keep_portfolio_id, shared_values, shared + keep_* attributes,
+                            # keeper, keep_local
+    cz_ids: pl.DataFrame    # keep_portfolio_id, keep_mms_id, id_type, value: the valid non-junk values of
+                            # their own kind (ISBN of a book, ISSN of a serial) of the portfolios reached
+    p2e_kinds: pl.DataFrame  # portfolio_id, p2e_kind (model.identifiers: book or serial)
 
 
 def collection_label() -> pl.Expr:
@@ -179,10 +199,24 @@ def junk_values(all_ids: pl.DataFrame, flagged: pl.DataFrame, threshold: int,
     )
 
 
+def candidate_keepers(flagged: pl.LazyFrame) -> pl.LazyFrame:
+    """Portfolios a P2E portfolio may duplicate: CZ-linked ones (keepers when available and in a
+    collection), and local ones inside an electronic collection (review only), with their kind."""
+    local_in_collection = ~pl.col("cz_linked") & pl.col("in_collection") & ~pl.col("standalone")
+    return flagged.filter(pl.col("cz_linked") | local_in_collection).select(
+        pl.col("portfolio_id").alias("keep_portfolio_id"), pl.col("mms_id").alias("keep_mms_id"),
+        collection_label().alias("keep_collection"), pl.col("coverage_statement").alias("keep_coverage"),
+        pl.col("url").alias("keep_url"), year_of("publication_date").alias("keep_year"),
+        pl.col("title").alias("keep_title"), "keeper", (~pl.col("cz_linked")).alias("keep_local"),
+        material_kind(pl.col("material_type"), pl.col("isbn").is_not_null()).alias("keep_kind"),
+    )
+
+
 def identifier_evidence(
     flagged: pl.DataFrame, p2e: pl.DataFrame, *, junk_threshold: int = DEFAULT_JUNK_THRESHOLD,
 ) -> Evidence:
-    """Identifier tables, junk values and (P2E, CZ-linked portfolio) pairs sharing a value."""
+    """Identifier tables, junk values and (P2E, candidate keeper) pairs sharing a value that
+    proves one resource (model.identifiers)."""
     # The P2E portfolios' tokens are a table of their own; of the other portfolios only the valid
     # values are kept (rows taken from one table of every token would keep all of it alive).
     bib_ids = identifier_table(p2e.select("portfolio_id", "issn", "isbn"), "portfolio_id", ["issn", "isbn"])
@@ -197,31 +231,41 @@ def identifier_evidence(
                          identifier_table(others, "portfolio_id", ["issn", "isbn"], valid_only=True)])
     del others, bib_ids
     junk = junk_values(all_ids, flagged, junk_threshold, values=p2e_ids.filter(pl.col("valid")))
+    p2e_kinds = p2e.select(
+        "portfolio_id",
+        material_kind(pl.col("material_type"), pl.col("isbn").is_not_null() | pl.col("p2e_isbn").is_not_null())
+        .alias("p2e_kind"))
     # Lazily throughout: the CZ-linked portfolios are most of the export, and only those that
     # share a value with a P2E portfolio are ever materialised.
-    cz = flagged.lazy().filter(pl.col("cz_linked")).select(
-        pl.col("portfolio_id").alias("keep_portfolio_id"), pl.col("mms_id").alias("keep_mms_id"),
-        collection_label().alias("keep_collection"), pl.col("coverage_statement").alias("keep_coverage"),
-        pl.col("url").alias("keep_url"), year_of("publication_date").alias("keep_year"), "keeper",
-    )
+    candidates = candidate_keepers(flagged.lazy())
     p2e_values = valid_p2e_values(p2e_ids, junk).collect()
     values = (
         all_ids.lazy()
         .join(junk.lazy(), on="value", how="anti")
         .select(pl.col("portfolio_id").alias("keep_portfolio_id"), "id_type", "value")
-        .join(cz.select("keep_portfolio_id"), on="keep_portfolio_id", how="semi")
+        .join(candidates.select("keep_portfolio_id"), on="keep_portfolio_id", how="semi")
     )
-    hits = p2e_values.join(
-        values.join(p2e_values.lazy().select("id_type", "value").unique(), on=["id_type", "value"], how="semi")
-        .unique().collect(),
-        on=["id_type", "value"],
+    shared = values.join(p2e_values.lazy().select("id_type", "value").unique(), on=["id_type", "value"],
+                         how="semi").unique().collect()
+    kinds = candidates.select("keep_portfolio_id", "keep_kind").join(
+        shared.lazy().select("keep_portfolio_id").unique(), on="keep_portfolio_id", how="semi").collect()
+    hits = (
+        p2e_values.join(shared, on=["id_type", "value"])
+        .join(p2e_kinds, on="portfolio_id")
+        .join(kinds, on="keep_portfolio_id")
+        .filter(proves_identity(pl.col("id_type"), pl.col("p2e_kind"), pl.col("keep_kind")))
+        .select("portfolio_id", "keep_portfolio_id", "id_type", "value")
     )
     reached = hits.lazy().select("keep_portfolio_id").unique()
-    # Every value of a keeper reached, shared with the P2E or not: they tie keeper bibs together.
+    own = pl.col("id_type") == pl.col("keep_kind").replace_strict(OWN_IDENTIFIER, return_dtype=pl.String)
+    # Every own-kind value of a keeper reached, shared with the P2E or not: they tie keeper bibs
+    # together, and say which identifiers the keeper carries that the P2E does not.
     cz_ids = (
         values.join(reached, on="keep_portfolio_id", how="semi")
         .unique()
-        .join(cz.select("keep_portfolio_id", "keep_mms_id"), on="keep_portfolio_id")
+        .join(candidates.select("keep_portfolio_id", "keep_mms_id", "keep_kind"), on="keep_portfolio_id")
+        .filter(own)
+        .select("keep_portfolio_id", "keep_mms_id", "id_type", "value")
         .collect()
     )
     del all_ids  # the identifiers of every portfolio: not needed below, and the biggest table here
@@ -231,15 +275,16 @@ def identifier_evidence(
         .agg((pl.col("id_type").str.to_uppercase() + " " + pl.col("value")).alias("shared_values"))
         .with_columns(pl.col("shared_values").list.join("; ").alias("shared"))
         .lazy()
-        .join(cz.join(reached, on="keep_portfolio_id", how="semi"), on="keep_portfolio_id", maintain_order="left")
+        .join(candidates.join(reached, on="keep_portfolio_id", how="semi"), on="keep_portfolio_id",
+              maintain_order="left")
         .collect()
     )
     log.info(
         "identifier evidence: %d P2E identifier tokens, %d junk values (> %d titles), "
-        "%d (P2E, CZ portfolio) pairs sharing a value",
+        "%d (P2E, candidate keeper) pairs sharing a value that proves one resource",
         p2e_ids.height, junk.height, junk_threshold, pairs.height,
     )
-    return Evidence(p2e_ids=p2e_ids, junk=junk, pairs=pairs, cz_ids=cz_ids)
+    return Evidence(p2e_ids=p2e_ids, junk=junk, pairs=pairs, cz_ids=cz_ids, p2e_kinds=p2e_kinds)
 
 
 @lru_cache(maxsize=200_000)
@@ -247,9 +292,14 @@ def _parsed(statement: str | None):
     return parse_statement(statement)
 
 
-def coverage_verdict(keeper_statement: str | None, p2e_statement: str | None) -> str:
-    """Whether the keeper's coverage covers the P2E portfolio's, as a short verdict."""
-    keeper, p2e = _parsed(keeper_statement), _parsed(p2e_statement)
+def verdict_of(keeper: Coverage, p2e: Coverage, keeper_text: str | None = None, p2e_text: str | None = None,
+               *, keeper_name: str = "keeper's") -> str:
+    """Whether the keeper's coverage covers the P2E portfolio's, as a short verdict; text that
+    cannot be read on either side is "not checked", never "neither states"."""
+    if not keeper.readable or not p2e.readable:
+        unread = [f"the {name} coverage statement {text!r}" for name, coverage, text in
+                  ((keeper_name, keeper, keeper_text), ("P2E", p2e, p2e_text)) if not coverage.readable]
+        return f"{NOT_CHECKED} ({COVERAGE_RULE}): almaclean cannot read {' nor '.join(unread)}"
     if not keeper.stated and not p2e.stated:
         return NEITHER_STATED
     if keeper.stated != p2e.stated:
@@ -260,6 +310,11 @@ def coverage_verdict(keeper_statement: str | None, p2e_statement: str | None) ->
     if verdict:
         return CONTAINED
     return OPEN_END if ends_before_open_end(keeper, p2e) else PARTIAL
+
+
+def coverage_verdict(keeper_statement: str | None, p2e_statement: str | None) -> str:
+    """verdict_of the two coverage statements."""
+    return verdict_of(_parsed(keeper_statement), _parsed(p2e_statement), keeper_statement, p2e_statement)
 
 
 def with_coverage_verdicts(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -318,36 +373,50 @@ def _reason_with_values(reason: str, values: str) -> pl.Expr:
     return pl.lit(reason + ": ") + pl.col(values)
 
 
-def pair_reasons(pairs: pl.DataFrame, p2e_values: pl.DataFrame,
+def _joined(values: pl.Expr) -> pl.Expr:
+    return pl.when(values.list.len() > 0).then(values.list.join("; "))
+
+
+def pair_reasons(pairs: pl.DataFrame, p2e_values: pl.DataFrame, keeper_values: pl.DataFrame,
                  unchecked: Mapping[str, str] | None = None) -> pl.DataFrame:
     """Keeper pairs plus "pair_reason": why this keeper cannot be the basis of a deletion
-    (the first failing rule of the module docstring), null when it can.
+    (the first failing rule of the module docstring), null when it can; and "unshared": the
+    P2E's own-kind identifiers the keeper does not carry.
 
-    pairs: portfolio_id, shared_values, shared, verdict, keep_year, p2e_year.
-    p2e_values: portfolio_id, n_values, p2e_values (the P2E's valid non-junk identifiers).
+    pairs: portfolio_id, keep_portfolio_id, shared_values, shared, verdict, keep_year, p2e_year,
+    p2e_kind, title, keep_title.
+    p2e_values: portfolio_id, p2e_values (list: the P2E's own-kind valid non-junk identifiers).
+    keeper_values: keep_portfolio_id, keep_values (list: the keeper's own-kind identifiers).
     unchecked: rule name -> "not checked" reason, for rules whose columns were absent.
     """
     unchecked = {rule: text for rule, text in (unchecked or {}).items() if rule != PO_LINES_RULE}
-    isbn_rules = {r.name for r in EVIDENCE_RULES if r.isbn_only}
-    every_pair = "; ".join(text for rule, text in unchecked.items() if rule not in isbn_rules)
-    isbn_pairs = "; ".join(text for rule, text in unchecked.items() if rule in isbn_rules)
-    shares_isbn = pl.col("shared_values").list.eval(pl.element().str.starts_with("ISBN ")).list.any()
+    year_rules = {r.name for r in EVIDENCE_RULES if r.unshared_isbn_only}
+    every_pair = "; ".join(text for rule, text in unchecked.items() if rule not in year_rules)
+    year_unchecked = "; ".join(text for rule, text in unchecked.items() if rule in year_rules)
+    frame = (
+        pairs.join(p2e_values, on="portfolio_id", how="left")
+        .join(keeper_values, on="keep_portfolio_id", how="left")
+        .with_columns(pl.col("p2e_values").fill_null([]), pl.col("keep_values").fill_null([]))
+        .with_columns(pl.col("p2e_values").list.set_difference("keep_values").list.sort().alias("p2e_only"),
+                      pl.col("keep_values").list.set_difference("p2e_values").list.sort().alias("keep_only"))
+    )
+    titles = frame.select("title", "keep_title").unique().with_columns(titles_differ("title", "keep_title")
+                                                                        .alias("differ"))
+    frame = frame.join(titles, on=["title", "keep_title"], how="left", nulls_equal=True)
+    unshared_isbn = (pl.col("p2e_kind") != SERIAL) & (pl.col("p2e_only").list.len() > 0)
     years_apart = (pl.col("p2e_year") - pl.col("keep_year")).abs() > 1
-    some_only = (pl.col("n_values") >= 2) & (pl.col("shared_values").list.len() < pl.col("n_values"))
     reason = (
         pl.when(pl.lit(every_pair != "")).then(pl.lit(every_pair))
-        .when(shares_isbn & pl.lit(isbn_pairs != "")).then(pl.lit(isbn_pairs))
-        .when(shares_isbn & years_apart.fill_null(False))
-        .then(pl.format(EDITION_YEARS + ": {} shared, P2E bib published {}, keeper bib {}",
-                        "shared", "p2e_year", "keep_year"))
-        .when(some_only.fill_null(False))
-        .then(pl.format(SOME_IDENTIFIERS + ": keeper shares {}; the P2E has {}", "shared", "p2e_values"))
+        .when(unshared_isbn & pl.lit(year_unchecked != "")).then(pl.lit(year_unchecked))
+        .when(unshared_isbn & years_apart.fill_null(False))
+        .then(pl.format(EDITION_YEARS + ": {} shared, the P2E also has {}; P2E bib published {}, keeper bib {}",
+                        "shared", pl.col("p2e_only").list.join("; "), "p2e_year", "keep_year"))
+        .when(pl.col("differ"))
+        .then(pl.format(DIFFERENT_TITLE + ": {} shared; titles {} and {}", "shared", "title", "keep_title"))
         .when(~pl.col("verdict").is_in(DELETABLE_VERDICTS)).then(pl.col("verdict"))
     )
-    return (
-        pairs.join(p2e_values, on="portfolio_id", how="left")
-        .with_columns(reason.alias("pair_reason"))
-        .with_columns(pl.col("pair_reason").is_null().alias("deletable"))
+    return frame.with_columns(reason.alias("pair_reason"), _joined(pl.col("p2e_only")).alias("unshared")).with_columns(
+        pl.col("pair_reason").is_null().alias("deletable")
     )
 
 
@@ -361,49 +430,73 @@ def valid_p2e_values(p2e_ids: pl.DataFrame, junk: pl.DataFrame) -> pl.LazyFrame:
     )
 
 
-def p2e_identifier_values(ev: Evidence) -> pl.DataFrame:
-    """portfolio_id, n_values, p2e_values: each P2E portfolio's distinct valid non-junk identifiers.
+def _labelled() -> pl.Expr:
+    return pl.col("id_type").str.to_uppercase() + " " + pl.col("value")
+
+
+def own_identifier_lists(ev: Evidence) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(portfolio_id, p2e_values) and (keep_portfolio_id, keep_values): each side's own-kind
+    identifiers ("ISBN 978...") as sorted lists, for the pairs to compare.
 
     Built again from the evidence rather than kept in it: held from identifier_evidence through
     the title tier, four 1M runs peaked at 1,460-1,532 MB against 1,455-1,493 MB (target 1,536)."""
-    return (
+    own = pl.col("id_type") == pl.col("p2e_kind").replace_strict(OWN_IDENTIFIER, return_dtype=pl.String)
+    p2e_values = (
         valid_p2e_values(ev.p2e_ids, ev.junk)
-        .select("portfolio_id", (pl.col("id_type").str.to_uppercase() + " " + pl.col("value")).alias("v"))
+        .join(ev.p2e_kinds.lazy(), on="portfolio_id")
+        .filter(own)
+        .select("portfolio_id", _labelled().alias("v"))
         # Sorted once, joined as lists: joining the texts group by group took twice as long.
         .sort("portfolio_id", "v")
         .group_by("portfolio_id", maintain_order=True)
-        .agg(pl.col("v"))
-        .select("portfolio_id", pl.col("v").list.len().alias("n_values"), pl.col("v").list.join("; ").alias("p2e_values"))
+        .agg(pl.col("v").alias("p2e_values"))
         .collect()
     )
+    keep_values = (
+        ev.cz_ids.lazy().select("keep_portfolio_id", _labelled().alias("v")).unique()
+        .sort("keep_portfolio_id", "v")
+        .group_by("keep_portfolio_id", maintain_order=True)
+        .agg(pl.col("v").alias("keep_values"))
+        .collect()
+    )
+    return p2e_values, keep_values
+
+
+KEEPER_DETAIL = ("keep_title", "keep_coverage", "keep_url")
+DECISION_COLUMNS = (
+    "portfolio_id", "decision", "reason", "keep_portfolio_id", "keep_mms_id", "keep_collection", "shared", "unshared",
+    "verdict", *KEEPER_DETAIL, "other_keepers", "candidate_keepers",
+)
 
 
 def decide(p2e: pl.DataFrame, ev: Evidence, title_hits: pl.DataFrame, *,
            unchecked: Mapping[str, str] | None = None) -> pl.DataFrame:
     """One row per P2E portfolio: decision (delete / review / no duplicate) and its evidence.
 
-    Columns: portfolio_id, decision, reason, keep_portfolio_id, keep_mms_id, keep_collection,
-    shared, verdict, keep_coverage, keep_url, other_keepers, candidate_keepers.
+    Columns: DECISION_COLUMNS. keep_title, keep_coverage and keep_url are the chosen keeper's, else
+    (review) the first candidate's that is not available or local (title candidates: none here).
     title_hits: id, candidate_ids (list) for P2E portfolios with no identifier hit.
     unchecked: rule name -> "not checked" reason (see pair_reasons).
     """
-    base = p2e.select("portfolio_id", "coverage_statement", year_of("publication_date").alias("p2e_year"))
-    pairs = ev.pairs.join(base, on="portfolio_id")
-    keeper_pairs = pair_reasons(
-        with_coverage_verdicts(pairs.filter(pl.col("keeper"))), p2e_identifier_values(ev), unchecked,
-    )
-    keeper_values = ev.cz_ids.join(
+    base = p2e.select("portfolio_id", "coverage_statement", year_of("publication_date").alias("p2e_year"),
+                      pl.coalesce("title", "p2e_title").alias("title"))
+    pairs = ev.pairs.join(base, on="portfolio_id").join(ev.p2e_kinds, on="portfolio_id")
+    p2e_values, keep_values = own_identifier_lists(ev)
+    keeper_pairs = pair_reasons(with_coverage_verdicts(pairs.filter(pl.col("keeper"))), p2e_values, keep_values,
+                                unchecked)
+    del p2e_values, keep_values
+    keeper_ids = ev.cz_ids.join(
         keeper_pairs.select("keep_portfolio_id").unique(), on="keep_portfolio_id", how="semi"
     ).select("keep_mms_id", "value")
-    disagree = disagreeing(keeper_pairs, keeper_values)
-    del keeper_values
+    disagree = disagreeing(keeper_pairs, keeper_ids)
+    del keeper_ids
 
     ranked = keeper_pairs.sort(["portfolio_id", "deletable", "keep_portfolio_id"], descending=[False, True, False])
     chosen = (
         ranked.group_by("portfolio_id", maintain_order=True)
         .agg(
-            pl.col("keep_portfolio_id", "keep_mms_id", "keep_collection", "shared", "verdict",
-                   "keep_coverage", "keep_url", "deletable", "pair_reason").first(),
+            pl.col("keep_portfolio_id", "keep_mms_id", "keep_collection", "shared", "unshared", "verdict",
+                   *KEEPER_DETAIL, "deletable", "pair_reason").first(),
             pl.col("keep_portfolio_id").slice(1).alias("others"),
             pl.col("keep_portfolio_id").alias("all_keepers"),
         )
@@ -411,10 +504,17 @@ def decide(p2e: pl.DataFrame, ev: Evidence, title_hits: pl.DataFrame, *,
         .drop("others")
     )
     del ranked, keeper_pairs  # each frame here is let go of once used: the pairs of a big export are large
-    unavailable = (
+    not_kept = (
         pairs.filter(~pl.col("keeper"))
-        .group_by("portfolio_id")
-        .agg(pl.col("keep_portfolio_id").unique().sort().alias("unavailable_keepers"))
+        .sort("portfolio_id", "keep_local", "keep_portfolio_id")
+        .group_by("portfolio_id", maintain_order=True)
+        .agg(
+            pl.col("keep_portfolio_id").filter(~pl.col("keep_local")).alias("unavailable_keepers"),
+            pl.col("keep_portfolio_id").filter(pl.col("keep_local")).alias("local_keepers"),
+            *[pl.col(c).first().alias(f"other_{c}") for c in KEEPER_DETAIL],
+        )
+        .with_columns(pl.when(pl.col(c).list.len() > 0).then(pl.col(c)).alias(c)
+                      for c in ("unavailable_keepers", "local_keepers"))
     )
     del pairs
     junk_only = (
@@ -436,18 +536,19 @@ def decide(p2e: pl.DataFrame, ev: Evidence, title_hits: pl.DataFrame, *,
         base.select("portfolio_id")
         .join(chosen, on="portfolio_id", how="left")
         .join(disagree.with_columns(pl.lit(True).alias("disagree")), on="portfolio_id", how="left")
-        .join(unavailable, on="portfolio_id", how="left")
+        .join(not_kept, on="portfolio_id", how="left")
         .join(junk_only, on="portfolio_id", how="left")
         .join(token_summary, on="portfolio_id", how="left")
         .join(titles, on="portfolio_id", how="left")
         .with_columns(pl.col("disagree").fill_null(False))
     )
-    del chosen, disagree, unavailable, junk_only, token_summary, titles
+    del chosen, disagree, not_kept, junk_only, token_summary, titles
     has_keeper = pl.col("keep_portfolio_id").is_not_null()
-    no_hit = ~has_keeper & pl.col("unavailable_keepers").is_null()
+    unavailable, local = pl.col("unavailable_keepers").is_not_null(), pl.col("local_keepers").is_not_null()
+    no_hit = ~has_keeper & ~unavailable & ~local
     decision = (
         pl.when(has_keeper & ~pl.col("disagree") & pl.col("deletable")).then(pl.lit(DELETE))
-        .when(has_keeper | pl.col("unavailable_keepers").is_not_null()).then(pl.lit(REVIEW))
+        .when(has_keeper | unavailable | local).then(pl.lit(REVIEW))
         .when(pl.col("junk_values").is_not_null()).then(pl.lit(REVIEW))
         .when(pl.col("any_valid").not_() & pl.col("invalid_raw").is_not_null()).then(pl.lit(REVIEW))
         .when(pl.col("title_candidates").is_not_null()).then(pl.lit(REVIEW))
@@ -457,7 +558,8 @@ def decide(p2e: pl.DataFrame, ev: Evidence, title_hits: pl.DataFrame, *,
         pl.when(has_keeper & pl.col("disagree")).then(pl.lit(DISAGREE))
         .when(has_keeper & pl.col("deletable")).then(pl.col("verdict"))
         .when(has_keeper).then(pl.col("pair_reason"))
-        .when(pl.col("unavailable_keepers").is_not_null()).then(pl.lit(NOT_AVAILABLE))
+        .when(unavailable).then(pl.lit(NOT_AVAILABLE))
+        .when(local).then(pl.lit(LOCAL_KEEPER))
         .when(no_hit & pl.col("junk_values").is_not_null()).then(_reason_with_values(JUNK, "junk_values"))
         .when(no_hit & pl.col("any_valid").not_() & pl.col("invalid_raw").is_not_null())
         .then(_reason_with_values(INVALID, "invalid_raw"))
@@ -465,18 +567,16 @@ def decide(p2e: pl.DataFrame, ev: Evidence, title_hits: pl.DataFrame, *,
     )
     candidates = (
         pl.when(has_keeper).then(pl.col("all_keepers"))
-        .when(pl.col("unavailable_keepers").is_not_null()).then(pl.col("unavailable_keepers"))
+        .when(unavailable).then(pl.col("unavailable_keepers"))
+        .when(local).then(pl.col("local_keepers"))
         .otherwise(pl.col("title_candidates"))
     )
     result = frame.with_columns(
         decision.alias("decision"),
         reason.alias("reason"),
         candidates.list.join("; ").alias("candidate_keepers"),
-    ).select(
-        "portfolio_id", "decision", "reason", "keep_portfolio_id", "keep_mms_id", "keep_collection",
-        "shared", "verdict", "keep_coverage", "keep_url", "other_keepers", "candidate_keepers",
-    )
+        *[pl.when(has_keeper).then(pl.col(c)).otherwise(pl.col(f"other_{c}")).alias(c) for c in KEEPER_DETAIL],
+    ).select(DECISION_COLUMNS)
     counts = dict(result.group_by("decision").len().iter_rows())
     log.info("P2E decisions: %s", counts)
     return result
-

@@ -48,6 +48,22 @@ def with_title_key(frame: pl.DataFrame, column: str = "title", alias: str = "tke
     return frame.join(keys, on=column, how="left", nulls_equal=True, maintain_order="left")
 
 
+def titles_differ(first: str, second: str) -> pl.Expr:
+    """Whether two title columns name different works: both given, and at most half of the
+    significant words of the shorter title (its title key without articles and small words) are
+    in the other. "Mens" and "Mens : revue d'histoire intellectuelle" share all of the shorter
+    one; "Financial Education" and "Les Devoirs du prince - L'éducation princière" one word of
+    two; "Native Plants Journal" and "Les Visionnaires" none. A missing title says nothing
+    either way (false)."""
+    def words(column: str) -> pl.Expr:
+        return title_key(column).str.split(" ").list.eval(
+            pl.element().filter(~pl.element().is_in(_STOPWORDS))).list.unique()
+
+    a, b = words(first), words(second)
+    shorter = pl.min_horizontal(a.list.len(), b.list.len())
+    return ((shorter > 0) & (2 * a.list.set_intersection(b).list.len() <= shorter)).fill_null(False)
+
+
 def block_key(column: str) -> pl.Expr:
     """First two significant words of a title key: the blocking key for fuzzy comparison."""
     words = pl.col(column).str.split(" ").list.eval(

@@ -2,7 +2,16 @@
 
 `generate(out_dir, seed=1, scale=1.0)` writes portfolios.csv, p2e.txt, p2e_report.xlsx,
 po_lines.csv, a few `<Collection+Name>_portfolios.xlsx` Extended Exports and truth.json.
-Same seed -> byte-identical files: all randomness comes from one random.Random(seed).
+Same seed -> byte-identical files: all randomness comes from one random.Random(seed) (and the
+labelled hard cases from a second one, so that asking for them changes nothing else).
+
+The portfolio export is shaped like a common Analytics report: no optional "Publication Date"
+column unless asked for (publication_date=True), a "Portfolio Public Note" column, and CZ
+serials carrying their online ISSN only (the usual shape of a CZ portfolio), while the P2E copies
+carry the print and online ISSNs their ILS record had. With hard_cases=True some P2E portfolios
+get what a careful librarian finds on a real institution (HARD_CASES): local data of their own,
+an additional PO line, a series ISSN shared with a CZ serial, issue-level or gap coverage,
+coverage written as a plain range or in French; truth.json labels each.
 """
 from __future__ import annotations
 
@@ -54,7 +63,31 @@ PORTFOLIO_HEADER = {
     "coverage": "Coverage Statement",
     "material_type": "Material Type",
     "standalone": "Is Standalone",
+    "public_note": "Portfolio Public Note",
+    "additional_po_lines": "Portfolio Additional PO Lines",
 }
+OPTIONAL_HEADER = ("publication_date",)  # columns an Analytics report often leaves out: written only when asked
+# Labelled hard cases (share of the P2E duplicates or P2E-only records each one takes).
+HARD_CASES = {"local_data": 0.03, "additional_po": 0.02, "series_book": 0.04, "issue_start": 0.02,
+              "gap_keeper": 0.03, "dash_partial": 0.02, "french_contained": 0.02}
+# Coverage hard cases: the keeper's statement and the P2E's from the keeper's first year, and what
+# the P2E's coverage really is when it is not contained.
+def _after_gap(start: int) -> int:
+    """The P2E's first year in the gap case: in the keeper's second range."""
+    return max(start + 6, 2008)
+
+
+COVERAGE_CASES = {
+    "issue_start": (lambda y: f"Available from {y} volume: 1 issue: 3.",
+                    lambda y: f"Available from {y} volume: 1 issue: 1.", "partial"),
+    "gap_keeper": (lambda y: f"Available from {y} until {_after_gap(y) - 4}. Available from {_after_gap(y) - 1}.",
+                   lambda y: f"Available from {_after_gap(y)} until {_after_gap(y) + 2}.", None),
+    "dash_partial": (lambda y: f"{y + 10} - {y + 15}", lambda y: f"{y} - {y + 20}", "partial"),
+    "french_contained": (lambda y: f"Available from {y}.",
+                         lambda y: f"Disponible à partir de {y + 1} jusqu'à {y + 3}.", None),
+}
+LOCAL_NOTES = ("Law School users only, 3 simultaneous users", "Access from the medical library only.",
+               "Licence: walk-in users not allowed")
 P2E_REPORT_HEADER = ["Legacy ID", "Type", "Title", "ISSN", "ISBN", "856 URL", "Provider", "PO Number"]
 PO_LINES_HEADER = ["PO Line Reference", "PO Line Title", "Status", "Order Line Type", "Vendor Name", "MMS Id", "Portfolio Id"]
 
@@ -267,8 +300,11 @@ def _identifier_cells(frame: pl.DataFrame, rng: random.Random, *, messy: bool) -
         isbn = F.join_cells(o, p, isbn10)
     else:
         isbn = F.join_cells(o, p)
+    # A CZ serial carries its online ISSN (its print one only when it has no online one); the P2E
+    # copy, from an ILS record, carries both.
+    issn = F.join_cells(p, o) if messy else pl.coalesce(o, p)
     frame = frame.with_columns(
-        pl.when(serial).then(F.join_cells(p, o)).alias("issn_cell"),
+        pl.when(serial).then(issn).alias("issn_cell"),
         pl.when(~serial).then(isbn).alias("isbn_cell"),
     )
     return frame.drop("_d1", "_d2", strict=False)
@@ -534,8 +570,13 @@ def generate(
     scale: float = 1.0,
     ee_rows: int | None = None,
     titles_dir: Path | None = None,
+    publication_date: bool = False,
+    hard_cases: bool = False,
 ) -> SampleManifest:
-    """Write a realistic institution's exports and truth.json into out_dir (new files only)."""
+    """Write a realistic institution's exports and truth.json into out_dir (new files only).
+
+    publication_date: write the optional "Publication Date" column. hard_cases: the labelled
+    hard cases (HARD_CASES), drawn from a random stream of their own."""
     started = time.perf_counter()
     n_total = round(BASE_PORTFOLIOS * scale)
     if not 100 <= n_total <= MAX_PORTFOLIOS:
@@ -619,11 +660,17 @@ def generate(
         pl.col("inactive").fill_null(False),
     )
     portfolios, po_lines = _po_lines(portfolios, rng)
+    portfolios = portfolios.with_columns(pl.lit(None, pl.String).alias("public_note"),
+                                         pl.lit(None, pl.String).alias("additional_po_lines"),
+                                         pl.lit(None, pl.String).alias("hard_case"))
+    if hard_cases:
+        portfolios = _hard_cases(portfolios, random.Random(seed * 7919 + 1))
     manifest_files = dict(SAMPLE_FILES)
 
     # portfolios.csv, sorted by title like an Analytics report.
-    out = portfolios.sort("title", "portfolio_id").select(list(PORTFOLIO_HEADER))
-    write_csv(out_dir / manifest_files["portfolios"], out, header=list(PORTFOLIO_HEADER.values()))
+    header = {k: v for k, v in PORTFOLIO_HEADER.items() if publication_date or k not in OPTIONAL_HEADER}
+    out = portfolios.sort("title", "portfolio_id").select(list(header))
+    write_csv(out_dir / manifest_files["portfolios"], out, header=list(header.values()))
 
     # p2e.txt and the consortium report for the same lines.
     p2e_final = portfolios.filter(pl.col("role").is_in(["p2e_dup", "p2e_only"]))
@@ -681,7 +728,68 @@ def generate(
     return SampleManifest(out_dir, seed, scale, manifest_files, tuple(ee_files), counts, seconds)
 
 
+def _hard_cases(portfolios: pl.DataFrame, rng: random.Random) -> pl.DataFrame:
+    """Labelled hard cases on some P2E portfolios (HARD_CASES), each on portfolios no other case
+    took: "hard_case" names the case, and coverage_relation says what the coverage really is."""
+    dups = portfolios.filter((pl.col("role") == "p2e_dup") & pl.col("po_line").is_null())
+    serial_dups = dups.filter((pl.col("publication_type") == "serial") & (pl.col("coverage_relation") == "contained")
+                              & pl.col("from_year").is_not_null())
+    books = portfolios.filter((pl.col("role") == "p2e_only") & (pl.col("publication_type") != "serial"))
+    taken: set[str] = set()
+
+    def pick(frame: pl.DataFrame, case: str) -> list[str]:
+        ids = [i for i in frame["portfolio_id"].to_list() if i not in taken]
+        chosen = sorted(rng.sample(ids, min(len(ids), max(1, round(HARD_CASES[case] * frame.height)))))
+        taken.update(chosen)
+        return chosen
+
+    early = serial_dups.filter(pl.col("from_year") <= 2005)  # room for a gap or a longer range before today
+    source = {"local_data": dups, "additional_po": dups, "series_book": books, "issue_start": serial_dups,
+              "gap_keeper": early, "dash_partial": early, "french_contained": early}
+    cases = {case: pick(source[case], case) for case in HARD_CASES}
+    keeper_of = dict(portfolios.filter(pl.col("role") == "p2e_dup").select("portfolio_id", "keeper_portfolio_id")
+                     .iter_rows())
+    # Book series the CZ holds as serials, with no coverage stated (as a series portfolio often is);
+    # never the keeper of a P2E duplicate
+    kept = portfolios.get_column("keeper_portfolio_id").drop_nulls().implode()
+    series_rows = (portfolios.filter((pl.col("role") == "cz") & (pl.col("publication_type") == "serial")
+                                     & pl.col("issn_cell").is_not_null() & (pl.col("availability") == "Available")
+                                     & ~pl.col("portfolio_id").is_in(kept))
+                   .select("portfolio_id", "issn_cell").head(max(1, round(HARD_CASES["series_book"] * books.height))))
+    series = series_rows.get_column("issn_cell").to_list()
+    rows = {r["portfolio_id"]: r for r in portfolios.filter(pl.col("portfolio_id").is_in(list(taken) + [
+        keeper_of[i] for i in taken if i in keeper_of])).iter_rows(named=True)}
+    updates: dict[str, dict] = {}
+    for n, pid in enumerate(cases["local_data"]):
+        updates[pid] = {"public_note": LOCAL_NOTES[n % len(LOCAL_NOTES)], "hard_case": "local_data"}
+    for n, pid in enumerate(cases["additional_po"]):
+        updates[pid] = {"additional_po_lines": f"POL-A{100 + n}", "hard_case": "additional_po"}
+    for pid in series_rows.get_column("portfolio_id"):
+        updates[pid] = {"coverage": None}
+    for n, pid in enumerate(cases["series_book"]):  # every other one has only its series' ISSN, no ISBN
+        updates[pid] = {"issn_cell": series[n % len(series)], "material_type": "Book", "hard_case": "series_book",
+                        **({"isbn_cell": None} if n % 2 else {})}
+    for case, (keeper_text, p2e_text, relation) in COVERAGE_CASES.items():
+        for pid in cases[case]:
+            start = rows[keeper_of[pid]]["from_year"]
+            updates[keeper_of[pid]] = {"coverage": keeper_text(start)}
+            updates[pid] = {"coverage": p2e_text(start), "hard_case": case,
+                            **({"coverage_relation": relation} if relation else {})}
+    columns = sorted({c for change in updates.values() for c in change})
+    frame = pl.DataFrame([{"portfolio_id": pid, **{c: change.get(c) for c in columns}, **{
+        f"_set_{c}": c in change for c in columns}} for pid, change in updates.items()],
+        schema={"portfolio_id": pl.String, **{c: portfolios.schema[c] for c in columns},
+                **{f"_set_{c}": pl.Boolean for c in columns}})
+    joined = portfolios.join(frame, on="portfolio_id", how="left", suffix="_new", maintain_order="left")
+    return joined.with_columns(
+        pl.when(pl.col(f"_set_{c}").fill_null(False)).then(pl.col(f"{c}_new")).otherwise(pl.col(c)).alias(c)
+        for c in columns
+    ).select(portfolios.columns)
+
+
 def _truth(portfolios, db_lines, deleted, ee_truth, seed, scale, files, ee_files, counts) -> dict:
+    held = (pl.col("coverage_relation") == "contained") | (pl.col("coverage").is_null()
+                                                           & pl.col("keeper_coverage").is_null())
     p2e = portfolios.filter(pl.col("role").is_in(["p2e_dup", "p2e_only"]))
     dups = p2e.filter(pl.col("role") == "p2e_dup")
     with_pol = portfolios.filter(pl.col("po_line").is_not_null())
@@ -702,10 +810,21 @@ def _truth(portfolios, db_lines, deleted, ee_truth, seed, scale, files, ee_files
         "extended_exports": ee_files,
         "counts": counts,
         "collections": collections.to_dicts(),
-        "p2e_duplicates": dups.select(
+        "p2e_duplicates": dups.join(
+            portfolios.select(pl.col("portfolio_id").alias("keeper_portfolio_id"),
+                              pl.col("coverage").alias("keeper_coverage")), on="keeper_portfolio_id", how="left",
+        ).select(
             "portfolio_id", "mms_id", "legacy_id", "keeper_portfolio_id", "keeper_mms_id",
-            "coverage_relation", "availability", "po_line", "pol_status",
+            "coverage_relation", "availability", "po_line", "pol_status", "public_note", "additional_po_lines",
+            "hard_case",
+            # the keeper holds every year of it: contained, or neither states coverage
+            held.alias("coverage_held"),
+            # a deletion set may hold it: the same resource, its coverage held, nothing local on it
+            (held & pl.col("po_line").is_null() & pl.col("additional_po_lines").is_null()
+             & pl.col("public_note").is_null()).alias("safe_for_set"),
         ).sort("portfolio_id").to_dicts(),
+        # P2E books sharing only their series' ISSN with a CZ serial: not duplicates
+        "series_books": p2e.filter(pl.col("hard_case") == "series_book")["portfolio_id"].sort().to_list(),
         "p2e_only": p2e.filter(pl.col("role") == "p2e_only").select(
             "portfolio_id", "mms_id", "legacy_id", "availability", "po_line", "pol_status"
         ).sort("portfolio_id").to_dicts(),

@@ -41,13 +41,15 @@ from almaclean.services.nightly_reuse import inputs_fingerprint
 from almaclean.p2e.analyse import P2EResult, analyse_p2e
 from almaclean.outputs.p2e_report import evidence_lines
 from almaclean.services import options
-from almaclean.services.p2e import p2e_decisions
 from almaclean.services.fetch import fetch_sources
+from almaclean.services.p2e import p2e_decisions, stored_extra_cells
 from almaclean.store.ingest import ingest_files
 from almaclean.store.leases import Lease, run_lease
-from almaclean.store.load import current_frame, current_sources, columns_every_file_had, sources_by_id, sources_frame
+from almaclean.store.load import (
+    columns_every_file_had, current_frame, current_sources, sources_by_id, sources_frame, unmapped_headers,
+)
 from almaclean.store.locks import exclusive
-from almaclean.write.atomic import publish_run_folder, unique_folder_names
+from almaclean.write.atomic import make_folder, publish_run_folder, unique_folder_names
 from almaclean.write.staging import staging_folder
 
 log = logging.getLogger(__name__)
@@ -131,7 +133,7 @@ class NightlyRun:
                 "institutions": [{"code": r.run.institution, "status": r.run.status, "error": r.run.error,
                                   "run_id": r.run.run_id, "previous_run_id": r.run.previous_run_id,
                                   "files": r.run.files, "changes": r.run.changes, "outcomes": r.run.outcomes,
-                                  "counts": r.counts, "not_checked": r.not_checked} for r in self.results]}
+                                  "partition": r.run.partition, "counts": r.counts, "not_checked": r.not_checked} for r in self.results]}
 
 
 def institution_lines(result: InstitutionResult) -> list[str]:
@@ -193,12 +195,16 @@ def load_current(engine: Engine, institution: str, current: dict[str, list[int]]
 
 
 def analyse(engine: Engine, frames: dict[str, pl.DataFrame]) -> P2EResult:
-    """The P2E analysis of the stored files, knowing which columns each had (evidence)."""
-    present = {}
+    """The P2E analysis of the stored files, knowing which columns each had (evidence), with the
+    cells of columns stored before almaclean knew them read again for the P2E portfolios."""
+    present, extra = {}, None
     for kind, frame in frames.items():
         ids = sorted(int(i) for i in frame["source_file_id"].unique())
-        present[kind] = columns_every_file_had(sources_by_id(engine, ids), frame) if ids else frozenset()
-    return analyse_p2e(frames["portfolios"], frames["p2e"], frames["po-lines"], present=present)
+        unmapped = unmapped_headers(engine, ids) if kind == "portfolios" else {}
+        present[kind] = columns_every_file_had(sources_by_id(engine, ids), frame, unmapped) if ids else frozenset()
+        if kind == "portfolios":
+            extra = stored_extra_cells(engine, ids, unmapped)
+    return analyse_p2e(frames["portfolios"], frames["p2e"], frames["po-lines"], present=present, extra=extra)
 
 
 def analysed_sources(frames: dict[str, pl.DataFrame]) -> dict[str, list[int]]:
@@ -235,7 +241,7 @@ def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
         if before is not None:
             keep_previous_findings(folder, before)
         findings, changes = findings_and_changes(analysis, before, frames["portfolios"]["portfolio_id"])
-        run.count(findings, changes)
+        run.count(analysis.counts, findings, changes)
         # Files first, then the record: a run whose files could not be written is not the one
         # the next run compares with.
         write_institution_files(folder, analysis, changes)
@@ -259,7 +265,7 @@ def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
         else:  # a bug: its traceback goes to the log
             run.error = f"{type(exc).__name__}: {exc}"
             log.exception("nightly run of %s failed", institution)
-        run.status, run.changes, run.outcomes = "failed", {}, {}
+        run.status, run.changes, run.outcomes, run.partition = "failed", {}, {}, None
         previous_findings_file(folder).unlink(missing_ok=True)   # the bundle keeps no input of a failed run
         result.analysed, result.counts, result.not_checked = {}, {}, []
         _record_failure(engine, run)
@@ -288,7 +294,7 @@ def _reuse(engine: Engine, run: InstitutionRun, result: InstitutionResult, folde
     keep_previous_findings(folder, findings)
     changes = compare(findings, findings, findings.get_column("portfolio_id"))
     run.reused_from = int(facts["analysed_in"])
-    run.count(findings, changes)
+    run.count(facts["counts"], findings, changes)
     write_changes(folder, changes)
     result.analysed = {kind: [int(i) for i in ids] for kind, ids in facts["analysed"].items()}
     result.counts, result.not_checked = dict(facts["counts"]), list(facts["not_checked"])
@@ -321,7 +327,7 @@ def _refused_code(code: str, inbox: Path) -> str | None:
 def _refused(code: str, folder: Path, why: str) -> InstitutionResult:
     """The failed result of an inbox folder whose name is no institution code: nothing stored."""
     log.error("nightly: %s", why)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     run = InstitutionRun(code, "failed", folder.name, error=why)
     return InstitutionResult(run, write_institution_report(folder, run, None))
 

@@ -24,10 +24,12 @@ from almaclean.bundle.ledger import record_run
 from almaclean.bundle.runs import p2e_bundle, p2e_inputs
 from almaclean.errors import InputError
 from almaclean.kinds import CZTitleList, read_cz_title_lists, unrecognised_columns
+from almaclean.kinds.common import unmapped_cells
 from almaclean.kinds.registry import P2E_INPUTS
-from almaclean.p2e.analyse import analyse_p2e
-from almaclean.outputs.p2e_report import evidence_lines, write_report
+from almaclean.outputs.p2e_report import evidence_lines, partition, write_report
 from almaclean.outputs.p2e_sets import DEFAULT_HEADER, DEFAULT_SIZE
+from almaclean.p2e.analyse import BUCKETS, analyse_p2e
+from almaclean.p2e.localdata import ExtraCells, combined, extra_cells_of, no_extra_cells
 from almaclean.read.table import excel_letter
 from almaclean.services import options
 from almaclean.services.ingest import mapping_for
@@ -35,7 +37,10 @@ from almaclean.store.ingest import (
     IngestResult, PendingFile, default_scope, make_current, read_unless_stored, store_pending,
 )
 from almaclean.store.leases import Lease, run_lease
-from almaclean.store.load import StoredTable, current_sources, columns_every_file_had, raw_table, sources_by_id, sources_frame
+from almaclean.store.load import (
+    StoredTable, columns_every_file_had, current_sources, raw_table, sources_by_id, sources_frame,
+    unmapped_cells as stored_unmapped_cells, unmapped_headers,
+)
 from almaclean.write.atomic import publish_run_folder
 from almaclean.write.staging import staging_folder
 
@@ -57,6 +62,7 @@ class P2ERequest:
     mapping: Path | None = None
     cz_titles: tuple[Path, ...] = ()   # CZ collection title lists (KBART or Alma export): link-to-CZ candidates
     without_po_lines: bool = False     # write deletion sets even with no PO-line evidence at all
+    deactivate: bool = False           # the same sets as de-activation sets (report.DEACTIVATION_SETS)
 
     def given(self) -> dict[str, Path]:
         files = {"portfolios": self.portfolios, "p2e": self.p2e, "po-lines": self.po_lines}
@@ -73,6 +79,8 @@ class Inputs:
     pending: dict[str, PendingFile] = field(default_factory=dict)   # read now, stored by this run
     unchanged: dict[str, IngestResult] = field(default_factory=dict)
     cz_titles: list[CZTitleList] = field(default_factory=list)     # read, never stored
+    # The portfolio export's cells no canonical column holds (read now, or stored): local data
+    extra: ExtraCells = field(default_factory=no_extra_cells)
 
 
 @dataclass(frozen=True)
@@ -93,8 +101,9 @@ class P2ERun:
         c = self.counts
         read = ", ".join(f"{f.rows:,} rows of {Path(f.file).name} ({f.kind}, {f.status})" for f in self.files)
         out = [f"P2E clean-up of {self.institution}: read {read or 'the stored files'}"]
-        out.append(f"  {c.get('p2e_portfolios', 0):,} P2E portfolios among {c.get('portfolios', 0):,}; "
-                   + p2e_decisions(c))
+        out.append(f"  {c.get('p2e_portfolios', 0):,} P2E portfolios among {c.get('portfolios', 0):,} portfolios")
+        if all(bucket in c for bucket in BUCKETS):
+            out.append(f"  {partition(c)}")
         out += self._guide_lines()
         out += [f"  {item}: {text}" for item, text in self.evidence if item != "evidence"]
         out += [f"  {note}" for note in self.header_notes]
@@ -128,7 +137,10 @@ class P2ERun:
 
 
 def p2e_decisions(c: dict[str, int]) -> str:
-    """The P2E decisions in words, each P2E portfolio counted once (`p2e` and `nightly` alike)."""
+    """The P2E decisions in words, each P2E portfolio counted once (`p2e` and `nightly` alike): the
+    partition when the counts hold every bucket."""
+    if all(bucket in c for bucket in BUCKETS):
+        return partition(c)
     in_review = c.get("pol_relinks_in_review", 0)
     return (f"{c.get('deletion_candidates', 0):,} deletion candidates, {c.get('review', 0):,} to review, "
             f"{c.get('pol_relink_portfolios', 0):,} to delete once their PO lines are relinked "
@@ -175,14 +187,28 @@ def read_inputs(engine: Engine, request: P2ERequest, lease: Lease) -> Inputs:
         stored = sources_by_id(engine, ids)
         # with the raw cells: the bundle keeps these files as they were read (written_back)
         frame = sources_frame(engine, kind, ids, raw_cells=True)
-        present = columns_every_file_had(stored, frame) if ids else None
+        unmapped = unmapped_headers(engine, ids) if kind == "portfolios" else {}
+        present = columns_every_file_had(stored, frame, unmapped) if ids else None
+        extras = [stored_extra_cells(engine, ids, unmapped)] if kind == "portfolios" else []
         if isinstance(given, PendingFile):
             inputs.pending[kind] = given
             frame = pl.concat([given.frame.with_columns(pl.lit(None, dtype=pl.String).alias("raw_cells")), frame])
             present = given.read.present if present is None else present & given.read.present
+            if kind == "portfolios":
+                extras.append(extra_cells_of(*unmapped_cells(given.read, "portfolio_id")))
+        if extras:
+            inputs.extra = combined(*extras)
         inputs.frames[kind], inputs.pinned[kind] = frame, sorted(ids)
         inputs.present[kind] = present if present is not None else frozenset()
     return inputs
+
+
+def stored_extra_cells(engine: Engine, ids: list[int], unmapped: dict[int, dict[int, str]]) -> ExtraCells:
+    """The unmapped cells of stored portfolio exports, read only for the ids the analysis asks."""
+    headers = tuple(dict.fromkeys(h for by_position in unmapped.values() for h in by_position.values()))
+    if not headers:
+        return no_extra_cells()
+    return ExtraCells(headers, lambda keys: stored_unmapped_cells(engine, "portfolios", ids, keys, unmapped))
 
 
 def _store(engine: Engine, inputs: Inputs, institution: str) -> dict[str, IngestResult]:
@@ -226,12 +252,13 @@ def _run(engine: Engine, request: P2ERequest, lease: Lease) -> P2ERun:
         # Popped, not kept: the analysis lets the portfolio export go once it has read it.
         result = analyse_p2e(inputs.frames.pop("portfolios"), inputs.frames.pop("p2e"), inputs.frames.pop("po-lines"),
                              cz_titles=inputs.cz_titles or None, present=inputs.present,
-                             not_recognised=not_recognised)
+                             not_recognised=not_recognised, extra=inputs.extra)
         analysed, stored, kept_inputs = interrupts.result(kept)
         counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size,
-                              without_po_lines=request.without_po_lines)
+                              without_po_lines=request.without_po_lines, deactivate=request.deactivate)
         p2e_bundle(staging, kept_inputs, institution=request.institution, set_header=request.set_header,
-                   set_size=request.set_size, without_po_lines=request.without_po_lines)
+                   set_size=request.set_size, without_po_lines=request.without_po_lines,
+                   deactivate=request.deactivate)
         lease.check()   # every analysed file is still stored: the bundle names what exists
         record_run(engine, staging)
         folder = publish_run_folder(staging)

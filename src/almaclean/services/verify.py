@@ -69,7 +69,7 @@ def _rerun_p2e(run: Path, bundle: dict, out: Path, engine: Engine) -> list[str]:
     _store_inputs(run, bundle, p["institution"], engine)
     request = P2ERequest(p["institution"], out, set_header=p["set_header"], set_size=p["set_size"],
                          cz_titles=tuple(run / f for f in p.get("cz_titles", [])),
-                         without_po_lines=p.get("without_po_lines", False))
+                         without_po_lines=p.get("without_po_lines", False), deactivate=p.get("deactivate", False))
     return compare_rerun(bundle, run_p2e(engine, request).folder)
 
 
@@ -123,7 +123,7 @@ def _rerun_nightly(run: Path, bundle: dict, out: Path, engine: Engine) -> list[s
         institution, changes = institution_run(entry), None
         if entry["status"] == "succeeded":
             result, findings, changes = _reanalyse(run, bundle, entry, _previous_findings(run, bundle, entry), engine)
-            institution.count(findings, changes)
+            institution.count(result.counts, findings, changes)
             if institution.reused_from is None:
                 write_institution_files(folder, result, changes)
                 compared.append(f"{entry['folder']}/")

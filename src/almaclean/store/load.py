@@ -10,6 +10,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, TextClause, bindparam, text
 
 from almaclean.kinds import canonical_columns
+from almaclean.kinds.mapping import resolve_columns
 from almaclean.kinds.registry import BY_NAME
 from almaclean.store.content import column_mapping, restored_cells, span_join, unpacked
 from almaclean.store.ingest import TABLE_OF_KIND
@@ -41,10 +42,13 @@ def sources_by_id(engine: Engine, ids: list[int]) -> pl.DataFrame:
     return fetch_frame(engine, statement, {"ids": [int(i) for i in ids]})
 
 
-def columns_every_file_had(sources: pl.DataFrame, frame: pl.DataFrame) -> frozenset[str]:
+def columns_every_file_had(sources: pl.DataFrame, frame: pl.DataFrame,
+                           unmapped: dict[int, dict[int, str]] | None = None) -> frozenset[str]:
     """Canonical columns every one of these files had (a column one file lacks is missing
     evidence for that file's rows, never an empty one). Files stored before columns were
-    recorded: the columns holding a value in that file's rows."""
+    recorded: the columns holding a value in that file's rows. unmapped (unmapped_headers):
+    a file's column stored before almaclean knew its header counts as the canonical column the
+    aliases of today read it as (its cells are read again with unmapped_cells)."""
     present: set[str] | None = None
     for source_id, columns in sources.select("id", "columns_json").iter_rows():
         if columns is None:
@@ -53,8 +57,72 @@ def columns_every_file_had(sources: pl.DataFrame, frame: pl.DataFrame) -> frozen
                    and rows.get_column(c).null_count() < rows.height}
         else:
             had = set(json.loads(columns))
+        if unmapped and unmapped.get(source_id):
+            kind = sources.filter(pl.col("id") == source_id).item(0, "kind")
+            had |= set(rederived_columns(kind, unmapped[source_id].values()))
         present = had if present is None else present & had
     return frozenset(present or ())
+
+
+def rederived_columns(kind: str, headers) -> dict[str, str]:
+    """Canonical column -> header, for the headers of stored unmapped columns that today's
+    aliases read as a canonical column (a header is compared as the readers compare it)."""
+    found: dict[str, str] = {}
+    for header in headers:
+        for column in resolve_columns(kind, (header,)):
+            found.setdefault(column, header)
+    return found
+
+
+def unmapped_headers(engine: Engine, ids: list[int]) -> dict[int, dict[int, str]]:
+    """Per stored file, the header of each of its columns no canonical column was read from
+    (their cells are in the rows' raw_cells), by position; blank headers left out."""
+    if not ids:
+        return {}
+    id_list = ", ".join(str(int(i)) for i in ids)
+    found: dict[int, dict[int, str]] = {}
+    with engine.connect() as conn:
+        files = conn.execute(text(f"SELECT id, header_json, columns_json FROM source_files WHERE id IN ({id_list})")).all()
+        for source_id, header_json, columns_json in files:
+            if columns_json is not None:
+                mapped = {j for positions in json.loads(columns_json).values() for j in positions}
+            else:
+                mapped = set(column_mapping(conn, source_id))
+            header = json.loads(header_json)
+            found[source_id] = {j: name for j, name in enumerate(header) if j not in mapped and name.strip()}
+    return found
+
+
+def unmapped_cells(engine: Engine, kind: str, ids: list[int], keys: pl.Series,
+                   headers: dict[int, dict[int, str]] | None = None) -> pl.DataFrame:
+    """The non-empty cells of the unmapped columns (unmapped_headers) of these stored files, for
+    the rows whose key (the kind's key column) is in `keys`: key, header, value. Only files that
+    have such columns are read, and only their rows holding raw cells."""
+    key = BY_NAME[kind].key
+    headers = unmapped_headers(engine, ids) if headers is None else headers
+    files = [f for f in ids if headers.get(f)]
+    empty = pl.DataFrame(schema={key: pl.String, "header": pl.String, "value": pl.String})
+    if not files:
+        return empty
+    table = TABLE_OF_KIND[kind]
+    wanted = pl.DataFrame({key: keys.cast(pl.String)}).unique()
+    rows = fetch_frame(engine, span_join(table, f"c.{key}, c.raw_cells",
+                                         f"s.source_file_id IN ({', '.join(str(int(f)) for f in files)}) "
+                                         "AND c.raw_cells IS NOT NULL"))
+    rows = rows.join(wanted, on=key, how="semi")
+    parts = [empty]
+    for source_id in files:
+        positions = headers[source_id]
+        names = {f"c{j}": name for j, name in positions.items()}
+        mine = rows.filter(pl.col("source_file_id") == source_id)
+        if mine.height == 0:
+            continue
+        decoded = mine.select(key, pl.col("raw_cells").str.json_decode(pl.Struct({n: pl.String for n in names}))
+                              .alias("cells")).unnest("cells")
+        parts.append(decoded.unpivot(index=key, variable_name="header", value_name="value")
+                     .filter(pl.col("value").is_not_null() & (pl.col("value").str.strip_chars() != ""))
+                     .with_columns(pl.col("header").replace_strict(names, return_dtype=pl.String)))
+    return pl.concat(parts)
 
 
 def institutions(engine: Engine) -> list[str]:

@@ -72,6 +72,24 @@ def _claim_folder(out_root: Path, name: Callable[[int], str]) -> Path:
 STAGING_SUFFIX = ".partial"
 
 
+def make_folder(path: Path) -> None:
+    """`mkdir -p` that never makes a staging folder again: a stopped run removes its staging
+    folder while its worker threads may still be writing, and a thread's next folder must fail
+    (FileNotFoundError) rather than leave a new, empty staging folder behind."""
+    path = Path(path)
+    missing = []
+    while not path.is_dir():
+        if path.name.endswith(STAGING_SUFFIX):
+            raise FileNotFoundError(errno.ENOENT, "the run's staging folder was removed (the run was stopped)",
+                                    str(path))
+        missing.append(path)
+        if path.parent == path:
+            break
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)
+
+
 def new_staging_folder(out_root: Path, label: str, *, now: datetime | None = None) -> Path:
     """A hidden folder to write a run's outputs into before they are final:
     out_root/.<label>-<YYYYmmdd-HHMMSS>[-N].partial. publish_run_folder gives it its final
@@ -168,7 +186,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
     if final.exists():
         raise AlmacleanError(f"{final} already exists; almaclean never overwrites a file")
     try:
-        final.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(final.parent)
         temp = _new_temp(final)
     except OSError as exc:
         raise _explained(exc, final) from exc

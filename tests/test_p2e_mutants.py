@@ -1,0 +1,254 @@
+"""Tests written for mutants of the P2E rules that the rule tests let survive (mutmut): each pins
+one boundary or one choice of the rules, with the reason it matters to a librarian."""
+from __future__ import annotations
+
+import csv
+
+import polars as pl
+import pytest
+
+from almaclean.kinds import read_cz_titles
+from almaclean.normalize.coverage import UNREADABLE, UNSTATED, Coverage, parse_statement
+from almaclean.p2e.cz_link import JUNK_ROWS, LINK_PORTFOLIOS, MATCH_CHECK, MATCH_LINK, describe, empty_groups
+from almaclean.p2e.groups import NO_URL, local_collections, platform_of
+from almaclean.p2e.match import ONE_SIDED
+from test_p2e_cz_link import candidates_of, valid_issns, write_kbart
+from test_p2e_rules import keeper, line, p2e_portfolio, run
+
+EMPTY_GROUPS_SCHEMA = {"group": pl.String, "cz_list": pl.String, "portfolios": pl.Int64, "matched": pl.Int64,
+                       "share": pl.Float64, "proposal": pl.String}
+
+
+def _list_rows(titles: list[str], issn: str) -> list[dict]:
+    return [{"publication_title": title, "online_identifier": issn, "title_url": "https://www.jstor.org/j"}
+            for title in titles]
+
+
+def test_a_list_value_on_exactly_junk_rows_titles_is_evidence_one_more_is_junk(tmp_path):
+    issn = valid_issns(1)[0]
+    p = p2e_portfolio("Title 0", "000000601", issn=issn, material_type="Journal")
+    at_limit = write_kbart(tmp_path / "AT.txt", _list_rows([f"Title {n}" for n in range(JUNK_ROWS)], issn))
+    assert p["portfolio_id"] in candidates_of(run([p], [line("000000601")], cz_titles=[at_limit]))
+    over = write_kbart(tmp_path / "OVER.txt", _list_rows([f"Title {n}" for n in range(JUNK_ROWS + 1)], issn))
+    assert p["portfolio_id"] not in candidates_of(run([p], [line("000000601")], cz_titles=[over]))
+
+
+def test_list_junk_counts_titles_not_rows(tmp_path):
+    # One journal's history over more rows than JUNK_ROWS, one title: its ISSN is still evidence.
+    issn = valid_issns(1)[0]
+    p = p2e_portfolio("Mens", "000000602", issn=issn, material_type="Journal")
+    history = write_kbart(tmp_path / "HISTORY.txt", _list_rows(["Mens"] * (JUNK_ROWS + 3), issn))
+    assert candidates_of(run([p], [line("000000602")], cz_titles=[history]))[p["portfolio_id"]]["match"] == MATCH_LINK
+
+
+def test_coverage_on_the_list_only_is_one_sided_never_neither(tmp_path):
+    p = p2e_portfolio("Mens", "000000603", issn="1492-8647", material_type="Journal", coverage_statement=None)
+    cz = write_kbart(tmp_path / "ERUDIT.txt", [{"publication_title": "Mens", "online_identifier": "1492-8647",
+                                              "date_first_issue_online": "2000", "title_url": "https://www.jstor.org/j"}])
+    row = candidates_of(run([p], [line("000000603")], cz_titles=[cz]))[p["portfolio_id"]]
+    assert row["match"] == MATCH_CHECK + ONE_SIDED
+
+
+def test_the_portfolio_s_own_url_groups_it_before_the_p2e_file_s(tmp_path):
+    p = p2e_portfolio("Mens", "000000604", url="https://www.erudit.org/fr/revues/mens/")
+    result = run([p], [line("000000604", url="https://muse.jhu.edu/journal/1")])
+    assert result.groups["host"].to_list() == ["erudit.org"]
+    lonely = p2e_portfolio("Mens", "000000605", url=None)
+    result = run([lonely], [line("000000605", url="https://muse.jhu.edu/journal/1")])
+    assert result.groups["host"].to_list() == ["muse.jhu.edu"]
+
+
+def test_the_po_line_count_of_a_group_counts_only_portfolios_with_one():
+    groups = pl.DataFrame({"group": ["G", "G", "G"], "provider": ["P"] * 3, "domain": ["d.org"] * 3,
+                           "portfolio_id": ["1", "2", "3"], "po_lines": ["POL-1", None, None]})
+    row = local_collections(groups).row(0, named=True)
+    assert (row["portfolios"], row["portfolios_with_po_line"]) == (3, 1)
+
+
+def test_a_cz_coverage_is_described_in_words():
+    assert describe(UNSTATED) == "not stated"
+    assert describe(UNREADABLE) == "cannot be read"
+    assert describe(Coverage(1997, 2005, None, True)) == "1997-2005"
+    assert describe(Coverage(None, None, None, True)) == "first issue-now"
+    assert describe(Coverage(1998, None, 4.0, True)) == "1998-now, last 4 years not available"
+    assert describe(Coverage(1998, None, 0.5, True)) == "1998-now, last 0.5 years not available"
+    assert describe(parse_statement("Available from 1990 until 1995. Available from 2000.")) == "1990-now (with gaps)"
+
+
+def _alma_export(path, rows):
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Title", "ISSN", "Coverage Statement", "Portfolio Static URL"])
+        writer.writerows(rows)
+    return read_cz_titles(path)
+
+
+def test_a_list_row_without_dates_is_compared_by_its_coverage_statement(tmp_path):
+    p = p2e_portfolio("Mens", "000000606", issn="1492-8647", material_type="Journal",
+                      coverage_statement="Available from 2001.")
+    wide = _alma_export(tmp_path / "WIDE.csv", [["Mens", "1492-8647", "Available from 1990.", "https://www.jstor.org/j"]])
+    row = candidates_of(run([p], [line("000000606")], cz_titles=[wide]))[p["portfolio_id"]]
+    assert row["match"] == MATCH_LINK and "CZ coverage: 1990-now" in row["evidence"]
+    narrow = _alma_export(tmp_path / "NARROW.csv", [["Mens", "1492-8647", "Available from 2005.", "https://www.jstor.org/j"]])
+    row = candidates_of(run([p], [line("000000606")], cz_titles=[narrow]))[p["portfolio_id"]]
+    assert row["match"].startswith(MATCH_CHECK) and "CZ coverage: 2005-now" in row["evidence"]
+
+
+def test_a_list_row_with_all_its_dates_is_compared_by_them(tmp_path):
+    p = p2e_portfolio("Mens", "000000607", issn="1492-8647", material_type="Journal",
+                      coverage_statement="Available from 2001 until 2003.")
+    cz = write_kbart(tmp_path / "DATES.txt", [{"publication_title": "Mens", "online_identifier": "1492-8647",
+                                             "date_first_issue_online": "1990", "date_last_issue_online": "2010",
+                                             "embargo_info": "P1Y", "title_url": "https://www.jstor.org/j"}])
+    row = candidates_of(run([p], [line("000000607")], cz_titles=[cz]))[p["portfolio_id"]]
+    assert row["match"] == MATCH_LINK
+    assert "CZ coverage: 1990-2010, last 1 years not available" in row["evidence"]
+
+
+# Link to the CZ: platform, lists, ranking and the words of the evidence ---------------------------
+
+def _journal(n: int, **kw):
+    return p2e_portfolio("Mens", f"00000062{n}", issn="1492-8647", material_type="Journal", **kw)
+
+
+def _mens_row(url: str | None, **kw) -> dict:
+    return {"publication_title": "Mens", "online_identifier": "1492-8647", **({"title_url": url} if url else {}), **kw}
+
+
+@pytest.mark.parametrize(("p2e_url", "list_url"), [
+    ("https://num.classiques-garnier.com/a", "https://classiques-garnier.com/b"),
+    ("https://classiques-garnier.com/a", "https://num.classiques-garnier.com/b"),
+])
+def test_a_sub_domain_of_the_list_s_host_is_its_platform_either_way(tmp_path, p2e_url, list_url):
+    p = _journal(0, url=p2e_url)
+    cz = write_kbart(tmp_path / "GARNIER.txt", [_mens_row(list_url)])
+    assert candidates_of(run([p], [line("000000620")], cz_titles=[cz]))[p["portfolio_id"]]["match"] == MATCH_LINK
+
+
+def test_every_list_is_read_even_when_an_earlier_one_matches_nothing(tmp_path):
+    p = _journal(1, url="https://muse.jhu.edu/j")
+    empty = write_kbart(tmp_path / "A_NOTHING.txt", [{"publication_title": "Other", "online_identifier": "0742-4671"}])
+    muse = write_kbart(tmp_path / "B_MUSE.txt", [_mens_row("https://muse.jhu.edu/j")])
+    found = run([p], [line("000000621")], cz_titles=[empty, muse]).cz_link_candidates
+    assert found["cz_list"].to_list() == ["B_MUSE"]
+
+
+def test_the_list_row_shown_is_on_the_platform_then_contains_then_comes_first(tmp_path):
+    p = _journal(2, url="https://muse.jhu.edu/j", coverage_statement="Available from 2001 until 2003.")
+    cz = write_kbart(tmp_path / "ROWS.txt", [
+        _mens_row(None, date_first_issue_online="1990"),                                  # row 2: no URL
+        _mens_row("https://muse.jhu.edu/j", date_first_issue_online="2002"),              # row 3: partial
+        _mens_row("https://muse.jhu.edu/j", date_first_issue_online="1995"),              # row 4: contains
+        _mens_row("https://muse.jhu.edu/j", date_first_issue_online="1990"),              # row 5: contains too
+    ])
+    row = candidates_of(run([p], [line("000000622")], cz_titles=[cz]))[p["portfolio_id"]]
+    assert row["cz_row"] == "4" and row["match"] == MATCH_LINK
+    assert row["evidence"] == ("shared: 1492-8647 | CZ title: Mens (row 4) | CZ coverage: 1995-now | "
+                               "P2E coverage: 2001-2003 | keeper coverage contains the P2E coverage | "
+                               "P2E host: muse.jhu.edu, list host: muse.jhu.edu | other list rows: 3 | "
+                               "P2E portfolio: kept, no CZ duplicate")
+
+
+def test_a_single_row_says_no_other_rows_and_a_missing_title_is_a_dash(tmp_path):
+    p = _journal(3, url=None)
+    cz = write_kbart(tmp_path / "ONE.txt", [{"online_identifier": "1492-8647"}])
+    row = candidates_of(run([p], [line("000000623")], cz_titles=[cz]))[p["portfolio_id"]]
+    assert row["evidence"] == ("shared: 1492-8647 | CZ title: - (row 2) | CZ coverage: not stated | "
+                               "P2E coverage: not stated | neither states coverage | P2E host: -, list host: - | "
+                               "P2E portfolio: kept, no CZ duplicate")
+
+
+def test_candidates_are_ordered_by_group_list_and_portfolio_with_review_rows_last(tmp_path):
+    k = keeper("Mens", issn="1492-8647", coverage_statement="Available from 2001.")
+    in_review = _journal(4, url="https://www.jstor.org/j", coverage_statement="Available from 1990.")
+    kept = [p2e_portfolio(f"Journal {n}", f"00000063{n}", issn=issn, material_type="Journal",
+                          url=f"https://{host}/j") for n, (issn, host) in
+            enumerate([("0742-4671", "b.example.org"), ("1934-6018", "a.example.org")])]
+    cz_rows = [_mens_row("https://www.jstor.org/j"),
+               {"publication_title": "Journal 0", "online_identifier": "0742-4671", "title_url": "https://b.example.org/j"},
+               {"publication_title": "Journal 1", "online_identifier": "1934-6018", "title_url": "https://a.example.org/j"}]
+    lists = [write_kbart(tmp_path / "Y_LIST.txt", cz_rows), write_kbart(tmp_path / "X_LIST.txt", cz_rows)]
+    result = run([k, in_review, *kept], [line("000000624"), line("000000630"), line("000000631")], cz_titles=lists)
+    order = result.cz_link_candidates.select("group", "cz_list", "portfolio_id").rows()
+    a, b = kept[1]["portfolio_id"], kept[0]["portfolio_id"]
+    assert order == [("a.example.org", "X_LIST", a), ("a.example.org", "Y_LIST", a), ("b.example.org", "X_LIST", b),
+                     ("b.example.org", "Y_LIST", b), (None, "X_LIST", in_review["portfolio_id"]),
+                     (None, "Y_LIST", in_review["portfolio_id"])]
+
+
+def press_journals(count: int, legacy_prefix: str) -> tuple[list[str], list[dict]]:
+    """count P2E journals on one platform (press.example.org), legacy ids legacy_prefix + n."""
+    issns = valid_issns(count)
+    return issns, [p2e_portfolio(f"Journal {n}", f"{legacy_prefix}{n}", issn=issns[n], material_type="Journal",
+                                 url=f"https://press.example.org/{n}") for n in range(count)]
+
+
+def test_group_shares_are_whole_numbers_and_a_share_rounded_to_four_places(tmp_path):
+    issns, portfolios = press_journals(3, "00000064")
+    cz = write_kbart(tmp_path / "PRESS.txt", [{"publication_title": "Journal 0", "online_identifier": issns[0],
+                                             "title_url": "https://press.example.org/0"}])
+    shares = run(portfolios, [line(f"00000064{n}") for n in range(3)], cz_titles=[cz]).cz_link_groups
+    assert shares.schema == EMPTY_GROUPS_SCHEMA
+    assert shares.row(0) == ("press.example.org", "PRESS", 3, 1, 0.3333, LINK_PORTFOLIOS)
+
+
+def test_within_a_group_the_best_covered_list_comes_first(tmp_path):
+    issns, portfolios = press_journals(2, "00000065")
+    one = write_kbart(tmp_path / "A_ONE.txt", [{"publication_title": "Journal 0", "online_identifier": issns[0],
+                                               "title_url": "https://press.example.org/0"}])
+    both = write_kbart(tmp_path / "B_BOTH.txt", [
+        {"publication_title": f"Journal {n}", "online_identifier": issns[n], "title_url": "https://press.example.org/"}
+        for n in range(2)])
+    shares = run(portfolios, [line(f"00000065{n}") for n in range(2)], cz_titles=[one, both]).cz_link_groups
+    assert shares["cz_list"].to_list() == ["B_BOTH", "A_ONE"]
+
+
+def test_without_lists_the_groups_frame_is_empty_with_its_schema():
+    assert empty_groups().schema == EMPTY_GROUPS_SCHEMA
+    assert run([_journal(5)], [line("000000625")]).cz_link_groups.schema == EMPTY_GROUPS_SCHEMA
+
+
+def test_list_rows_without_a_title_are_each_a_title_of_their_own_for_junk(tmp_path):
+    p = _journal(6, url=None)
+    untitled = write_kbart(tmp_path / "UNTITLED.txt", [{"online_identifier": "1492-8647"}] * (JUNK_ROWS + 1))
+    assert p["portfolio_id"] not in candidates_of(run([p], [line("000000626")], cz_titles=[untitled]))
+
+
+# Groups -----------------------------------------------------------------------------------------
+
+def test_a_provider_s_spelling_is_its_most_common_then_the_first_in_order():
+    portfolios = [p2e_portfolio(f"T{n}", f"00000066{n}", url="https://www.jstor.org/x") for n in range(5)]
+    spellings = ["Jstor", "JSTOR", "jstor", "JSTOR", "Jstor"]
+    groups = run(portfolios, [line(f"00000066{n}", provider=s) for n, s in enumerate(spellings)]).groups
+    assert set(groups["group"]) == {"JSTOR - jstor.org"}  # JSTOR and Jstor twice each: the first in order
+
+
+def test_without_a_url_the_group_is_the_provider_else_no_url():
+    with_provider = p2e_portfolio("T0", "000000670", url=None)
+    bare = p2e_portfolio("T1", "000000671", url=None)
+    groups = dict(run([with_provider, bare], [line("000000670", provider="Gale"), line("000000671")])
+                  .groups.select("portfolio_id", "group").iter_rows())
+    assert groups == {with_provider["portfolio_id"]: "Gale", bare["portfolio_id"]: NO_URL}
+
+
+def test_groups_are_sorted_by_group_then_portfolio():
+    portfolios = [p2e_portfolio(f"T{n}", f"00000068{n}", url=url) for n, url in
+                  enumerate(["https://b.example.org/1", "https://a.example.org/1", "https://b.example.org/2"])]
+    groups = run(portfolios, [line(f"00000068{n}") for n in range(3)]).groups
+    ids = [p["portfolio_id"] for p in portfolios]
+    assert groups.select("group", "portfolio_id").rows() == [
+        ("a.example.org", ids[1]), ("b.example.org", ids[0]), ("b.example.org", ids[2])]
+
+
+@pytest.mark.parametrize(("target", "platform"), [
+    ("https://doi.org/10.3138/abc", "doi.org/10.3138"), ("doi.org/10.1353/x", "doi.org/10.1353"),
+    ("https://dx.doi.org/", "doi.org"), ("http://hdl.handle.net/2027/mdp.1", "hdl.handle.net/2027"),
+    ("https://www.jstor.org/stable/1", "jstor.org"), (None, None),
+])
+def test_the_platform_of_a_url_without_its_proxy(target, platform):
+    assert platform_of(target) == platform
+
+
+def test_local_collections_of_groups_without_po_lines_count_none():
+    groups = pl.DataFrame({"group": ["G"], "provider": ["P"], "domain": ["d.org"], "portfolio_id": ["1"]})
+    assert local_collections(groups).select("portfolios", "portfolios_with_po_line").row(0) == (1, 0)
