@@ -172,6 +172,9 @@ def test_the_demos_follow_up_commands_find_its_history_from_any_folder(tmp_path)
                     if line.startswith("next, "))
     assert set(commands) == {"what the demo stored", "when a portfolio appeared, changed or went",
                              "check that the P2E run can be re-made byte for byte"}
+    database = next(line for line in demo.stdout.splitlines() if line.strip().startswith("database:")).split(":", 1)[1]
+    resyncs = [shlex.split(line) for line in demo.stdout.splitlines() if "--decisions" in line and " resync " in line]
+    assert resyncs and all(words[words.index("--db") + 1] == database.strip() for words in resyncs)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     results = {what: subprocess.run(line, shell=True, cwd=elsewhere, env=env, capture_output=True, text=True,

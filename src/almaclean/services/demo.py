@@ -69,7 +69,8 @@ def run_demo(out: Path, db_url: str | None = None) -> DemoRun:
                             ("po-lines", [sample / "po_lines.csv"]), ("extended-export", exports)):
             ingested += [f"{r.status} {Path(r.file).name}" for r in ingest(engine, kind, files, DEMO_INSTITUTION)]
         p2e = run_p2e(engine, P2ERequest(DEMO_INSTITUTION, folder))
-        resync = run_resync(engine, ResyncRequest(exports, folder, DEMO_INSTITUTION, po_lines=sample / "po_lines.csv"))
+        resync = run_resync(engine, ResyncRequest(exports, folder, DEMO_INSTITUTION, po_lines=sample / "po_lines.csv",
+                                                  db=url))
         return DemoRun(folder, sample, describe(engine), p2e, resync, ingested, database_url=url,
                        example_portfolio=_first_candidate(p2e.folder))
     finally:
