@@ -218,7 +218,7 @@ def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
     if folder.exists():
         shutil.rmtree(folder)
     previous_findings_file(folder).unlink(missing_ok=True)   # an earlier attempt's
-    folder.mkdir(parents=True)
+    make_folder(folder)   # never the run's staging folder again, once a stop removed it
     run = InstitutionRun(institution, "failed", folder.name)
     result = InstitutionResult(run)
     try:
