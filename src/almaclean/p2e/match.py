@@ -40,7 +40,7 @@ Rules a (P2E portfolio, keeper) pair must pass to be a deletion, each with its r
   edition (EDITION_YEARS); a year missing on one side does not block.
 - Same title: print and online ISSNs (or ISBNs) of one resource are one resource, so an
   identifier of the P2E the keeper lacks is no evidence of another work. Another title is: a
-  shared identifier between titles with next to nothing in common (titles.titles_differ: at
+  shared identifier between titles with next to nothing in common (titles.with_titles_differ: at
   most half the words of the shorter title in the other; a wrong identifier in one record, a
   series ISSN on a book whose material type the export does not say) is review (DIFFERENT_TITLE).
 - Coverage (normalize.coverage.contains): the keeper's coverage contains the P2E's, or
@@ -65,7 +65,7 @@ from almaclean.kinds.aliases import ALIASES
 from almaclean.model.identifiers import OWN_IDENTIFIER, SERIAL, material_kind, proves_identity
 from almaclean.normalize.coverage import Coverage, contains, ends_before_open_end, parse_statement
 from almaclean.normalize.identifiers import identifier_table
-from almaclean.p2e.titles import titles_differ, with_title_key, year_of
+from almaclean.p2e.titles import with_title_key, with_titles_differ, year_of
 
 log = logging.getLogger(__name__)
 
@@ -177,20 +177,23 @@ def junk_values(all_ids: pl.DataFrame, flagged: pl.DataFrame, threshold: int,
     all_ids: portfolio_id and value of every portfolio's valid identifiers.
     values: only these values are counted (the ones that matter), when given.
     """
-    # Lazily, and read twice rather than held: no copy of the identifier table on the way.
     carriers = all_ids.lazy().select("portfolio_id", "value")
     if values is not None:
         carriers = carriers.join(values.lazy().select("value").unique(), on="value", how="semi")
+    # A value on at most `threshold` rows is on at most that many titles: only the values on more
+    # rows are counted by title (a few, against every identifier of the export).
+    crowded = carriers.group_by("value").agg(pl.len().alias("rows")).filter(pl.col("rows") > threshold)
+    carriers = carriers.join(crowded.select("value"), on="value", how="semi").collect()
     titles = with_title_key(
         flagged.select("portfolio_id", "mms_id", "title")
-        .join(carriers.select("portfolio_id").unique().collect(), on="portfolio_id", how="semi")
+        .join(carriers.select("portfolio_id").unique(), on="portfolio_id", how="semi")
     ).select(
         # Each title key as a number (the same key, the same number): the join below repeats
         # it once per identifier, and a number is far smaller than the text.
         "portfolio_id", pl.coalesce("tkey", pl.lit("mms:") + pl.col("mms_id")).rank("dense").alias("tkey"),
     )
     return (
-        carriers
+        carriers.lazy()
         .join(titles.lazy(), on="portfolio_id")
         .group_by("value")
         .agg(pl.col("tkey").n_unique().alias("n_titles"))
@@ -239,14 +242,16 @@ def identifier_evidence(
     # share a value with a P2E portfolio are ever materialised.
     candidates = candidate_keepers(flagged.lazy())
     p2e_values = valid_p2e_values(p2e_ids, junk).collect()
-    values = (
+    # The candidates' values equal to a P2E value (a P2E value is never junk): the identifier
+    # table is narrowed to those first, then to the candidate portfolios.
+    shared = (
         all_ids.lazy()
-        .join(junk.lazy(), on="value", how="anti")
+        .join(p2e_values.lazy().select("id_type", "value").unique(), on=["id_type", "value"], how="semi")
         .select(pl.col("portfolio_id").alias("keep_portfolio_id"), "id_type", "value")
         .join(candidates.select("keep_portfolio_id"), on="keep_portfolio_id", how="semi")
+        .unique()
+        .collect()
     )
-    shared = values.join(p2e_values.lazy().select("id_type", "value").unique(), on=["id_type", "value"],
-                         how="semi").unique().collect()
     kinds = candidates.select("keep_portfolio_id", "keep_kind").join(
         shared.lazy().select("keep_portfolio_id").unique(), on="keep_portfolio_id", how="semi").collect()
     hits = (
@@ -256,14 +261,19 @@ def identifier_evidence(
         .filter(proves_identity(pl.col("id_type"), pl.col("p2e_kind"), pl.col("keep_kind")))
         .select("portfolio_id", "keep_portfolio_id", "id_type", "value")
     )
-    reached = hits.lazy().select("keep_portfolio_id").unique()
+    reached_ids = hits.select(pl.col("keep_portfolio_id").alias("portfolio_id")).unique()
+    # The keepers reached, their attributes worked out once (a few of the export's portfolios).
+    reached = candidate_keepers(flagged.lazy().join(reached_ids.lazy(), on="portfolio_id", how="semi")).collect()
     own = pl.col("id_type") == pl.col("keep_kind").replace_strict(OWN_IDENTIFIER, return_dtype=pl.String)
     # Every own-kind value of a keeper reached, shared with the P2E or not: they tie keeper bibs
     # together, and say which identifiers the keeper carries that the P2E does not.
     cz_ids = (
-        values.join(reached, on="keep_portfolio_id", how="semi")
+        all_ids.lazy()
+        .join(reached_ids.lazy(), on="portfolio_id", how="semi")
+        .join(junk.lazy(), on="value", how="anti")
+        .select(pl.col("portfolio_id").alias("keep_portfolio_id"), "id_type", "value")
         .unique()
-        .join(candidates.select("keep_portfolio_id", "keep_mms_id", "keep_kind"), on="keep_portfolio_id")
+        .join(reached.lazy().select("keep_portfolio_id", "keep_mms_id", "keep_kind"), on="keep_portfolio_id")
         .filter(own)
         .select("keep_portfolio_id", "keep_mms_id", "id_type", "value")
         .collect()
@@ -274,10 +284,7 @@ def identifier_evidence(
         .group_by("portfolio_id", "keep_portfolio_id", maintain_order=True)
         .agg((pl.col("id_type").str.to_uppercase() + " " + pl.col("value")).alias("shared_values"))
         .with_columns(pl.col("shared_values").list.join("; ").alias("shared"))
-        .lazy()
-        .join(candidates.join(reached, on="keep_portfolio_id", how="semi"), on="keep_portfolio_id",
-              maintain_order="left")
-        .collect()
+        .join(reached, on="keep_portfolio_id", maintain_order="left")
     )
     log.info(
         "identifier evidence: %d P2E identifier tokens, %d junk values (> %d titles), "
@@ -400,9 +407,7 @@ def pair_reasons(pairs: pl.DataFrame, p2e_values: pl.DataFrame, keeper_values: p
         .with_columns(pl.col("p2e_values").list.set_difference("keep_values").list.sort().alias("p2e_only"),
                       pl.col("keep_values").list.set_difference("p2e_values").list.sort().alias("keep_only"))
     )
-    titles = frame.select("title", "keep_title").unique().with_columns(titles_differ("title", "keep_title")
-                                                                        .alias("differ"))
-    frame = frame.join(titles, on=["title", "keep_title"], how="left", nulls_equal=True)
+    frame = with_titles_differ(frame, "title", "keep_title")
     unshared_isbn = (pl.col("p2e_kind") != SERIAL) & (pl.col("p2e_only").list.len() > 0)
     years_apart = (pl.col("p2e_year") - pl.col("keep_year")).abs() > 1
     reason = (
@@ -443,6 +448,8 @@ def own_identifier_lists(ev: Evidence) -> tuple[pl.DataFrame, pl.DataFrame]:
     own = pl.col("id_type") == pl.col("p2e_kind").replace_strict(OWN_IDENTIFIER, return_dtype=pl.String)
     p2e_values = (
         valid_p2e_values(ev.p2e_ids, ev.junk)
+        # Only the P2E portfolios with a candidate keeper are compared with one.
+        .join(ev.pairs.lazy().select("portfolio_id").unique(), on="portfolio_id", how="semi")
         .join(ev.p2e_kinds.lazy(), on="portfolio_id")
         .filter(own)
         .select("portfolio_id", _labelled().alias("v"))

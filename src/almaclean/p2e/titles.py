@@ -48,20 +48,31 @@ def with_title_key(frame: pl.DataFrame, column: str = "title", alias: str = "tke
     return frame.join(keys, on=column, how="left", nulls_equal=True, maintain_order="left")
 
 
-def titles_differ(first: str, second: str) -> pl.Expr:
-    """Whether two title columns name different works: both given, and at most half of the
-    significant words of the shorter title (its title key without articles and small words) are
-    in the other. "Mens" and "Mens : revue d'histoire intellectuelle" share all of the shorter
-    one; "Financial Education" and "Les Devoirs du prince - L'éducation princière" one word of
-    two; "Native Plants Journal" and "Les Visionnaires" none. A missing title says nothing
-    either way (false)."""
-    def words(column: str) -> pl.Expr:
-        return title_key(column).str.split(" ").list.eval(
-            pl.element().filter(~pl.element().is_in(_STOPWORDS))).list.unique()
+def with_titles_differ(frame: pl.DataFrame, first: str, second: str, alias: str = "differ") -> pl.DataFrame:
+    """`frame` plus `alias`: whether its two title columns name different works: both given, and
+    at most half of the significant words of the shorter title (its title key without articles
+    and small words) are in the other. "Mens" and "Mens : revue d'histoire intellectuelle" share
+    all of the shorter one; "Financial Education" and "Les Devoirs du prince - L'éducation
+    princière" one word of two; "Native Plants Journal" and "Les Visionnaires" none. A missing
+    title says nothing either way (false).
 
-    a, b = words(first), words(second)
+    Each distinct title's words are worked out once (a keeper's title recurs across thousands
+    of pairs), then compared per distinct pair of titles."""
+    pairs = frame.select(first, second).unique()
+    titles = pl.concat([pairs.select(pl.col(first).alias("title")),
+                        pairs.select(pl.col(second).alias("title"))]).drop_nulls().unique()
+    words = titles.with_columns(
+        title_key("title").str.split(" ").list.eval(pl.element().filter(~pl.element().is_in(_STOPWORDS)))
+        .list.unique().alias("words"))
+    a, b = pl.col("words"), pl.col("words_b")
     shorter = pl.min_horizontal(a.list.len(), b.list.len())
-    return ((shorter > 0) & (2 * a.list.set_intersection(b).list.len() <= shorter)).fill_null(False)
+    verdicts = (
+        pairs.join(words.rename({"title": first}), on=first, how="left")
+        .join(words.rename({"title": second, "words": "words_b"}), on=second, how="left")
+        .select(first, second,
+                ((shorter > 0) & (2 * a.list.set_intersection(b).list.len() <= shorter)).fill_null(False).alias(alias))
+    )
+    return frame.join(verdicts, on=[first, second], how="left", nulls_equal=True, maintain_order="left")
 
 
 def block_key(column: str) -> pl.Expr:
