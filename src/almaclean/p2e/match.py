@@ -384,16 +384,15 @@ def _joined(values: pl.Expr) -> pl.Expr:
     return pl.when(values.list.len() > 0).then(values.list.join("; "))
 
 
-def pair_reasons(pairs: pl.DataFrame, p2e_values: pl.DataFrame, keeper_values: pl.DataFrame,
-                 unchecked: Mapping[str, str] | None = None) -> pl.DataFrame:
+def pair_reasons(pairs: pl.DataFrame, unshared: pl.DataFrame, unchecked: Mapping[str, str] | None = None
+                 ) -> pl.DataFrame:
     """Keeper pairs plus "pair_reason": why this keeper cannot be the basis of a deletion
     (the first failing rule of the module docstring), null when it can; and "unshared": the
     P2E's own-kind identifiers the keeper does not carry.
 
     pairs: portfolio_id, keep_portfolio_id, shared_values, shared, verdict, keep_year, p2e_year,
     p2e_kind, title, keep_title.
-    p2e_values: portfolio_id, p2e_values (list: the P2E's own-kind valid non-junk identifiers).
-    keeper_values: keep_portfolio_id, keep_values (list: the keeper's own-kind identifiers).
+    unshared: portfolio_id, keep_portfolio_id, p2e_only (unshared_values: sorted list, pairs with any).
     unchecked: rule name -> "not checked" reason, for rules whose columns were absent.
     """
     unchecked = {rule: text for rule, text in (unchecked or {}).items() if rule != PO_LINES_RULE}
@@ -401,11 +400,8 @@ def pair_reasons(pairs: pl.DataFrame, p2e_values: pl.DataFrame, keeper_values: p
     every_pair = "; ".join(text for rule, text in unchecked.items() if rule not in year_rules)
     year_unchecked = "; ".join(text for rule, text in unchecked.items() if rule in year_rules)
     frame = (
-        pairs.join(p2e_values, on="portfolio_id", how="left")
-        .join(keeper_values, on="keep_portfolio_id", how="left")
-        .with_columns(pl.col("p2e_values").fill_null([]), pl.col("keep_values").fill_null([]))
-        .with_columns(pl.col("p2e_values").list.set_difference("keep_values").list.sort().alias("p2e_only"),
-                      pl.col("keep_values").list.set_difference("p2e_values").list.sort().alias("keep_only"))
+        pairs.join(unshared, on=["portfolio_id", "keep_portfolio_id"], how="left", maintain_order="left")
+        .with_columns(pl.col("p2e_only").fill_null([]))
     )
     frame = with_titles_differ(frame, "title", "keep_title")
     unshared_isbn = (pl.col("p2e_kind") != SERIAL) & (pl.col("p2e_only").list.len() > 0)
@@ -439,34 +435,28 @@ def _labelled() -> pl.Expr:
     return pl.col("id_type").str.to_uppercase() + " " + pl.col("value")
 
 
-def own_identifier_lists(ev: Evidence) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(portfolio_id, p2e_values) and (keep_portfolio_id, keep_values): each side's own-kind
-    identifiers ("ISBN 978...") as sorted lists, for the pairs to compare.
+def unshared_values(ev: Evidence) -> pl.DataFrame:
+    """portfolio_id, keep_portfolio_id, p2e_only: for each (P2E, candidate keeper) pair with any,
+    the P2E's own-kind identifiers ("ISBN 978...") that the keeper does not carry, sorted.
 
     Built again from the evidence rather than kept in it: held from identifier_evidence through
     the title tier, four 1M runs peaked at 1,460-1,532 MB against 1,455-1,493 MB (target 1,536)."""
     own = pl.col("id_type") == pl.col("p2e_kind").replace_strict(OWN_IDENTIFIER, return_dtype=pl.String)
-    p2e_values = (
+    p2e_own = (
         valid_p2e_values(ev.p2e_ids, ev.junk)
-        # Only the P2E portfolios with a candidate keeper are compared with one.
-        .join(ev.pairs.lazy().select("portfolio_id").unique(), on="portfolio_id", how="semi")
         .join(ev.p2e_kinds.lazy(), on="portfolio_id")
         .filter(own)
         .select("portfolio_id", _labelled().alias("v"))
-        # Sorted once, joined as lists: joining the texts group by group took twice as long.
-        .sort("portfolio_id", "v")
-        .group_by("portfolio_id", maintain_order=True)
-        .agg(pl.col("v").alias("p2e_values"))
+    )
+    keeper_own = ev.cz_ids.lazy().select("keep_portfolio_id", _labelled().alias("v"))
+    return (
+        ev.pairs.lazy().select("portfolio_id", "keep_portfolio_id").unique()
+        .join(p2e_own, on="portfolio_id")
+        .join(keeper_own, on=["keep_portfolio_id", "v"], how="anti")
+        .group_by("portfolio_id", "keep_portfolio_id")
+        .agg(pl.col("v").unique().sort().alias("p2e_only"))
         .collect()
     )
-    keep_values = (
-        ev.cz_ids.lazy().select("keep_portfolio_id", _labelled().alias("v")).unique()
-        .sort("keep_portfolio_id", "v")
-        .group_by("keep_portfolio_id", maintain_order=True)
-        .agg(pl.col("v").alias("keep_values"))
-        .collect()
-    )
-    return p2e_values, keep_values
 
 
 KEEPER_DETAIL = ("keep_title", "keep_coverage", "keep_url")
@@ -488,10 +478,8 @@ def decide(p2e: pl.DataFrame, ev: Evidence, title_hits: pl.DataFrame, *,
     base = p2e.select("portfolio_id", "coverage_statement", year_of("publication_date").alias("p2e_year"),
                       pl.coalesce("title", "p2e_title").alias("title"))
     pairs = ev.pairs.join(base, on="portfolio_id").join(ev.p2e_kinds, on="portfolio_id")
-    p2e_values, keep_values = own_identifier_lists(ev)
-    keeper_pairs = pair_reasons(with_coverage_verdicts(pairs.filter(pl.col("keeper"))), p2e_values, keep_values,
+    keeper_pairs = pair_reasons(with_coverage_verdicts(pairs.filter(pl.col("keeper"))), unshared_values(ev),
                                 unchecked)
-    del p2e_values, keep_values
     keeper_ids = ev.cz_ids.join(
         keeper_pairs.select("keep_portfolio_id").unique(), on="keep_portfolio_id", how="semi"
     ).select("keep_mms_id", "value")
