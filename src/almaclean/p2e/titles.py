@@ -103,11 +103,10 @@ def title_matches(
     ``max_candidates``) and ``best_score``.
     """
     def keyed(frame: pl.DataFrame) -> pl.DataFrame:
-        return (
-            with_title_key(frame)
-            .drop_nulls("tkey")
-            .with_columns(block_key("tkey").alias("block"))
-        )
+        keyed = with_title_key(frame).drop_nulls("tkey")
+        # Once per distinct key: a title recurs in every collection that holds it.
+        blocks = keyed.select(pl.col("tkey").unique()).with_columns(block_key("tkey").alias("block"))
+        return keyed.join(blocks, on="tkey", maintain_order="left")
 
     q, c = keyed(queries), keyed(candidates)
     pairs = (
