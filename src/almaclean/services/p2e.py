@@ -253,9 +253,10 @@ def _run(engine: Engine, request: P2ERequest, lease: Lease) -> P2ERun:
         result = analyse_p2e(inputs.frames.pop("portfolios"), inputs.frames.pop("p2e"), inputs.frames.pop("po-lines"),
                              cz_titles=inputs.cz_titles or None, present=inputs.present,
                              not_recognised=not_recognised, extra=inputs.extra)
-        analysed, stored, kept_inputs = interrupts.result(kept)
+        # The report needs only the analysis: it is written while the files given are still being stored.
         counts = write_report(result, staging, set_header=request.set_header, set_size=request.set_size,
                               without_po_lines=request.without_po_lines, deactivate=request.deactivate)
+        analysed, stored, kept_inputs = interrupts.result(kept)
         p2e_bundle(staging, kept_inputs, institution=request.institution, set_header=request.set_header,
                    set_size=request.set_size, without_po_lines=request.without_po_lines,
                    deactivate=request.deactivate)
