@@ -270,3 +270,34 @@ def test_the_rows_are_written_as_pythons_csv_module_writes_them(rows):
     expected = io.StringIO()
     csv.writer(expected, lineterminator="\r\n").writerows(rows)
     assert csv_lines(frame) == expected.getvalue().encode("utf-8")
+
+
+HEADING = st.one_of(TEXT, st.sampled_from(["Portfolio Id", "Title, sub", "Note; x", "a\tb", '"q"', "", " ", "\ufeffId"]))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(1, 3).flatmap(lambda w: st.tuples(st.lists(HEADING, min_size=w, max_size=w),
+                                                      st.lists(st.lists(st.tuples(*[CELL] * w), min_size=1,
+                                                                        max_size=4), min_size=1, max_size=3))))
+def test_the_fetched_rows_are_the_table_ingest_reads_from_the_canonical_csv(tmp_path, report):
+    """What a fetch stores is built from the pages as written (CsvSink.table), not read back
+    from its canonical CSV: it is the table read_table gives for that file (header, cells,
+    row numbers), and the digest is the file's, for headings and cells of every kind of text
+    (quotes, separators, line ends, unicode, leading zeros, empty and blank cells)."""
+    from almaclean.analytics.canonical import canonical_csv
+    from almaclean.read.table import read_table
+    from almaclean.store.ingest import file_digest
+
+    headings, pages = report
+    path = tmp_path / f"report-{len(list(tmp_path.iterdir()))}.csv"
+    with canonical_csv(path) as sink:
+        sink.start(headings)
+        for rows in pages:
+            sink.add(pl.DataFrame(rows, schema=[(f"c{j}", pl.String) for j in range(len(headings))], orient="row"))
+    built, read = sink.table(path), read_table(path)
+    assert (built.header, built.first_row, built.format, built.encoding) == \
+           (read.header, read.first_row, read.format, read.encoding)
+    assert built.rows is None and read.rows is None
+    assert built.frame.equals(read.frame, null_equal=True)
+    assert built.frame.columns == read.frame.columns and built.frame.dtypes == read.frame.dtypes
+    assert sink.digest == file_digest(path)

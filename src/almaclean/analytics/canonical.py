@@ -18,6 +18,7 @@ start (a lost answer) starts the file again.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ from pathlib import Path
 import polars as pl
 
 from almaclean import settings
+from almaclean.read.table import TextTable, csv_table, read_table
+from almaclean.read.xlsx_check import EXCEL_COLUMNS
 from almaclean.write.atomic import atomic_path, safe_label
 
 LINE_END = "\r\n"
@@ -48,29 +51,56 @@ def new_csv_path(institution: str, kind: str, report: str, *, now: datetime | No
 
 
 class CsvSink:
-    """Receives the report as it is read: its headings once, then rows page by page."""
+    """Receives the report as it is read: its headings once, then rows page by page. Keeps the
+    pages and the sha256 of the bytes written, so that the file need not be read back (table)."""
 
     def __init__(self, handle: io.BufferedIOBase) -> None:
         self._handle = handle
+        self._clear()
+
+    def _clear(self) -> None:
         self.headings: tuple[str, ...] | None = None
         self.rows = 0
+        self._pages: list[pl.DataFrame] = []
+        self._sha256 = hashlib.sha256()
+        self.size = 0
+
+    def _write(self, data: bytes) -> None:
+        self._handle.write(data)
+        self._sha256.update(data)
+        self.size += len(data)
 
     def start(self, headings: Sequence[str]) -> None:
         self.headings = tuple(headings)
         line = io.StringIO()
         csv.writer(line, lineterminator=LINE_END, quoting=csv.QUOTE_ALL).writerow(self.headings)
-        self._handle.write(line.getvalue().encode("utf-8"))
+        self._write(line.getvalue().encode("utf-8"))
 
     def add(self, rows: pl.DataFrame) -> None:
         """A page's rows: a String column per heading, null where the cell is empty."""
-        self._handle.write(csv_lines(rows))
+        self._write(csv_lines(rows))
+        self._pages.append(rows)
         self.rows += rows.height
 
     def reset(self) -> None:
         """Forget everything written (the report is read again from its start)."""
         self._handle.seek(0)
         self._handle.truncate()
-        self.headings, self.rows = None, 0
+        self._clear()
+
+    @property
+    def digest(self) -> tuple[str, int]:
+        """sha256 (hex) and size of the bytes written: store.ingest.file_digest of the file."""
+        return self._sha256.hexdigest(), self.size
+
+    def table(self, path: Path) -> TextTable:
+        """The file at `path` (written here) as read.table.read_table reads it, made from the
+        pages kept rather than by reading it back: the same header, cells and row numbers (a
+        test holds the two to equal on every kind of text). A file of no row, or too wide for a
+        sheet, is read back, which says what is wrong with it as for any file."""
+        if not self._pages or self.headings is None or not 0 < len(self.headings) <= EXCEL_COLUMNS:
+            return read_table(path)
+        return csv_table(path, self.headings, pl.concat(self._pages, how="vertical", rechunk=False))
 
 
 def csv_lines(rows: pl.DataFrame) -> bytes:

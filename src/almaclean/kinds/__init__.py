@@ -14,12 +14,12 @@ from almaclean.errors import InputError
 from almaclean.kinds import extended_export, p2e, po_lines
 from almaclean.kinds.aliases import ALIASES, REQUIRED, canonical_columns, check_kind
 from almaclean.kinds.registry import NAMES as KIND_NAMES
-from almaclean.kinds.common import KindRead, read_with_aliases
+from almaclean.kinds.common import KindRead, Source, read_with_aliases
 from almaclean.kinds.identify import check_read, refused_as_other_kind, unrecognised_columns
 from almaclean.kinds.kbart import CZTitleList, read_cz_title_lists, read_cz_titles
 from almaclean.kinds.mapping import UserMapping, load_mapping, resolve_columns
 
-READERS: dict[str, Callable[[str | Path, UserMapping | None], KindRead]] = {
+READERS: dict[str, Callable[[Source, UserMapping | None], KindRead]] = {
     "portfolios": partial(read_with_aliases, "portfolios"),
     p2e.KIND: p2e.read,
     po_lines.KIND: po_lines.read,
@@ -27,13 +27,14 @@ READERS: dict[str, Callable[[str | Path, UserMapping | None], KindRead]] = {
 }
 
 
-def read_kind(kind: str, path: str | Path, *, mapping: UserMapping | None = None) -> KindRead:
-    """Read one file as a kind; mapping: {canonical column: [header names]} for this kind.
-    A file whose columns are another kind's, or a portfolio export repeating an id, is refused."""
+def read_kind(kind: str, source: Source, *, mapping: UserMapping | None = None) -> KindRead:
+    """Read one file (or its table, read already) as a kind; mapping: {canonical column: [header
+    names]} for this kind. A file whose columns are another kind's, or a portfolio export
+    repeating an id, is refused."""
     try:
-        read = READERS[check_kind(kind)](path, mapping)
+        read = READERS[check_kind(kind)](source, mapping)
     except InputError as error:
-        raise refused_as_other_kind(kind, path) or error from None
+        raise refused_as_other_kind(kind, source) or error from None
     check_read(read)
     return read
 

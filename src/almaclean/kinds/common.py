@@ -58,9 +58,18 @@ def unmapped_cells(read: KindRead, key: str) -> tuple[tuple[str, ...], pl.DataFr
     return tuple(dict.fromkeys(names.values())), cells
 
 
-def read_with_aliases(kind: str, path: str | Path, mapping: UserMapping | None = None) -> KindRead:
+Source = str | Path | TextTable   # a file, or its table when read already
+
+
+def as_table(source: Source) -> TextTable:
+    """The file read (read.table), or the table given: a fetched report's rows, as its canonical
+    CSV reads (analytics.canonical), so the file is not read back."""
+    return source if isinstance(source, TextTable) else read_table(source)
+
+
+def read_with_aliases(kind: str, source: Source, mapping: UserMapping | None = None) -> KindRead:
     """The path for kinds whose columns are all found by header name."""
-    table = read_table(path)
+    table = as_table(source)
     columns = resolve_columns(kind, table.header, file=table.path, mapping=mapping)
     require_columns(kind, columns, table.header, file=table.path, mapping=mapping)
     return finish(kind, table, columns)

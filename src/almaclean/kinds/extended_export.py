@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from almaclean.kinds.common import KindRead, read_with_aliases
+from almaclean.kinds.common import KindRead, Source, read_with_aliases
 from almaclean.kinds.mapping import UserMapping
 
 # Alma names an Extended Export after its collection: `JSTOR+Open+Access_portfolios.xlsx`.
@@ -17,8 +17,8 @@ EXTENDED_EXPORT_SUFFIX = "_portfolios"
 KIND = "extended-export"
 
 
-def read(path: str | Path, mapping: UserMapping | None = None) -> KindRead:
-    return read_with_aliases(KIND, path, mapping)
+def read(source: Source, mapping: UserMapping | None = None) -> KindRead:
+    return read_with_aliases(KIND, source, mapping)
 
 
 def collection_name_of(path: Path) -> str:

@@ -23,9 +23,8 @@ import polars as pl
 
 from almaclean.errors import InputError
 from almaclean.kinds.aliases import ALIASES, fold
-from almaclean.kinds.common import KindRead
+from almaclean.kinds.common import KindRead, Source, as_table
 from almaclean.kinds.headers import normalise_header
-from almaclean.read.table import read_table
 
 KIND_LABELS = {
     "portfolios": "a portfolio export",
@@ -105,11 +104,11 @@ def check_kind_of(read: KindRead) -> None:
         raise error
 
 
-def refused_as_other_kind(kind: str, path: str | Path) -> InputError | None:
+def refused_as_other_kind(kind: str, source: Source) -> InputError | None:
     """After a kind's reader refused a file: the clearer error when its columns are another
     kind's (the file is read again only on this failure path)."""
     try:
-        table = read_table(path)
+        table = as_table(source)
     except InputError:
         return None
     return other_kind_error(kind, table.header, table.path)

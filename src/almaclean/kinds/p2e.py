@@ -21,10 +21,10 @@ from pathlib import Path
 import polars as pl
 
 from almaclean.errors import InputError
-from almaclean.kinds.common import KindRead, finish
+from almaclean.kinds.common import KindRead, Source, as_table, finish
 from almaclean.kinds.headers import normalise_header
 from almaclean.kinds.mapping import UserMapping, require_columns, resolve_columns
-from almaclean.read.table import as_headerless, read_table
+from almaclean.read.table import as_headerless
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,8 @@ TYPE_OF_WORD = {"portfolio": "portfolio", "database": "database", "package": "da
 _RECORD_NUMBER = re.compile(r"\S*\d\S*")
 
 
-def read(path: str | Path, mapping: UserMapping | None = None) -> KindRead:
-    table = read_table(path)
+def read(source: Source, mapping: UserMapping | None = None) -> KindRead:
+    table = as_table(source)
     columns = resolve_columns(KIND, table.header, file=table.path, mapping=mapping)
     if not columns and looks_headerless(table.header):
         log.info("%s: no header row, reading lines as <legacy id>,<type>", table.path.name)

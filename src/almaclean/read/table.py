@@ -162,6 +162,19 @@ def _read_table(path: Path, *, has_header: bool, text_columns: Iterable[str],
     return table
 
 
+def csv_table(path: Path, header: tuple[str, ...], records: pl.DataFrame) -> TextTable:
+    """The table of a UTF-8 CSV file whose header and records are at hand already (String
+    columns "c0"..., one record per row, no blank line): what read_table gives for it, with the
+    same checks of the cells, without reading the file. Empty text is an empty cell."""
+    parsed = _Parsed(_empty_to_null(records), None, True, True)
+    _refuse_control_characters(path, parsed)
+    table = TextTable(path, header, parsed.frame, 2, "csv", "utf-8")
+    log.info("read %s: %s (%s), %d data rows x %d columns (as written)", path.name, table.format, table.encoding,
+             table.frame.height, table.frame.width)
+    refuse_overlong_cells(table)
+    return table
+
+
 def refuse_overlong_cells(table: TextTable) -> None:
     """No cell longer than an Excel cell holds: every report carries cells into a workbook, so one
     such cell stored would make every later report of the institution fail."""

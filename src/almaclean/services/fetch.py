@@ -1,7 +1,8 @@
 """Fetch Alma Analytics reports and store them exactly as `ingest KIND` stores a file.
 
 The report is read page by page (analytics.client) into its canonical CSV in the data folder
-(analytics.canonical), and that file is then ingested like any other (store.ingest): the same
+(analytics.canonical), and that file is then ingested like any other (store.ingest), from the
+rows as written rather than read back (the same table, the same sha256): the same
 kind checks, column aliases and mapping, the same refusal of bad IDs, the same sha256
 "unchanged" detection and the same history. The fetch is recorded (store.fetches) so that every
 bundle analysing the stored file keeps that CSV, and verify re-runs it offline.
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from almaclean.analytics.canonical import canonical_csv, new_csv_path
+from almaclean.analytics.canonical import CsvSink, canonical_csv, new_csv_path
 from almaclean.analytics.client import FetchStats, ReportReader, RetryPolicy
 from almaclean.analytics.credentials import api_base, api_key
 from almaclean.analytics.sources import check_fetchable, read_sources, sources_file
@@ -28,7 +29,7 @@ from almaclean.progress import Progress
 from almaclean.services import options
 from almaclean.store.db import describe
 from almaclean.store.fetches import FetchRecord, latest_fetches, record_fetch
-from almaclean.store.ingest import IngestResult, ingest_files
+from almaclean.store.ingest import IngestResult, ingest_table
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def fetch_report(engine: Engine, request: FetchRequest, *, mapping: dict | None 
             stats = client.read(report, sink, on_page=on_page)
     finally:
         progress.finish()
-    stored = _store(engine, request, path, mapping)
+    stored = _store(engine, request, sink, path, mapping)
     kept = _kept_csv(engine, stored, path)
     record_fetch(engine, FetchRecord(request.institution, request.kind, report, base, started, _now(), stored.rows,
                                      stats.pages, stored.source_file_id, stored.status, kept))
@@ -142,10 +143,12 @@ def fetch_report(engine: Engine, request: FetchRequest, *, mapping: dict | None 
     return FetchResult(request, base, stored, kept, stats, describe(engine))
 
 
-def _store(engine: Engine, request: FetchRequest, path: Path, mapping: dict | None) -> IngestResult:
-    """The canonical CSV ingested like a file; refused, it goes, and the error names the report."""
+def _store(engine: Engine, request: FetchRequest, sink: CsvSink, path: Path, mapping: dict | None) -> IngestResult:
+    """The canonical CSV ingested like a file, from the rows as written (not read back);
+    refused, it goes, and the error names the report."""
     try:
-        return ingest_files(engine, request.kind, [path], request.institution, mapping=mapping)[0]
+        return ingest_table(engine, request.kind, sink.table(path), request.institution, digest=sink.digest,
+                            mapping=mapping)
     except InputError as exc:
         path.unlink(missing_ok=True)
         raise InputError(exc.message, file=f"Analytics report {request.report} (fetched as {path.name})",

@@ -24,6 +24,7 @@ from almaclean.kinds.registry import BY_NAME, TABLES
 from almaclean.kinds.extended_export import collection_name_of
 from almaclean.progress import Progress
 from almaclean.read.detect import check_regular_file
+from almaclean.read.table import TextTable
 from almaclean.store.content import (
     HASHES, SPAN_COLUMNS, assign_ids, column_mapping, file_hashes, last_row_id, packed_fields, raw_cells,
     row_hashes,
@@ -127,11 +128,14 @@ def make_current(engine: Engine, stored: IngestResult, institution: str) -> Inge
 
 
 def read_unless_stored(engine: Engine, kind: str, path: Path, institution: str,
-                       mapping: dict | None = None, *, allow_empty: bool = False) -> IngestResult | PendingFile:
+                       mapping: dict | None = None, *, allow_empty: bool = False, table: TextTable | None = None,
+                       digest: tuple[str, int] | None = None) -> IngestResult | PendingFile:
     """The "unchanged" result when these bytes are stored already (no read at all), else the
     file read and checked, ready for store_pending. A file of no rows is refused for a kind whose
-    empty file is no news (refuse_empty)."""
-    sha, size = file_digest(path)
+    empty file is no news (refuse_empty). table, digest: the file as read_table reads it and
+    its sha256 and size, known already (a fetched report's canonical CSV, written from the rows
+    fetched): the file is then not read at all."""
+    sha, size = digest or file_digest(path)
     with engine.connect() as conn:
         existing = _existing(conn, institution, kind, sha)
     if existing is not None:
@@ -139,10 +143,20 @@ def read_unless_stored(engine: Engine, kind: str, path: Path, institution: str,
         if not allow_empty:
             refuse_empty(kind, path, result.rows)
         return result
-    read = read_kind(kind, path, mapping=mapping)
+    read = read_kind(kind, table if table is not None else path, mapping=mapping)
     if not allow_empty:
         refuse_empty(kind, path, read.canonical.height)
     return PendingFile(read, sha, size)
+
+
+def ingest_table(engine: Engine, kind: str, table: TextTable, institution: str, *, digest: tuple[str, int],
+                 mapping: dict | None = None) -> IngestResult:
+    """One file whose table and digest are known already (read_unless_stored), stored as
+    ingest_files stores it alone."""
+    read = read_unless_stored(engine, kind, table.path, institution, mapping, table=table, digest=digest)
+    if isinstance(read, IngestResult):
+        return make_current(engine, read, institution)
+    return store_pending(engine, read, institution)
 
 
 def refuse_empty(kind: str, path: Path, rows: int) -> None:
