@@ -259,6 +259,32 @@ def _page_xml(token, finished, rows):
             "</ResultXml></QueryResult></report>").encode()
 
 
+def test_an_unreadable_page_found_while_later_pages_are_asked_for_reads_the_report_again():
+    """Rows are read and written on a thread of their own while the next page is asked for. A
+    page whose text XML forbids (a reference to a control character: only ElementTree is left to
+    read it, and it refuses) is a lost answer, found a page later: the report is read again from
+    its start, and the rows of the first reading are forgotten, never written twice."""
+    readings: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "path" in request.url.params:
+            readings.append(0)
+        readings[-1] += 1
+        if readings[-1] == 1:
+            return httpx.Response(200, content=_page_xml("TOKEN1", False, 2))
+        if readings[-1] == 2:
+            cell = "b&#1;" if len(readings) == 1 else "b&#x42;"
+            return httpx.Response(200, content=_page_xml(None, False, 1).replace(b">a0<", f">{cell}<".encode()))
+        return httpx.Response(200, content=_page_xml(None, True, 1))
+
+    sink = _ListSink()
+    reader = ReportReader("https://api-eu.hosted.exlibrisgroup.com", ApiKey(KEY, "test"), policy=NO_WAIT,
+                          transport=httpx.MockTransport(handler), sleep=lambda s: None)
+    stats = reader.read(REPORT, sink)
+    assert len(readings) == 2 and readings[1] == 3 and (stats.restarts, stats.pages, stats.rows) == (1, 3, 4)
+    assert sink.rows == [("a0", None), ("a1", None), ("bB", None), ("a0", None)]
+
+
 def test_the_api_key_is_never_in_logs_outputs_files_or_the_database(tmp_path, sample_csv, capsys, caplog):
     """Key from $ALMA_API_KEY, sent in the Authorization header only; not in -vv logs, --json,
     the canonical CSV, the database, a P2E bundle, nor an error that echoes it back."""

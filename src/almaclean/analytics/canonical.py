@@ -13,7 +13,9 @@ field, which polars would write as an empty line, is written '""' as the csv mod
 
 Rows are written as pages arrive, into a temporary file beside the final name; the file gets
 its name only when the whole report is in (write.atomic), and a report read again from its
-start (a lost answer) starts the file again.
+start (a lost answer) starts the file again. The sink keeps the pages and hashes the bytes as
+it writes them, so the fetched rows are stored without reading the file back (CsvSink.table,
+CsvSink.digest): what read_table and file_digest would give for it.
 """
 from __future__ import annotations
 

@@ -26,7 +26,10 @@ import random
 import re
 import ssl
 import time
+import xml.etree.ElementTree as ET
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,7 +37,7 @@ import httpx
 import polars as pl
 
 from almaclean.analytics.credentials import ApiKey
-from almaclean.analytics.fastpage import fast_page
+from almaclean.analytics.fastpage import CheckedPage, checked_page
 from almaclean.analytics.protocol import ApiError, Column, Page, ProtocolError, parse_error, parse_page, parse_xml
 from almaclean.errors import AlmacleanError, InputError
 
@@ -149,6 +152,17 @@ class ReportReader:
 
     def _read_once(self, client: httpx.Client, report: str, sink: Sink, stats: FetchStats,
                    on_page: Callable[[FetchStats], None] | None) -> None:
+        """One reading from the start; the rows written by a _PageWriter, all of them when this
+        returns, none after it raised."""
+        writer = _PageWriter(sink)
+        try:
+            self._read_pages(client, report, sink, writer, stats, on_page)
+            writer.finish()
+        finally:
+            writer.close()
+
+    def _read_pages(self, client: httpx.Client, report: str, sink: Sink, writer: _PageWriter, stats: FetchStats,
+                    on_page: Callable[[FetchStats], None] | None) -> None:
         params: dict[str, str | int] = {"path": report, "limit": self.limit, "col_names": "true"}
         columns: tuple[Column, ...] | None = None
         token: str | None = None
@@ -160,10 +174,11 @@ class ReportReader:
                 stats.columns = columns
                 sink.start([column.heading for column in columns])
             token = token or page.token
-            if page.rows.height:
-                sink.add(page.rows)
+            height = _height(page)
+            if height:
+                writer.add(page)
                 stats.pages += 1
-                stats.rows += page.rows.height
+                stats.rows += height
                 empty_in_a_row, waited = 0, 0.0
                 if on_page is not None:
                     on_page(stats)
@@ -171,7 +186,7 @@ class ReportReader:
                 if columns is None or not stats.rows:
                     raise _Empty
                 return
-            if not page.rows.height:
+            if not height:
                 stats.empty_pages += 1
                 empty_in_a_row += 1
                 if empty_in_a_row > self.policy.empty_pages or waited > self.policy.empty_wait:
@@ -187,7 +202,7 @@ class ReportReader:
             params = {"token": token, "limit": self.limit}
 
     def _page(self, client: httpx.Client, report: str, params: dict, columns: tuple[Column, ...] | None,
-              stats: FetchStats) -> Page:
+              stats: FetchStats) -> Page | _Answer:
         """One page: throttling and failed connections waited out with the same request."""
         for attempt in range(self.policy.attempts):
             stats.requests += 1
@@ -218,7 +233,7 @@ class ReportReader:
         return delay * (1 + random.random() / 4)
 
     def _answer(self, response: httpx.Response, report: str, columns: tuple[Column, ...] | None, *,
-                mid_report: bool) -> Page | _Wait:
+                mid_report: bool) -> Page | _Answer | _Wait:
         """The page, or how long to wait before asking again (throttled). A page in the shape
         Analytics writes is read without an element tree (fastpage), any other the slow way."""
         try:
@@ -226,9 +241,9 @@ class ReportReader:
         except httpx.HTTPError as exc:
             raise _Lost(f"the answer could not be read ({type(exc).__name__})") from None
         if response.status_code == 200:
-            page = fast_page(body, columns)
+            page = checked_page(body, columns)
             if page is not None:
-                return page
+                return _Answer(page, body, columns)
         root = None
         try:
             root = parse_xml(body) if body.strip() else None
@@ -237,10 +252,7 @@ class ReportReader:
                 raise _Lost(f"an unreadable answer ({exc})") from None
         errors = parse_error(root) if root is not None else None
         if response.status_code == 200 and errors is None and root is not None:
-            try:
-                return parse_page(root, columns)
-            except ProtocolError as exc:
-                raise _Lost(f"an unexpected answer: {exc}") from None
+            return _slow_page(root, columns)
         return self._failure(response, errors, report, mid_report=mid_report)
 
     def _failure(self, response: httpx.Response, errors: list[ApiError] | None, report: str, *,
@@ -282,6 +294,92 @@ class ReportReader:
 @dataclass(frozen=True)
 class _Wait:
     seconds: float
+
+
+def _slow_page(root: ET.Element, columns: tuple[Column, ...] | None) -> Page:
+    try:
+        return parse_page(root, columns)
+    except ProtocolError as exc:
+        raise _Lost(f"an unexpected answer: {exc}") from None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A page in the shape Analytics writes (fastpage): its envelope read, its rows checked and
+    counted; frame() reads them, or reads the whole page with ElementTree when their text is
+    not in that shape (it then gives the same envelope: the rows stand where ElementTree finds
+    them)."""
+
+    checked: CheckedPage
+    body: bytes
+    known: tuple[Column, ...] | None
+
+    @property
+    def finished(self) -> bool:
+        return self.checked.finished
+
+    @property
+    def token(self) -> str | None:
+        return self.checked.token
+
+    @property
+    def columns(self) -> tuple[Column, ...] | None:
+        return self.checked.columns
+
+    @property
+    def height(self) -> int:
+        return self.checked.rows.height
+
+    def frame(self) -> pl.DataFrame:
+        rows = self.checked.rows.frame()
+        if rows is not None:
+            return rows
+        try:
+            root = parse_xml(self.body)
+        except ProtocolError as exc:
+            raise _Lost(f"an unreadable answer ({exc})") from None
+        page = _slow_page(root, self.known)
+        if (page.finished, page.token, page.columns) != (self.finished, self.token, self.columns):
+            raise _Lost("an unexpected answer: its rows are not where its envelope says")
+        return page.rows
+
+
+class _PageWriter:
+    """Pages' rows read (_Answer.frame: polars, which lets the other thread run) and given to
+    the sink on a thread of their own, in order, while the next page is asked for. A failure
+    there is raised here at the next page or at the end (finish); abandon waits for what is
+    under way, so that nothing reaches the sink after it."""
+
+    AHEAD = 8   # pages read but not written yet, at most (their bodies are held)
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+        self._pending: deque[Future] = deque()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="almaclean-pages")
+
+    def add(self, page: Page | _Answer) -> None:
+        while self._pending and (self._pending[0].done() or len(self._pending) >= self.AHEAD):
+            self._pending.popleft().result()
+        self._pending.append(self._executor.submit(self._write, page))
+
+    def _write(self, page: Page | _Answer) -> None:
+        self._sink.add(page.frame() if isinstance(page, _Answer) else page.rows)
+
+    def finish(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    def abandon(self) -> None:
+        wait(self._pending)
+        self._pending.clear()
+
+    def close(self) -> None:
+        self.abandon()
+        self._executor.shutdown()
+
+
+def _height(page: Page | _Answer) -> int:
+    return page.height if isinstance(page, _Answer) else page.rows.height
 
 
 def _retry_after(response: httpx.Response) -> float:

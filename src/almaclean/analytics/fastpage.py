@@ -80,6 +80,48 @@ class _Shape:
 def fast_page(body: bytes, known: tuple[Column, ...] | None) -> Page | None:
     """The page, read as protocol.parse_page(parse_xml(body), known) reads it; None when the
     page is not in the shape read here (or is no page at all: then parse_page says why)."""
+    page = checked_page(body, known)
+    if page is None:
+        return None
+    rows = page.rows.frame()
+    if rows is None:
+        return None
+    return Page(page.finished, page.token, page.columns, rows)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A page's rows in the shape read here (their grammar checked), not read yet: `height`
+    rows. frame() reads them (no Python objects, so on any thread), or gives None when their
+    text is not in the shape (a reference, character or byte sequence read by ElementTree
+    only): the rows stand where ElementTree finds them, so parse_page of the whole body then
+    gives the same envelope, and these rows or why the page is refused."""
+
+    data: bytes
+    shape: _Shape
+    loose: bool
+    height: int
+
+    def frame(self) -> pl.DataFrame | None:
+        try:
+            return _frame(self.data, self.loose, self.shape)
+        except _NotThisShape:
+            return None
+
+
+@dataclass(frozen=True)
+class CheckedPage:
+    """A page as fast_page reads it, but for its rows, only checked (Rows)."""
+
+    finished: bool
+    token: str | None
+    columns: tuple[Column, ...] | None
+    rows: Rows
+
+
+def checked_page(body: bytes, known: tuple[Column, ...] | None) -> CheckedPage | None:
+    """The page's envelope (as parse_page reads it) and its rows checked against the grammar of
+    the shape read here; None when the page is not in that shape."""
     first = body.find(ROW_OPEN)
     if first < 0 or not _utf8_declared(body):
         return None
@@ -97,10 +139,11 @@ def fast_page(body: bytes, known: tuple[Column, ...] | None) -> Page | None:
     if shape is None:
         return None
     try:
-        rows = _read_rows(body[first:end], shape)
+        data, loose = _checked_rows(body[first:end], shape)
     except _NotThisShape:
         return None
-    return Page(envelope.finished, envelope.token, envelope.columns, rows)
+    return CheckedPage(envelope.finished, envelope.token, envelope.columns,
+                       Rows(data, shape, loose, data.count(ROW_OPEN)))
 
 
 def parse_page_around(skeleton: bytes, known: tuple[Column, ...] | None) -> Page | None:
@@ -176,14 +219,20 @@ def _tag_replacements(names: list[str], constant: bool) -> tuple[list[str], list
     return patterns, replacements
 
 
-def _read_rows(rows: bytes, shape: _Shape) -> pl.DataFrame:
-    """The rows of a page (its bytes from the first <Row> to the last </Row>), as parse_page's
-    frame; _NotThisShape when they are not in the shape."""
+def _checked_rows(rows: bytes, shape: _Shape) -> tuple[bytes, bool]:
+    """The rows of a page (its bytes from the first <Row> to the last </Row>) with XML's line ends, and whether they are loose (whitespace between elements);
+    _NotThisShape when they are not in the grammar. Each row then starts "<Row>", as no cell
+    text holds a "<"."""
     if b"\r" in rows:   # XML reads CR LF and a lone CR as LF, everywhere
         rows = rows.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     loose = shape.compact.fullmatch(rows) is None
     if loose and shape.loose.fullmatch(rows) is None:
         raise _NotThisShape
+    return rows, loose
+
+
+def _frame(rows: bytes, loose: bool, shape: _Shape) -> pl.DataFrame:
+    """Rows in the grammar as parse_page's frame; _NotThisShape when their text is not in the shape."""
     text = _utf8(rows)
     if text.str.contains("&#", literal=True).item():   # polars' search: a bytes one costs 10 times more
         text = _utf8(_NUMERIC.sub(_character, rows))
@@ -213,7 +262,7 @@ def _utf8(rows: bytes) -> pl.Series:
 
 def _character(reference: re.Match[bytes]) -> bytes:
     """A numeric character reference, decoded: as a named reference where the character would
-    read as markup ("<", "&", ">" after "]]") or be taken apart (CR, see _read_rows); _NotThisShape for a
+    read as markup ("<", "&", ">" after "]]") or be taken apart (CR, see _frame); _NotThisShape for a
     character XML forbids (expat refuses those)."""
     hexadecimal, decimal = reference.groups()
     code = int(hexadecimal, 16) if hexadecimal is not None else int(decimal)
