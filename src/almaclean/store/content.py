@@ -2,7 +2,7 @@
 
 Each kind's table holds row contents: row_id (sequential), hash_a/hash_b, the kind's key
 column (portfolio_id, legacy_id, po_line: what history looks rows up by), its other canonical
-columns packed into one text, `fields` (below), and raw_cells (the row's cells its canonical
+columns packed into one text, `fields` (store/fields.py), and raw_cells (the row's cells its canonical
 columns do not give back, as JSON). A file's rows are file_spans: rows first_row.. are row ids
 first_id.. for row_count rows. A new file is compared with the current file of its scope: a row
 whose cells (both hashes) the current file already has points at that content; only the other
@@ -12,42 +12,19 @@ of its rows and a few thousand spans.
 hash_a and hash_b are the row's content hash: XXH3-128 (seed 0) of the row's canonical bytes,
 split into its first and last 8 bytes, each read as a big-endian signed 64-bit integer. The
 canonical bytes are the row's cells in file column order, packed as `fields` packs columns
-(below), in UTF-8: one documented byte string, so the hash is the same for every version of
+(store/fields.py, version 1), in UTF-8: one documented byte string, so the hash is the same for every version of
 almaclean, polars and Python (a test pins the hash of a known row). Rows are only matched when
 the two files have the same header and column mapping (raw_columns), so the same cells mean the
 same canonical values and raw_cells, but for a 128-bit accident.
-
-`fields` holds the canonical columns of FIELDS, in that order, joined by FIELD_SEPARATOR (the
-ASCII unit separator). A null is the empty field and an empty text EMPTY_TEXT; in a value a
-backslash is doubled and the separator written as ESCAPED_SEPARATOR, so every text comes back
-exactly. One value per row instead of twenty: SQLite binds and stores values one by one, and a
-million-row export is stored in half the time. FIELDS only ever grows at its end: a row stored
-before a column was added reads that column as null.
 """
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import polars as pl
 import xxhash
 from sqlalchemy import Connection, text
 
-FIELD_SEPARATOR = "\x1f"
-ESCAPED_SEPARATOR = "\\u"
-EMPTY_TEXT = "\\e"
-# Each content table's packed canonical columns, in stored order: add a column at the end only.
-FIELDS: dict[str, tuple[str, ...]] = {
-    "p2e_lines": ("p2e_type", "title", "issn", "isbn", "url", "provider", "po_number"),
-    "portfolios": ("mms_id", "title", "publisher", "publication_date", "issn", "isbn", "network_number",
-                   "collection_id", "collection_name", "interface_name", "service_id", "portfolio_linked_to_cz",
-                   "collection_linked_to_cz", "availability", "url", "po_line", "coverage_statement",
-                   "material_type", "license_name", "is_standalone", "public_note", "authentication_note",
-                   "internal_description", "license_code", "additional_po_lines", "proxy_enabled", "proxy_selected",
-                   "available_for_group"),
-    "extended_export_rows": ("mms_id", "title", "localized", "availability", "issn", "isbn", "other_system_number",
-                             "url", "po_line", "coverage_statement", "publisher"),
-    "po_lines": ("title", "status", "order_line_type", "vendor", "mms_id", "portfolio_id"),
-}
+from almaclean.store.fields import packed
+
 HASHES = ("hash_a", "hash_b")
 SPAN_COLUMNS = ("first_row", "first_id", "row_count")
 FETCH_ROWS = 100_000
@@ -88,51 +65,6 @@ def canonical_bytes(cells: pl.DataFrame) -> pl.Series:
     if not cells.width:
         return pl.Series("canonical", [b""] * cells.height, dtype=pl.Binary)
     return cells.select(packed(cells, cells.columns).cast(pl.Binary).alias("canonical")).to_series()
-
-
-def packed_fields(rows: pl.DataFrame, table: str) -> pl.Expr:
-    """`fields` of each row: the columns of FIELDS[table] as one text (see the module's text)."""
-    return packed(rows, FIELDS[table]).alias("fields")
-
-
-def packed(rows: pl.DataFrame, columns: Sequence[str]) -> pl.Expr:
-    """The columns joined by FIELD_SEPARATOR: a null as the empty field, an empty text as
-    EMPTY_TEXT, in a value a backslash doubled and the separator as ESCAPED_SEPARATOR."""
-    # Escaping copies every text: only the columns holding a backslash, a separator or an empty
-    # text are escaped.
-    needs_escape = rows.select((pl.col(c).str.contains_any(["\\", FIELD_SEPARATOR]) | (pl.col(c) == "")).any()
-                               for c in columns).row(0) if rows.height else [False] * len(columns)
-
-    def field(column: str, escape: bool) -> pl.Expr:
-        value = pl.col(column)
-        if escape:
-            value = (pl.when(value == "").then(pl.lit(EMPTY_TEXT))
-                     .otherwise(value.str.replace_all("\\", "\\\\", literal=True)
-                                .str.replace_all(FIELD_SEPARATOR, ESCAPED_SEPARATOR, literal=True)))
-        return value.fill_null("")
-
-    return pl.concat_str([field(c, escape) for c, escape in zip(columns, needs_escape)], separator=FIELD_SEPARATOR)
-
-
-def unpacked(rows: pl.DataFrame, table: str) -> pl.DataFrame:
-    """The inverse of packed_fields: `rows` with its `fields` column replaced by the columns of
-    FIELDS[table] (the columns a row was stored without, added to FIELDS later, are null)."""
-    columns = FIELDS[table]
-    names = {f"field_{position}": column for position, column in enumerate(columns)}
-    # split once, every column at a time: a million rows of twenty fields in a second or two
-    rows = rows.with_columns(pl.col("fields").str.split_exact(FIELD_SEPARATOR, len(columns) - 1)).unnest("fields")
-    rows = rows.rename(names)
-    # only the columns holding a backslash have escapes to undo
-    escaped = rows.select(pl.col(c).str.contains("\\", literal=True).any() for c in columns).row(0) \
-        if rows.height else [False] * len(columns)
-
-    def column(name: str, escape: bool) -> pl.Expr:
-        value = pl.col(name)
-        if escape:
-            value = value.str.replace_many(["\\\\", ESCAPED_SEPARATOR, EMPTY_TEXT], ["\\", FIELD_SEPARATOR, ""])
-        return pl.when(pl.col(name) != "").then(value).alias(name)
-
-    return rows.with_columns(column(c, e) for c, e in zip(columns, escaped))
 
 
 def raw_cells(rows: pl.DataFrame, mapped: dict[int, str], cells: list[str]) -> pl.Expr:

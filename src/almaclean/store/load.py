@@ -12,7 +12,8 @@ from sqlalchemy import Connection, Engine, TextClause, bindparam, text
 from almaclean.kinds import canonical_columns
 from almaclean.kinds.mapping import resolve_columns
 from almaclean.kinds.registry import BY_NAME
-from almaclean.store.content import column_mapping, restored_cells, span_join, unpacked
+from almaclean.store.content import column_mapping, restored_cells, span_join
+from almaclean.store.fields import check_codec, unpacked
 from almaclean.store.ingest import TABLE_OF_KIND
 from almaclean.store.sqlfiles import query
 
@@ -150,16 +151,19 @@ def stored_rows(engine: Engine, kind: str, where: str, *, raw_cells: bool = True
     columns = ["source_file_id", "row_number", key, "fields", *(["raw_cells"] if raw_cells else [])]
     schema = {c: pl.Int64 if c in INTEGER_COLUMNS else pl.String for c in columns}
     sql = span_join(table, f"c.{key}, c.fields{', c.raw_cells' if raw_cells else ''}", where)
-    return fetch_rows(engine, sql, schema, lambda part: unpacked(part, table))
+    return fetch_rows(engine, sql, schema, lambda part: unpacked(part, table), check=lambda conn: check_codec(conn, table))
 
 
-def fetch_rows(engine: Engine, sql: str, schema: dict, transform=None) -> pl.DataFrame:
+def fetch_rows(engine: Engine, sql: str, schema: dict, transform=None, *, check=None) -> pl.DataFrame:
     """A big query's rows as a frame, a slice at a time through the driver's own cursor (a
     server-side one on PostgreSQL): few Python objects live at once, and transform(slice)
-    (unpacking, say) runs on each slice before the next is fetched."""
+    (unpacking, say) runs on each slice before the next is fetched. check(connection) runs
+    first, on the same connection (the codec check, say)."""
     transform = transform or (lambda part: part)
     parts = []
     with engine.connect() as conn:
+        if check is not None:
+            check(conn)
         driver = conn.connection.driver_connection
         cursor = driver.cursor(name="almaclean_rows") if conn.dialect.name == "postgresql" else driver.cursor()
         try:

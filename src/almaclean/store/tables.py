@@ -88,6 +88,14 @@ def _content_table(name: str, key: str) -> Table:
 
 CONTENT: dict[str, Table] = {kind.name: _content_table(kind.table, kind.key) for kind in KINDS}
 
+# The codec version of each content table's `fields` (store/fields.py), checked before rows are
+# read or written.
+content_codecs = Table(
+    "content_codecs", metadata,
+    Column("content_table", Text, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
 fetched_reports = Table(
     "fetched_reports", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
