@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import polars as pl
 import xxhash
-from sqlalchemy import Connection, text
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, Executable, Select, func, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from almaclean.store.fields import packed
+from almaclean.store.tables import CONTENT_TABLES, file_spans, raw_columns
 
 HASHES = ("hash_a", "hash_b")
 SPAN_COLUMNS = ("first_row", "first_id", "row_count")
@@ -37,14 +41,14 @@ def last_row_id(conn: Connection, table: str) -> int:
     transaction, so no other ingest or prune allocates or frees row ids meanwhile (SQLite's
     write transactions are serial already)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table})
-    return conn.execute(text(f"SELECT COALESCE(MAX(row_id), 0) FROM {table}")).scalar_one()
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(table))))
+    return conn.execute(select(func.coalesce(func.max(CONTENT_TABLES[table].c.row_id), 0))).scalar_one()
 
 
 def column_mapping(conn: Connection, source_file_id: int) -> dict[int, str]:
     """raw_columns of a stored file: file column position -> the canonical column read from it."""
-    return dict(conn.execute(text("SELECT column_position, canonical_column FROM raw_columns "
-                                  "WHERE source_file_id = :f"), {"f": source_file_id}).all())
+    return dict(conn.execute(select(raw_columns.c.column_position, raw_columns.c.canonical_column)
+                             .where(raw_columns.c.source_file_id == source_file_id)).all())
 
 
 def row_hashes(cells: pl.DataFrame) -> pl.DataFrame:
@@ -106,19 +110,33 @@ def spans(rows: pl.Series, ids: pl.Series) -> pl.DataFrame:
             .drop("span"))
 
 
-def span_join(table: str, columns: str, where: str) -> str:
-    """SQL: `columns` of the rows of the files `where` selects (alias s for file_spans, c for
-    the content table), with the row number each has in its file."""
-    return (f"SELECT s.source_file_id, s.first_row + (c.row_id - s.first_id) AS row_number, {columns} "
-            f"FROM file_spans s JOIN {table} c ON c.row_id >= s.first_id AND c.row_id < s.first_id + s.row_count "
-            f"WHERE {where}")
+def span_rows(table: str, columns: Iterable[str], where: ColumnElement) -> Select:
+    """source_file_id, row_number (the row's number in its file) and these columns of the
+    content table's rows listed by the file_spans `where` selects."""
+    content = CONTENT_TABLES[table]
+    listed = (content.c.row_id >= file_spans.c.first_id) & (content.c.row_id < file_spans.c.first_id
+                                                           + file_spans.c.row_count)
+    return (select(file_spans.c.source_file_id,
+                   (file_spans.c.first_row + (content.c.row_id - file_spans.c.first_id)).label("row_number"),
+                   *(content.c[name] for name in columns))
+            .select_from(file_spans.join(content, listed)).where(where))
+
+
+def driver_statement(conn: Connection, statement: Executable) -> tuple[str, object]:
+    """A Core statement as the connection's DB-API driver takes it: the SQL its dialect writes
+    and the bound values (a sequence for a positional paramstyle, else a mapping)."""
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    values = compiled.params
+    if compiled.positional:
+        return str(compiled), tuple(values[name] for name in compiled.positiontup)
+    return str(compiled), values
 
 
 def file_hashes(conn: Connection, table: str, source_file_id: int) -> pl.DataFrame:
     """row_id, hash_a, hash_b of the rows of one stored file (rows stored without hashes, by a
     version before content storage, are left out: nothing can match them)."""
-    sql = span_join(table, "c.row_id, c.hash_a, c.hash_b", f"s.source_file_id = {int(source_file_id)} "
-                                                           "AND c.hash_a IS NOT NULL")
+    statement = span_rows(table, ("row_id", *HASHES), (file_spans.c.source_file_id == source_file_id)
+                          & CONTENT_TABLES[table].c.hash_a.is_not(None))
     # The driver's own cursor (inside the caller's transaction): a million rows come back in
     # half the time SQLAlchemy's result rows take; in slices, so few Python tuples live at once.
     schema = {"source_file_id": pl.Int64, "row_number": pl.Int64, "row_id": pl.Int64, "hash_a": pl.Int64,
@@ -126,7 +144,7 @@ def file_hashes(conn: Connection, table: str, source_file_id: int) -> pl.DataFra
     parts = [pl.DataFrame(schema=schema)]
     cursor = conn.connection.driver_connection.cursor()
     try:
-        cursor.execute(sql)
+        cursor.execute(*driver_statement(conn, statement))
         while rows := cursor.fetchmany(FETCH_ROWS):
             parts.append(pl.DataFrame(rows, schema=schema, orient="row"))
     finally:

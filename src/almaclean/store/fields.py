@@ -32,7 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from almaclean.errors import AlmacleanError
 from almaclean.kinds.registry import KINDS
-from almaclean.store.tables import CONTENT, content_codecs
+from almaclean.store.tables import CONTENT_TABLES, content_codecs
 
 VERSION = 1
 SEPARATOR = "\x1f"
@@ -155,7 +155,7 @@ def _unescaped(field: ColumnElement, separator: ColumnElement, dialect: Dialect)
 
 def unpacked_select(table: str, dialect: Dialect):
     """The SELECT of the view VIEWS[table]: the table's rows with their fields unpacked."""
-    content = CONTENT_BY_TABLE[table]
+    content = CONTENT_TABLES[table]
     key = content.c[KEY_OF_TABLE[table]]
     separator = _separator(dialect)
     columns = FIELDS[table]
@@ -195,5 +195,4 @@ def view_statements(dialect: Dialect) -> list[str]:
     return statements
 
 
-CONTENT_BY_TABLE = {t.name: t for t in CONTENT.values()}
 KEY_OF_TABLE = {kind.table: kind.key for kind in KINDS}

@@ -7,15 +7,16 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import polars as pl
-from sqlalchemy import Connection, Engine, TextClause, bindparam, text
+from sqlalchemy import Connection, Engine, Executable, TextClause, bindparam, select, text
 
 from almaclean.kinds import canonical_columns
 from almaclean.kinds.mapping import resolve_columns
 from almaclean.kinds.registry import BY_NAME
-from almaclean.store.content import column_mapping, restored_cells, span_join
+from almaclean.store.content import column_mapping, driver_statement, restored_cells, span_rows
 from almaclean.store.fields import check_codec, unpacked
 from almaclean.store.ingest import TABLE_OF_KIND
 from almaclean.store.sqlfiles import query
+from almaclean.store.tables import CONTENT, file_spans, source_files
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,6 @@ def current_frame(engine: Engine, institution: str, kind: str, *, scope: str | N
 
 def sources_by_id(engine: Engine, ids: list[int]) -> pl.DataFrame:
     """Stored files by id (sql/source_files_by_id.sql), as current_sources gives them."""
-    if not ids:
-        return fetch_frame(engine, query("source_files_by_id").replace(":ids", "(NULL)"))
     statement = text(query("source_files_by_id")).bindparams(bindparam("ids", expanding=True))
     return fetch_frame(engine, statement, {"ids": [int(i) for i in ids]})
 
@@ -80,10 +79,10 @@ def unmapped_headers(engine: Engine, ids: list[int]) -> dict[int, dict[int, str]
     (their cells are in the rows' raw_cells), by position; blank headers left out."""
     if not ids:
         return {}
-    id_list = ", ".join(str(int(i)) for i in ids)
     found: dict[int, dict[int, str]] = {}
     with engine.connect() as conn:
-        files = conn.execute(text(f"SELECT id, header_json, columns_json FROM source_files WHERE id IN ({id_list})")).all()
+        files = conn.execute(select(source_files.c.id, source_files.c.header_json, source_files.c.columns_json)
+                             .where(source_files.c.id.in_([int(i) for i in ids]))).all()
         for source_id, header_json, columns_json in files:
             if columns_json is not None:
                 mapped = {j for positions in json.loads(columns_json).values() for j in positions}
@@ -107,9 +106,8 @@ def unmapped_cells(engine: Engine, kind: str, ids: list[int], keys: pl.Series,
         return empty
     table = TABLE_OF_KIND[kind]
     wanted = pl.DataFrame({key: keys.cast(pl.String)}).unique()
-    rows = fetch_frame(engine, span_join(table, f"c.{key}, c.raw_cells",
-                                         f"s.source_file_id IN ({', '.join(str(int(f)) for f in files)}) "
-                                         "AND c.raw_cells IS NOT NULL"))
+    rows = fetch_frame(engine, span_rows(table, (key, "raw_cells"), file_spans.c.source_file_id.in_(files)
+                                         & CONTENT[kind].c.raw_cells.is_not(None)))
     rows = rows.join(wanted, on=key, how="semi")
     parts = [empty]
     for source_id in files:
@@ -134,8 +132,8 @@ def institutions(engine: Engine) -> list[str]:
 def sources_frame(engine: Engine, kind: str, ids: list[int], *, raw_cells: bool = False) -> pl.DataFrame:
     """Canonical rows of exactly these stored files: "source_file_id", "row" and the kind's
     columns (and, with raw_cells, the cells they do not give back: what raw_table needs too)."""
-    id_list = ", ".join(str(int(i)) for i in ids) or "NULL"
-    frame = stored_rows(engine, kind, f"s.source_file_id IN ({id_list})", raw_cells=raw_cells)
+    frame = stored_rows(engine, kind, file_spans.c.source_file_id.in_([int(i) for i in ids]),
+                        raw_cells=raw_cells)
     in_order = ((pl.col("source_file_id").diff() > 0)
                 | ((pl.col("source_file_id").diff() == 0) & (pl.col("row_number").diff() > 0))).all()
     if frame.height and not frame.select(in_order).item():
@@ -144,17 +142,19 @@ def sources_frame(engine: Engine, kind: str, ids: list[int], *, raw_cells: bool 
                         *(["raw_cells"] if raw_cells else []))
 
 
-def stored_rows(engine: Engine, kind: str, where: str, *, raw_cells: bool = True) -> pl.DataFrame:
+def stored_rows(engine: Engine, kind: str, where, *, raw_cells: bool = True) -> pl.DataFrame:
     """source_file_id, row_number, the kind's canonical columns (and raw_cells) of the rows of
-    the files `where` selects (store/content.py's span_join), in the order the database gives."""
+    the files `where` (a condition on file_spans) selects (store/content.py's span_rows), in the
+    order the database gives."""
     table, key = TABLE_OF_KIND[kind], BY_NAME[kind].key
     columns = ["source_file_id", "row_number", key, "fields", *(["raw_cells"] if raw_cells else [])]
     schema = {c: pl.Int64 if c in INTEGER_COLUMNS else pl.String for c in columns}
-    sql = span_join(table, f"c.{key}, c.fields{', c.raw_cells' if raw_cells else ''}", where)
-    return fetch_rows(engine, sql, schema, lambda part: unpacked(part, table), check=lambda conn: check_codec(conn, table))
+    statement = span_rows(table, columns[2:], where)
+    return fetch_rows(engine, statement, schema, lambda part: unpacked(part, table),
+                      check=lambda conn: check_codec(conn, table))
 
 
-def fetch_rows(engine: Engine, sql: str, schema: dict, transform=None, *, check=None) -> pl.DataFrame:
+def fetch_rows(engine: Engine, statement: Executable, schema: dict, transform=None, *, check=None) -> pl.DataFrame:
     """A big query's rows as a frame, a slice at a time through the driver's own cursor (a
     server-side one on PostgreSQL): few Python objects live at once, and transform(slice)
     (unpacking, say) runs on each slice before the next is fetched. check(connection) runs
@@ -167,7 +167,7 @@ def fetch_rows(engine: Engine, sql: str, schema: dict, transform=None, *, check=
         driver = conn.connection.driver_connection
         cursor = driver.cursor(name="almaclean_rows") if conn.dialect.name == "postgresql" else driver.cursor()
         try:
-            cursor.execute(sql)
+            cursor.execute(*driver_statement(conn, statement))
             while rows := cursor.fetchmany(FETCH_ROWS):
                 parts.append(transform(pl.DataFrame(rows, schema=schema, orient="row")))
         finally:
@@ -215,7 +215,7 @@ def raw_table(engine: Engine, source_file_id: int, rows: pl.DataFrame | None = N
         mapped = column_mapping(conn, source_file_id)
     header = tuple(json.loads(source.header_json))
     if rows is None:
-        rows = stored_rows(engine, source.kind, f"s.source_file_id = {int(source_file_id)}")
+        rows = stored_rows(engine, source.kind, file_spans.c.source_file_id == source_file_id)
     else:
         rows = rows.rename({"row": "row_number"})
     first, count = source.first_row, source.row_count

@@ -21,7 +21,7 @@ import logging
 from datetime import datetime, timezone
 
 import polars as pl
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text, update
 
 from almaclean import __version__
 from almaclean.nightly.changes import CHANGED, FINDING_COLUMNS, NO_LONGER, RESOLVED, compare
@@ -104,8 +104,10 @@ def record_success(engine: Engine, run_id: int, findings: pl.DataFrame, changes:
                     .when(pl.col("change") == RESOLVED).then(pl.lit(RESOLVED)).otherwise(pl.lit(NO_LONGER)))
         closing = ending.select("id", ended_as.alias("ended_as"))
         if closing.height:
-            conn.execute(text(f"UPDATE {VERSIONS} SET until_run_id = :run, ended_as = :ended_as WHERE id = :id"),
-                         [{"run": run_id, **row} for row in closing.iter_rows(named=True)])
+            versions = nightly_finding_versions
+            conn.execute(update(versions).where(versions.c.id == bindparam("version_id"))
+                         .values(until_run_id=run_id, ended_as=bindparam("ending")),
+                         [{"version_id": version_id, "ending": ending} for version_id, ending in closing.iter_rows()])
         opening = now.join(same.select(FINDING_COLUMNS), on=list(FINDING_COLUMNS), how="anti", nulls_equal=True)
         bulk_insert(conn, VERSIONS, opening.with_columns(pl.lit(institution).alias("institution_code"),
                                                           pl.lit(run_id, dtype=pl.Int64).alias("first_run_id")))
