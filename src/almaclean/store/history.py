@@ -14,9 +14,8 @@ from sqlalchemy import Engine, select
 from almaclean.kinds import canonical_columns
 from almaclean.kinds.registry import BY_NAME
 from almaclean.store.fields import FIELDS, check_codec, unpacked
-from almaclean.store.load import fetch_frame
+from almaclean.store.load import fetch_frame, fetch_query
 from almaclean.store.tables import CONTENT
-from almaclean.store.sqlfiles import query
 
 OTHER_CELLS = "other cells"
 HISTORY_SCHEMA = {"ingested_at": pl.String, "file": pl.String, "source_file_id": pl.Int64, "scope": pl.String,
@@ -36,11 +35,11 @@ def row_history(engine: Engine, institution: str, kind: str, key: str) -> pl.Dat
                               .where(stored.c[key_column] == key))
     content = unpacked(content, table).select("row_id", key_column, *FIELDS[table], "raw_cells")
     ids = content.get_column("row_id")
-    spans = fetch_frame(engine, query("spans_within"), {"institution": institution, "kind": kind,
-                                                         "first": ids.min(), "last": ids.max()}
+    spans = fetch_query(engine, "spans_within", {"institution": institution, "kind": kind,
+                                                 "first": ids.min(), "last": ids.max()}
                         ) if not content.is_empty() else pl.DataFrame()
     present = _rows_by_file(spans, content)
-    events = fetch_frame(engine, query("file_ingests"), {"institution": institution, "kind": kind})
+    events = fetch_query(engine, "file_ingests", {"institution": institution, "kind": kind})
     before: dict[str, pl.DataFrame | None] = {}
     lines = []
     for event in events.iter_rows(named=True):

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import polars as pl
-from sqlalchemy import Connection, Engine, Executable, TextClause, bindparam, select, text
+from sqlalchemy import Connection, Engine, Executable, Integer, bindparam, select, text
 
 from almaclean.kinds import canonical_columns
 from almaclean.kinds.mapping import resolve_columns
@@ -15,19 +16,20 @@ from almaclean.kinds.registry import BY_NAME
 from almaclean.store.content import column_mapping, driver_statement, restored_cells, span_rows
 from almaclean.store.fields import check_codec, unpacked
 from almaclean.store.ingest import TABLE_OF_KIND
-from almaclean.store.sqlfiles import query
+from almaclean.store.sqlfiles import integer_columns, query
 from almaclean.store.tables import CONTENT, file_spans, source_files
 
 log = logging.getLogger(__name__)
 
 FETCH_ROWS = 100_000
-INTEGER_COLUMNS = {"source_file_id", "row_number", "row_count", "file_size", "first_row", "valid",
-                   "files", "current_files", "current_rows", "id", "row_id", "first_id", "content_rows"}
+# A stored row as span_rows gives it: its file and row number, then its kind's columns, which
+# are text (every canonical column of a kind is: kinds.read_kind) as are `fields` and raw_cells.
+SPAN_ROW_INTEGERS = ("source_file_id", "row_number")
 
 
 def current_sources(engine: Engine, institution: str, kind: str, *, scope: str | None = None) -> pl.DataFrame:
     """The newest file of each scope of a kind for an institution (sql/current_source_files.sql)."""
-    frame = fetch_frame(engine, query("current_source_files"), {"institution": institution, "kind": kind})
+    frame = fetch_query(engine, "current_source_files", {"institution": institution, "kind": kind})
     return frame.filter(pl.col("scope") == scope) if scope is not None else frame
 
 
@@ -39,7 +41,8 @@ def current_frame(engine: Engine, institution: str, kind: str, *, scope: str | N
 def sources_by_id(engine: Engine, ids: list[int]) -> pl.DataFrame:
     """Stored files by id (sql/source_files_by_id.sql), as current_sources gives them."""
     statement = text(query("source_files_by_id")).bindparams(bindparam("ids", expanding=True))
-    return fetch_frame(engine, statement, {"ids": [int(i) for i in ids]})
+    return fetch_frame(engine, statement, {"ids": [int(i) for i in ids]},
+                       integers=integer_columns("source_files_by_id"))
 
 
 def columns_every_file_had(sources: pl.DataFrame, frame: pl.DataFrame,
@@ -126,7 +129,7 @@ def unmapped_cells(engine: Engine, kind: str, ids: list[int], keys: pl.Series,
 
 def institutions(engine: Engine) -> list[str]:
     """Institution codes with stored files."""
-    return fetch_frame(engine, query("institutions"))["institution"].to_list()
+    return fetch_query(engine, "institutions")["institution"].to_list()
 
 
 def sources_frame(engine: Engine, kind: str, ids: list[int], *, raw_cells: bool = False) -> pl.DataFrame:
@@ -148,7 +151,7 @@ def stored_rows(engine: Engine, kind: str, where, *, raw_cells: bool = True) -> 
     order the database gives."""
     table, key = TABLE_OF_KIND[kind], BY_NAME[kind].key
     columns = ["source_file_id", "row_number", key, "fields", *(["raw_cells"] if raw_cells else [])]
-    schema = {c: pl.Int64 if c in INTEGER_COLUMNS else pl.String for c in columns}
+    schema = {c: pl.Int64 if c in SPAN_ROW_INTEGERS else pl.String for c in columns}
     statement = span_rows(table, columns[2:], where)
     return fetch_rows(engine, statement, schema, lambda part: unpacked(part, table),
                       check=lambda conn: check_codec(conn, table))
@@ -227,14 +230,23 @@ def raw_table(engine: Engine, source_file_id: int, rows: pl.DataFrame | None = N
     return StoredTable(source_file_id, source.file_name, header, rows, mapped, source.column_count, source.first_row)
 
 
-def fetch_frame(engine: Engine | Connection, sql: str | TextClause, params: dict | None = None) -> pl.DataFrame:
+def fetch_query(engine: Engine | Connection, name: str, params: dict | None = None) -> pl.DataFrame:
+    """sql/<name>.sql's rows as a frame: the columns its `-- integers:` line names are
+    integers, every other one text."""
+    return fetch_frame(engine, query(name), params, integers=integer_columns(name))
+
+
+def fetch_frame(engine: Engine | Connection, sql: str | Executable, params: dict | None = None, *,
+                integers: Collection[str] = ()) -> pl.DataFrame:
     """Runs a query (on a new connection, or inside the transaction of the connection given) and
-    returns a frame: text columns stay text, counters are integers."""
+    returns a frame: text columns stay text. Integers: the columns a Core statement types as
+    integers, and those `integers` names."""
     parts: list[pl.DataFrame] = []
+    statement = text(sql) if isinstance(sql, str) else sql
+    typed = {c.name for c in getattr(statement, "selected_columns", ()) if isinstance(c.type, Integer)}
     with (nullcontext(engine) if isinstance(engine, Connection) else engine.connect()) as conn:
-        result = conn.execute(text(sql) if isinstance(sql, str) else sql, params or {})
-        columns = list(result.keys())
-        schema = {c: (pl.Int64 if c in INTEGER_COLUMNS else pl.String) for c in columns}
+        result = conn.execute(statement, params or {})
+        schema = {c: (pl.Int64 if c in integers or c in typed else pl.String) for c in result.keys()}
         while rows := result.fetchmany(FETCH_ROWS):
             parts.append(pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row"))
     if not parts:
@@ -244,4 +256,4 @@ def fetch_frame(engine: Engine | Connection, sql: str | TextClause, params: dict
 
 def stored_status(engine: Engine) -> pl.DataFrame:
     """What is stored, per institution and kind (sql/status.sql)."""
-    return fetch_frame(engine, query("status"))
+    return fetch_query(engine, "status")

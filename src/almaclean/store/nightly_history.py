@@ -27,7 +27,7 @@ from almaclean import __version__
 from almaclean.nightly.changes import CHANGED, FINDING_COLUMNS, NO_LONGER, RESOLVED, compare
 from almaclean.store.db import write_transaction
 from almaclean.store.ingest import bulk_insert
-from almaclean.store.load import fetch_frame
+from almaclean.store.load import fetch_query
 from almaclean.store.sqlfiles import query
 from almaclean.store.tables import nightly_finding_versions
 
@@ -58,14 +58,14 @@ def start_run(engine: Engine, institution: str) -> int:
 
 def previous_run(engine: Engine, institution: str, run_id: int) -> int | None:
     """The institution's newest succeeded run before run_id, if any."""
-    frame = fetch_frame(engine, query("nightly_previous_run"), {"institution": institution, "run_id": run_id})
+    frame = fetch_query(engine, "nightly_previous_run", {"institution": institution, "run_id": run_id})
     return int(frame["id"][0]) if frame.height else None
 
 
 def run_findings(engine: Engine, run_id: int) -> pl.DataFrame:
     """FINDING_COLUMNS of a succeeded run (the versions open at it), all text, by portfolio_id;
     empty for a run that did not succeed."""
-    frame = fetch_frame(engine, query("nightly_findings_at"), {"run_id": run_id})
+    frame = fetch_query(engine, "nightly_findings_at", {"run_id": run_id})
     return frame.select(FINDING_COLUMNS)
 
 
@@ -78,7 +78,7 @@ def run_changes(engine: Engine, run_id: int) -> pl.DataFrame:
     previous = previous_run(engine, institution, run_id)
     before = run_findings(engine, previous) if previous is not None else None
     now = run_findings(engine, run_id)
-    ended = fetch_frame(engine, query("nightly_findings_ended"), {"run_id": run_id})
+    ended = fetch_query(engine, "nightly_findings_ended", {"run_id": run_id})
     # compare() tells resolved (gone from the export) from no longer a duplicate (still exported)
     # by the export: the export of then is what the ending version recorded.
     still_exported = pl.concat([now.get_column("portfolio_id"),
@@ -96,7 +96,7 @@ def record_success(engine: Engine, run_id: int, findings: pl.DataFrame, changes:
     with write_transaction(engine) as conn:
         institution = conn.execute(text("SELECT institution_code FROM nightly_runs WHERE id = :r"),
                                    {"r": run_id}).scalar_one()
-        open_ = fetch_frame(conn, query("nightly_findings_open"), {"institution": institution})
+        open_ = fetch_query(conn, "nightly_findings_open", {"institution": institution})
         same = open_.join(now, on=list(FINDING_COLUMNS), how="semi", nulls_equal=True)
         ending = open_.join(same.select("id"), on="id", how="anti").join(
             changes.select("portfolio_id", "change"), on="portfolio_id", how="left")
