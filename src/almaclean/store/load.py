@@ -178,11 +178,6 @@ def fetch_rows(engine: Engine, statement: Executable, schema: dict, transform=No
     return pl.concat(parts) if parts else transform(pl.DataFrame(schema=schema))
 
 
-def is_only_current(engine: Engine, institution: str, kind: str, source_file_id: int) -> bool:
-    """Whether this stored file is, alone, the current data of its kind."""
-    return current_sources(engine, institution, kind)["id"].to_list() == [source_file_id]
-
-
 @dataclass(frozen=True)
 class StoredTable:
     """A stored file as it was read: exact header and every cell as text, by position. The cells

@@ -24,7 +24,7 @@ import polars as pl
 from sqlalchemy import Engine, bindparam, text, update
 
 from almaclean import __version__
-from almaclean.nightly.changes import CHANGED, FINDING_COLUMNS, NO_LONGER, RESOLVED, compare
+from almaclean.nightly.changes import CHANGED, FINDING_COLUMNS, NO_LONGER, RESOLVED
 from almaclean.store.db import write_transaction
 from almaclean.store.ingest import bulk_insert
 from almaclean.store.load import fetch_query
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
-STORED_CHANGE_COLUMNS = ("portfolio_id", "mms_id", "change", "what_changed", "outcome", "previous_outcome", "keeper",
-                         "previous_keeper")
 VERSIONS = nightly_finding_versions.name
 REUSE_KEY = "reuse"   # in sources_json, beside the stored file ids per kind
 
@@ -67,23 +65,6 @@ def run_findings(engine: Engine, run_id: int) -> pl.DataFrame:
     empty for a run that did not succeed."""
     frame = fetch_query(engine, "nightly_findings_at", {"run_id": run_id})
     return frame.select(FINDING_COLUMNS)
-
-
-def run_changes(engine: Engine, run_id: int) -> pl.DataFrame:
-    """STORED_CHANGE_COLUMNS of a succeeded run, by portfolio_id: what the run reported against
-    the run before it (open and changed findings, new ones, resolved and no longer ones)."""
-    with engine.connect() as conn:
-        institution = conn.execute(text("SELECT institution_code FROM nightly_runs WHERE id = :r"),
-                                   {"r": run_id}).scalar_one()
-    previous = previous_run(engine, institution, run_id)
-    before = run_findings(engine, previous) if previous is not None else None
-    now = run_findings(engine, run_id)
-    ended = fetch_query(engine, "nightly_findings_ended", {"run_id": run_id})
-    # compare() tells resolved (gone from the export) from no longer a duplicate (still exported)
-    # by the export: the export of then is what the ending version recorded.
-    still_exported = pl.concat([now.get_column("portfolio_id"),
-                                ended.filter(pl.col("ended_as") == NO_LONGER).get_column("portfolio_id")])
-    return compare(before, now, still_exported).select(STORED_CHANGE_COLUMNS).sort("portfolio_id")
 
 
 def record_success(engine: Engine, run_id: int, findings: pl.DataFrame, changes: pl.DataFrame,
