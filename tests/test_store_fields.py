@@ -31,6 +31,13 @@ TEXT = st.one_of(st.none(), st.lists(PIECE, max_size=6).map("".join))
 PO_LINE_ROWS = st.lists(st.tuples(*[TEXT] * len(FIELDS["po_lines"])), min_size=1, max_size=12)
 
 
+@pytest.fixture
+def engine(db_url):
+    engine = open_database(db_url)
+    yield engine
+    engine.dispose()
+
+
 def frame_of(rows, table: str = "po_lines") -> pl.DataFrame:
     return pl.DataFrame(rows, schema={c: pl.String for c in FIELDS[table]}, orient="row")
 
@@ -81,53 +88,41 @@ def _view_rows(engine, table: str) -> pl.DataFrame:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=PO_LINE_ROWS)
-def test_the_view_gives_the_values_the_python_decoder_gives(db_url, rows):
-    engine = open_database(db_url)
-    try:
-        frame = frame_of(rows)
-        _store_packed(engine, frame)
-        assert _view_rows(engine, "po_lines").select(FIELDS["po_lines"]).equals(frame)
-    finally:
-        engine.dispose()
+def test_the_view_gives_the_values_the_python_decoder_gives(engine, rows):
+    frame = frame_of(rows)
+    _store_packed(engine, frame)
+    assert _view_rows(engine, "po_lines").select(FIELDS["po_lines"]).equals(frame)
 
 
-def test_every_content_table_has_a_view_of_all_its_columns(db_url):
+def test_every_content_table_has_a_view_of_all_its_columns(engine):
     """A view per content table, with every column of FIELDS: a column added to FIELDS without
     making the views again fails here. Rows stored before a column existed read it as null."""
-    engine = open_database(db_url)
-    try:
-        for table, columns in FIELDS.items():
-            frame = pl.DataFrame({c: [f"{c} a\\u\x1f", None, ""] for c in columns})
-            _store_packed(engine, frame, table)
-            with write_transaction(engine) as conn:  # a row of an older, shorter layout
-                conn.execute(CONTENT_TABLES[table].insert().values(row_id=9, fields="only the first",
-                                                                   **{CONTENT_KEYS[table]: "old"}))
-            got = _view_rows(engine, table)
-            assert got.select(columns).head(3).equals(frame), table
-            assert got.row(3)[4:-1] == ("only the first",) + (None,) * (len(columns) - 1), table
-    finally:
-        engine.dispose()
+    for table, columns in FIELDS.items():
+        frame = pl.DataFrame({c: [f"{c} a\\u\x1f", None, ""] for c in columns})
+        _store_packed(engine, frame, table)
+        with write_transaction(engine) as conn:  # a row of an older, shorter layout
+            conn.execute(CONTENT_TABLES[table].insert().values(row_id=9, fields="only the first",
+                                                               **{CONTENT_KEYS[table]: "old"}))
+        got = _view_rows(engine, table)
+        assert got.select(columns).head(3).equals(frame), table
+        assert got.row(3)[4:-1] == ("only the first",) + (None,) * (len(columns) - 1), table
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=PO_LINE_ROWS)
-def test_sql_packs_as_polars_packs(db_url, rows):
+def test_sql_packs_as_polars_packs(engine, rows):
     """packed_sql (what migration 0008 converted stored rows with) and packed give the same text."""
-    engine = open_database(db_url)
-    try:
-        frame = frame_of(rows)
-        columns = FIELDS["po_lines"]
-        with write_transaction(engine) as conn:
-            conn.execute(text("CREATE TEMPORARY TABLE plain (n INTEGER, " + ", ".join(f"{c} TEXT" for c in columns)
-                              + ")"))
-            bulk_insert(conn, "plain", frame.with_row_index("n").with_columns(pl.col("n").cast(pl.Int64)))
-            plain = sql_table("plain", column("n"), *(column(c, Text) for c in columns))
-            in_sql = conn.execute(select(packed_sql([plain.c[c] for c in columns], conn.dialect))
-                                  .order_by(plain.c.n)).scalars().all()
-            conn.execute(text("DROP TABLE plain"))
-        assert in_sql == frame.select(packed_fields(frame, "po_lines")).to_series().to_list()
-    finally:
-        engine.dispose()
+    frame = frame_of(rows)
+    columns = FIELDS["po_lines"]
+    with write_transaction(engine) as conn:
+        conn.execute(text("CREATE TEMPORARY TABLE plain (n INTEGER, " + ", ".join(f"{c} TEXT" for c in columns)
+                          + ")"))
+        bulk_insert(conn, "plain", frame.with_row_index("n").with_columns(pl.col("n").cast(pl.Int64)))
+        plain = sql_table("plain", column("n"), *(column(c, Text) for c in columns))
+        in_sql = conn.execute(select(packed_sql([plain.c[c] for c in columns], conn.dialect))
+                              .order_by(plain.c.n)).scalars().all()
+        conn.execute(text("DROP TABLE plain"))
+    assert in_sql == frame.select(packed_fields(frame, "po_lines")).to_series().to_list()
 
 
 def _set_codec(engine, table: str, version: int) -> None:
@@ -135,41 +130,33 @@ def _set_codec(engine, table: str, version: int) -> None:
         conn.execute(content_codecs.update().where(content_codecs.c.content_table == table).values(version=version))
 
 
-def test_a_table_of_an_unknown_codec_version_is_refused_by_readers_and_writers(tmp_path, db_url):
-    engine = open_database(db_url)
-    try:
-        path = portfolios_csv(tmp_path / "portfolios.csv", title_rows(limit=20))
-        ingest_file(engine, "portfolios", path, "UNI")
-        assert current_frame(engine, "UNI", "portfolios").height == 20
-        _set_codec(engine, "portfolios", 2)
+def test_a_table_of_an_unknown_codec_version_is_refused_by_readers_and_writers(tmp_path, engine):
+    path = portfolios_csv(tmp_path / "portfolios.csv", title_rows(limit=20))
+    ingest_file(engine, "portfolios", path, "UNI")
+    assert current_frame(engine, "UNI", "portfolios").height == 20
+    _set_codec(engine, "portfolios", 2)
 
-        message = "the stored rows of portfolios are recorded with codec version 2, and this almaclean reads version 1"
-        with pytest.raises(UnknownCodec, match=message):
-            current_frame(engine, "UNI", "portfolios")
-        with pytest.raises(UnknownCodec, match=message):
-            row_history(engine, "UNI", "portfolios", "530000000000003681")
-        newer = portfolios_csv(tmp_path / "newer.csv", title_rows(limit=21))
-        with pytest.raises(UnknownCodec, match=message):
-            ingest_file(engine, "portfolios", newer, "UNI")
-        with engine.connect() as conn:  # nothing of the refused file was stored
-            assert conn.execute(text("SELECT COUNT(*) FROM source_files")).scalar_one() == 1
-            assert conn.execute(text("SELECT COUNT(*) FROM portfolios")).scalar_one() == 20
-            # the view reads only the rows of the codec it was made for
-            assert conn.execute(text(f"SELECT COUNT(*) FROM {VIEWS['portfolios']}")).scalar_one() == 0
-        assert current_frame(engine, "UNI", "po-lines").height == 0  # other tables are read as before
+    message = "the stored rows of portfolios are recorded with codec version 2, and this almaclean reads version 1"
+    with pytest.raises(UnknownCodec, match=message):
+        current_frame(engine, "UNI", "portfolios")
+    with pytest.raises(UnknownCodec, match=message):
+        row_history(engine, "UNI", "portfolios", "530000000000003681")
+    newer = portfolios_csv(tmp_path / "newer.csv", title_rows(limit=21))
+    with pytest.raises(UnknownCodec, match=message):
+        ingest_file(engine, "portfolios", newer, "UNI")
+    with engine.connect() as conn:  # nothing of the refused file was stored
+        assert conn.execute(text("SELECT COUNT(*) FROM source_files")).scalar_one() == 1
+        assert conn.execute(text("SELECT COUNT(*) FROM portfolios")).scalar_one() == 20
+        # the view reads only the rows of the codec it was made for
+        assert conn.execute(text(f"SELECT COUNT(*) FROM {VIEWS['portfolios']}")).scalar_one() == 0
+    assert current_frame(engine, "UNI", "po-lines").height == 0  # other tables are read as before
 
-        _set_codec(engine, "portfolios", fields.VERSION)
-        assert current_frame(engine, "UNI", "portfolios").height == 20
-    finally:
-        engine.dispose()
+    _set_codec(engine, "portfolios", fields.VERSION)
+    assert current_frame(engine, "UNI", "portfolios").height == 20
 
 
-def test_a_missing_codec_record_is_refused(db_url):
-    engine = open_database(db_url)
-    try:
-        with write_transaction(engine) as conn:
-            conn.execute(content_codecs.delete().where(content_codecs.c.content_table == "p2e_lines"))
-        with pytest.raises(UnknownCodec, match="p2e_lines are recorded with no codec version"):
-            current_frame(engine, "UNI", "p2e")
-    finally:
-        engine.dispose()
+def test_a_missing_codec_record_is_refused(engine):
+    with write_transaction(engine) as conn:
+        conn.execute(content_codecs.delete().where(content_codecs.c.content_table == "p2e_lines"))
+    with pytest.raises(UnknownCodec, match="p2e_lines are recorded with no codec version"):
+        current_frame(engine, "UNI", "p2e")
