@@ -1,4 +1,5 @@
 -- What is stored, per institution and kind: files, current files, and rows in the current ones.
+-- integers: files, current_files, current_rows
 SELECT sf.institution_code AS institution,
        sf.kind,
        COUNT(*) AS files,

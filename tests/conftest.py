@@ -188,3 +188,34 @@ def schema_revision(engine):
 
     with engine.connect() as conn:
         return current_revision(conn)
+
+
+STORED_CHANGE_COLUMNS = ("portfolio_id", "mms_id", "change", "what_changed", "outcome", "previous_outcome", "keeper",
+                         "previous_keeper")
+
+
+def stored_run_changes(engine, run_id: int):
+    """STORED_CHANGE_COLUMNS of a succeeded nightly run, by portfolio_id, read back from the
+    stored finding versions alone: what the run reported against the run before it (open and
+    changed findings, new ones, resolved and no longer ones). The tests' check that the history
+    keeps every run's changes (docs/nightly.md)."""
+    import polars as pl
+    from sqlalchemy import select
+
+    from almaclean.nightly.changes import NO_LONGER, compare
+    from almaclean.store import nightly_history as history
+    from almaclean.store.load import fetch_query
+    from almaclean.store.tables import nightly_runs
+
+    with engine.connect() as conn:
+        institution = conn.execute(select(nightly_runs.c.institution_code)
+                                   .where(nightly_runs.c.id == run_id)).scalar_one()
+    previous = history.previous_run(engine, institution, run_id)
+    before = history.run_findings(engine, previous) if previous is not None else None
+    now = history.run_findings(engine, run_id)
+    ended = fetch_query(engine, "nightly_findings_ended", {"run_id": run_id})
+    # compare() tells resolved (gone from the export) from no longer a duplicate (still exported)
+    # by the export: the export of then is what the ending version recorded.
+    still_exported = pl.concat([now.get_column("portfolio_id"),
+                                ended.filter(pl.col("ended_as") == NO_LONGER).get_column("portfolio_id")])
+    return compare(before, now, still_exported).select(STORED_CHANGE_COLUMNS).sort("portfolio_id")

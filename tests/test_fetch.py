@@ -136,7 +136,8 @@ def test_the_same_report_again_is_unchanged_and_keeps_its_first_csv(tmp_path, sa
     assert (first.stored.status, second.stored.status) == ("stored", "unchanged")
     assert second.csv_file == first.csv_file and second.stored.source_file_id == first.stored.source_file_id
     assert [p.name for p in first.csv_file.parent.iterdir()] == [first.csv_file.name]
-    fetches = fetch_frame(open_database(url), "SELECT status, source_file_id, row_count, report FROM fetched_reports")
+    fetches = fetch_frame(open_database(url), "SELECT status, source_file_id, row_count, report FROM fetched_reports",
+                          integers=("source_file_id", "row_count"))
     assert fetches.rows() == [("stored", 1, 400, REPORT), ("unchanged", 1, 400, REPORT)]
 
 
@@ -549,7 +550,8 @@ def test_prune_forgets_a_pruned_fetch_and_its_csv(tmp_path, sample_csv):
         new, _ = _fetch(url, second)
     assert prune(open_database(url), 0).files == 1
     assert not old.csv_file.exists() and new.csv_file.exists()
-    rows = fetch_frame(open_database(url), "SELECT source_file_id FROM fetched_reports")["source_file_id"].to_list()
+    rows = fetch_frame(open_database(url), "SELECT source_file_id FROM fetched_reports",
+                       integers=("source_file_id",))["source_file_id"].to_list()
     assert rows == [new.stored.source_file_id]
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from almaclean.errors import InputError
 from almaclean.store import nightly_history as history
+from conftest import stored_run_changes
 from almaclean.nightly.changes import (
     CHANGE_COLUMNS, CHANGED, FINDING_COLUMNS, NEW, NO_LONGER, OPEN, RESOLVED, change_counts, compare, evidence_digest,
 )
@@ -144,7 +145,7 @@ def test_history_keeps_findings_and_compares_with_the_last_succeeded_run(db_url)
 
     assert history.previous_run(engine, "EDU01", running) == first
     assert history.run_findings(engine, first).equals(found)
-    stored = history.run_changes(engine, first)
+    stored = stored_run_changes(engine, first)
     assert stored["change"].to_list() == [NEW, NEW]
     runs = history.runs(engine, "EDU01")
     assert [(r["id"], r["status"], r["findings"]) for r in runs] == [

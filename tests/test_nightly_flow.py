@@ -17,6 +17,7 @@ import pytest
 
 from almaclean.errors import AlmacleanError
 from almaclean.store import nightly_history as history
+from conftest import stored_run_changes
 from almaclean.nightly.changes import CHANGED, NEW, NO_LONGER, OPEN, RESOLVED
 from almaclean.sample.generator import generate
 from almaclean.store.db import open_database
@@ -158,5 +159,5 @@ def test_two_nightly_runs_report_new_resolved_and_open_sets(prefect_server, tmp_
     report = (second / INSTITUTION / "report.md").read_text(encoding="utf-8")
     assert f"Run #{runs[1]['id']}, compared with run #{runs[0]['id']}." in report
     assert f"## Resolved (deleted in Alma) ({len(expected[RESOLVED])})" in report
-    stored = history.run_changes(engine, runs[1]["id"])
+    stored = stored_run_changes(engine, runs[1]["id"])
     assert _by_change(stored.to_dicts()) == {c: s for c, s in expected.items() if s}

@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 from sqlalchemy import text
 
 from almaclean.store import nightly_history as history
+from conftest import STORED_CHANGE_COLUMNS, stored_run_changes
 from almaclean.nightly.changes import FINDING_COLUMNS, compare, evidence_digest
 from almaclean.store.db import open_database
 
@@ -56,8 +57,8 @@ def run_nights(engine, nights) -> dict[int, tuple[pl.DataFrame, pl.DataFrame]]:
 def assert_history_reads_back(engine, computed) -> None:
     for run_id, (now, changes) in computed.items():
         assert history.run_findings(engine, run_id).equals(now), run_id
-        expected = changes.select(history.STORED_CHANGE_COLUMNS).sort("portfolio_id")
-        assert history.run_changes(engine, run_id).equals(expected), run_id
+        expected = changes.select(STORED_CHANGE_COLUMNS).sort("portfolio_id")
+        assert stored_run_changes(engine, run_id).equals(expected), run_id
 
 
 @settings(max_examples=40, deadline=None)
@@ -112,7 +113,7 @@ def _old_layout_record(engine, run_id: int, now: pl.DataFrame, changes: pl.DataF
 
     with engine.begin() as conn:
         bulk_insert(conn, "nightly_findings", now.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("run_id")))
-        bulk_insert(conn, "nightly_changes", changes.select(history.STORED_CHANGE_COLUMNS).with_columns(
+        bulk_insert(conn, "nightly_changes", changes.select(STORED_CHANGE_COLUMNS).with_columns(
             pl.lit(run_id, dtype=pl.Int64).alias("run_id")))
         conn.execute(text("UPDATE nightly_runs SET status = 'succeeded', findings = :n WHERE id = :r"),
                      {"n": now.height, "r": run_id})

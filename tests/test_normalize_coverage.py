@@ -11,7 +11,6 @@ from almaclean.normalize.coverage import (
     contains,
     from_columns,
     parse_statement,
-    parse_statements,
 )
 from conftest import all_titles
 
@@ -138,22 +137,6 @@ def test_same_journal_on_jstor_and_muse():
     assert contains(jstor_coverage, Coverage(1990, 2010, None, True), current_year=NOW) is True
     assert contains(jstor_coverage, later_and_open, current_year=NOW) is False
     assert contains(later_and_open, jstor_coverage, current_year=NOW) is False  # misses 1987-1989
-
-
-def test_parse_statements_matches_parse_statement_row_by_row():
-    texts = [
-        "Available from 1997 until 2005.",
-        None,
-        "Most recent 6 month(s) not available.",
-        "Available from 1997 until 2005.",
-        "",
-        "Available from 1990 until 1995. Available from 2000.",
-    ]
-    frame = parse_statements(pl.Series("coverage_statement", texts), current_year=NOW)
-    assert frame.columns == ["from_year", "to_year", "embargo_years", "stated", "exact", "readable"]
-    assert [Coverage(**row) for row in frame.iter_rows(named=True)] == [
-        parse_statement(text, current_year=NOW) for text in texts
-    ]
 
 
 @pytest.mark.parametrize(

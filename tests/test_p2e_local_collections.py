@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from almaclean.normalize.urls import registrable_domain, strip_proxy
-from almaclean.p2e.groups import domain_of
 from almaclean.p2e.sources import ADD_LOCAL_COLLECTION, MANAGING_LOCAL_PORTFOLIOS, POST_MIGRATION_CLEANUP
 from almaclean.outputs.p2e_report import write_report
+from almaclean.p2e.groups import local_groups
 from conftest import analysed_sample, kbart_rows
 from test_p2e_rules import line, p2e_portfolio, run
 
@@ -56,7 +56,10 @@ def test_real_garnier_hosts_make_one_domain():
     urls = {row["title_url"] for row in kbart_rows("CLASSIQUESGARNIER_GLOBAL_ALLTITLES_2024-08-28.txt")}
     hosts = {strip_proxy(u).split("/")[2] for u in urls}
     assert {"classiques-garnier.com", "www.classiques-garnier.com", "num.classiques-garnier.com"} <= hosts
-    assert {domain_of(u) for u in urls} == {"classiques-garnier.com"}
+    assert set(local_groups(pl.DataFrame({"portfolio_id": [str(n) for n in range(len(urls))], "mms_id": None,
+                                          "url": sorted(urls), "p2e_url": None, "p2e_provider": None},
+                                         schema_overrides={c: pl.String for c in ("mms_id", "p2e_url", "p2e_provider")})
+                            )["domain"]) == {"classiques-garnier.com"}
 
 
 def test_proxies_are_stripped_and_each_host_of_one_provider_is_a_group_of_its_own():

@@ -13,7 +13,7 @@ from almaclean.store.ingest import TABLE_OF_KIND
 
 def test_every_kind_has_a_table_with_its_key_and_its_other_canonical_columns_packed(db_url):
     from almaclean.kinds.registry import BY_NAME
-    from almaclean.store.content import FIELDS
+    from almaclean.store.fields import FIELDS
 
     engine = open_database(db_url)
     inspector = inspect(engine)
@@ -26,12 +26,12 @@ def test_every_kind_has_a_table_with_its_key_and_its_other_canonical_columns_pac
 
 
 def test_the_packed_layout_only_grows_at_its_end():
-    """Rows converted by migration 0008 (and stored since) read through content.FIELDS: each
+    """Rows converted by migration 0008 (and stored since) read through fields.FIELDS: each
     table's layout there must start with the layout 0008 wrote."""
     import importlib.util
 
     from almaclean.store import schema
-    from almaclean.store.content import FIELDS
+    from almaclean.store.fields import FIELDS
 
     path = schema.MIGRATIONS / "versions" / "0008_packed_fields.py"
     spec = importlib.util.spec_from_file_location("packed_fields_migration", path)

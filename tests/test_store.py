@@ -213,7 +213,10 @@ def test_rows_read_are_the_rows_the_database_gives_back_once_stored(tmp_path, db
     """The P2E flow analyses a file's rows while they are stored: they must be what
     current_frame returns afterwards, as long as that file alone is current."""
     from almaclean.store.ingest import PENDING_SOURCE_ID, read_unless_stored, store_pending
-    from almaclean.store.load import is_only_current
+    from almaclean.store.load import current_sources
+
+    def is_only_current(engine, institution: str, kind: str, source_file_id: int) -> bool:
+        return current_sources(engine, institution, kind)["id"].to_list() == [source_file_id]
 
     engine = open_database(db_url)
     first = portfolios_csv(tmp_path / "first.csv", title_rows(limit=120))

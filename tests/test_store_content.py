@@ -300,23 +300,6 @@ TEXTS = st.one_of(st.none(), st.text(alphabet=st.sampled_from(["a", "é", "\\", 
                                      max_size=6))
 
 
-@settings(max_examples=200, deadline=None)
-@given(rows=st.lists(st.tuples(*[TEXTS] * 6), min_size=1, max_size=8))
-def test_packed_fields_give_back_every_text_and_null(rows):
-    from almaclean.store.content import FIELDS, packed_fields, unpacked
-
-    frame = pl.DataFrame(rows, schema={c: pl.String for c in FIELDS["po_lines"]}, orient="row")
-    packed = frame.select(packed_fields(frame, "po_lines"))
-    assert unpacked(packed, "po_lines").equals(frame)
-
-
-def test_a_row_stored_before_a_column_was_added_reads_it_as_null():
-    from almaclean.store.content import FIELD_SEPARATOR, unpacked
-
-    older = pl.DataFrame({"fields": [FIELD_SEPARATOR.join(["A title", "", "\\e"])]})
-    assert unpacked(older, "po_lines").row(0) == ("A title", None, "", None, None, None)
-
-
 ROW = st.tuples(st.integers(1, 40), st.sampled_from(["Title A", "Title B", " Padded ", "Título é"]),
                 st.sampled_from(["", "note", "note 2", "x,y"]))
 NIGHTS = st.lists(st.lists(st.one_of(ROW, st.none()), max_size=25), min_size=1, max_size=4)

@@ -75,7 +75,12 @@ def _global_options(parser: argparse.ArgumentParser, *, in_command: bool) -> Non
                         help="run as a Prefect flow run (default when $PREFECT_API_URL is set)")
 
 
+OUT_HELP = "folder for the run folder (default: runs/ in the data folder)"
+
+
 def build_parser() -> Parser:
+    """The `almaclean` command line: its global options, then each command, in the order --help
+    lists them (command(name, run, ...) adds one, with the global options again)."""
     parser = Parser(prog="almaclean",
                     description="Clean up Alma electronic inventory: P2E duplicates, POL relinks, "
                                 "e-collection re-syncs.")
@@ -90,7 +95,18 @@ def build_parser() -> Parser:
         parser.commands[name] = p
         return p
 
-    out_help = "folder for the run folder (default: runs/ in the data folder)"
+    _storage_commands(command)
+    _sample_commands(command)
+    _resync_command(command)
+    _p2e_cleanup_command(command)
+    _many_commands(command)
+    _db_command(command)
+    _verify_command(command)
+    return parser
+
+
+def _storage_commands(command) -> None:
+    """The commands that store and show what is stored: ingest, fetch, status, history."""
     p = command("ingest", _ingest, help="store P2E files and Alma exports in the database",
                 description="Read, check and store files of one kind. The same file again is a no-op; "
                             "a newer file of the same kind and scope supersedes the older one.")
@@ -138,6 +154,9 @@ def build_parser() -> Parser:
     p.add_argument("--institution", default=None, metavar="CODE",
                    help="institution code (default: the only one in the database)")
 
+
+def _sample_commands(command) -> None:
+    """sample (a sample institution's exports) and demo (both workflows on one)."""
     p = command("sample", _sample, help="write a realistic sample institution's exports",
                 description="Write a sample institution's portfolio export, P2E file, PO line export and "
                             "Extended Exports, built on real public title lists, to try almaclean on.")
@@ -150,8 +169,11 @@ def build_parser() -> Parser:
     p = command("demo", _demo, help="run both workflows on a realistic sample, in a new folder",
                 description="Write a sample institution, store it, run the P2E clean-up and the re-sync "
                             "audit on it, and say where the run folders are: a tour of what almaclean writes.")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=OUT_HELP)
 
+
+def _resync_command(command) -> None:
+    """resync: audit Extended Exports, apply a review workbook."""
     p = command("resync", _resync,
                 help="audit Extended Exports and write review workbooks and Portfolio Loader files",
                 description="For each e-collection's Extended Export: check it for local and acquisitions "
@@ -162,13 +184,16 @@ def build_parser() -> Parser:
     p.add_argument("--po-lines", type=Path, metavar="FILE", help="PO line export to check PO_LINE values")
     p.add_argument("--institution", default=None, metavar="CODE",
                    help="institution code the exports belong to (default: the only one in the database)")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=OUT_HELP)
     p.add_argument("--decisions", type=Path, metavar="REVIEW.xlsx",
                    help="a review workbook with decisions filled in: apply them and write the final loader file")
     p.add_argument("--keep-localized-n", action="store_true", help="do not change LOCALIZED N to Y")
     p.add_argument("--mapping", type=Path, metavar="TOML",
                    help="site-specific header names for the PO line export (and the exports' ID columns)")
 
+
+def _p2e_cleanup_command(command) -> None:
+    """p2e: the P2E clean-up."""
     p = command("p2e", _p2e,
                 help="find P2E duplicates, POL relinks and local-collection groups; write deletion sets",
                 description="Match the P2E portfolios against the CZ-linked ones by identifier and coverage: "
@@ -181,7 +206,7 @@ def build_parser() -> Parser:
     p.add_argument("--po-lines", type=Path, metavar="FILE", help="PO line export")
     p.add_argument("--institution", default=None, metavar="CODE",
                    help="institution code (default: the only one in the database)")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=OUT_HELP)
     p.add_argument("--set-header", default="Portfolio Id", help="header line of the itemized set files")
     p.add_argument("--set-size", type=int, default=10_000, help="IDs per set file at most")
     p.add_argument("--mapping", type=Path, metavar="TOML", help="site-specific header names")
@@ -195,6 +220,9 @@ def build_parser() -> Parser:
                    help="write the same sets as de-activation sets (deactivation-sets/), a reversible alternative "
                         "to deleting, with Alma's route to de-activate the portfolios")
 
+
+def _many_commands(command) -> None:
+    """nightly and batch: many institutions or collections at once, as Prefect flows."""
     p = command("nightly", _nightly,
                 help="ingest what is new in each institution's inbox, re-run P2E detection, report changes",
                 description="INBOX holds one folder per institution code (see docs/nightly.md). "
@@ -203,7 +231,7 @@ def build_parser() -> Parser:
     p.add_argument("inbox", type=Path, metavar="INBOX")
     p.add_argument("--institution", action="append", dest="institutions", metavar="CODE",
                    help="only this institution (repeatable; default: every folder in INBOX)")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=OUT_HELP)
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="institutions at once (threads; default 1: an institution of 1,000,000 portfolios needs "
                         "about 1.5 GB)")
@@ -216,11 +244,14 @@ def build_parser() -> Parser:
                             "(docs/audit.md). Jobs run concurrently as a Prefect flow; a failing one is "
                             "reported and the others finish.")
     p.add_argument("tree", type=Path, metavar="TREE")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=out_help)
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=OUT_HELP)
     p.add_argument("--workers", type=int, default=4, metavar="N", help="jobs at once (threads; default 4)")
     p.add_argument("--dask", dest="dask_address", metavar="ADDRESS",
                    help="run the jobs on this Dask scheduler (needs the almaclean[dask] extra)")
 
+
+def _db_command(command) -> None:
+    """db upgrade, downgrade and prune."""
     p = command("db", None, help="database upkeep: schema upgrade and downgrade, retention",
                 description="upgrade: bring the database to this almaclean's schema, after a backup when a "
                             "migration rewrites tables (other commands apply only migrations that add). downgrade: "
@@ -248,6 +279,9 @@ def build_parser() -> Parser:
         action.add_argument("--backup-dir", type=Path, metavar="DIR",
                             help="SQLite: write the backup here (default: beside the database file)")
 
+
+def _verify_command(command) -> None:
+    """verify: re-run a run folder from its bundle."""
     p = command("verify", _verify,
                 help="re-run a run folder from its bundle and check every output is byte-identical",
                 description="Exit 0 when inputs, outputs and a fresh re-run all match bundle.json, "
@@ -258,7 +292,6 @@ def build_parser() -> Parser:
                             "an empty one.")
     p.add_argument("run_folder", type=Path, metavar="RUN_FOLDER")
     p.add_argument("--rerun-db", metavar="URL", help="an EMPTY database for the re-run (default: a temporary one)")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

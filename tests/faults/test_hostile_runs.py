@@ -43,7 +43,7 @@ def stored(tmp_path, db_url):
 
 
 def file_ids(engine) -> list[int]:
-    return fetch_frame(engine, "SELECT id FROM source_files ORDER BY id")["id"].to_list()
+    return fetch_frame(engine, "SELECT id FROM source_files ORDER BY id", integers=("id",))["id"].to_list()
 
 
 def test_prune_while_a_p2e_run_goes_on_keeps_the_p2e_file_the_run_pinned(tmp_path, stored, db_url, monkeypatch):

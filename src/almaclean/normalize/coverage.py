@@ -36,10 +36,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-import polars as pl
-
-from almaclean.normalize import map_unique
-
 
 @dataclass(frozen=True)
 class Point:
@@ -500,26 +496,3 @@ def contains(outer: Coverage, inner: Coverage, *, current_year: int | None = Non
         any(_span_contains(o, i, outer.embargo_years, inner.embargo_years, now) for o in outer.ranges())
         for i in inner.ranges()
     )
-
-
-COVERAGE_SCHEMA = {
-    "from_year": pl.Int32,
-    "to_year": pl.Int32,
-    "embargo_years": pl.Float64,
-    "stated": pl.Boolean,
-    "exact": pl.Boolean,
-    "readable": pl.Boolean,
-}
-
-
-def parse_statements(statements: pl.Series, *, current_year: int | None = None) -> pl.DataFrame:
-    """parse_statement() of every value as a frame with the Coverage fields as columns
-    (same length and order as `statements`), each distinct statement parsed once."""
-    year = _this_year(current_year)
-
-    def fields(text: str | None) -> dict:
-        coverage = parse_statement(text, current_year=year)
-        return {name: getattr(coverage, name) for name in COVERAGE_SCHEMA}
-
-    parsed = map_unique(statements, fields, pl.Struct(COVERAGE_SCHEMA))
-    return pl.DataFrame({"coverage": parsed}).unnest("coverage")

@@ -32,11 +32,10 @@ from functools import lru_cache
 import polars as pl
 
 from almaclean.kinds.kbart import CZTitleList
-from almaclean.normalize import map_unique
 from almaclean.normalize.coverage import Coverage, from_columns, parse_statement
 from almaclean.normalize.identifiers import identifier_table
-from almaclean.normalize.urls import strip_proxy, url_host
-from almaclean.p2e.sources import GUIDE, MANAGING_ELECTRONIC_RESOURCES, POST_MIGRATION_CLEANUP
+from almaclean.normalize.urls import target_hosts
+from almaclean.p2e.sources import GUIDE, MANAGING_ELECTRONIC_RESOURCES, ORBIS_CASCADE_FAQ, POST_MIGRATION_CLEANUP
 from almaclean.p2e.match import DELETABLE_VERDICTS, verdict_of
 
 log = logging.getLogger(__name__)
@@ -54,9 +53,6 @@ CZ_LINK_DETAIL = ("title", "cz_title", "cz_row", "shared", "verdict", "p2e_cover
                   "p2e_status")
 CZ_GROUP_COLUMNS = ("group", "cz_list", "portfolios", "matched", "share", "proposal")
 
-ORBIS_CASCADE_FAQ = (
-    "https://dev.orbiscascade.org/programs/scts/technical-services/documentation/faq-non-serial-e-resources-cz-vs-nz"
-)
 CZ_LINK_STEPS = (
     "Link the P2E portfolios to the CZ and keep their ILS bib records as Ex Libris's 'Post migration "
     "clean-up of eResources in Alma' describes in 'Link ILS-migrated P2E portfolios to CZ but retain "
@@ -160,8 +156,7 @@ def cz_link_candidates(
         rows = cz_list.titles.select(
             pl.col("row").cast(pl.String).alias("cz_row"), pl.col("title").alias("cz_title"),
             "date_first", "date_last", "embargo", pl.col("coverage_statement").alias("cz_statement"),
-            map_unique(cz_list.titles.get_column("title_url"), lambda u: url_host(strip_proxy(u)), pl.String)
-            .alias("cz_host"),
+            target_hosts(cz_list.titles.get_column("title_url")).alias("cz_host"),
         )
         pairs = hits.join(rows, on="cz_row").join(
             portfolios.select("portfolio_id", "coverage_statement", "host"), on="portfolio_id"

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 import polars as pl
 
 from almaclean.normalize import map_unique
-from almaclean.normalize.urls import registrable_domain, strip_proxies, strip_proxy, url_host
+from almaclean.normalize.urls import registrable_domain, strip_proxies, url_host
 from almaclean.p2e.sources import (
     ADD_LOCAL_COLLECTION, GUIDE, MANAGING_LOCAL_PORTFOLIOS, MANUAL_JOBS, PORTFOLIO_LOADER, POST_MIGRATION_CLEANUP,
 )
@@ -62,16 +62,6 @@ PROXY_REMOVAL_STEPS = (
 RESOLVERS = {"doi.org": "doi.org", "dx.doi.org": "doi.org", "hdl.handle.net": "hdl.handle.net",
              "handle.net": "hdl.handle.net"}
 _PREFIX = re.compile(r"^/*(10\.\d{4,9}|[^/?#]+)(?:[/?#]|$)")
-
-
-def host_of(url: str | None) -> str | None:
-    """Host of the URL a (possibly proxied) link points to."""
-    return url_host(strip_proxy(url))
-
-
-def domain_of(url: str | None) -> str | None:
-    """Registrable domain of the URL a (possibly proxied) link points to."""
-    return registrable_domain(host_of(url))
 
 
 def platform_of(target: str | None) -> str | None:

@@ -29,19 +29,10 @@ import polars as pl
 from almaclean.p2e.classify import PO_LINE_COLUMNS, with_columns
 from almaclean.p2e.localdata import COPY_FIRST
 from almaclean.p2e.match import DELETE, DISAGREE, NO_DUPLICATE, REVIEW
-from almaclean.p2e.sources import GUIDE
+from almaclean.p2e.sources import CLOSING_CANCELLING_RELINKING, GUIDE, SEARCHING_PO_LINES
 
 log = logging.getLogger(__name__)
 
-SEARCHING_PO_LINES = (
-    "https://knowledge.exlibrisgroup.com/Alma/Product_Documentation/010Alma_Online_Help_(English)/"
-    "020Acquisitions/020Purchasing/020Searching_for_PO_Lines"
-)
-CLOSING_CANCELLING_RELINKING = (
-    "https://knowledge.exlibrisgroup.com/Alma/Product_Documentation/010Alma_Online_Help_(English)/"
-    "020Acquisitions/050Purchasing/040Creating_PO_Lines_-_New_Layout/"
-    "Closing%2F%2FCancelling%2C_Reopening%2C_and_Relinking_PO_Lines"
-)
 CLOSED_STATUSES = ("closed",)
 CANCELLED_STATUSES = ("cancelled", "canceled")
 CANCELLED = (

@@ -27,3 +27,14 @@ E_INVENTORY = (
     f"{KNOWLEDGE}/Product_Documentation/010Alma_Online_Help_(English)/080Analytics/Alma_Analytics_Subject_Areas/"
     "E-Inventory"
 )
+SEARCHING_PO_LINES = (
+    f"{KNOWLEDGE}/Product_Documentation/010Alma_Online_Help_(English)/020Acquisitions/020Purchasing/"
+    "020Searching_for_PO_Lines"
+)
+CLOSING_CANCELLING_RELINKING = (
+    f"{KNOWLEDGE}/Product_Documentation/010Alma_Online_Help_(English)/020Acquisitions/050Purchasing/"
+    "040Creating_PO_Lines_-_New_Layout/Closing%2F%2FCancelling%2C_Reopening%2C_and_Relinking_PO_Lines"
+)
+ORBIS_CASCADE_FAQ = (
+    "https://dev.orbiscascade.org/programs/scts/technical-services/documentation/faq-non-serial-e-resources-cz-vs-nz"
+)

@@ -256,65 +256,106 @@ def parse_decisions(
     decision (the row stays awaiting one); a typed new value is applied and checked like the
     export's own values.
     """
-    n = len(pids)
-    pid_list = pids.cast(pl.String).to_list()
-    plan = _CellPlan(path, header)
-    drops: list[tuple[int, str]] = []
-    undrop: set[int] = set()
-    chosen: dict[tuple[str, int], str] = {}
-    values: dict[tuple[str, int, str], str] = {}
-    drop_sheet: dict[int, str] = {}
+    export = _Export(path, header, frame, pids.cast(pl.String).to_list(), first_row)
+    found = _Found(_CellPlan(path, header))
     for sheet, table in sheets.items():
-        if sheet not in CHOICES:
+        if sheet in CHOICES:
+            _read_sheet(export, sheet, table, found)
+    _check_year_order(path, found.plan, header, frame)
+    return found.decisions(path)
+
+
+@dataclass(frozen=True)
+class _Export:
+    """The export a review workbook decides on: its file, exact header, text frame, PORTFOLIO_PIDs
+    and the row number of its first data row."""
+
+    path: Path
+    header: object
+    frame: pl.DataFrame
+    pids: list[str | None]
+    first_row: int
+
+    def index_of(self, sheet: str, review_row: int, row_text, pid) -> int:
+        """The frame row a review row names (its export row and PORTFOLIO_PID, which must agree)."""
+        export_row = _export_row(row_text)
+        index = None if export_row is None else export_row - self.first_row
+        if index is None or not 0 <= index < len(self.pids):
+            raise InputError(f"sheet {sheet!r}: {row_text!r} is not a row of the export",
+                             file=self.path, row=review_row, column=ROW)
+        if (pid or "").strip() != (self.pids[index] or "").strip():
+            raise InputError(
+                f"sheet {sheet!r}: PORTFOLIO_PID {pid!r} does not match export row {export_row} "
+                f"(PORTFOLIO_PID {self.pids[index]!r})", file=self.path, row=review_row, column=PID)
+        return index
+
+
+@dataclass
+class _Found:
+    """What the sheets decided so far: cell edits, dropped and kept rows, choices, new values."""
+
+    plan: _CellPlan
+    drops: list[tuple[int, str]] = field(default_factory=list)
+    undrop: set[int] = field(default_factory=set)
+    chosen: dict[tuple[str, int], str] = field(default_factory=dict)
+    values: dict[tuple[str, int, str], str] = field(default_factory=dict)
+    drop_sheet: dict[int, str] = field(default_factory=dict)
+
+    def choose(self, export: _Export, sheet: str, index: int, choice: str, review_row: int) -> None:
+        """A decision on a row: drop it, keep it, or set the cells the choice names."""
+        self.chosen[(sheet, index)] = choice
+        reason = f"review decision: {choice} (sheet {sheet})"
+        if choice == DROP:
+            self.drops.append((index, reason))
+            self.drop_sheet.setdefault(index, sheet)
+        elif choice == KEEP_ROW:
+            self.undrop.add(index)
+        elif choice in _CELL_ACTIONS:
+            names, value = _CELL_ACTIONS[choice]
+            for pos in positions_of(export.header, names):
+                old = export.frame[f"c{pos}"][index]
+                # A cell that already says what was asked keeps its exact text (" n" stays " n").
+                same = value is not None and (old or "").strip().upper() == value
+                self.plan.add(index, pos, old if same else value, reason, sheet, review_row)
+
+    def new_value(self, export: _Export, sheet: str, index: int, review_row: int, pos: int, column: str,
+                  text: str) -> None:
+        """A value typed in a "new value" column, checked like the export's own."""
+        _check_new_value(export.path, sheet, review_row, column, text, export.frame[f"c{pos}"][index])
+        self.values[(sheet, index, column)] = text
+        self.plan.add(index, pos, text, NEW_VALUE_REASON.format(sheet), sheet, review_row)
+
+    def decisions(self, path: Path) -> Decisions:
+        dropped = {index for index, _ in self.drops}
+        # A row dropped in any sheet is dropped, whatever another sheet says.
+        undrop = self.undrop - dropped
+        origins = {(index, pos): (v[2], v[3]) for (index, pos), v in self.plan.cells.items()
+                   if v[1] == NEW_VALUE_REASON.format(v[2])}
+        cells = [(index, pos, v[0], v[1]) for (index, pos), v in self.plan.cells.items()]
+        log.info("decisions from %s: %d decisions, %d cell edits, %d new values", path, len(self.chosen), len(cells),
+                 len(self.values))
+        return Decisions(Edits(cell_edits(cells), drop_edits(self.drops)), undrop, self.chosen, path, self.values,
+                         origins, self.drop_sheet)
+
+
+def _read_sheet(export: _Export, sheet: str, table: ReviewTable, found: _Found) -> None:
+    """Every filled row of one sheet of the review workbook: its decision and its new values."""
+    path = export.path
+    dcol, rcol, pcol = (_column(path, sheet, table, c) for c in (DECISION, ROW, PID))
+    editable = _new_value_columns(path, sheet, table, export.header)
+    new_cols = [c for c, _, _ in editable]
+    for i, (raw, row_text, pid, *typed) in enumerate(table.frame.select(dcol, rcol, pcol, *new_cols).iter_rows()):
+        review_row = i + 2
+        if not any((raw, row_text, pid, *typed)):
             continue
-        dcol, rcol, pcol = (_column(path, sheet, table, c) for c in (DECISION, ROW, PID))
-        editable = _new_value_columns(path, sheet, table, header)
-        new_cols = [c for c, _, _ in editable]
-        for i, (raw, row_text, pid, *typed) in enumerate(table.frame.select(dcol, rcol, pcol, *new_cols).iter_rows()):
-            review_row = i + 2
-            if not any((raw, row_text, pid, *typed)):
-                continue
-            try:
-                choice = normalise_choice(sheet, raw)
-            except ValueError:
-                raise InputError(f"sheet {sheet!r}: unknown decision {raw!r}; write one of: "
-                                 + ", ".join(CHOICES[sheet]), file=path, row=review_row, column=DECISION) from None
-            export_row = _export_row(row_text)
-            index = None if export_row is None else export_row - first_row
-            if index is None or not 0 <= index < n:
-                raise InputError(f"sheet {sheet!r}: {row_text!r} is not a row of the export",
-                                 file=path, row=review_row, column=ROW)
-            if (pid or "").strip() != (pid_list[index] or "").strip():
-                raise InputError(
-                    f"sheet {sheet!r}: PORTFOLIO_PID {pid!r} does not match export row {export_row} "
-                    f"(PORTFOLIO_PID {pid_list[index]!r})", file=path, row=review_row, column=PID)
-            if choice is not None:
-                chosen[(sheet, index)] = choice
-                reason = f"review decision: {choice} (sheet {sheet})"
-                if choice == DROP:
-                    drops.append((index, reason))
-                    drop_sheet.setdefault(index, sheet)
-                elif choice == KEEP_ROW:
-                    undrop.add(index)
-                elif choice in _CELL_ACTIONS:
-                    names, value = _CELL_ACTIONS[choice]
-                    for pos in positions_of(header, names):
-                        old = frame[f"c{pos}"][index]
-                        # A cell that already says what was asked keeps its exact text (" n" stays " n").
-                        same = value is not None and (old or "").strip().upper() == value
-                        plan.add(index, pos, old if same else value, reason, sheet, review_row)
-            for (_, pos, column), text in zip(editable, typed):
-                if text is None:
-                    continue
-                _check_new_value(path, sheet, review_row, column, text, frame[f"c{pos}"][index])
-                values[(sheet, index, column)] = text
-                plan.add(index, pos, text, NEW_VALUE_REASON.format(sheet), sheet, review_row)
-    _check_year_order(path, plan, header, frame)
-    dropped = {index for index, _ in drops}
-    # A row dropped in any sheet is dropped, whatever another sheet says.
-    undrop -= dropped
-    origins = {(index, pos): (v[2], v[3]) for (index, pos), v in plan.cells.items()
-               if v[1] == NEW_VALUE_REASON.format(v[2])}
-    cells = [(index, pos, v[0], v[1]) for (index, pos), v in plan.cells.items()]
-    log.info("decisions from %s: %d decisions, %d cell edits, %d new values", path, len(chosen), len(cells), len(values))
-    return Decisions(Edits(cell_edits(cells), drop_edits(drops)), undrop, chosen, path, values, origins, drop_sheet)
+        try:
+            choice = normalise_choice(sheet, raw)
+        except ValueError:
+            raise InputError(f"sheet {sheet!r}: unknown decision {raw!r}; write one of: "
+                             + ", ".join(CHOICES[sheet]), file=path, row=review_row, column=DECISION) from None
+        index = export.index_of(sheet, review_row, row_text, pid)
+        if choice is not None:
+            found.choose(export, sheet, index, choice, review_row)
+        for (_, pos, column), text in zip(editable, typed):
+            if text is not None:
+                found.new_value(export, sheet, index, review_row, pos, column, text)

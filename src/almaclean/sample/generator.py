@@ -578,17 +578,8 @@ def generate(
     publication_date: write the optional "Publication Date" column. hard_cases: the labelled
     hard cases (HARD_CASES), drawn from a random stream of their own."""
     started = time.perf_counter()
-    n_total = round(BASE_PORTFOLIOS * scale)
-    if not 100 <= n_total <= MAX_PORTFOLIOS:
-        raise InputError(f"--scale {scale:g} gives {n_total:,} portfolios; the scale must give 100 to "
-                         f"{MAX_PORTFOLIOS:,} ({100 / BASE_PORTFOLIOS:g} to {MAX_PORTFOLIOS / BASE_PORTFOLIOS:g})")
-    if ee_rows is not None and not 1 <= ee_rows <= 100_000:
-        raise InputError(f"--ee-rows {ee_rows}: must be 1 to 100,000 (an Extended Export's limit)")
     out_dir = Path(out_dir)
-    taken = [name for name in [*SAMPLE_FILES.values(), *_export_names(ee_rows)] if (out_dir / name).exists()]
-    if taken:
-        raise InputError(f"a sample is there already ({', '.join(taken)}): almaclean never overwrites a file; "
-                         "choose another --out folder", file=out_dir)
+    n_total = _checked_request(out_dir, scale, ee_rows)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     titles = load_titles(titles_dir)
@@ -607,37 +598,42 @@ def generate(
     only = _local_records(others.head(n_only), rng, role="p2e_only", pol_rate=RATES["p2e_only_pol"])
     local = _local_records(others.slice(n_only), rng, role="local", pol_rate=0.0)
 
-    # Title-only lookalikes: P2E-only records that carry a keeper's title but their own identifiers.
-    look_rows = _pick(rng, only.height, RATES["lookalike"], minimum=3)
-    look_src = keepers[rng.sample(range(keepers.height), len(look_rows))]
-    look_title = [None] * only.height
-    look_of = [None] * only.height
-    for r, t, pid in zip(look_rows, look_src["title"], look_src["portfolio_id"]):
-        look_title[r], look_of[r] = t, pid
-    only = only.with_columns(
-        pl.coalesce(pl.Series(look_title, dtype=pl.String), pl.col("title")).alias("title"),
-        pl.Series(look_of, dtype=pl.String).alias("lookalike_of"),
-    )
+    only = _with_lookalikes(only, keepers, rng)
+    p2e, db_lines, deleted = _p2e_records(dups, only, rng)
+    portfolios, po_lines = _all_portfolios(cz, p2e, local, rng)
+    if hard_cases:
+        portfolios = _hard_cases(portfolios, random.Random(seed * 7919 + 1))
+    manifest_files = dict(SAMPLE_FILES)
 
-    # P2E records: legacy numbers, 035 network numbers and the junk identifiers.
-    p2e = pl.concat([dups, only], how="diagonal_relaxed")
-    records, db_lines, deleted = _legacy_lines(rng, p2e.height)
-    d_osn = F.uniform(rng, p2e.height)
-    junk = _flag(p2e.height, _pick(rng, p2e.height, RATES["junk"], minimum=20))
-    legacy = pl.Series(records, dtype=pl.String)
-    osn = pl.concat_str(pl.lit(f"({LEGACY_LIBRARY})"), pl.col("legacy_id").str.slice(len(LEGACY_LIBRARY)))
-    ocolc = pl.concat_str(pl.lit("(OCoLC)"), (pl.int_range(0, pl.len()) * 37 + 12_000_017).cast(pl.String))
-    p2e = p2e.with_columns(legacy.alias("legacy_id"), pl.Series(junk).alias("junk")).with_columns(
-        pl.when(d_osn < 0.25).then(pl.concat_str(osn, pl.lit("; "), ocolc))
-        .when(d_osn < 0.35).then(pl.concat_str(ocolc, pl.lit("; "), osn))
-        .otherwise(osn).alias("network_number"),
-        pl.when(pl.col("junk") & (pl.col("publication_type") == "serial"))
-        .then(F.join_cells(pl.col("issn_cell"), pl.lit(JUNK_ISSN))).otherwise(pl.col("issn_cell")).alias("issn_cell"),
-        pl.when(pl.col("junk") & (pl.col("publication_type") != "serial"))
-        .then(F.join_cells(pl.col("isbn_cell"), pl.lit(JUNK_ISBN))).otherwise(pl.col("isbn_cell")).alias("isbn_cell"),
-        pl.when(pl.col("role") == "p2e_only")
-        .then(pl.col("source").replace_strict(VENDORS, default=None)).otherwise(pl.col("provider")).alias("provider"),
-    )
+    # portfolios.csv, sorted by title like an Analytics report.
+    header = {k: v for k, v in PORTFOLIO_HEADER.items() if publication_date or k not in OPTIONAL_HEADER}
+    out = portfolios.sort("title", "portfolio_id").select(list(header))
+    write_csv(out_dir / manifest_files["portfolios"], out, header=list(header.values()))
+
+    lines = _write_p2e_files(out_dir, manifest_files, portfolios, db_lines, deleted, po_lines)
+    ee_truth, ee_files = _write_extended_exports(out_dir, portfolios, ee_rows, rng)
+
+    counts = {
+        "portfolios": portfolios.height,
+        "cz": cz.height,
+        "p2e_duplicates": dups.height,
+        "p2e_only": only.height,
+        "local_other": local.height,
+        "p2e_lines": lines.height,
+        "po_lines": po_lines.height,
+        "extended_export_rows": sum(t["rows"] for t in ee_truth.values()),
+    }
+    truth = _truth(portfolios, db_lines, deleted, ee_truth, seed, scale, manifest_files, ee_files, counts)
+    _write_text(out_dir / manifest_files["truth"], _json_text(truth))
+    seconds = time.perf_counter() - started
+    log.info("sample seed=%s scale=%s: %s in %.1fs", seed, scale, counts, seconds)
+    return SampleManifest(out_dir, seed, scale, manifest_files, tuple(ee_files), counts, seconds)
+
+
+def _all_portfolios(cz: pl.DataFrame, p2e: pl.DataFrame, local: pl.DataFrame,
+                    rng: random.Random) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(portfolios, PO lines): the CZ portfolios with their identifier cells, then the P2E and
+    other local records with IDs continuing the CZ portfolios' sequences, and the PO lines."""
     local = local.with_columns(
         pl.concat_str(pl.lit("(OCoLC)"), (pl.int_range(0, pl.len()) * 41 + 88_000_003).cast(pl.String)).alias("network_number")
     )
@@ -663,16 +659,67 @@ def generate(
     portfolios = portfolios.with_columns(pl.lit(None, pl.String).alias("public_note"),
                                          pl.lit(None, pl.String).alias("additional_po_lines"),
                                          pl.lit(None, pl.String).alias("hard_case"))
-    if hard_cases:
-        portfolios = _hard_cases(portfolios, random.Random(seed * 7919 + 1))
-    manifest_files = dict(SAMPLE_FILES)
+    return portfolios, po_lines
 
-    # portfolios.csv, sorted by title like an Analytics report.
-    header = {k: v for k, v in PORTFOLIO_HEADER.items() if publication_date or k not in OPTIONAL_HEADER}
-    out = portfolios.sort("title", "portfolio_id").select(list(header))
-    write_csv(out_dir / manifest_files["portfolios"], out, header=list(header.values()))
 
-    # p2e.txt and the consortium report for the same lines.
+def _checked_request(out_dir: Path, scale: float, ee_rows: int | None) -> int:
+    """The number of portfolios the scale gives; InputError for a scale or --ee-rows out of range,
+    or a sample already in out_dir (never overwritten)."""
+    n_total = round(BASE_PORTFOLIOS * scale)
+    if not 100 <= n_total <= MAX_PORTFOLIOS:
+        raise InputError(f"--scale {scale:g} gives {n_total:,} portfolios; the scale must give 100 to "
+                         f"{MAX_PORTFOLIOS:,} ({100 / BASE_PORTFOLIOS:g} to {MAX_PORTFOLIOS / BASE_PORTFOLIOS:g})")
+    if ee_rows is not None and not 1 <= ee_rows <= 100_000:
+        raise InputError(f"--ee-rows {ee_rows}: must be 1 to 100,000 (an Extended Export's limit)")
+    taken = [name for name in [*SAMPLE_FILES.values(), *_export_names(ee_rows)] if (out_dir / name).exists()]
+    if taken:
+        raise InputError(f"a sample is there already ({', '.join(taken)}): almaclean never overwrites a file; "
+                         "choose another --out folder", file=out_dir)
+    return n_total
+
+
+def _with_lookalikes(only: pl.DataFrame, keepers: pl.DataFrame, rng: random.Random) -> pl.DataFrame:
+    """Title-only lookalikes: P2E-only records that carry a keeper's title but their own identifiers."""
+    look_rows = _pick(rng, only.height, RATES["lookalike"], minimum=3)
+    look_src = keepers[rng.sample(range(keepers.height), len(look_rows))]
+    look_title = [None] * only.height
+    look_of = [None] * only.height
+    for r, t, pid in zip(look_rows, look_src["title"], look_src["portfolio_id"]):
+        look_title[r], look_of[r] = t, pid
+    return only.with_columns(
+        pl.coalesce(pl.Series(look_title, dtype=pl.String), pl.col("title")).alias("title"),
+        pl.Series(look_of, dtype=pl.String).alias("lookalike_of"),
+    )
+
+
+def _p2e_records(dups: pl.DataFrame, only: pl.DataFrame,
+                 rng: random.Random) -> tuple[pl.DataFrame, list[str], list[str]]:
+    """(P2E records, database lines, lines of deleted records): legacy numbers, 035 network
+    numbers and the junk identifiers."""
+    p2e = pl.concat([dups, only], how="diagonal_relaxed")
+    records, db_lines, deleted = _legacy_lines(rng, p2e.height)
+    d_osn = F.uniform(rng, p2e.height)
+    junk = _flag(p2e.height, _pick(rng, p2e.height, RATES["junk"], minimum=20))
+    legacy = pl.Series(records, dtype=pl.String)
+    osn = pl.concat_str(pl.lit(f"({LEGACY_LIBRARY})"), pl.col("legacy_id").str.slice(len(LEGACY_LIBRARY)))
+    ocolc = pl.concat_str(pl.lit("(OCoLC)"), (pl.int_range(0, pl.len()) * 37 + 12_000_017).cast(pl.String))
+    p2e = p2e.with_columns(legacy.alias("legacy_id"), pl.Series(junk).alias("junk")).with_columns(
+        pl.when(d_osn < 0.25).then(pl.concat_str(osn, pl.lit("; "), ocolc))
+        .when(d_osn < 0.35).then(pl.concat_str(ocolc, pl.lit("; "), osn))
+        .otherwise(osn).alias("network_number"),
+        pl.when(pl.col("junk") & (pl.col("publication_type") == "serial"))
+        .then(F.join_cells(pl.col("issn_cell"), pl.lit(JUNK_ISSN))).otherwise(pl.col("issn_cell")).alias("issn_cell"),
+        pl.when(pl.col("junk") & (pl.col("publication_type") != "serial"))
+        .then(F.join_cells(pl.col("isbn_cell"), pl.lit(JUNK_ISBN))).otherwise(pl.col("isbn_cell")).alias("isbn_cell"),
+        pl.when(pl.col("role") == "p2e_only")
+        .then(pl.col("source").replace_strict(VENDORS, default=None)).otherwise(pl.col("provider")).alias("provider"),
+    )
+    return p2e, db_lines, deleted
+
+
+def _write_p2e_files(out_dir: Path, manifest_files: dict[str, str], portfolios: pl.DataFrame, db_lines: list[str],
+                     deleted: list[str], po_lines: pl.DataFrame) -> pl.DataFrame:
+    """p2e.txt, the consortium report for the same lines and the PO line export; returns the P2E lines."""
     p2e_final = portfolios.filter(pl.col("role").is_in(["p2e_dup", "p2e_only"]))
     lines = pl.concat([
         p2e_final.select("legacy_id", pl.lit("portfolio").alias("type")),
@@ -690,8 +737,13 @@ def generate(
     )
     write_workbook(out_dir / manifest_files["p2e_report"], [Sheet("P2E", P2E_REPORT_HEADER, report)])
     write_csv(out_dir / manifest_files["po_lines"], po_lines, header=PO_LINES_HEADER)
+    return lines
 
-    # Extended Exports.
+
+def _write_extended_exports(out_dir: Path, portfolios: pl.DataFrame, ee_rows: int | None,
+                            rng: random.Random) -> tuple[dict, list[str]]:
+    """Each exported collection's Extended Export (and the clean one again with empty extra
+    columns); returns their truth by file name and the file names."""
     ee_truth = {}
     ee_files = []
     for spec in _exported(ee_rows):
@@ -710,22 +762,7 @@ def generate(
             write_workbook(out_dir / extra, [Sheet("Sheet1", header, wide, freeze=False, autofilter=False)])
             ee_truth[extra] = dict(truth, extra_empty_columns=list(EXTRA_EMPTY_COLUMNS))
             ee_files.append(extra)
-
-    counts = {
-        "portfolios": portfolios.height,
-        "cz": cz.height,
-        "p2e_duplicates": dups.height,
-        "p2e_only": only.height,
-        "local_other": local.height,
-        "p2e_lines": lines.height,
-        "po_lines": po_lines.height,
-        "extended_export_rows": sum(t["rows"] for t in ee_truth.values()),
-    }
-    truth = _truth(portfolios, db_lines, deleted, ee_truth, seed, scale, manifest_files, ee_files, counts)
-    _write_text(out_dir / manifest_files["truth"], _json_text(truth))
-    seconds = time.perf_counter() - started
-    log.info("sample seed=%s scale=%s: %s in %.1fs", seed, scale, counts, seconds)
-    return SampleManifest(out_dir, seed, scale, manifest_files, tuple(ee_files), counts, seconds)
+    return ee_truth, ee_files
 
 
 def _hard_cases(portfolios: pl.DataFrame, rng: random.Random) -> pl.DataFrame:

@@ -2,7 +2,7 @@
 
 Each kind's table holds row contents: row_id (sequential), hash_a/hash_b, the kind's key
 column (portfolio_id, legacy_id, po_line: what history looks rows up by), its other canonical
-columns packed into one text, `fields` (below), and raw_cells (the row's cells its canonical
+columns packed into one text, `fields` (store/fields.py), and raw_cells (the row's cells its canonical
 columns do not give back, as JSON). A file's rows are file_spans: rows first_row.. are row ids
 first_id.. for row_count rows. A new file is compared with the current file of its scope: a row
 whose cells (both hashes) the current file already has points at that content; only the other
@@ -12,42 +12,23 @@ of its rows and a few thousand spans.
 hash_a and hash_b are the row's content hash: XXH3-128 (seed 0) of the row's canonical bytes,
 split into its first and last 8 bytes, each read as a big-endian signed 64-bit integer. The
 canonical bytes are the row's cells in file column order, packed as `fields` packs columns
-(below), in UTF-8: one documented byte string, so the hash is the same for every version of
+(store/fields.py, version 1), in UTF-8: one documented byte string, so the hash is the same for every version of
 almaclean, polars and Python (a test pins the hash of a known row). Rows are only matched when
 the two files have the same header and column mapping (raw_columns), so the same cells mean the
 same canonical values and raw_cells, but for a 128-bit accident.
-
-`fields` holds the canonical columns of FIELDS, in that order, joined by FIELD_SEPARATOR (the
-ASCII unit separator). A null is the empty field and an empty text EMPTY_TEXT; in a value a
-backslash is doubled and the separator written as ESCAPED_SEPARATOR, so every text comes back
-exactly. One value per row instead of twenty: SQLite binds and stores values one by one, and a
-million-row export is stored in half the time. FIELDS only ever grows at its end: a row stored
-before a column was added reads that column as null.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import polars as pl
 import xxhash
-from sqlalchemy import Connection, text
+from collections.abc import Iterable
 
-FIELD_SEPARATOR = "\x1f"
-ESCAPED_SEPARATOR = "\\u"
-EMPTY_TEXT = "\\e"
-# Each content table's packed canonical columns, in stored order: add a column at the end only.
-FIELDS: dict[str, tuple[str, ...]] = {
-    "p2e_lines": ("p2e_type", "title", "issn", "isbn", "url", "provider", "po_number"),
-    "portfolios": ("mms_id", "title", "publisher", "publication_date", "issn", "isbn", "network_number",
-                   "collection_id", "collection_name", "interface_name", "service_id", "portfolio_linked_to_cz",
-                   "collection_linked_to_cz", "availability", "url", "po_line", "coverage_statement",
-                   "material_type", "license_name", "is_standalone", "public_note", "authentication_note",
-                   "internal_description", "license_code", "additional_po_lines", "proxy_enabled", "proxy_selected",
-                   "available_for_group"),
-    "extended_export_rows": ("mms_id", "title", "localized", "availability", "issn", "isbn", "other_system_number",
-                             "url", "po_line", "coverage_statement", "publisher"),
-    "po_lines": ("title", "status", "order_line_type", "vendor", "mms_id", "portfolio_id"),
-}
+from sqlalchemy import Connection, Executable, Select, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from almaclean.store.fields import packed
+from almaclean.store.tables import CONTENT_TABLES, file_spans, raw_columns
+
 HASHES = ("hash_a", "hash_b")
 SPAN_COLUMNS = ("first_row", "first_id", "row_count")
 FETCH_ROWS = 100_000
@@ -60,14 +41,14 @@ def last_row_id(conn: Connection, table: str) -> int:
     transaction, so no other ingest or prune allocates or frees row ids meanwhile (SQLite's
     write transactions are serial already)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table})
-    return conn.execute(text(f"SELECT COALESCE(MAX(row_id), 0) FROM {table}")).scalar_one()
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(table))))
+    return conn.execute(select(func.coalesce(func.max(CONTENT_TABLES[table].c.row_id), 0))).scalar_one()
 
 
 def column_mapping(conn: Connection, source_file_id: int) -> dict[int, str]:
     """raw_columns of a stored file: file column position -> the canonical column read from it."""
-    return dict(conn.execute(text("SELECT column_position, canonical_column FROM raw_columns "
-                                  "WHERE source_file_id = :f"), {"f": source_file_id}).all())
+    return dict(conn.execute(select(raw_columns.c.column_position, raw_columns.c.canonical_column)
+                             .where(raw_columns.c.source_file_id == source_file_id)).all())
 
 
 def row_hashes(cells: pl.DataFrame) -> pl.DataFrame:
@@ -88,51 +69,6 @@ def canonical_bytes(cells: pl.DataFrame) -> pl.Series:
     if not cells.width:
         return pl.Series("canonical", [b""] * cells.height, dtype=pl.Binary)
     return cells.select(packed(cells, cells.columns).cast(pl.Binary).alias("canonical")).to_series()
-
-
-def packed_fields(rows: pl.DataFrame, table: str) -> pl.Expr:
-    """`fields` of each row: the columns of FIELDS[table] as one text (see the module's text)."""
-    return packed(rows, FIELDS[table]).alias("fields")
-
-
-def packed(rows: pl.DataFrame, columns: Sequence[str]) -> pl.Expr:
-    """The columns joined by FIELD_SEPARATOR: a null as the empty field, an empty text as
-    EMPTY_TEXT, in a value a backslash doubled and the separator as ESCAPED_SEPARATOR."""
-    # Escaping copies every text: only the columns holding a backslash, a separator or an empty
-    # text are escaped.
-    needs_escape = rows.select((pl.col(c).str.contains_any(["\\", FIELD_SEPARATOR]) | (pl.col(c) == "")).any()
-                               for c in columns).row(0) if rows.height else [False] * len(columns)
-
-    def field(column: str, escape: bool) -> pl.Expr:
-        value = pl.col(column)
-        if escape:
-            value = (pl.when(value == "").then(pl.lit(EMPTY_TEXT))
-                     .otherwise(value.str.replace_all("\\", "\\\\", literal=True)
-                                .str.replace_all(FIELD_SEPARATOR, ESCAPED_SEPARATOR, literal=True)))
-        return value.fill_null("")
-
-    return pl.concat_str([field(c, escape) for c, escape in zip(columns, needs_escape)], separator=FIELD_SEPARATOR)
-
-
-def unpacked(rows: pl.DataFrame, table: str) -> pl.DataFrame:
-    """The inverse of packed_fields: `rows` with its `fields` column replaced by the columns of
-    FIELDS[table] (the columns a row was stored without, added to FIELDS later, are null)."""
-    columns = FIELDS[table]
-    names = {f"field_{position}": column for position, column in enumerate(columns)}
-    # split once, every column at a time: a million rows of twenty fields in a second or two
-    rows = rows.with_columns(pl.col("fields").str.split_exact(FIELD_SEPARATOR, len(columns) - 1)).unnest("fields")
-    rows = rows.rename(names)
-    # only the columns holding a backslash have escapes to undo
-    escaped = rows.select(pl.col(c).str.contains("\\", literal=True).any() for c in columns).row(0) \
-        if rows.height else [False] * len(columns)
-
-    def column(name: str, escape: bool) -> pl.Expr:
-        value = pl.col(name)
-        if escape:
-            value = value.str.replace_many(["\\\\", ESCAPED_SEPARATOR, EMPTY_TEXT], ["\\", FIELD_SEPARATOR, ""])
-        return pl.when(pl.col(name) != "").then(value).alias(name)
-
-    return rows.with_columns(column(c, e) for c, e in zip(columns, escaped))
 
 
 def raw_cells(rows: pl.DataFrame, mapped: dict[int, str], cells: list[str]) -> pl.Expr:
@@ -174,19 +110,33 @@ def spans(rows: pl.Series, ids: pl.Series) -> pl.DataFrame:
             .drop("span"))
 
 
-def span_join(table: str, columns: str, where: str) -> str:
-    """SQL: `columns` of the rows of the files `where` selects (alias s for file_spans, c for
-    the content table), with the row number each has in its file."""
-    return (f"SELECT s.source_file_id, s.first_row + (c.row_id - s.first_id) AS row_number, {columns} "
-            f"FROM file_spans s JOIN {table} c ON c.row_id >= s.first_id AND c.row_id < s.first_id + s.row_count "
-            f"WHERE {where}")
+def span_rows(table: str, columns: Iterable[str], where: ColumnElement) -> Select:
+    """source_file_id, row_number (the row's number in its file) and these columns of the
+    content table's rows listed by the file_spans `where` selects."""
+    content = CONTENT_TABLES[table]
+    listed = (content.c.row_id >= file_spans.c.first_id) & (content.c.row_id < file_spans.c.first_id
+                                                           + file_spans.c.row_count)
+    return (select(file_spans.c.source_file_id,
+                   (file_spans.c.first_row + (content.c.row_id - file_spans.c.first_id)).label("row_number"),
+                   *(content.c[name] for name in columns))
+            .select_from(file_spans.join(content, listed)).where(where))
+
+
+def driver_statement(conn: Connection, statement: Executable) -> tuple[str, object]:
+    """A Core statement as the connection's DB-API driver takes it: the SQL its dialect writes
+    and the bound values (a sequence for a positional paramstyle, else a mapping)."""
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    values = compiled.params
+    if compiled.positional:
+        return str(compiled), tuple(values[name] for name in compiled.positiontup)
+    return str(compiled), values
 
 
 def file_hashes(conn: Connection, table: str, source_file_id: int) -> pl.DataFrame:
     """row_id, hash_a, hash_b of the rows of one stored file (rows stored without hashes, by a
     version before content storage, are left out: nothing can match them)."""
-    sql = span_join(table, "c.row_id, c.hash_a, c.hash_b", f"s.source_file_id = {int(source_file_id)} "
-                                                           "AND c.hash_a IS NOT NULL")
+    statement = span_rows(table, ("row_id", *HASHES), (file_spans.c.source_file_id == source_file_id)
+                          & CONTENT_TABLES[table].c.hash_a.is_not(None))
     # The driver's own cursor (inside the caller's transaction): a million rows come back in
     # half the time SQLAlchemy's result rows take; in slices, so few Python tuples live at once.
     schema = {"source_file_id": pl.Int64, "row_number": pl.Int64, "row_id": pl.Int64, "hash_a": pl.Int64,
@@ -194,7 +144,7 @@ def file_hashes(conn: Connection, table: str, source_file_id: int) -> pl.DataFra
     parts = [pl.DataFrame(schema=schema)]
     cursor = conn.connection.driver_connection.cursor()
     try:
-        cursor.execute(sql)
+        cursor.execute(*driver_statement(conn, statement))
         while rows := cursor.fetchmany(FETCH_ROWS):
             parts.append(pl.DataFrame(rows, schema=schema, orient="row"))
     finally:

@@ -9,13 +9,13 @@ differs in any stored value, other cells included, are "changed", with the colum
 from __future__ import annotations
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from almaclean.kinds import canonical_columns
 from almaclean.kinds.registry import BY_NAME
-from almaclean.store.content import FIELDS, unpacked
-from almaclean.store.load import fetch_frame
-from almaclean.store.sqlfiles import query
+from almaclean.store.fields import FIELDS, check_codec, unpacked
+from almaclean.store.load import fetch_frame, fetch_query
+from almaclean.store.tables import CONTENT
 
 OTHER_CELLS = "other cells"
 HISTORY_SCHEMA = {"ingested_at": pl.String, "file": pl.String, "source_file_id": pl.Int64, "scope": pl.String,
@@ -28,15 +28,18 @@ def row_history(engine: Engine, institution: str, kind: str, key: str) -> pl.Dat
     rows (their row numbers in that file) and changed (the columns that differ)."""
     table, key_column = BY_NAME[kind].table, BY_NAME[kind].key
     columns = canonical_columns(kind)
-    content = fetch_frame(engine, f"SELECT row_id, {key_column}, fields, raw_cells FROM {table} "
-                                  f"WHERE {key_column} = :key", {"key": key})
+    stored = CONTENT[kind]
+    with engine.connect() as conn:
+        check_codec(conn, table)
+        content = fetch_frame(conn, select(stored.c.row_id, stored.c[key_column], stored.c.fields, stored.c.raw_cells)
+                              .where(stored.c[key_column] == key))
     content = unpacked(content, table).select("row_id", key_column, *FIELDS[table], "raw_cells")
     ids = content.get_column("row_id")
-    spans = fetch_frame(engine, query("spans_within"), {"institution": institution, "kind": kind,
-                                                         "first": ids.min(), "last": ids.max()}
+    spans = fetch_query(engine, "spans_within", {"institution": institution, "kind": kind,
+                                                 "first": ids.min(), "last": ids.max()}
                         ) if not content.is_empty() else pl.DataFrame()
     present = _rows_by_file(spans, content)
-    events = fetch_frame(engine, query("file_ingests"), {"institution": institution, "kind": kind})
+    events = fetch_query(engine, "file_ingests", {"institution": institution, "kind": kind})
     before: dict[str, pl.DataFrame | None] = {}
     lines = []
     for event in events.iter_rows(named=True):

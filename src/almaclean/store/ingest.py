@@ -26,9 +26,9 @@ from almaclean.progress import Progress
 from almaclean.read.detect import check_regular_file
 from almaclean.read.table import TextTable
 from almaclean.store.content import (
-    HASHES, SPAN_COLUMNS, assign_ids, column_mapping, file_hashes, last_row_id, packed_fields, raw_cells,
-    row_hashes,
+    HASHES, SPAN_COLUMNS, assign_ids, column_mapping, file_hashes, last_row_id, raw_cells, row_hashes,
 )
+from almaclean.store.fields import check_codec, packed_fields
 from almaclean.store.db import write_transaction
 from almaclean.store.tables import source_files
 from almaclean.store.sqlfiles import query
@@ -269,6 +269,7 @@ def _store_rows(conn: Connection, read: KindRead, source_id: int, current: int |
     """The file's rows as content rows and spans (store/content.py): only rows the current file
     of its scope (before this one) does not hold are stored. Returns how many were."""
     table = TABLE_OF_KIND[read.kind]
+    check_codec(conn, table)
     name = Path(read.table.path).name
     mapped = mapped_columns(read)
     write_rows(conn, "raw_columns", ["source_file_id", "column_position", "canonical_column"],

@@ -3,29 +3,33 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import polars as pl
-from sqlalchemy import Connection, Engine, TextClause, bindparam, text
+from sqlalchemy import Connection, Engine, Executable, Integer, bindparam, select, text
 
 from almaclean.kinds import canonical_columns
 from almaclean.kinds.mapping import resolve_columns
 from almaclean.kinds.registry import BY_NAME
-from almaclean.store.content import column_mapping, restored_cells, span_join, unpacked
+from almaclean.store.content import column_mapping, driver_statement, restored_cells, span_rows
+from almaclean.store.fields import check_codec, unpacked
 from almaclean.store.ingest import TABLE_OF_KIND
-from almaclean.store.sqlfiles import query
+from almaclean.store.sqlfiles import integer_columns, query
+from almaclean.store.tables import CONTENT, file_spans, source_files
 
 log = logging.getLogger(__name__)
 
 FETCH_ROWS = 100_000
-INTEGER_COLUMNS = {"source_file_id", "row_number", "row_count", "file_size", "first_row", "valid",
-                   "files", "current_files", "current_rows", "id", "row_id", "first_id", "content_rows"}
+# A stored row as span_rows gives it: its file and row number, then its kind's columns, which
+# are text (every canonical column of a kind is: kinds.read_kind) as are `fields` and raw_cells.
+SPAN_ROW_INTEGERS = ("source_file_id", "row_number")
 
 
 def current_sources(engine: Engine, institution: str, kind: str, *, scope: str | None = None) -> pl.DataFrame:
     """The newest file of each scope of a kind for an institution (sql/current_source_files.sql)."""
-    frame = fetch_frame(engine, query("current_source_files"), {"institution": institution, "kind": kind})
+    frame = fetch_query(engine, "current_source_files", {"institution": institution, "kind": kind})
     return frame.filter(pl.col("scope") == scope) if scope is not None else frame
 
 
@@ -36,10 +40,9 @@ def current_frame(engine: Engine, institution: str, kind: str, *, scope: str | N
 
 def sources_by_id(engine: Engine, ids: list[int]) -> pl.DataFrame:
     """Stored files by id (sql/source_files_by_id.sql), as current_sources gives them."""
-    if not ids:
-        return fetch_frame(engine, query("source_files_by_id").replace(":ids", "(NULL)"))
     statement = text(query("source_files_by_id")).bindparams(bindparam("ids", expanding=True))
-    return fetch_frame(engine, statement, {"ids": [int(i) for i in ids]})
+    return fetch_frame(engine, statement, {"ids": [int(i) for i in ids]},
+                       integers=integer_columns("source_files_by_id"))
 
 
 def columns_every_file_had(sources: pl.DataFrame, frame: pl.DataFrame,
@@ -79,10 +82,10 @@ def unmapped_headers(engine: Engine, ids: list[int]) -> dict[int, dict[int, str]
     (their cells are in the rows' raw_cells), by position; blank headers left out."""
     if not ids:
         return {}
-    id_list = ", ".join(str(int(i)) for i in ids)
     found: dict[int, dict[int, str]] = {}
     with engine.connect() as conn:
-        files = conn.execute(text(f"SELECT id, header_json, columns_json FROM source_files WHERE id IN ({id_list})")).all()
+        files = conn.execute(select(source_files.c.id, source_files.c.header_json, source_files.c.columns_json)
+                             .where(source_files.c.id.in_([int(i) for i in ids]))).all()
         for source_id, header_json, columns_json in files:
             if columns_json is not None:
                 mapped = {j for positions in json.loads(columns_json).values() for j in positions}
@@ -106,9 +109,8 @@ def unmapped_cells(engine: Engine, kind: str, ids: list[int], keys: pl.Series,
         return empty
     table = TABLE_OF_KIND[kind]
     wanted = pl.DataFrame({key: keys.cast(pl.String)}).unique()
-    rows = fetch_frame(engine, span_join(table, f"c.{key}, c.raw_cells",
-                                         f"s.source_file_id IN ({', '.join(str(int(f)) for f in files)}) "
-                                         "AND c.raw_cells IS NOT NULL"))
+    rows = fetch_frame(engine, span_rows(table, (key, "raw_cells"), file_spans.c.source_file_id.in_(files)
+                                         & CONTENT[kind].c.raw_cells.is_not(None)))
     rows = rows.join(wanted, on=key, how="semi")
     parts = [empty]
     for source_id in files:
@@ -127,14 +129,14 @@ def unmapped_cells(engine: Engine, kind: str, ids: list[int], keys: pl.Series,
 
 def institutions(engine: Engine) -> list[str]:
     """Institution codes with stored files."""
-    return fetch_frame(engine, query("institutions"))["institution"].to_list()
+    return fetch_query(engine, "institutions")["institution"].to_list()
 
 
 def sources_frame(engine: Engine, kind: str, ids: list[int], *, raw_cells: bool = False) -> pl.DataFrame:
     """Canonical rows of exactly these stored files: "source_file_id", "row" and the kind's
     columns (and, with raw_cells, the cells they do not give back: what raw_table needs too)."""
-    id_list = ", ".join(str(int(i)) for i in ids) or "NULL"
-    frame = stored_rows(engine, kind, f"s.source_file_id IN ({id_list})", raw_cells=raw_cells)
+    frame = stored_rows(engine, kind, file_spans.c.source_file_id.in_([int(i) for i in ids]),
+                        raw_cells=raw_cells)
     in_order = ((pl.col("source_file_id").diff() > 0)
                 | ((pl.col("source_file_id").diff() == 0) & (pl.col("row_number").diff() > 0))).all()
     if frame.height and not frame.select(in_order).item():
@@ -143,37 +145,37 @@ def sources_frame(engine: Engine, kind: str, ids: list[int], *, raw_cells: bool 
                         *(["raw_cells"] if raw_cells else []))
 
 
-def stored_rows(engine: Engine, kind: str, where: str, *, raw_cells: bool = True) -> pl.DataFrame:
+def stored_rows(engine: Engine, kind: str, where, *, raw_cells: bool = True) -> pl.DataFrame:
     """source_file_id, row_number, the kind's canonical columns (and raw_cells) of the rows of
-    the files `where` selects (store/content.py's span_join), in the order the database gives."""
+    the files `where` (a condition on file_spans) selects (store/content.py's span_rows), in the
+    order the database gives."""
     table, key = TABLE_OF_KIND[kind], BY_NAME[kind].key
     columns = ["source_file_id", "row_number", key, "fields", *(["raw_cells"] if raw_cells else [])]
-    schema = {c: pl.Int64 if c in INTEGER_COLUMNS else pl.String for c in columns}
-    sql = span_join(table, f"c.{key}, c.fields{', c.raw_cells' if raw_cells else ''}", where)
-    return fetch_rows(engine, sql, schema, lambda part: unpacked(part, table))
+    schema = {c: pl.Int64 if c in SPAN_ROW_INTEGERS else pl.String for c in columns}
+    statement = span_rows(table, columns[2:], where)
+    return fetch_rows(engine, statement, schema, lambda part: unpacked(part, table),
+                      check=lambda conn: check_codec(conn, table))
 
 
-def fetch_rows(engine: Engine, sql: str, schema: dict, transform=None) -> pl.DataFrame:
+def fetch_rows(engine: Engine, statement: Executable, schema: dict, transform=None, *, check=None) -> pl.DataFrame:
     """A big query's rows as a frame, a slice at a time through the driver's own cursor (a
     server-side one on PostgreSQL): few Python objects live at once, and transform(slice)
-    (unpacking, say) runs on each slice before the next is fetched."""
+    (unpacking, say) runs on each slice before the next is fetched. check(connection) runs
+    first, on the same connection (the codec check, say)."""
     transform = transform or (lambda part: part)
     parts = []
     with engine.connect() as conn:
+        if check is not None:
+            check(conn)
         driver = conn.connection.driver_connection
         cursor = driver.cursor(name="almaclean_rows") if conn.dialect.name == "postgresql" else driver.cursor()
         try:
-            cursor.execute(sql)
+            cursor.execute(*driver_statement(conn, statement))
             while rows := cursor.fetchmany(FETCH_ROWS):
                 parts.append(transform(pl.DataFrame(rows, schema=schema, orient="row")))
         finally:
             cursor.close()
     return pl.concat(parts) if parts else transform(pl.DataFrame(schema=schema))
-
-
-def is_only_current(engine: Engine, institution: str, kind: str, source_file_id: int) -> bool:
-    """Whether this stored file is, alone, the current data of its kind."""
-    return current_sources(engine, institution, kind)["id"].to_list() == [source_file_id]
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,7 @@ def raw_table(engine: Engine, source_file_id: int, rows: pl.DataFrame | None = N
         mapped = column_mapping(conn, source_file_id)
     header = tuple(json.loads(source.header_json))
     if rows is None:
-        rows = stored_rows(engine, source.kind, f"s.source_file_id = {int(source_file_id)}")
+        rows = stored_rows(engine, source.kind, file_spans.c.source_file_id == source_file_id)
     else:
         rows = rows.rename({"row": "row_number"})
     first, count = source.first_row, source.row_count
@@ -223,14 +225,23 @@ def raw_table(engine: Engine, source_file_id: int, rows: pl.DataFrame | None = N
     return StoredTable(source_file_id, source.file_name, header, rows, mapped, source.column_count, source.first_row)
 
 
-def fetch_frame(engine: Engine | Connection, sql: str | TextClause, params: dict | None = None) -> pl.DataFrame:
+def fetch_query(engine: Engine | Connection, name: str, params: dict | None = None) -> pl.DataFrame:
+    """sql/<name>.sql's rows as a frame: the columns its `-- integers:` line names are
+    integers, every other one text."""
+    return fetch_frame(engine, query(name), params, integers=integer_columns(name))
+
+
+def fetch_frame(engine: Engine | Connection, sql: str | Executable, params: dict | None = None, *,
+                integers: Collection[str] = ()) -> pl.DataFrame:
     """Runs a query (on a new connection, or inside the transaction of the connection given) and
-    returns a frame: text columns stay text, counters are integers."""
+    returns a frame: text columns stay text. Integers: the columns a Core statement types as
+    integers, and those `integers` names."""
     parts: list[pl.DataFrame] = []
+    statement = text(sql) if isinstance(sql, str) else sql
+    typed = {c.name for c in getattr(statement, "selected_columns", ()) if isinstance(c.type, Integer)}
     with (nullcontext(engine) if isinstance(engine, Connection) else engine.connect()) as conn:
-        result = conn.execute(text(sql) if isinstance(sql, str) else sql, params or {})
-        columns = list(result.keys())
-        schema = {c: (pl.Int64 if c in INTEGER_COLUMNS else pl.String) for c in columns}
+        result = conn.execute(statement, params or {})
+        schema = {c: (pl.Int64 if c in integers or c in typed else pl.String) for c in result.keys()}
         while rows := result.fetchmany(FETCH_ROWS):
             parts.append(pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row"))
     if not parts:
@@ -240,4 +251,4 @@ def fetch_frame(engine: Engine | Connection, sql: str | TextClause, params: dict
 
 def stored_status(engine: Engine) -> pl.DataFrame:
     """What is stored, per institution and kind (sql/status.sql)."""
-    return fetch_frame(engine, query("status"))
+    return fetch_query(engine, "status")

@@ -21,13 +21,13 @@ import logging
 from datetime import datetime, timezone
 
 import polars as pl
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text, update
 
 from almaclean import __version__
-from almaclean.nightly.changes import CHANGED, FINDING_COLUMNS, NO_LONGER, RESOLVED, compare
+from almaclean.nightly.changes import CHANGED, FINDING_COLUMNS, NO_LONGER, RESOLVED
 from almaclean.store.db import write_transaction
 from almaclean.store.ingest import bulk_insert
-from almaclean.store.load import fetch_frame
+from almaclean.store.load import fetch_query
 from almaclean.store.sqlfiles import query
 from almaclean.store.tables import nightly_finding_versions
 
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
-STORED_CHANGE_COLUMNS = ("portfolio_id", "mms_id", "change", "what_changed", "outcome", "previous_outcome", "keeper",
-                         "previous_keeper")
 VERSIONS = nightly_finding_versions.name
 REUSE_KEY = "reuse"   # in sources_json, beside the stored file ids per kind
 
@@ -58,32 +56,15 @@ def start_run(engine: Engine, institution: str) -> int:
 
 def previous_run(engine: Engine, institution: str, run_id: int) -> int | None:
     """The institution's newest succeeded run before run_id, if any."""
-    frame = fetch_frame(engine, query("nightly_previous_run"), {"institution": institution, "run_id": run_id})
+    frame = fetch_query(engine, "nightly_previous_run", {"institution": institution, "run_id": run_id})
     return int(frame["id"][0]) if frame.height else None
 
 
 def run_findings(engine: Engine, run_id: int) -> pl.DataFrame:
     """FINDING_COLUMNS of a succeeded run (the versions open at it), all text, by portfolio_id;
     empty for a run that did not succeed."""
-    frame = fetch_frame(engine, query("nightly_findings_at"), {"run_id": run_id})
+    frame = fetch_query(engine, "nightly_findings_at", {"run_id": run_id})
     return frame.select(FINDING_COLUMNS)
-
-
-def run_changes(engine: Engine, run_id: int) -> pl.DataFrame:
-    """STORED_CHANGE_COLUMNS of a succeeded run, by portfolio_id: what the run reported against
-    the run before it (open and changed findings, new ones, resolved and no longer ones)."""
-    with engine.connect() as conn:
-        institution = conn.execute(text("SELECT institution_code FROM nightly_runs WHERE id = :r"),
-                                   {"r": run_id}).scalar_one()
-    previous = previous_run(engine, institution, run_id)
-    before = run_findings(engine, previous) if previous is not None else None
-    now = run_findings(engine, run_id)
-    ended = fetch_frame(engine, query("nightly_findings_ended"), {"run_id": run_id})
-    # compare() tells resolved (gone from the export) from no longer a duplicate (still exported)
-    # by the export: the export of then is what the ending version recorded.
-    still_exported = pl.concat([now.get_column("portfolio_id"),
-                                ended.filter(pl.col("ended_as") == NO_LONGER).get_column("portfolio_id")])
-    return compare(before, now, still_exported).select(STORED_CHANGE_COLUMNS).sort("portfolio_id")
 
 
 def record_success(engine: Engine, run_id: int, findings: pl.DataFrame, changes: pl.DataFrame,
@@ -96,7 +77,7 @@ def record_success(engine: Engine, run_id: int, findings: pl.DataFrame, changes:
     with write_transaction(engine) as conn:
         institution = conn.execute(text("SELECT institution_code FROM nightly_runs WHERE id = :r"),
                                    {"r": run_id}).scalar_one()
-        open_ = fetch_frame(conn, query("nightly_findings_open"), {"institution": institution})
+        open_ = fetch_query(conn, "nightly_findings_open", {"institution": institution})
         same = open_.join(now, on=list(FINDING_COLUMNS), how="semi", nulls_equal=True)
         ending = open_.join(same.select("id"), on="id", how="anti").join(
             changes.select("portfolio_id", "change"), on="portfolio_id", how="left")
@@ -104,8 +85,10 @@ def record_success(engine: Engine, run_id: int, findings: pl.DataFrame, changes:
                     .when(pl.col("change") == RESOLVED).then(pl.lit(RESOLVED)).otherwise(pl.lit(NO_LONGER)))
         closing = ending.select("id", ended_as.alias("ended_as"))
         if closing.height:
-            conn.execute(text(f"UPDATE {VERSIONS} SET until_run_id = :run, ended_as = :ended_as WHERE id = :id"),
-                         [{"run": run_id, **row} for row in closing.iter_rows(named=True)])
+            versions = nightly_finding_versions
+            conn.execute(update(versions).where(versions.c.id == bindparam("version_id"))
+                         .values(until_run_id=run_id, ended_as=bindparam("ending")),
+                         [{"version_id": version_id, "ending": ending} for version_id, ending in closing.iter_rows()])
         opening = now.join(same.select(FINDING_COLUMNS), on=list(FINDING_COLUMNS), how="anti", nulls_equal=True)
         bulk_insert(conn, VERSIONS, opening.with_columns(pl.lit(institution).alias("institution_code"),
                                                           pl.lit(run_id, dtype=pl.Int64).alias("first_run_id")))

@@ -25,6 +25,17 @@ def query(name: str) -> str:
     return (sql_dir() / f"{name}.sql").read_text(encoding="utf-8")
 
 
+@cache
+def integer_columns(name: str) -> frozenset[str]:
+    """The result columns of sql/<name>.sql that are integers (counts, ids of stored files, row
+    numbers), as its `-- integers:` line names them; every other column is text."""
+    for line in query(name).splitlines():
+        if line.startswith("-- integers:"):
+            listed = line.removeprefix("-- integers:").split("(")[0]
+            return frozenset(name.strip() for name in listed.split(",") if name.strip())
+    raise ValueError(f"sql/{name}.sql does not say which of its columns are integers (a '-- integers:' line)")
+
+
 def schema_statements(dialect: str) -> list[str]:
     """schema.sql for one dialect, split into statements."""
     if dialect not in _AUTOID:

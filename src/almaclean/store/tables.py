@@ -87,6 +87,15 @@ def _content_table(name: str, key: str) -> Table:
 
 
 CONTENT: dict[str, Table] = {kind.name: _content_table(kind.table, kind.key) for kind in KINDS}
+CONTENT_TABLES: dict[str, Table] = {table.name: table for table in CONTENT.values()}   # by table name
+
+# The codec version of each content table's `fields` (store/fields.py), checked before rows are
+# read or written.
+content_codecs = Table(
+    "content_codecs", metadata,
+    Column("content_table", Text, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
 
 fetched_reports = Table(
     "fetched_reports", metadata,

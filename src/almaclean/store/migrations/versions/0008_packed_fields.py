@@ -1,11 +1,11 @@
 """Content rows keep their canonical columns packed into one text, `fields`.
 
 Each kind's content table keeps row_id, hash_a, hash_b, its key column (portfolio_id, legacy_id,
-po_line) and raw_cells; its other canonical columns become one `fields` text, built here in SQL
-exactly as store/content.py's packed_fields builds it: the columns of LAYOUT in order, joined by
-the unit separator (char 31), a null as the empty field, an empty text as \\e, and in a value a
+po_line) and raw_cells; its other canonical columns become one `fields` text, built in SQL by
+store/fields.py's packed_sql (codec version 1): the columns of LAYOUT in order, joined by the
+unit separator (char 31), a null as the empty field, an empty text as \\e, and in a value a
 backslash doubled and a separator as \\u. The layout is frozen here as it was when this
-migration was written; content.FIELDS only grows at its end, so rows converted here read the
+migration was written; fields.FIELDS only grows at its end, so rows converted here read the
 same through it.
 
 Revision ID: 0008
@@ -13,6 +13,7 @@ Revision ID: 0008
 import sqlalchemy as sa
 from alembic import op
 
+from almaclean.store.fields import packed_sql
 from almaclean.store.schema import refuse_downgrade, rows_in
 
 revision = "0008"
@@ -36,17 +37,9 @@ LAYOUT = {
 }
 
 
-def packed(columns: tuple[str, ...], unit: str) -> str:
-    """SQL building `fields` from the columns (unit: the separator character, as SQL)."""
-    return f" || {unit} || ".join(
-        f"CASE WHEN {c} IS NULL THEN '' WHEN {c} = '' THEN '\\e' "
-        f"ELSE REPLACE(REPLACE({c}, '\\', '\\\\'), {unit}, '\\u') END" for c in columns)
-
-
 def upgrade() -> None:
     bind = op.get_bind()
     sqlite = bind.dialect.name == "sqlite"
-    unit = "char(31)" if sqlite else "chr(31)"
     row_id = "row_id INTEGER PRIMARY KEY" if sqlite else "row_id BIGINT PRIMARY KEY"
     inspector = sa.inspect(bind)
     for table, key in KEYS.items():
@@ -56,8 +49,12 @@ def upgrade() -> None:
             raise RuntimeError(f"{table} lacks columns {sorted(missing)}: not the 0007 layout")
         op.execute(f"CREATE TABLE {table}_packed ({row_id}, hash_a BIGINT, hash_b BIGINT, "
                    f"{key} TEXT{'' if nullable[key] else ' NOT NULL'}, fields TEXT NOT NULL, raw_cells TEXT)")
-        op.execute(f"INSERT INTO {table}_packed (row_id, hash_a, hash_b, {key}, fields, raw_cells) "
-                   f"SELECT row_id, hash_a, hash_b, {key}, {packed(LAYOUT[table], unit)}, raw_cells FROM {table}")
+        source = sa.table(table, *(sa.column(c, sa.Text) for c in ("row_id", "hash_a", "hash_b", key, "raw_cells",
+                                                                     *LAYOUT[table])))
+        target = sa.table(f"{table}_packed", *map(sa.column, ("row_id", "hash_a", "hash_b", key, "fields", "raw_cells")))
+        columns = [source.c[c] for c in ("row_id", "hash_a", "hash_b", key)]
+        fields = packed_sql([source.c[c] for c in LAYOUT[table]], bind.dialect)
+        op.execute(target.insert().from_select(list(target.c), sa.select(*columns, fields, source.c.raw_cells)))
         op.execute(f"DROP TABLE {table}")
         op.execute(f"ALTER TABLE {table}_packed RENAME TO {table}")
 

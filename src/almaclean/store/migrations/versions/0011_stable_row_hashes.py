@@ -6,7 +6,7 @@ the rest from raw_cells, as load.raw_table does) and hashed as store/content.py'
 does today. A row is hashed once, from the first file that lists it (rows a later file shares
 have the same header and column mapping, so the same cells); rows stored before content storage
 (no hash until now) get one too, so the next file of their scope is stored as a delta. The
-layout of `fields` is read through content.FIELDS, which only grows at its end.
+layout of `fields` is read through fields.FIELDS, which only grows at its end.
 
 Downgrade: the hashes are cleared. Rows without a hash are never matched, so the next file of
 each scope is stored whole; nothing is lost.
@@ -52,7 +52,8 @@ def upgrade() -> None:
 
 def _hash_new_rows_of(conn, table: str, key: str, source_file_id: int, width: int) -> None:
     """Hashes of the rows of one file that no earlier file listed, into new_row_hashes."""
-    from almaclean.store.content import restored_cells, row_hashes, unpacked
+    from almaclean.store.content import restored_cells, row_hashes
+    from almaclean.store.fields import unpacked
     from almaclean.store.ingest import write_rows
 
     mapped = dict(conn.execute(sa.text("SELECT column_position, canonical_column FROM raw_columns "
