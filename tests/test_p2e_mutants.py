@@ -13,7 +13,7 @@ from almaclean.p2e.cz_link import (
     JUNK_ROWS, KEPT, LINK_COLLECTION, LINK_PORTFOLIOS, MATCH_CHECK, MATCH_LINK, MATCH_NO_PLATFORM, describe, empty_groups,
     group_shares,
 )
-from almaclean.p2e.groups import NO_URL, local_collections, platform_of
+from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, NO_URL, local_collections, platform_of
 from almaclean.p2e.match import NEITHER_STATED, ONE_SIDED, PARTIAL
 from test_p2e_cz_link import candidates_of, valid_issns, write_kbart
 from test_p2e_rules import keeper, line, p2e_portfolio, run
@@ -303,3 +303,11 @@ def test_each_pair_of_a_list_gets_its_own_verdict_whatever_the_number_of_pairs(t
     found = candidates_of(run(portfolios, [line(f"00000069{n}") for n in range(3)], cz_titles=[cz]))
     assert [(found[p["portfolio_id"]]["match"], found[p["portfolio_id"]]["p2e_coverage"]) for p in portfolios] == [
         (MATCH_LINK, "2001-now"), (MATCH_CHECK + PARTIAL, "1980-now"), (MATCH_LINK, "not stated")]
+
+
+def test_a_local_collection_names_each_provider_and_domain_once_and_the_alma_steps():
+    groups = pl.DataFrame({"group": ["G"] * 3, "provider": ["Gale", None, "Cengage"],
+                           "domain": ["gale.com", "galegroup.com", "gale.com"], "portfolio_id": ["1", "2", "3"]})
+    assert local_collections(groups).rows(named=True) == [
+        {"group": "G", "provider": "Cengage; Gale", "domain": "gale.com; galegroup.com", "portfolios": 3,
+         "portfolios_with_po_line": 0, "steps": LOCAL_COLLECTION_STEPS}]
