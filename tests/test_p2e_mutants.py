@@ -13,7 +13,7 @@ from almaclean.p2e.cz_link import (
     JUNK_ROWS, KEPT, LINK_COLLECTION, LINK_PORTFOLIOS, MATCH_CHECK, MATCH_LINK, MATCH_NO_PLATFORM, describe, empty_groups,
     group_shares,
 )
-from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, NO_URL, local_collections, platform_of
+from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, NO_URL, local_collections, local_groups, platform_of
 from almaclean.p2e.match import NEITHER_STATED, ONE_SIDED, PARTIAL
 from test_p2e_cz_link import candidates_of, valid_issns, write_kbart
 from test_p2e_rules import keeper, line, p2e_portfolio, run
@@ -311,3 +311,14 @@ def test_a_local_collection_names_each_provider_and_domain_once_and_the_alma_ste
     assert local_collections(groups).rows(named=True) == [
         {"group": "G", "provider": "Cengage; Gale", "domain": "gale.com; galegroup.com", "portfolios": 3,
          "portfolios_with_po_line": 0, "steps": LOCAL_COLLECTION_STEPS}]
+
+
+def test_groups_keep_their_text_columns_when_no_p2e_portfolio_has_a_url():
+    p2e = pl.DataFrame({"portfolio_id": ["1", "2"], "mms_id": ["91", "92"], "url": [None, None],
+                        "p2e_url": [None, None], "p2e_provider": ["Gale", None]}, schema_overrides={
+                            "url": pl.String, "p2e_url": pl.String})
+    groups = local_groups(p2e)
+    assert groups.schema == {c: pl.String for c in ("portfolio_id", "mms_id", "group", "host", "domain", "provider",
+                                                    "url_without_proxy")}
+    assert groups.select("group", "host", "domain", "provider").rows() == [("Gale", None, None, "Gale"),
+                                                                           (NO_URL, None, None, None)]
