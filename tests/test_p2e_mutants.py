@@ -322,3 +322,11 @@ def test_groups_keep_their_text_columns_when_no_p2e_portfolio_has_a_url():
                                                     "url_without_proxy")}
     assert groups.select("group", "host", "domain", "provider").rows() == [("Gale", None, None, "Gale"),
                                                                            (NO_URL, None, None, None)]
+
+
+def test_within_a_group_portfolios_are_in_portfolio_id_order_whatever_the_input_order():
+    p2e = pl.DataFrame({"portfolio_id": ["53003", "53001", "53002"], "mms_id": ["993", "991", "992"],
+                        "url": ["https://www.jstor.org/3", None, "https://www.jstor.org/2"],
+                        "p2e_url": [None, "https://www.jstor.org/1", None], "p2e_provider": ["JSTOR"] * 3})
+    assert local_groups(p2e).select("portfolio_id", "group").rows() == [
+        ("53001", "JSTOR - jstor.org"), ("53002", "JSTOR - jstor.org"), ("53003", "JSTOR - jstor.org")]
