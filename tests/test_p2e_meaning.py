@@ -11,7 +11,7 @@ from almaclean.p2e.analyse import COPY_FIRST_COLUMNS
 from almaclean.p2e.classify import CONFLICT
 from almaclean.p2e.localdata import COPY_FIRST_REASON, LOCAL_NOT_CHECKED, ExtraCells
 from almaclean.p2e.match import (
-    CONTAINED, COVERAGE_RULE, LOCAL_KEEPER, NEITHER_STATED, NOT_CHECKED, PARTIAL,
+    CONTAINED, COVERAGE_RULE, LOCAL_KEEPER, NOT_CHECKED, PARTIAL,
 )
 from almaclean.outputs.p2e_report import write_report
 from test_p2e_evidence import without
