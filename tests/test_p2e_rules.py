@@ -112,6 +112,18 @@ def test_shared_issn_with_available_keeper_is_a_deletion_candidate_with_evidence
         assert text in row["evidence"]
 
 
+@pytest.mark.parametrize(("collection", "expected"), [
+    ({"collection_name": "JSTOR Arts & Sciences I", "interface_name": "JSTOR"}, "JSTOR Arts & Sciences I"),
+    ({"collection_name": None, "interface_name": "JSTOR"}, "JSTOR"),
+    ({"collection_name": None, "interface_name": None}, "61000000000000123"),
+])
+def test_the_keeper_s_collection_is_its_name_else_its_interface_else_its_id(collection, expected):
+    k = keeper("Mens", issn="1492-8647", collection_id="61000000000000123", **collection)
+    p = p2e_portfolio("Mens", "000000002", issn="1492-8647")
+    result = run([k, p], [line("000000002")])
+    assert result.deletion_candidates.select("portfolio_id", "keep_collection").rows() == [(p["portfolio_id"], expected)]
+
+
 @pytest.mark.parametrize(
     ("keeper_value", "p2e_value"),
     [
