@@ -258,6 +258,16 @@ def test_junk_identifier_is_not_evidence():
     assert deleted(run([*keepers[:4], p], [line("000000011")], junk_threshold=5)) == {p["portfolio_id"]}
 
 
+def test_untitled_records_carrying_one_value_are_each_a_title_of_their_own_for_junk():
+    # With no title, each bib (MMS id) is one title: six untitled bibs make the value junk.
+    junk = "0000-0000"
+    keepers = [keeper(None, issn=junk) for _ in range(6)]
+    p = p2e_portfolio(None, "000000015", issn=junk)
+    result = run([*keepers, p], [line("000000015")], junk_threshold=5)
+    assert deleted(result) == set()
+    assert review_reason(result, p["portfolio_id"]).startswith(f"{JUNK}: {junk} (7 titles)")
+
+
 def test_title_match_only_is_review_with_year_gate():
     k = keeper("Théâtre complet. Tome I", isbn="9782812412349", collection="Classiques Garnier",
                publication_date="2015")
