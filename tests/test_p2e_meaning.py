@@ -206,6 +206,17 @@ def test_a_local_portfolio_in_an_electronic_collection_is_a_keeper_candidate_for
         local["portfolio_id"]]
 
 
+@pytest.mark.parametrize("local", [
+    {"is_standalone": "No", "collection_id": None, "collection_name": None, "interface_name": None},  # in no collection
+    {"is_standalone": "Yes"},  # standalone, whatever collection it names
+])
+def test_a_local_portfolio_outside_an_electronic_collection_is_no_keeper_candidate(local):
+    other = keeper("Mens", issn="1492-8647", portfolio_linked_to_cz="N", **local)
+    p = p2e_portfolio("Mens", "000000532", issn="1492-8647")
+    result = run([other, p], [line("000000532")])
+    assert result.review.height == 0 and result.groups["portfolio_id"].to_list() == [p["portfolio_id"]]
+
+
 def test_the_set_readme_and_next_steps_name_the_keeper_collections_to_check(tmp_path):
     k = keeper("Mens", issn="1492-8647", collection="Erudit Revues")
     p = p2e_portfolio("Mens", "000000531", issn="1492-8647")
