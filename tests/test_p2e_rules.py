@@ -197,6 +197,21 @@ def test_keepers_on_unrelated_bibs_disagree():
     assert set(result.review["candidate_keepers"][0].split("; ")) == {native["portfolio_id"], mens["portfolio_id"]}
 
 
+def test_keeper_bibs_sharing_only_a_junk_value_still_disagree():
+    # Both unrelated bibs also carry a value that many unrelated titles carry (the P2E does not):
+    # junk is no evidence, so it ties nothing.
+    junk = "0000-0000"
+    native = keeper("Native Plants Journal", issn=f"1522-8339; {junk}")
+    mens = keeper("Native Plants Journal", issn=f"1492-8647; {junk}", collection="Erudit")
+    crowd = [keeper(f"Unrelated title number {n}", issn=junk) for n in range(5)]
+    p = p2e_portfolio("Native plants journal", "000000009", issn="1522-8339; 1492-8647", material_type="Journal")
+    result = run([native, mens, *crowd, p], [line("000000009")], junk_threshold=5)
+    assert deleted(result) == set()
+    assert review_reason(result, p["portfolio_id"]) == DISAGREE
+    # On fewer titles than the threshold the same value ties the two bibs: one title, deleted.
+    assert deleted(run([native, mens, *crowd[:3], p], [line("000000009")], junk_threshold=5)) == {p["portfolio_id"]}
+
+
 def test_a_shared_identifier_between_titles_with_nothing_in_common_is_review():
     # A journal's title with a book's ISBN (the record is a book: it has an ISBN and no material
     # type): the ISBN reaches the book, whose title has nothing in common with the P2E's.
