@@ -11,7 +11,7 @@ from almaclean.p2e.analyse import COPY_FIRST_COLUMNS
 from almaclean.p2e.classify import CONFLICT
 from almaclean.p2e.localdata import COPY_FIRST_REASON, LOCAL_NOT_CHECKED, ExtraCells
 from almaclean.p2e.match import (
-    CONTAINED, COVERAGE_RULE, LOCAL_KEEPER, NEITHER_STATED, NOT_CHECKED, PARTIAL,
+    CONTAINED, COVERAGE_RULE, LOCAL_KEEPER, NOT_CHECKED, PARTIAL,
 )
 from almaclean.outputs.p2e_report import write_report
 from test_p2e_evidence import without
@@ -168,18 +168,19 @@ def test_a_p2e_inside_the_second_range_of_a_keeper_with_a_gap_is_contained():
     assert review_reason(result, across["portfolio_id"]) == PARTIAL
 
 
-@pytest.mark.parametrize(("keeper_text", "p2e_text"), [
-    ("2000 - 2005 (print only)", "1990 - 2010"),
-    ("Available from 2000 until 2005.", "voir la note"),
-    ("Only local", "Only local"),
+@pytest.mark.parametrize(("keeper_text", "p2e_text", "unread"), [
+    ("2000 - 2005 (print only)", "1990 - 2010", "the keeper's coverage statement '2000 - 2005 (print only)'"),
+    ("Available from 2000 until 2005.", "voir la note", "the P2E coverage statement 'voir la note'"),
+    ("Only local", "Only local",
+     "the keeper's coverage statement 'Only local' nor the P2E coverage statement 'Only local'"),
 ])
-def test_coverage_text_that_cannot_be_read_is_not_checked_never_neither(keeper_text, p2e_text):
+def test_coverage_text_that_cannot_be_read_is_not_checked_never_neither(keeper_text, p2e_text, unread):
     k = keeper("Mens", issn="1492-8647", coverage_statement=keeper_text)
     p = p2e_portfolio("Mens", "000000523", issn="1492-8647", coverage_statement=p2e_text)
     result = run([k, p], [line("000000523")])
     assert deleted(result) == set()
-    reason = review_reason(result, p["portfolio_id"])
-    assert reason.startswith(f"{NOT_CHECKED} ({COVERAGE_RULE}): almaclean cannot read") and NEITHER_STATED not in reason
+    # the reason names the side and the text a librarian has to read
+    assert review_reason(result, p["portfolio_id"]) == f"{NOT_CHECKED} ({COVERAGE_RULE}): almaclean cannot read {unread}"
 
 
 @pytest.mark.parametrize("p2e_text", ["1990 - 2010", "Disponible à partir de 1990 jusqu'à 2010."])
@@ -203,6 +204,17 @@ def test_a_local_portfolio_in_an_electronic_collection_is_a_keeper_candidate_for
     assert review_reason(result, p["portfolio_id"]) == LOCAL_KEEPER
     assert result.review.filter(pl.col("portfolio_id") == p["portfolio_id"])["candidate_keepers"].to_list() == [
         local["portfolio_id"]]
+
+
+@pytest.mark.parametrize("local", [
+    {"is_standalone": "No", "collection_id": None, "collection_name": None, "interface_name": None},  # in no collection
+    {"is_standalone": "Yes"},  # standalone, whatever collection it names
+])
+def test_a_local_portfolio_outside_an_electronic_collection_is_no_keeper_candidate(local):
+    other = keeper("Mens", issn="1492-8647", portfolio_linked_to_cz="N", **local)
+    p = p2e_portfolio("Mens", "000000532", issn="1492-8647")
+    result = run([other, p], [line("000000532")])
+    assert result.review.height == 0 and result.groups["portfolio_id"].to_list() == [p["portfolio_id"]]
 
 
 def test_the_set_readme_and_next_steps_name_the_keeper_collections_to_check(tmp_path):

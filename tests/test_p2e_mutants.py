@@ -9,9 +9,12 @@ import pytest
 
 from almaclean.kinds import read_cz_titles
 from almaclean.normalize.coverage import UNREADABLE, UNSTATED, Coverage, parse_statement
-from almaclean.p2e.cz_link import JUNK_ROWS, LINK_PORTFOLIOS, MATCH_CHECK, MATCH_LINK, describe, empty_groups
-from almaclean.p2e.groups import NO_URL, local_collections, platform_of
-from almaclean.p2e.match import ONE_SIDED
+from almaclean.p2e.cz_link import (
+    JUNK_ROWS, KEPT, LINK_COLLECTION, LINK_PORTFOLIOS, MATCH_CHECK, MATCH_LINK, MATCH_NO_PLATFORM, describe, empty_groups,
+    group_shares,
+)
+from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, NO_URL, local_collections, local_groups, platform_of
+from almaclean.p2e.match import NEITHER_STATED, ONE_SIDED, PARTIAL
 from test_p2e_cz_link import candidates_of, valid_issns, write_kbart
 from test_p2e_rules import keeper, line, p2e_portfolio, run
 
@@ -252,3 +255,78 @@ def test_the_platform_of_a_url_without_its_proxy(target, platform):
 def test_local_collections_of_groups_without_po_lines_count_none():
     groups = pl.DataFrame({"group": ["G"], "provider": ["P"], "domain": ["d.org"], "portfolio_id": ["1"]})
     assert local_collections(groups).select("portfolios", "portfolios_with_po_line").row(0) == (1, 0)
+
+
+def test_every_value_a_list_row_shares_is_named_once_in_order(tmp_path):
+    p = p2e_portfolio("Journal of Film and Video", "000000690", issn="1934-6018; 0742-4671", material_type="Journal",
+                      url="https://www.jstor.org/j")
+    cz = write_kbart(tmp_path / "JSTOR.txt", [{"publication_title": "Journal of Film and Video",
+                                             "print_identifier": "0742-4671", "online_identifier": "1934-6018",
+                                             "title_url": "https://www.jstor.org/j"}])
+    row = candidates_of(run([p], [line("000000690")], cz_titles=[cz]))[p["portfolio_id"]]
+    assert (row["shared"], row["match"]) == ("0742-4671; 1934-6018", MATCH_LINK)
+    assert row["evidence"].startswith("shared: 0742-4671; 1934-6018 | ")
+
+
+def test_group_shares_are_ordered_by_group_then_the_best_share_first():
+    portfolios = pl.DataFrame({"portfolio_id": ["1", "2", "3"], "group": ["b.example.org", "a.example.org",
+                                                                          "a.example.org"], "p2e_status": [KEPT] * 3})
+    candidates = pl.DataFrame({"portfolio_id": ["1", "2", "2", "3"], "cz_list": ["L1", "L1", "L2", "L2"],
+                               "group": ["b.example.org", "a.example.org", "a.example.org", "a.example.org"],
+                               "match": [MATCH_LINK] * 4})
+    shares = group_shares(portfolios, candidates)
+    assert shares.select("group", "cz_list", "matched", "share", "proposal").rows() == [
+        ("a.example.org", "L2", 2, 1.0, LINK_COLLECTION), ("a.example.org", "L1", 1, 0.5, LINK_PORTFOLIOS),
+        ("b.example.org", "L1", 1, 1.0, LINK_COLLECTION)]
+
+
+def test_every_list_is_read_after_one_that_matches_only_on_another_platform_or_has_no_urls(tmp_path, caplog):
+    p = _journal(7, url="https://muse.jhu.edu/j")
+    elsewhere = write_kbart(tmp_path / "A_JSTOR.txt", [_mens_row("https://www.jstor.org/j")])
+    no_urls = write_kbart(tmp_path / "B_NO_URLS.txt", [_mens_row(None)])
+    muse = write_kbart(tmp_path / "C_MUSE.txt", [_mens_row("https://muse.jhu.edu/j")])
+    with caplog.at_level("INFO", logger="almaclean.p2e.cz_link"):
+        found = run([p], [line("000000627")], cz_titles=[elsewhere, no_urls, muse]).cz_link_candidates
+    assert found.select("cz_list", "match", "cz_host").rows() == [
+        ("B_NO_URLS", MATCH_NO_PLATFORM + NEITHER_STATED, None), ("C_MUSE", MATCH_LINK, "muse.jhu.edu")]
+    assert "A_JSTOR: 1 identifier matches on another platform are not link candidates" in caplog.messages
+
+
+def test_each_pair_of_a_list_gets_its_own_verdict_whatever_the_number_of_pairs(tmp_path):
+    # Three pairs and three verdict columns: the verdicts are rows, one per pair, never read as columns.
+    issns, portfolios = press_journals(3, "00000069")
+    for portfolio, statement in zip(portfolios, ("Available from 2001.", "Available from 1980.", None)):
+        portfolio["coverage_statement"] = statement
+    cz = write_kbart(tmp_path / "PRESS.txt", [
+        {"publication_title": f"Journal {n}", "online_identifier": issns[n], "title_url": "https://press.example.org/",
+         "date_first_issue_online": "1990" if n < 2 else ""} for n in range(3)])
+    found = candidates_of(run(portfolios, [line(f"00000069{n}") for n in range(3)], cz_titles=[cz]))
+    assert [(found[p["portfolio_id"]]["match"], found[p["portfolio_id"]]["p2e_coverage"]) for p in portfolios] == [
+        (MATCH_LINK, "2001-now"), (MATCH_CHECK + PARTIAL, "1980-now"), (MATCH_LINK, "not stated")]
+
+
+def test_a_local_collection_names_each_provider_and_domain_once_and_the_alma_steps():
+    groups = pl.DataFrame({"group": ["G"] * 3, "provider": ["Gale", None, "Cengage"],
+                           "domain": ["gale.com", "galegroup.com", "gale.com"], "portfolio_id": ["1", "2", "3"]})
+    assert local_collections(groups).rows(named=True) == [
+        {"group": "G", "provider": "Cengage; Gale", "domain": "gale.com; galegroup.com", "portfolios": 3,
+         "portfolios_with_po_line": 0, "steps": LOCAL_COLLECTION_STEPS}]
+
+
+def test_groups_keep_their_text_columns_when_no_p2e_portfolio_has_a_url():
+    p2e = pl.DataFrame({"portfolio_id": ["1", "2"], "mms_id": ["91", "92"], "url": [None, None],
+                        "p2e_url": [None, None], "p2e_provider": ["Gale", None]}, schema_overrides={
+                            "url": pl.String, "p2e_url": pl.String})
+    groups = local_groups(p2e)
+    assert groups.schema == {c: pl.String for c in ("portfolio_id", "mms_id", "group", "host", "domain", "provider",
+                                                    "url_without_proxy")}
+    assert groups.select("group", "host", "domain", "provider").rows() == [("Gale", None, None, "Gale"),
+                                                                           (NO_URL, None, None, None)]
+
+
+def test_within_a_group_portfolios_are_in_portfolio_id_order_whatever_the_input_order():
+    p2e = pl.DataFrame({"portfolio_id": ["53003", "53001", "53002"], "mms_id": ["993", "991", "992"],
+                        "url": ["https://www.jstor.org/3", None, "https://www.jstor.org/2"],
+                        "p2e_url": [None, "https://www.jstor.org/1", None], "p2e_provider": ["JSTOR"] * 3})
+    assert local_groups(p2e).select("portfolio_id", "group").rows() == [
+        ("53001", "JSTOR - jstor.org"), ("53002", "JSTOR - jstor.org"), ("53003", "JSTOR - jstor.org")]

@@ -112,6 +112,18 @@ def test_shared_issn_with_available_keeper_is_a_deletion_candidate_with_evidence
         assert text in row["evidence"]
 
 
+@pytest.mark.parametrize(("collection", "expected"), [
+    ({"collection_name": "JSTOR Arts & Sciences I", "interface_name": "JSTOR"}, "JSTOR Arts & Sciences I"),
+    ({"collection_name": None, "interface_name": "JSTOR"}, "JSTOR"),
+    ({"collection_name": None, "interface_name": None}, "61000000000000123"),
+])
+def test_the_keeper_s_collection_is_its_name_else_its_interface_else_its_id(collection, expected):
+    k = keeper("Mens", issn="1492-8647", collection_id="61000000000000123", **collection)
+    p = p2e_portfolio("Mens", "000000002", issn="1492-8647")
+    result = run([k, p], [line("000000002")])
+    assert result.deletion_candidates.select("portfolio_id", "keep_collection").rows() == [(p["portfolio_id"], expected)]
+
+
 @pytest.mark.parametrize(
     ("keeper_value", "p2e_value"),
     [
@@ -185,6 +197,21 @@ def test_keepers_on_unrelated_bibs_disagree():
     assert set(result.review["candidate_keepers"][0].split("; ")) == {native["portfolio_id"], mens["portfolio_id"]}
 
 
+def test_keeper_bibs_sharing_only_a_junk_value_still_disagree():
+    # Both unrelated bibs also carry a value that many unrelated titles carry (the P2E does not):
+    # junk is no evidence, so it ties nothing.
+    junk = "0000-0000"
+    native = keeper("Native Plants Journal", issn=f"1522-8339; {junk}")
+    mens = keeper("Native Plants Journal", issn=f"1492-8647; {junk}", collection="Erudit")
+    crowd = [keeper(f"Unrelated title number {n}", issn=junk) for n in range(5)]
+    p = p2e_portfolio("Native plants journal", "000000009", issn="1522-8339; 1492-8647", material_type="Journal")
+    result = run([native, mens, *crowd, p], [line("000000009")], junk_threshold=5)
+    assert deleted(result) == set()
+    assert review_reason(result, p["portfolio_id"]) == DISAGREE
+    # On fewer titles than the threshold the same value ties the two bibs: one title, deleted.
+    assert deleted(run([native, mens, *crowd[:3], p], [line("000000009")], junk_threshold=5)) == {p["portfolio_id"]}
+
+
 def test_a_shared_identifier_between_titles_with_nothing_in_common_is_review():
     # A journal's title with a book's ISBN (the record is a book: it has an ISBN and no material
     # type): the ISBN reaches the book, whose title has nothing in common with the P2E's.
@@ -244,6 +271,16 @@ def test_junk_identifier_is_not_evidence():
     assert review_reason(result, p["portfolio_id"]).startswith(f"{JUNK}: {junk} (7 titles)")
     # Below the threshold the same value is evidence.
     assert deleted(run([*keepers[:4], p], [line("000000011")], junk_threshold=5)) == {p["portfolio_id"]}
+
+
+def test_untitled_records_carrying_one_value_are_each_a_title_of_their_own_for_junk():
+    # With no title, each bib (MMS id) is one title: six untitled bibs make the value junk.
+    junk = "0000-0000"
+    keepers = [keeper(None, issn=junk) for _ in range(6)]
+    p = p2e_portfolio(None, "000000015", issn=junk)
+    result = run([*keepers, p], [line("000000015")], junk_threshold=5)
+    assert deleted(result) == set()
+    assert review_reason(result, p["portfolio_id"]).startswith(f"{JUNK}: {junk} (7 titles)")
 
 
 def test_title_match_only_is_review_with_year_gate():

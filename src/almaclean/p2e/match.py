@@ -266,11 +266,13 @@ def identifier_evidence(
     reached = candidate_keepers(flagged.lazy().join(reached_ids.lazy(), on="portfolio_id", how="semi")).collect()
     own = pl.col("id_type") == pl.col("keep_kind").replace_strict(OWN_IDENTIFIER, return_dtype=pl.String)
     # Every own-kind value of a keeper reached, shared with the P2E or not: they tie keeper bibs
-    # together, and say which identifiers the keeper carries that the P2E does not.
+    # together, and say which identifiers the keeper carries that the P2E does not. Junk ties
+    # nothing: the keepers' values are counted by title too, not only those the P2E carries.
+    reached_values = all_ids.join(reached_ids, on="portfolio_id", how="semi")
+    keeper_junk = junk_values(all_ids, flagged, junk_threshold, values=reached_values)
     cz_ids = (
-        all_ids.lazy()
-        .join(reached_ids.lazy(), on="portfolio_id", how="semi")
-        .join(junk.lazy(), on="value", how="anti")
+        reached_values.lazy()
+        .join(keeper_junk.lazy(), on="value", how="anti")
         .select(pl.col("portfolio_id").alias("keep_portfolio_id"), "id_type", "value")
         .unique()
         .join(reached.lazy().select("keep_portfolio_id", "keep_mms_id", "keep_kind"), on="keep_portfolio_id")
