@@ -33,6 +33,15 @@ def prefect_server():
         yield
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """The suite runs on several workers (pytest-xdist, --dist loadgroup): every test of the Prefect
+    test server goes to one of them, so the server starts once per run, not once per worker."""
+    for item in items:
+        if "prefect_server" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("prefect-server"))
+
+
 @pytest.fixture(autouse=True)
 def _logging_as_found():
     """The CLI (main) sets up almaclean's and Prefect's loggers for a process; tests calling it
