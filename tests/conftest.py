@@ -33,13 +33,17 @@ def prefect_server():
         yield
 
 
+# The suite runs on several workers (pytest-xdist, --dist loadgroup): every test of the Prefect test
+# server goes to one of them, so the server starts once per run, not once per worker. A test that
+# asks for the server with request.getfixturevalue carries this mark itself.
+ON_THE_PREFECT_SERVER_WORKER = pytest.mark.xdist_group("prefect-server")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """The suite runs on several workers (pytest-xdist, --dist loadgroup): every test of the Prefect
-    test server goes to one of them, so the server starts once per run, not once per worker."""
     for item in items:
         if "prefect_server" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group("prefect-server"))
+            item.add_marker(ON_THE_PREFECT_SERVER_WORKER)
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from almaclean.sample.generator import generate
 from almaclean.store.db import open_database
 from almaclean.store.load import stored_status
 from almaclean.write.staging import owner_file, staging_folder, sweep_leftovers
-from conftest import p2e_run, resync_run, sqlite_url
+from conftest import ON_THE_PREFECT_SERVER_WORKER, p2e_run, resync_run, sqlite_url
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,8 @@ def _command(*argv, prefect_api: str | None = None) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-@pytest.mark.parametrize("command", ["ingest", "p2e", "resync", "nightly"])
+@pytest.mark.parametrize("command", ["ingest", "p2e", "resync",
+                                     pytest.param("nightly", marks=ON_THE_PREFECT_SERVER_WORKER)])
 def test_kill_9_mid_run_leaves_a_sound_database_and_no_final_folder(command, sample, tmp_path, request):
     db = tmp_path / "a.db"
     out = tmp_path / "out"
