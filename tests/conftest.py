@@ -46,6 +46,33 @@ def pytest_collection_modifyitems(items):
             item.add_marker(ON_THE_PREFECT_SERVER_WORKER)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "alone: the test times how fast something answers; under pytest-xdist it "
+                                       "runs while no other test of the run does")
+
+
+@pytest.fixture(autouse=True)
+def _alone_when_marked(request, tmp_path_factory):
+    """A test marked `alone` holds the run's lock file exclusively, every other test holds it shared:
+    on two cores, a test running beside a timed one would measure the machine, not the code. The
+    gate lock makes a waiting timed test go first, before the other worker's next test."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    import fcntl
+
+    run_folder = tmp_path_factory.getbasetemp().parent  # shared by the run's workers, not by other runs
+    alone = request.node.get_closest_marker("alone") is not None
+    with open(run_folder / "alone.gate", "a") as gate, open(run_folder / "alone.lock", "a") as lock:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        fcntl.flock(gate, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(autouse=True)
 def _logging_as_found():
     """The CLI (main) sets up almaclean's and Prefect's loggers for a process; tests calling it

@@ -149,6 +149,7 @@ def test_read_only_output_folder_via_the_command_exits_without_a_traceback(sampl
 LOCK_SECONDS = 8
 
 
+@pytest.mark.alone
 def test_a_write_lock_held_by_another_process_is_waited_for_not_failed(sample, tmp_path):
     """Another process holds a write transaction for longer than SQLite's default wait: the
     ingest waits (busy timeout) and then stores its file; status answers while the lock is held."""

@@ -19,6 +19,9 @@ import pytest
 
 from almaclean.sample.generator import generate
 
+# Every test here times a stop: none runs beside another test of the run (conftest).
+pytestmark = pytest.mark.alone
+
 STOP_WITHIN_SECONDS = 2.0
 SAMPLE_SCALE = 4          # 20,000 portfolios, 6,700 P2E lines
 EE_ROWS = 15_000

@@ -117,6 +117,7 @@ def test_head_is_the_newest_migration():
     assert names[-1].startswith(schema.HEAD + "_")
 
 
+@pytest.mark.alone
 def test_readers_need_no_write_access_and_wait_for_no_writer(tmp_path):
     """status opens a read-only database file, and answers at once while another process holds
     a write transaction."""
