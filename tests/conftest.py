@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,26 +52,69 @@ def pytest_configure(config):
                                        "runs while no other test of the run does")
 
 
-@pytest.fixture(autouse=True)
-def _alone_when_marked(request, tmp_path_factory):
-    """A test marked `alone` holds the run's lock file exclusively, every other test holds it shared:
-    on two cores, a test running beside a timed one would measure the machine, not the code. The
-    gate lock makes a waiting timed test go first, before the other worker's next test."""
-    if "PYTEST_XDIST_WORKER" not in os.environ:
+class _RunLock:
+    """The run's lock file, shared by its workers (not by other runs): held exclusively, no other test
+    of the run is running. Taking it goes through a gate, so a waiting exclusive holder goes first,
+    before the other worker's next test."""
+
+    def __init__(self, run_folder: Path):
+        self._gate = open(run_folder / "alone.gate", "a")
+        self._lock = open(run_folder / "alone.lock", "a")
+
+    def hold(self, mode: int) -> None:
+        import fcntl
+
+        fcntl.flock(self._lock, fcntl.LOCK_UN)  # a waiting exclusive holder may go first
+        fcntl.flock(self._gate, fcntl.LOCK_EX)
+        fcntl.flock(self._lock, mode)
+        fcntl.flock(self._gate, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self._lock.close()
+        self._gate.close()
+
+
+UNDER_XDIST = "PYTEST_XDIST_WORKER" in os.environ
+RUN_LOCK = pytest.StashKey[_RunLock]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Under pytest-xdist every test holds the run's lock shared, from the set-up of its fixtures
+    (module-wide ones included) to their tear-down; a test marked `alone` exclusively."""
+    if not UNDER_XDIST:
         yield
         return
     import fcntl
 
-    run_folder = tmp_path_factory.getbasetemp().parent  # shared by the run's workers, not by other runs
-    alone = request.node.get_closest_marker("alone") is not None
-    with open(run_folder / "alone.gate", "a") as gate, open(run_folder / "alone.lock", "a") as lock:
-        fcntl.flock(gate, fcntl.LOCK_EX)
-        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
-        fcntl.flock(gate, fcntl.LOCK_UN)
+    # pytest-xdist gives each worker a --basetemp inside the run's own folder
+    lock = item.stash[RUN_LOCK] = _RunLock(Path(item.config.getoption("basetemp")).parent)
+    lock.hold(fcntl.LOCK_EX if item.get_closest_marker("alone") else fcntl.LOCK_SH)
+    try:
+        yield
+    finally:
+        lock.close()
+
+
+@pytest.fixture
+def timed_alone(request):
+    """`with timed_alone(): ...` runs the timed part of a test while no other test of the run runs:
+    on two cores, a test beside it would measure the machine, not the code."""
+    import fcntl
+
+    @contextmanager
+    def alone():
+        lock = request.node.stash.get(RUN_LOCK, None)
+        if lock is None:
+            yield
+            return
+        lock.hold(fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.hold(fcntl.LOCK_SH)
+
+    return alone
 
 
 @pytest.fixture(autouse=True)

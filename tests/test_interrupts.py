@@ -19,9 +19,6 @@ import pytest
 
 from almaclean.sample.generator import generate
 
-# Every test here times a stop: none runs beside another test of the run (conftest).
-pytestmark = pytest.mark.alone
-
 STOP_WITHIN_SECONDS = 2.0
 SAMPLE_SCALE = 4          # 20,000 portfolios, 6,700 P2E lines
 EE_ROWS = 15_000
@@ -164,9 +161,11 @@ P2E_POINTS = [
 
 
 @pytest.mark.parametrize(("marker", "signum"), P2E_POINTS, ids=[m for m, _ in P2E_POINTS])
-def test_p2e_stops_at_once_and_the_next_run_gives_the_same_answers(sample, p2e_reference, tmp_path, marker, signum):
+def test_p2e_stops_at_once_and_the_next_run_gives_the_same_answers(sample, p2e_reference, tmp_path, marker, signum,
+                                                                   timed_alone):
     out = tmp_path / "out"
-    code, took, stderr, _ = _signalled(_p2e_args(sample, out), tmp_path, marker, signum)
+    with timed_alone():
+        code, took, stderr, _ = _signalled(_p2e_args(sample, out), tmp_path, marker, signum)
     _assert_stopped(code, took, stderr, signum)
     _no_run_folder(out)
     summary, rows = p2e_reference
@@ -181,9 +180,10 @@ def test_p2e_stops_at_once_and_the_next_run_gives_the_same_answers(sample, p2e_r
 
 @pytest.mark.parametrize(("marker", "signum"), [("storing portfolios.csv", signal.SIGINT),
                                                 ("read portfolios.csv", signal.SIGTERM)])
-def test_ingest_stops_at_once_and_stores_nothing_half(sample, tmp_path, marker, signum):
+def test_ingest_stops_at_once_and_stores_nothing_half(sample, tmp_path, marker, signum, timed_alone):
     args = ["ingest", "portfolios", str(sample.path("portfolios")), "--institution", "EDU01"]
-    code, took, stderr, _ = _signalled(args, tmp_path, marker, signum)
+    with timed_alone():
+        code, took, stderr, _ = _signalled(args, tmp_path, marker, signum)
     _assert_stopped(code, took, stderr, signum)
     stored = _stored_rows(tmp_path)
 
@@ -204,9 +204,10 @@ def _resync_args(sample, out: Path) -> list[str]:
     ("stored Classiques", signal.SIGTERM),           # writing the loader workbook
     ("sheet 'localized_n'", signal.SIGINT),          # writing the review workbook
 ])
-def test_resync_stops_at_once_and_runs_again(sample, tmp_path, marker, signum):
+def test_resync_stops_at_once_and_runs_again(sample, tmp_path, marker, signum, timed_alone):
     out = tmp_path / "out"
-    code, took, stderr, _ = _signalled(_resync_args(sample, out), tmp_path, marker, signum)
+    with timed_alone():
+        code, took, stderr, _ = _signalled(_resync_args(sample, out), tmp_path, marker, signum)
     _assert_stopped(code, took, stderr, signum)
     _no_run_folder(out)
     again = _run(_resync_args(sample, out), tmp_path)
@@ -214,7 +215,7 @@ def test_resync_stops_at_once_and_runs_again(sample, tmp_path, marker, signum):
     assert len(_summary_counts(out)["collections"]) == 2
 
 
-def test_batch_with_prefects_temporary_server_stops_at_once(sample, tmp_path):
+def test_batch_with_prefects_temporary_server_stops_at_once(sample, tmp_path, timed_alone):
     """No $PREFECT_API_URL: Prefect starts its temporary server, which the stop ends too."""
     tree = tmp_path / "tree" / "EDU01"
     tree.mkdir(parents=True)
@@ -224,12 +225,14 @@ def test_batch_with_prefects_temporary_server_stops_at_once(sample, tmp_path):
     os.link(sample.out_dir / big, tree / big)
     out = tmp_path / "out"
     args = ["batch", str(tmp_path / "tree"), "--out", str(out)]
-    code, took, stderr, children = _signalled(args, tmp_path, "reading sheet", signal.SIGINT)
+    with timed_alone():
+        code, took, stderr, children = _signalled(args, tmp_path, "reading sheet", signal.SIGINT)
     _assert_stopped(code, took, stderr, signal.SIGINT)
     assert children, "Prefect's temporary server was not running: the test did not test it"
     _no_run_folder(out)
 
 
+@pytest.mark.alone
 def test_a_main_thread_waiting_for_a_worker_is_stopped_by_ctrl_c(tmp_path):
     """The cause of the ignored Ctrl-C: polars' SIGINT action restarts interrupted system calls,
     so a join never returned until the worker was done. After interrupts.install it does."""
@@ -262,7 +265,7 @@ def _hold_write_lock(data: Path):
 
 
 @pytest.mark.parametrize("command", ["ingest", "p2e"])
-def test_a_run_waiting_for_another_runs_write_lock_stops_on_ctrl_c(sample, tmp_path, command):
+def test_a_run_waiting_for_another_runs_write_lock_stops_on_ctrl_c(sample, tmp_path, command, timed_alone):
     """SQLite's own wait for a lock (up to 10 minutes) cannot be interrupted, and p2e (which
     takes its run lease, then stores from a thread of its own) waits for it too: both used to
     ignore Ctrl-C until the lock was free."""
@@ -274,7 +277,8 @@ def test_a_run_waiting_for_another_runs_write_lock_stops_on_ctrl_c(sample, tmp_p
     marker = "waiting for another run to finish writing"
     holder = _hold_write_lock(tmp_path)
     try:
-        code, took, stderr, _ = _signalled(args, tmp_path, marker, signal.SIGINT)
+        with timed_alone():
+            code, took, stderr, _ = _signalled(args, tmp_path, marker, signal.SIGINT)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -321,6 +325,7 @@ def stop_in_process():
         signal.signal(s, handler)
 
 
+@pytest.mark.alone
 def test_workers_stop_at_their_next_check_and_are_not_waited_for(stop_in_process):
     from almaclean import interrupts
 
