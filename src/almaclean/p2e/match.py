@@ -170,16 +170,12 @@ def collection_label() -> pl.Expr:
     return pl.coalesce("collection_name", "interface_name", "collection_id", pl.lit("no collection"))
 
 
-def junk_values(all_ids: pl.DataFrame, flagged: pl.DataFrame, threshold: int,
-                values: pl.DataFrame | None = None) -> pl.DataFrame:
+def junk_values(all_ids: pl.DataFrame, flagged: pl.DataFrame, threshold: int) -> pl.DataFrame:
     """Values carried by more than `threshold` distinct titles (title key, else MMS id).
 
     all_ids: portfolio_id and value of every portfolio's valid identifiers.
-    values: only these values are counted (the ones that matter), when given.
     """
     carriers = all_ids.lazy().select("portfolio_id", "value")
-    if values is not None:
-        carriers = carriers.join(values.lazy().select("value").unique(), on="value", how="semi")
     # A value on at most `threshold` rows is on at most that many titles: only the values on more
     # rows are counted by title (a few, against every identifier of the export).
     crowded = carriers.group_by("value").agg(pl.len().alias("rows")).filter(pl.col("rows") > threshold)
@@ -233,7 +229,9 @@ def identifier_evidence(
     all_ids = pl.concat([bib_ids.filter(pl.col("valid")).select("portfolio_id", "id_type", "value"),
                          identifier_table(others, "portfolio_id", ["issn", "isbn"], valid_only=True)])
     del others, bib_ids
-    junk = junk_values(all_ids, flagged, junk_threshold, values=p2e_ids.filter(pl.col("valid")))
+    # Whether a value is junk depends on the value alone: counted once, for the P2E's values and the
+    # keepers' alike (only values on more rows than the threshold are counted by title).
+    junk = junk_values(all_ids, flagged, junk_threshold)
     p2e_kinds = p2e.select(
         "portfolio_id",
         material_kind(pl.col("material_type"), pl.col("isbn").is_not_null() | pl.col("p2e_isbn").is_not_null())
@@ -267,12 +265,11 @@ def identifier_evidence(
     own = pl.col("id_type") == pl.col("keep_kind").replace_strict(OWN_IDENTIFIER, return_dtype=pl.String)
     # Every own-kind value of a keeper reached, shared with the P2E or not: they tie keeper bibs
     # together, and say which identifiers the keeper carries that the P2E does not. Junk ties
-    # nothing: the keepers' values are counted by title too, not only those the P2E carries.
-    reached_values = all_ids.join(reached_ids, on="portfolio_id", how="semi")
-    keeper_junk = junk_values(all_ids, flagged, junk_threshold, values=reached_values)
+    # nothing, whether the P2E carries it or not.
     cz_ids = (
-        reached_values.lazy()
-        .join(keeper_junk.lazy(), on="value", how="anti")
+        all_ids.lazy()
+        .join(reached_ids.lazy(), on="portfolio_id", how="semi")
+        .join(junk.lazy(), on="value", how="anti")
         .select(pl.col("portfolio_id").alias("keep_portfolio_id"), "id_type", "value")
         .unique()
         .join(reached.lazy().select("keep_portfolio_id", "keep_mms_id", "keep_kind"), on="keep_portfolio_id")
@@ -289,7 +286,7 @@ def identifier_evidence(
         .join(reached, on="keep_portfolio_id", maintain_order="left")
     )
     log.info(
-        "identifier evidence: %d P2E identifier tokens, %d junk values (> %d titles), "
+        "identifier evidence: %d P2E identifier tokens, %d junk values in the export (> %d titles), "
         "%d (P2E, candidate keeper) pairs sharing a value that proves one resource",
         p2e_ids.height, junk.height, junk_threshold, pairs.height,
     )
