@@ -62,8 +62,7 @@ def with_titles_differ(frame: pl.DataFrame, first: str, second: str, alias: str 
     titles = pl.concat([pairs.select(pl.col(first).alias("title")),
                         pairs.select(pl.col(second).alias("title"))]).drop_nulls().unique()
     words = titles.with_columns(
-        title_key("title").str.split(" ").list.eval(pl.element().filter(~pl.element().is_in(_STOPWORDS)))
-        .list.unique().alias("words"))
+        _significant_words(title_key("title")).list.unique().alias("words"))
     a, b = pl.col("words"), pl.col("words_b")
     shorter = pl.min_horizontal(a.list.len(), b.list.len())
     verdicts = (
@@ -77,10 +76,12 @@ def with_titles_differ(frame: pl.DataFrame, first: str, second: str, alias: str 
 
 def block_key(column: str) -> pl.Expr:
     """First two significant words of a title key: the blocking key for fuzzy comparison."""
-    words = pl.col(column).str.split(" ").list.eval(
-        pl.element().filter(~pl.element().is_in(_STOPWORDS))
-    )
-    return words.list.head(2).list.join(" ")
+    return _significant_words(pl.col(column)).list.head(2).list.join(" ")
+
+
+def _significant_words(key: pl.Expr) -> pl.Expr:
+    """The words of a title key, articles and small words left out, in order."""
+    return key.str.split(" ").list.eval(pl.element().filter(~pl.element().is_in(_STOPWORDS)))
 
 
 def year_of(column: str) -> pl.Expr:
