@@ -62,11 +62,16 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _signalled(args: list[str], data: Path, marker: str, signum: int, *, env: dict | None = None,
+def _signalled(args: list[str], data: Path, marker: str, signum: int, *, alone, env: dict | None = None,
                cwd: Path | None = None, started_within: float = 240) -> tuple[int, float, str, list[int]]:
     """Run the command with -v, send `signum` as soon as a log line contains `marker`; returns
     (exit code, seconds from the signal to the exit, stderr, the processes it had started, which
-    must be gone too)."""
+    must be gone too).
+
+    The command is frozen (SIGSTOP) the moment its marker is read, so the signal lands where the
+    marker was logged; only then is the run's other work waited for (`alone`), and the signal and
+    the stop are timed with the machine to themselves. The work before the marker runs beside the
+    other tests."""
     process = subprocess.Popen(_command("-v", *args), env=env or _env(data), cwd=cwd or data,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str | None] = queue.Queue()
@@ -79,8 +84,7 @@ def _signalled(args: list[str], data: Path, marker: str, signum: int, *, env: di
 
     threading.Thread(target=pump, daemon=True).start()
     deadline = time.monotonic() + started_within
-    signalled_at = None
-    while signalled_at is None:
+    while True:
         try:
             line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
         except queue.Empty:
@@ -91,14 +95,18 @@ def _signalled(args: list[str], data: Path, marker: str, signum: int, *, env: di
             pytest.fail(f"the command ended (exit {process.returncode}) before {marker!r}:\n{''.join(seen)[-3000:]}")
         seen.append(line)
         if marker in line:
-            children = _children(process.pid)
-            process.send_signal(signum)
-            signalled_at = time.monotonic()
-    try:
-        process.wait(timeout=60)
-    finally:
-        process.kill()
-    took = time.monotonic() - signalled_at
+            process.send_signal(signal.SIGSTOP)
+            break
+    children = _children(process.pid)
+    with alone():
+        process.send_signal(signum)  # pending while frozen: delivered as the command goes on
+        signalled_at = time.monotonic()
+        process.send_signal(signal.SIGCONT)
+        try:
+            process.wait(timeout=60)
+        finally:
+            process.kill()
+        took = time.monotonic() - signalled_at
     time.sleep(0.2)
     assert not [pid for pid in children if _alive(pid)], "a process it started is still running"
     while (line := lines.get(timeout=5)) is not None:
@@ -164,8 +172,7 @@ P2E_POINTS = [
 def test_p2e_stops_at_once_and_the_next_run_gives_the_same_answers(sample, p2e_reference, tmp_path, marker, signum,
                                                                    timed_alone):
     out = tmp_path / "out"
-    with timed_alone():
-        code, took, stderr, _ = _signalled(_p2e_args(sample, out), tmp_path, marker, signum)
+    code, took, stderr, _ = _signalled(_p2e_args(sample, out), tmp_path, marker, signum, alone=timed_alone)
     _assert_stopped(code, took, stderr, signum)
     _no_run_folder(out)
     summary, rows = p2e_reference
@@ -182,8 +189,7 @@ def test_p2e_stops_at_once_and_the_next_run_gives_the_same_answers(sample, p2e_r
                                                 ("read portfolios.csv", signal.SIGTERM)])
 def test_ingest_stops_at_once_and_stores_nothing_half(sample, tmp_path, marker, signum, timed_alone):
     args = ["ingest", "portfolios", str(sample.path("portfolios")), "--institution", "EDU01"]
-    with timed_alone():
-        code, took, stderr, _ = _signalled(args, tmp_path, marker, signum)
+    code, took, stderr, _ = _signalled(args, tmp_path, marker, signum, alone=timed_alone)
     _assert_stopped(code, took, stderr, signum)
     stored = _stored_rows(tmp_path)
 
@@ -206,8 +212,7 @@ def _resync_args(sample, out: Path) -> list[str]:
 ])
 def test_resync_stops_at_once_and_runs_again(sample, tmp_path, marker, signum, timed_alone):
     out = tmp_path / "out"
-    with timed_alone():
-        code, took, stderr, _ = _signalled(_resync_args(sample, out), tmp_path, marker, signum)
+    code, took, stderr, _ = _signalled(_resync_args(sample, out), tmp_path, marker, signum, alone=timed_alone)
     _assert_stopped(code, took, stderr, signum)
     _no_run_folder(out)
     again = _run(_resync_args(sample, out), tmp_path)
@@ -225,8 +230,7 @@ def test_batch_with_prefects_temporary_server_stops_at_once(sample, tmp_path, ti
     os.link(sample.out_dir / big, tree / big)
     out = tmp_path / "out"
     args = ["batch", str(tmp_path / "tree"), "--out", str(out)]
-    with timed_alone():
-        code, took, stderr, children = _signalled(args, tmp_path, "reading sheet", signal.SIGINT)
+    code, took, stderr, children = _signalled(args, tmp_path, "reading sheet", signal.SIGINT, alone=timed_alone)
     _assert_stopped(code, took, stderr, signal.SIGINT)
     assert children, "Prefect's temporary server was not running: the test did not test it"
     _no_run_folder(out)
@@ -277,8 +281,7 @@ def test_a_run_waiting_for_another_runs_write_lock_stops_on_ctrl_c(sample, tmp_p
     marker = "waiting for another run to finish writing"
     holder = _hold_write_lock(tmp_path)
     try:
-        with timed_alone():
-            code, took, stderr, _ = _signalled(args, tmp_path, marker, signal.SIGINT)
+        code, took, stderr, _ = _signalled(args, tmp_path, marker, signal.SIGINT, alone=timed_alone)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -365,6 +368,43 @@ def test_a_stopped_run_publishes_nothing_even_when_the_exception_was_swallowed(s
             except KeyboardInterrupt:
                 pass  # a library that swallows it
             publish_run_folder(staging)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stop_inside_a_deferred_block_is_raised_as_the_block_ends(stop_in_process):
+    from almaclean import interrupts
+
+    steps = []
+    with pytest.raises(interrupts.Interrupted):
+        with interrupts.deferred():
+            stop_in_process()
+            for step in range(3):   # bytecodes on which an undeferred stop would have been raised
+                time.sleep(0.01)
+                steps.append(step)
+            assert interrupts.stopped()  # workers see the stop at once all the same
+    assert steps == [0, 1, 2]
+
+
+@pytest.mark.parametrize("moment", ["the folder is made", "its owner file is written"])
+def test_a_stop_while_a_staging_folder_is_made_leaves_nothing(stop_in_process, tmp_path, monkeypatch, moment):
+    """The stop lands between the folder's creation and the moment the run holds it (where
+    "writing the run's outputs" is logged): nothing may be left for the next hour's sweep."""
+    from almaclean import interrupts
+    from almaclean.write import staging as staging_module
+
+    made = staging_module.new_staging_folder
+    if moment == "the folder is made":
+        def new_staging_folder(*args, **kwargs):
+            folder = made(*args, **kwargs)
+            stop_in_process()
+            return folder
+        monkeypatch.setattr(staging_module, "new_staging_folder", new_staging_folder)
+    else:
+        host = staging_module.process.host
+        monkeypatch.setattr(staging_module.process, "host", lambda: (stop_in_process(), host())[1])
+    with pytest.raises(interrupts.Interrupted):
+        with staging_module.staging_folder(tmp_path, "p2e-EDU01"):
+            pytest.fail("the block ran after the stop")
     assert list(tmp_path.iterdir()) == []
 
 

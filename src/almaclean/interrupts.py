@@ -15,13 +15,16 @@ How a stop works:
   such call the same way.
 - Staging folders are removed and nothing is published once the flag is set
   (write.atomic.publish_run_folder checks it), even where a library swallowed the exception.
+- `deferred` holds the exception back over a few steps that must not be cut in two (a folder made
+  and recorded as this run's): a stop meanwhile is raised as the block ends.
 """
 from __future__ import annotations
 
 import queue
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
@@ -33,6 +36,7 @@ POLL_SECONDS = 0.05
 _stop = threading.Event()
 _signum: int | None = None
 _left_behind = False
+_deferring = 0   # depth of the main thread's deferred blocks
 
 
 class Interrupted(KeyboardInterrupt):
@@ -61,7 +65,26 @@ def _handler(signum: int, _frame) -> None:
     global _signum
     _signum = signum
     _stop.set()
-    raise Interrupted(signum)
+    if not _deferring:
+        raise Interrupted(signum)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """A stop signalled inside the block is raised as it ends (in the main thread; worker threads
+    are never interrupted anyway). For a few short steps only: the stop still shows at once to
+    every `check`."""
+    global _deferring
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        _deferring += 1
+    try:
+        yield
+    finally:
+        if in_main:
+            _deferring -= 1
+    if in_main and not _deferring:
+        check()
 
 
 def stopped() -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from almaclean import process
+from almaclean import interrupts, process
 from almaclean.write.atomic import STAGING_SUFFIX, discard_staging_folder, new_staging_folder
 
 log = logging.getLogger(__name__)
@@ -74,17 +74,20 @@ def staging_folder(out_root: Path, label: str) -> Iterator[Path]:
     """A new staging folder for this process, to publish inside the block; whatever is left of
     it when the block ends (a failure, no publish) is removed."""
     sweep_leftovers(out_root)
-    staging = new_staging_folder(Path(out_root), label)
-    owner = owner_file(staging)
-    written = _owner_being_written(staging)
-    written.write_text(f"{process.host()} {os.getpid()}\n", encoding="utf-8")
-    os.replace(written, owner)  # never seen half-written by another run's sweep
-    with _held_lock:
-        _held.add(staging)
+    staging: Path | None = None
     try:
+        # a stop while the folder is made and owned is raised once it is held, so it is removed
+        with interrupts.deferred():
+            staging = new_staging_folder(Path(out_root), label)
+            written = _owner_being_written(staging)
+            written.write_text(f"{process.host()} {os.getpid()}\n", encoding="utf-8")
+            os.replace(written, owner_file(staging))  # never seen half-written by another run's sweep
+            with _held_lock:
+                _held.add(staging)
         yield staging
     finally:
-        _release(staging)
+        if staging is not None:
+            _release(staging)
 
 
 def _release(staging: Path) -> None:
@@ -92,6 +95,7 @@ def _release(staging: Path) -> None:
         _held.discard(staging)
     discard_staging_folder(staging)  # nothing to do once published (renamed)
     owner_file(staging).unlink(missing_ok=True)
+    _owner_being_written(staging).unlink(missing_ok=True)
 
 
 def discard_unfinished() -> list[Path]:
