@@ -36,7 +36,9 @@ def prefect_server():
 
 # The suite runs on several workers (pytest-xdist, --dist loadgroup): every test of the Prefect test
 # server goes to one of them, so the server starts once per run, not once per worker. A test that
-# asks for the server with request.getfixturevalue carries this mark itself.
+# asks for the server with request.getfixturevalue carries this mark itself. The other tests go
+# to a worker module by module, so a module's fixtures (a generated sample, a reference run) are
+# made once, not once on each worker.
 ON_THE_PREFECT_SERVER_WORKER = pytest.mark.xdist_group("prefect-server")
 
 
@@ -45,6 +47,8 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "prefect_server" in item.fixturenames:
             item.add_marker(ON_THE_PREFECT_SERVER_WORKER)
+        elif item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
 def pytest_configure(config):

@@ -149,26 +149,26 @@ def test_read_only_output_folder_via_the_command_exits_without_a_traceback(sampl
 LOCK_SECONDS = 8
 
 
-@pytest.mark.alone
-def test_a_write_lock_held_by_another_process_is_waited_for_not_failed(sample, tmp_path):
+def test_a_write_lock_held_by_another_process_is_waited_for_not_failed(sample, tmp_path, timed_alone):
     """Another process holds a write transaction for longer than SQLite's default wait: the
     ingest waits (busy timeout) and then stores its file; status answers while the lock is held."""
     db = tmp_path / "a.db"
     url = f"sqlite:///{db}"
     open_database(url).dispose()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-         "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(float(sys.argv[2])); "
-         "c.execute('COMMIT')", str(db), str(LOCK_SECONDS)],
-        stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "locked"
-    started = time.monotonic()
-    ingest = _command("ingest", "portfolios", sample.path("portfolios"), "--institution", "EDU01", "--db", url)
-    status = _command("status", "--db", url)
-    _, err = status.communicate(timeout=30)
-    assert status.returncode == 0, err
-    assert holder.poll() is None, "status waited for the write lock"
-    assert time.monotonic() - started < LOCK_SECONDS
+    with timed_alone():  # status is timed against the lock's seconds: no other test beside it
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+             "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(float(sys.argv[2])); "
+             "c.execute('COMMIT')", str(db), str(LOCK_SECONDS)],
+            stdout=subprocess.PIPE, text=True)
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        ingest = _command("ingest", "portfolios", sample.path("portfolios"), "--institution", "EDU01", "--db", url)
+        status = _command("status", "--db", url)
+        _, err = status.communicate(timeout=30)
+        assert status.returncode == 0, err
+        assert holder.poll() is None, "status waited for the write lock"
+        assert time.monotonic() - started < LOCK_SECONDS
     _, err = ingest.communicate(timeout=LOCK_SECONDS + 120)
     holder.wait()
     assert ingest.returncode == 0, err
