@@ -24,14 +24,33 @@ KBART_FILES = {"JSTOR": JSTOR, "MUSE": MUSE, "GARNIER": GARNIER, "ERUDIT": ERUDI
 
 
 @pytest.fixture(scope="session")
-def prefect_server():
+def prefect_server(request):
     """One temporary Prefect API for every flow test of the session (starting one costs 10-20 s)."""
     from prefect.testing.utilities import prefect_test_harness
+
+    _started_on_one_worker_only("the Prefect test server", request.config)
 
     # The commands allow a temporary server 180 s to start (orchestration); a slow or busy CI
     # machine needs more than the harness's default 30 s too.
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+def _started_on_one_worker_only(what: str, config) -> None:
+    """Under pytest-xdist, a second worker starting `what` means the xdist_group marks that keep its
+    tests together were not honoured (as with pytest 9 and pytest-xdist 3.8): said, not paid for."""
+    if not UNDER_XDIST:
+        return
+    worker = os.environ["PYTEST_XDIST_WORKER"]
+    claim = Path(config.getoption("basetemp")).parent / f"{what.replace(' ', '-')}.worker"
+    try:
+        with open(claim, "x", encoding="utf-8") as file:
+            file.write(worker)
+    except FileExistsError:
+        other = claim.read_text(encoding="utf-8")
+        if other != worker:
+            pytest.fail(f"{what} was started on {other} already, now on {worker}: pytest-xdist did not keep the "
+                        f"tests of one xdist_group on one worker (see the pytest pin in pyproject.toml)")
 
 
 # The suite runs on several workers (pytest-xdist, --dist loadgroup): every test of the Prefect test
