@@ -371,6 +371,29 @@ def test_a_stopped_run_publishes_nothing_even_when_the_exception_was_swallowed(s
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_stop_raised_where_python_cannot_raise_it_prints_nothing_and_stops_at_the_next_check(tmp_path):
+    """The handler can run inside a finaliser or a native library's call back into Python (seen:
+    polars reading a list of strings); Python then printed "Exception ignored" and a traceback."""
+    script = tmp_path / "finaliser.py"
+    script.write_text(
+        "import os, signal, time\n"
+        "from almaclean import interrupts\n"
+        "interrupts.install()\n"
+        "class Finaliser:\n"
+        "    def __del__(self):\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        time.sleep(0.01)  # the handler runs here, inside __del__\n"
+        "Finaliser()\n"
+        "print(interrupts.stopped())\n"
+        "try:\n"
+        "    interrupts.check()\n"
+        "except interrupts.Interrupted as stop:\n"
+        "    print(stop.exit_code)\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.split() == ["True", "143"]
+
+
 def test_a_stop_inside_a_deferred_block_is_raised_as_the_block_ends(stop_in_process):
     from almaclean import interrupts
 

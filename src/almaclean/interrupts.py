@@ -15,6 +15,8 @@ How a stop works:
   such call the same way.
 - Staging folders are removed and nothing is published once the flag is set
   (write.atomic.publish_run_folder checks it), even where a library swallowed the exception.
+- A stop raised where Python cannot raise it (a finaliser, a native library's callback) is not
+  printed as an "Exception ignored" traceback: the flag is set, the next check stops the run.
 - `deferred` holds the exception back over a few steps that must not be cut in two (a folder made
   and recorded as this run's): a stop meanwhile is raised as the block ends.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import queue
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -59,6 +62,23 @@ def install() -> None:
         return
     for signum in SIGNALS:
         signal.signal(signum, _handler)
+    if not isinstance(sys.unraisablehook, _QuietStops):
+        sys.unraisablehook = _QuietStops(sys.unraisablehook)
+
+
+class _QuietStops:
+    """The unraisable hook, quiet about a stop: the handler can run inside a call that cannot
+    raise (a finaliser, a native library calling back into Python), where Python prints the
+    exception as "Exception ignored" with a traceback. The stop is already recorded there; the
+    run stops at its next check."""
+
+    def __init__(self, previous: Callable[[Any], object]) -> None:
+        self.previous = previous
+
+    def __call__(self, unraisable) -> None:
+        if isinstance(unraisable.exc_value, Interrupted) and stopped():
+            return
+        self.previous(unraisable)
 
 
 def _handler(signum: int, _frame) -> None:
