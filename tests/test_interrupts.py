@@ -143,9 +143,19 @@ def _p2e_args(sample, out: Path) -> list[str]:
 
 
 def _stored_rows(data: Path) -> dict[str, int]:
-    status = _run(["--json", "status"], data)
-    assert status.returncode == 0, status.stderr
-    return {row["kind"]: row["current_rows"] for row in json.loads(status.stdout)["stored"]}
+    """What `almaclean status` says is stored, per kind (read in this process: a command's start-up
+    each time would cost more than the reading)."""
+    from almaclean.store.db import open_database
+    from almaclean.store.load import stored_status
+
+    database = data / "almaclean.db"
+    if not database.exists():
+        return {}
+    engine = open_database(f"sqlite:///{database}", read_only=True)
+    try:
+        return {row["kind"]: row["current_rows"] for row in stored_status(engine).iter_rows(named=True)}
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")
