@@ -70,6 +70,12 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
+def pytest_xdist_auto_num_workers(config):
+    """-n auto: one worker more than the cores this process may use, since many tests wait on a
+    command they started (measured on two cores: 309 s with three workers, 334 s with two)."""
+    return len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) + 1
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "alone: the test times how fast something answers; under pytest-xdist it "
                                        "runs while no other test of the run does")
