@@ -132,6 +132,13 @@ def _run(args: list[str], data: Path, **kwargs) -> subprocess.CompletedProcess:
                           timeout=600)
 
 
+def _python(tmp_path: Path, name: str, source: str, **kwargs) -> subprocess.CompletedProcess:
+    """A Python script of the test's own, run as its own process."""
+    script = tmp_path / name
+    script.write_text(source, encoding="utf-8")
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, **kwargs)
+
+
 def _summary_counts(out: Path) -> dict:
     (folder,) = [p for p in out.iterdir() if p.is_dir()]
     return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
@@ -250,8 +257,7 @@ def test_batch_with_prefects_temporary_server_stops_at_once(sample, tmp_path, ti
 def test_a_main_thread_waiting_for_a_worker_is_stopped_by_ctrl_c(tmp_path):
     """The cause of the ignored Ctrl-C: polars' SIGINT action restarts interrupted system calls,
     so a join never returned until the worker was done. After interrupts.install it does."""
-    script = tmp_path / "wait.py"
-    script.write_text(
+    done = _python(tmp_path, "wait.py",
         "import os, signal, sys, threading, time\n"
         "from almaclean import interrupts\n"
         "interrupts.install()\n"
@@ -262,8 +268,7 @@ def test_a_main_thread_waiting_for_a_worker_is_stopped_by_ctrl_c(tmp_path):
         "try:\n"
         "    worker.join()\n"
         "except KeyboardInterrupt:\n"
-        "    print(f'{time.monotonic() - started:.2f}')\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+        "    print(f'{time.monotonic() - started:.2f}')\n")
     assert done.returncode == 0, done.stderr
     assert float(done.stdout) < 1.5
 
@@ -306,8 +311,7 @@ def test_a_run_waiting_for_another_runs_write_lock_stops_on_ctrl_c(sample, tmp_p
 def test_ctrl_c_while_the_command_starts_ends_it_quietly(tmp_path, slow_import):
     """Importing polars and the kinds takes a moment when a command starts: a Ctrl-C then (here
     made certain by an import that waits) ends it with 130 and a line, not a traceback."""
-    script = tmp_path / "start.py"
-    script.write_text(
+    done = _python(tmp_path, "start.py",
         "import importlib.abc, os, signal, sys, threading, time\n"
         "class Slow(importlib.abc.MetaPathFinder):\n"
         "    def find_spec(self, name, path, target=None):\n"
@@ -318,9 +322,7 @@ def test_ctrl_c_while_the_command_starts_ends_it_quietly(tmp_path, slow_import):
         "sys.meta_path.insert(0, Slow())\n"
         "sys.argv = ['almaclean', 'status']\n"
         "from almaclean.cli import main\n"
-        "sys.exit(main())\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, str(script)], env=_env(tmp_path), capture_output=True, text=True,
-                          timeout=60)
+        "sys.exit(main())\n", env=_env(tmp_path))
     assert done.returncode == 130, done.stderr
     assert done.stderr.startswith("almaclean: stopped") and "Traceback" not in done.stderr, done.stderr
 
@@ -384,8 +386,7 @@ def test_a_stopped_run_publishes_nothing_even_when_the_exception_was_swallowed(s
 def test_a_stop_raised_where_python_cannot_raise_it_prints_nothing_and_stops_at_the_next_check(tmp_path):
     """The handler can run inside a finaliser or a native library's call back into Python (seen:
     polars reading a list of strings); Python then printed "Exception ignored" and a traceback."""
-    script = tmp_path / "finaliser.py"
-    script.write_text(
+    done = _python(tmp_path, "finaliser.py",
         "import os, signal, time\n"
         "from almaclean import interrupts\n"
         "interrupts.install()\n"
@@ -398,8 +399,7 @@ def test_a_stop_raised_where_python_cannot_raise_it_prints_nothing_and_stops_at_
         "try:\n"
         "    interrupts.check()\n"
         "except interrupts.Interrupted as stop:\n"
-        "    print(stop.exit_code)\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+        "    print(stop.exit_code)\n")
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert done.stdout.split() == ["True", "143"]
 
