@@ -98,15 +98,15 @@ def _signalled(args: list[str], data: Path, marker: str, signum: int, *, alone, 
             process.send_signal(signal.SIGSTOP)
             break
     children = _children(process.pid)
-    with alone():
-        process.send_signal(signum)  # pending while frozen: delivered as the command goes on
-        signalled_at = time.monotonic()
-        process.send_signal(signal.SIGCONT)
-        try:
+    try:
+        with alone():
+            process.send_signal(signum)  # pending while frozen: delivered as the command goes on
+            signalled_at = time.monotonic()
+            process.send_signal(signal.SIGCONT)
             process.wait(timeout=60)
-        finally:
-            process.kill()
-        took = time.monotonic() - signalled_at
+            took = time.monotonic() - signalled_at
+    finally:
+        process.kill()  # never left frozen
     time.sleep(0.2)
     assert not [pid for pid in children if _alive(pid)], "a process it started is still running"
     while (line := lines.get(timeout=5)) is not None:
