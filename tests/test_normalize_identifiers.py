@@ -6,6 +6,11 @@ import re
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from stdnum import ean as stdnum_ean
+from stdnum import isbn as stdnum_isbn
+from stdnum import issn as stdnum_issn
 
 from almaclean.normalize.identifiers import classify, identifier_table, split_values
 from conftest import KBART_FILES as FILES
@@ -78,6 +83,54 @@ def test_muse_issns_with_wrong_check_digit_are_flagged_not_fixed(token):
 )
 def test_qualifiers_prefixes_and_fillers_are_ignored(token, expected):
     assert classify(token) == expected
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("１４９２－８６４７", ("issn", "1492-8647")),               # full-width digits and hyphen
+        ("1492-8647\u200b", ("issn", "1492-8647")),                # a zero-width space after it
+        ("\ufeff1492-8647", ("issn", "1492-8647")),                # a byte order mark before it
+        ("1492-86\u00ad47", ("issn", "1492-8647")),                # a soft hyphen inside it
+        ("978-0-306-40615-7 :", ("isbn", "9780306406157")),         # ISBD: $a before $c
+        ("0306406152 (pbk.) :", ("isbn", "9780306406157")),
+        ("ISBN 0-306-40615-2 /", ("isbn", "9780306406157")),
+        ("2434-561X =", ("issn", "2434-561X")),
+    ],
+)
+def test_a_value_written_with_compatibility_forms_invisible_characters_or_isbd_punctuation_is_that_value(
+        token, expected):
+    assert classify(token) == expected
+
+
+_FULL_WIDTH = str.maketrans("0123456789Xx-", "０１２３４５６７８９ＸＸ－")
+_INVISIBLE = ["\u200b", "\u00ad", "\ufeff", "\u2060", "\u200c"]
+
+
+@st.composite
+def valid_identifiers(draw) -> str:
+    """A valid ISSN, ISBN-10 or ISBN-13, hyphenated or not."""
+    kind = draw(st.sampled_from(["issn", "isbn10", "isbn13"]))
+    if kind == "issn":
+        body = draw(st.text("0123456789", min_size=7, max_size=7))
+        return f"{body[:4]}-{body[4:]}{stdnum_issn.calc_check_digit(body)}"
+    prefix = "978" if kind == "isbn10" else draw(st.sampled_from(["978", "979"]))
+    body = prefix + draw(st.text("0123456789", min_size=9, max_size=9))
+    isbn13 = body + stdnum_ean.calc_check_digit(body)
+    return stdnum_isbn.to_isbn10(isbn13) if kind == "isbn10" else isbn13
+
+
+@given(valid_identifiers(), st.booleans(), st.lists(st.tuples(st.integers(0, 20), st.sampled_from(_INVISIBLE)),
+                                                      max_size=3),
+       st.sampled_from(["", " :", " /", " =", " +", " (pbk.) :"]),
+       st.sampled_from(["", "ISBN ", "ISSN: ", "e-ISSN "]))
+def test_how_a_valid_identifier_is_written_never_changes_what_it_is(plain, full_width, invisible, after, before):
+    written = plain.translate(_FULL_WIDTH) if full_width else plain
+    for position, character in invisible:
+        position = min(position, len(written))
+        written = written[:position] + character + written[position:]
+    assert classify(before + written + after) == classify(plain) != ("unknown", None)
+    assert classify(plain)[1] is not None
 
 
 def test_lower_case_x_check_digit_is_accepted_and_upper_cased():

@@ -148,6 +148,24 @@ def test_without_a_material_type_a_record_with_an_isbn_is_a_book():
     assert deleted(run([series, book], [line("000000512")])) == set()
 
 
+# Needless review -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("column", "keeper_value", "written", "shared"), [
+    ("issn", "1492-8647", "１４９２－８６４７", "ISSN 1492-8647"),                 # full-width forms
+    ("issn", "1492-8647", "1492-8647\u200b", "ISSN 1492-8647"),                  # a zero-width space
+    ("isbn", "9780306406157", "0-306-40615-2 (pbk.) :", "ISBN 9780306406157"),   # ISBD punctuation
+    ("isbn", "978-0-306-40615-7", "ISBN 978-0-306-40615-7 /", "ISBN 9780306406157"),
+])
+def test_an_identifier_written_otherwise_is_the_same_identifier_not_an_invalid_one(column, keeper_value, written,
+                                                                                  shared):
+    k = keeper("Mens", **{column: keeper_value})
+    p = p2e_portfolio("Mens", "000000701", **{column: written})
+    result = run([k, p], [line("000000701")])
+    assert decision_of(result, p["portfolio_id"]) == "delete"
+    row = result.deletion_candidates.row(0, named=True)
+    assert (row["keep_portfolio_id"], row["shared"], row["unshared"]) == (k["portfolio_id"], shared, None)
+
+
 # Coverage -----------------------------------------------------------------------------------------
 
 def test_a_keeper_starting_at_issue_3_does_not_contain_a_p2e_from_issue_1():

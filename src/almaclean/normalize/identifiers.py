@@ -4,8 +4,11 @@ Rules (the only place they live):
 - A cell may hold several values separated by ``;``, ``,`` or ``|``, or by whitespace when
   every whitespace-separated part looks like an identifier ("0898-5510 2374-8753").
   A qualifier such as "(Online)" belongs to the value before it.
-- A token is cleaned of qualifiers ("(Online)", "(pbk.)", "eISSN:", "ISBN ", brackets),
-  hyphens, spaces and dots, and a lower-case x becomes X. Then:
+- A token is read after Unicode compatibility normalisation (NFKC: full-width digits and
+  hyphens are ASCII ones) without invisible format characters (a zero-width space, a soft
+  hyphen, a byte order mark), then cleaned of qualifiers ("(Online)", "(pbk.)", "eISSN:",
+  "ISBN ", brackets), the ISBD punctuation a catalogue record leaves after it (" :", " /",
+  " =", " +"), hyphens, spaces and dots, and a lower-case x becomes X. Then:
   8 chars ``[0-9]{7}[0-9X]`` -> ISSN, normalised "NNNN-NNNX" when the check digit is valid;
   10 chars ``[0-9]{9}[0-9X]`` -> ISBN-10, normalised to the 13 digits of its ISBN-13 when valid;
   13 digits starting 978/979 -> ISBN, normalised to its 13 digits when valid;
@@ -20,6 +23,7 @@ import functools
 import logging
 import operator
 import re
+import unicodedata
 
 import polars as pl
 from almaclean.normalize import map_unique
@@ -40,6 +44,7 @@ _TRAILING_WORDS = re.compile(
     r"\s+(?:online|print|electronic|ebook|e-book|pbk|hbk|paperback|hardback|pdf|epub)\.?\s*$",
     re.IGNORECASE,
 )
+_ISBD_AFTER = re.compile(r"[\s:/=+]+$")   # "0306406152 :" (a MARC 020 $a before its $c)
 _BRACKETS_AND_FILLERS = re.compile(r"[()\[\]{}\s\-.\u2010\u2011\u2012\u2013\u2014]")
 _BARE_TOKEN = re.compile(r"[0-9Xx\-]+")
 _BARE_CELL_TOKEN = r"^[0-9Xx\-]+$"
@@ -51,8 +56,10 @@ def _compact(token: str) -> str:
     """The token without qualifiers, prefixes, brackets, hyphens, spaces and dots; x -> X."""
     if _BARE_TOKEN.fullmatch(token):
         return token.replace("-", "").replace("x", "X")
-    text = _PARENTHESISED_WORDS.sub(" ", token)
+    text = "".join(c for c in unicodedata.normalize("NFKC", token) if unicodedata.category(c) != "Cf")
+    text = _PARENTHESISED_WORDS.sub(" ", text)
     text = _PREFIX.sub("", text)
+    text = _ISBD_AFTER.sub("", text)
     text = _TRAILING_WORDS.sub("", text)
     text = _BRACKETS_AND_FILLERS.sub("", text)
     return text.replace("x", "X")
