@@ -73,7 +73,10 @@ def test_deploying_with_a_wrong_value_stops_with_a_plain_message(deploy_env, pre
         checked_settings()
 
 
-def test_prefect_yaml_renders_with_variables_set_and_both_entry_points_load_it(deploy_env, tmp_path):
+def test_prefect_yaml_renders_with_variables_set_and_both_entry_points_load_it(deploy_env, prefect_server, tmp_path):
+    """On the session's Prefect API, as `prefect deploy` runs against one: rendering the build step
+    asks the API, and without one Prefect starts a temporary server of its own (20 s allowed),
+    which a busy machine missed."""
     from prefect.client.schemas.schedules import CronSchedule
     from prefect.flows import load_flow_from_entrypoint
 
