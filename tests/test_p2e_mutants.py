@@ -330,3 +330,18 @@ def test_within_a_group_portfolios_are_in_portfolio_id_order_whatever_the_input_
                         "p2e_url": [None, "https://www.jstor.org/1", None], "p2e_provider": ["JSTOR"] * 3})
     assert local_groups(p2e).select("portfolio_id", "group").rows() == [
         ("53001", "JSTOR - jstor.org"), ("53002", "JSTOR - jstor.org"), ("53003", "JSTOR - jstor.org")]
+
+
+# Match: the words of the evidence ---------------------------------------------------------------
+
+def test_the_values_a_pair_shares_are_named_once_each_in_sorted_order():
+    # A book's hardback, paperback, PDF and EPUB ISBNs, written in another order on each record.
+    isbns = ["9780199512348", "9780674012349", "9780812212341", "9782268112343"]
+    k = keeper("Les Visionnaires", isbn="; ".join([isbns[3], isbns[0], isbns[2], isbns[1]]), material_type="Book",
+               collection="Classiques Garnier")
+    p = p2e_portfolio("Les Visionnaires", "000000700", isbn="; ".join([isbns[2], isbns[3], isbns[1], isbns[0]]),
+                      material_type="Book")
+    row = run([k, p], [line("000000700", isbn=isbns[1])]).deletion_candidates.row(0, named=True)
+    shared = "; ".join(f"ISBN {value}" for value in isbns)
+    assert (row["portfolio_id"], row["shared"], row["verdict"]) == (p["portfolio_id"], shared, NEITHER_STATED)
+    assert row["evidence"].startswith(f"shared: {shared} | ")

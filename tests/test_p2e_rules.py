@@ -8,7 +8,7 @@ import pytest
 
 from almaclean.p2e.analyse import DATABASE_REASON, analyse_p2e
 from almaclean.p2e.classify import PORTFOLIO_COLUMNS, P2E_COLUMNS, PO_LINE_COLUMNS
-from almaclean.p2e.match import DIFFERENT_TITLE, DISAGREE, INVALID, JUNK, NOT_AVAILABLE, PARTIAL, TITLE_ONLY
+from almaclean.p2e.match import DIFFERENT_TITLE, DISAGREE, INVALID, JUNK, NEITHER_STATED, NOT_AVAILABLE, PARTIAL, TITLE_ONLY
 from almaclean.p2e.relink import CANCELLED, SEVERAL_KEEPERS
 
 _ids = itertools.count(1)
@@ -271,6 +271,23 @@ def test_junk_identifier_is_not_evidence():
     assert review_reason(result, p["portfolio_id"]).startswith(f"{JUNK}: {junk} (7 titles)")
     # Below the threshold the same value is evidence.
     assert deleted(run([*keepers[:4], p], [line("000000011")], junk_threshold=5)) == {p["portfolio_id"]}
+
+
+def test_a_value_on_exactly_threshold_titles_is_evidence_however_many_rows_carry_it():
+    # Junk counts titles, not rows: five titles on seven portfolios (one title in two collections,
+    # the P2E copy of another) are at the threshold, not over it: the value still proves the duplicate.
+    value = "0000-0000"
+    keepers = [keeper(f"Unrelated title number {n}", issn=value) for n in range(5)]
+    twin = keeper("Unrelated title number 1", issn=value, collection="Project MUSE Premium")
+    p = p2e_portfolio("Unrelated title number 0", "000000016", issn=value)
+    result = run([*keepers, twin, p], [line("000000016")], junk_threshold=5)
+    row = result.deletion_candidates.row(0, named=True)
+    assert (row["portfolio_id"], row["keep_portfolio_id"]) == (p["portfolio_id"], keepers[0]["portfolio_id"])
+    assert (row["shared"], row["verdict"]) == (f"ISSN {value}", NEITHER_STATED)
+    # One more title over the threshold: junk, named with its count of titles.
+    extra = keeper("Yet another unrelated title", issn=value)
+    result = run([*keepers, twin, extra, p], [line("000000016")], junk_threshold=5)
+    assert review_reason(result, p["portfolio_id"]) == f"{JUNK}: {value} (6 titles)"
 
 
 def test_untitled_records_carrying_one_value_are_each_a_title_of_their_own_for_junk():
