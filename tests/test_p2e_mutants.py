@@ -345,3 +345,11 @@ def test_the_values_a_pair_shares_are_named_once_each_in_sorted_order():
     shared = "; ".join(f"ISBN {value}" for value in isbns)
     assert (row["portfolio_id"], row["shared"], row["verdict"]) == (p["portfolio_id"], shared, NEITHER_STATED)
     assert row["evidence"].startswith(f"shared: {shared} | ")
+
+
+def test_deletion_candidates_keep_their_text_columns_when_no_p2e_portfolio_has_a_keeper():
+    # An empty set is still a set file with its columns as text (an empty verdict column is no Null column).
+    p = p2e_portfolio("Mens", "000000701", issn="1492-8647")
+    result = run([p], [line("000000701")])
+    assert result.deletion_candidates.height == 0
+    assert dict(result.deletion_candidates.schema) == {c: pl.String for c in result.deletion_candidates.columns}
