@@ -14,7 +14,7 @@ from almaclean.p2e.cz_link import (
     group_shares,
 )
 from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, NO_URL, local_collections, local_groups, platform_of
-from almaclean.p2e.match import NEITHER_STATED, ONE_SIDED, PARTIAL
+from almaclean.p2e.match import DISAGREE, NEITHER_STATED, ONE_SIDED, PARTIAL
 from test_p2e_cz_link import candidates_of, valid_issns, write_kbart
 from test_p2e_rules import keeper, line, p2e_portfolio, run
 
@@ -353,3 +353,17 @@ def test_deletion_candidates_keep_their_text_columns_when_no_p2e_portfolio_has_a
     result = run([p], [line("000000701")])
     assert result.deletion_candidates.height == 0
     assert dict(result.deletion_candidates.schema) == {c: pl.String for c in result.deletion_candidates.columns}
+
+
+def test_a_keeper_bib_unrelated_to_two_tied_ones_still_makes_them_disagree():
+    # JSTOR's and MUSE's bibs of one journal are tied by the online ISSN; the P2E also reaches an
+    # unrelated journal: two titles among the keepers, so no keeper is chosen for it.
+    jstor = keeper("The Eugene O'Neill Review", issn="1040-9483; 2161-4318")
+    muse = keeper("Eugene O'Neill Review", issn="2161-4318; 1522-8339", collection="Project MUSE Premium")
+    other = keeper("Urban History Review", issn="0703-0428", collection="Erudit")
+    p = p2e_portfolio("Eugene O'Neill review", "000000702", issn="1040-9483; 1522-8339; 0703-0428")
+    result = run([jstor, muse, other, p], [line("000000702")])
+    assert result.deletion_candidates.height == 0
+    rows = result.review.filter(pl.col("portfolio_id") == p["portfolio_id"])
+    assert rows["reason"].to_list() == [DISAGREE]
+    assert set(rows["candidate_keepers"][0].split("; ")) == {k["portfolio_id"] for k in (jstor, muse, other)}
