@@ -344,7 +344,22 @@ def test_the_values_a_pair_shares_are_named_once_each_in_sorted_order():
     row = run([k, p], [line("000000700", isbn=isbns[1])]).deletion_candidates.row(0, named=True)
     shared = "; ".join(f"ISBN {value}" for value in isbns)
     assert (row["portfolio_id"], row["shared"], row["verdict"]) == (p["portfolio_id"], shared, NEITHER_STATED)
-    assert row["evidence"].startswith(f"shared: {shared} | ")
+    # Nothing of the P2E's is missing from the keeper: no "P2E only" part, not even an empty one.
+    assert row["unshared"] is None
+    assert row["evidence"].startswith(f"shared: {shared} | {NEITHER_STATED} | ")
+
+
+def test_every_identifier_the_keeper_lacks_is_named_once_in_sorted_order():
+    # The CZ record carries the e-ISBN only; the P2E its print ISBNs too, one edition (same year).
+    isbns = ["9780199512348", "9780674012349", "9780812212341"]
+    k = keeper("Les Visionnaires", isbn=isbns[1], material_type="Book", publication_date="2011",
+               collection="Classiques Garnier")
+    p = p2e_portfolio("Les Visionnaires", "000000703", isbn=f"{isbns[2]}; {isbns[1]}; {isbns[0]}",
+                      material_type="Book", publication_date="2011")
+    row = run([k, p], [line("000000703")]).deletion_candidates.row(0, named=True)
+    unshared = f"ISBN {isbns[0]}; ISBN {isbns[2]}"
+    assert (row["portfolio_id"], row["shared"], row["unshared"]) == (p["portfolio_id"], f"ISBN {isbns[1]}", unshared)
+    assert row["evidence"].startswith(f"shared: ISBN {isbns[1]} | P2E only: {unshared} | {NEITHER_STATED} | ")
 
 
 def test_deletion_candidates_keep_their_text_columns_when_no_p2e_portfolio_has_a_keeper():
