@@ -13,7 +13,7 @@ from almaclean.normalize.coverage import contains, parse_statement
 from almaclean.p2e.analyse import REPEATED_ID_REASON, analyse_p2e
 from almaclean.p2e.classify import P2E_COLUMNS, PORTFOLIO_COLUMNS
 from almaclean.p2e.match import (
-    CONTAINED, EDITION_YEARS, NOT_CHECKED, OPEN_END, PO_LINES_RULE, coverage_verdict,
+    CONTAINED, EDITION_YEARS, NOT_CHECKED, OPEN_END, PARTIAL, PO_LINES_RULE, coverage_verdict,
 )
 from almaclean.outputs.p2e_report import SETS_WITHHELD, WITHOUT_PO_LINES_OPTION, write_report
 from almaclean.outputs.p2e_sets import DeletionGuard, DeletionSetRefused, check_deletion_rows, plan_sets, write_deletion_sets
@@ -91,6 +91,27 @@ def test_an_exact_isbn_match_is_the_same_edition_whatever_the_years():
     # the exact match needs no year; a year apart is the same edition; a missing year does not block
     assert deleted(result) == {exact["portfolio_id"], two["portfolio_id"], unknown["portfolio_id"]}
     assert review_reason(result, far["portfolio_id"]).startswith(f"{EDITION_YEARS}: ISBN 9781111111113 shared")
+
+
+def test_a_year_missing_on_one_side_neither_blocks_nor_hides_the_rules_after_it():
+    # The keeper's bib states no year: the unshared ISBN does not block, and the coverage is still read.
+    k = keeper("Les Visionnaires", isbn="9781111111113", coverage_statement="Available from 2005.",
+               collection="Classiques Garnier")
+    p = p2e_portfolio("Les visionnaires", "000000111", isbn="9784444444446; 9781111111113", publication_date="2011",
+                      coverage_statement="Available from 2001.")
+    result = run([k, p], [line("000000111")])
+    assert deleted(result) == set()
+    assert review_reason(result, p["portfolio_id"]) == PARTIAL
+
+
+def test_an_edition_question_names_every_isbn_the_keeper_lacks():
+    k = keeper("Les Visionnaires", isbn="9781111111113", publication_date="2015", collection="Classiques Garnier")
+    p = p2e_portfolio("Les visionnaires", "000000112", isbn="9784444444446; 9781111111113; 9780199512348",
+                      publication_date="2011")
+    result = run([k, p], [line("000000112")])
+    assert review_reason(result, p["portfolio_id"]) == (
+        f"{EDITION_YEARS}: ISBN 9781111111113 shared, the P2E also has ISBN 9780199512348; ISBN 9784444444446; "
+        "P2E bib published 2011, keeper bib 2015")
 
 
 def test_journal_years_never_make_an_edition_question():

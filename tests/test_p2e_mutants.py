@@ -14,9 +14,9 @@ from almaclean.p2e.cz_link import (
     group_shares,
 )
 from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, NO_URL, local_collections, local_groups, platform_of
-from almaclean.p2e.match import DISAGREE, NEITHER_STATED, ONE_SIDED, PARTIAL
+from almaclean.p2e.match import DIFFERENT_TITLE, DISAGREE, NEITHER_STATED, ONE_SIDED, PARTIAL
 from test_p2e_cz_link import candidates_of, valid_issns, write_kbart
-from test_p2e_rules import keeper, line, p2e_portfolio, run
+from test_p2e_rules import keeper, line, p2e_portfolio, review_reason, run
 
 EMPTY_GROUPS_SCHEMA = {"group": pl.String, "cz_list": pl.String, "portfolios": pl.Int64, "matched": pl.Int64,
                        "share": pl.Float64, "proposal": pl.String}
@@ -382,3 +382,12 @@ def test_a_keeper_bib_unrelated_to_two_tied_ones_still_makes_them_disagree():
     rows = result.review.filter(pl.col("portfolio_id") == p["portfolio_id"])
     assert rows["reason"].to_list() == [DISAGREE]
     assert set(rows["candidate_keepers"][0].split("; ")) == {k["portfolio_id"] for k in (jstor, muse, other)}
+
+
+def test_a_p2e_portfolio_without_a_title_is_compared_by_its_p2e_line_s_title():
+    k = keeper("Urban History Review", issn="0703-0428; 1918-5138", material_type="Journal")
+    p = p2e_portfolio(None, "000000704", issn="0703-0428", material_type="Journal")
+    result = run([k, p], [line("000000704", title="Journal of Forensic Economics")])
+    assert result.deletion_candidates.height == 0
+    assert review_reason(result, p["portfolio_id"]) == (
+        f"{DIFFERENT_TITLE}: ISSN 0703-0428 shared; titles Journal of Forensic Economics and Urban History Review")
