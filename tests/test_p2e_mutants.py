@@ -14,7 +14,7 @@ from almaclean.p2e.cz_link import (
     group_shares,
 )
 from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, NO_URL, local_collections, local_groups, platform_of
-from almaclean.p2e.match import DIFFERENT_TITLE, DISAGREE, NEITHER_STATED, ONE_SIDED, PARTIAL
+from almaclean.p2e.match import DIFFERENT_TITLE, DISAGREE, NEITHER_STATED, NOT_AVAILABLE, ONE_SIDED, PARTIAL
 from test_p2e_cz_link import candidates_of, valid_issns, write_kbart
 from test_p2e_rules import keeper, line, p2e_portfolio, review_reason, run
 
@@ -391,3 +391,18 @@ def test_a_p2e_portfolio_without_a_title_is_compared_by_its_p2e_line_s_title():
     assert result.deletion_candidates.height == 0
     assert review_reason(result, p["portfolio_id"]) == (
         f"{DIFFERENT_TITLE}: ISSN 0703-0428 shared; titles Journal of Forensic Economics and Urban History Review")
+
+
+def test_a_review_shows_the_unavailable_cz_portfolio_before_a_local_one_whatever_their_ids():
+    # The local portfolio has the smaller id; the review names and shows the CZ-linked one first.
+    local = keeper("Mens (local record)", issn="1492-8647", portfolio_linked_to_cz="N",
+                   url="https://local.example.edu/mens", coverage_statement="Available from 1990.")
+    unavailable = keeper("Mens", issn="1492-8647", availability="Not Available", collection="Erudit",
+                         url="https://www.erudit.org/fr/revues/mens/", coverage_statement="Available from 2000.")
+    assert local["portfolio_id"] < unavailable["portfolio_id"]
+    p = p2e_portfolio("Mens", "000000705", issn="1492-8647")
+    row = run([local, unavailable, p], [line("000000705")]).review.filter(
+        pl.col("portfolio_id") == p["portfolio_id"]).row(0, named=True)
+    assert (row["reason"], row["candidate_keepers"]) == (NOT_AVAILABLE, unavailable["portfolio_id"])
+    assert (row["keep_title"], row["keep_url"], row["keep_coverage"]) == (
+        "Mens", "https://www.erudit.org/fr/revues/mens/", "Available from 2000.")
