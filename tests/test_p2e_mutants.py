@@ -14,7 +14,7 @@ from almaclean.p2e.cz_link import (
     group_shares,
 )
 from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, NO_URL, local_collections, local_groups, platform_of
-from almaclean.p2e.match import DIFFERENT_TITLE, DISAGREE, NEITHER_STATED, NOT_AVAILABLE, ONE_SIDED, PARTIAL
+from almaclean.p2e.match import CONTAINED, DIFFERENT_TITLE, DISAGREE, NEITHER_STATED, NOT_AVAILABLE, ONE_SIDED, PARTIAL
 from test_p2e_cz_link import candidates_of, valid_issns, write_kbart
 from test_p2e_rules import keeper, line, p2e_portfolio, review_reason, run
 
@@ -406,3 +406,14 @@ def test_a_review_shows_the_unavailable_cz_portfolio_before_a_local_one_whatever
     assert (row["reason"], row["candidate_keepers"]) == (NOT_AVAILABLE, unavailable["portfolio_id"])
     assert (row["keep_title"], row["keep_url"], row["keep_coverage"]) == (
         "Mens", "https://www.erudit.org/fr/revues/mens/", "Available from 2000.")
+
+
+def test_a_ready_relink_says_why_its_p2e_portfolio_is_a_duplicate():
+    # The P2E portfolio is a deletion waiting only on its PO line: the relink row carries the verdict.
+    k = keeper("Mens", issn="1492-8647", coverage_statement="Available from 1990.")
+    p = p2e_portfolio("Mens", "000000706", issn="1492-8647", coverage_statement="Available from 2001.",
+                      po_line="POL-706")
+    result = run([k, p], [line("000000706")], [{"po_line": "POL-706", "status": "ACTIVE"}])
+    row = result.pol_relinks.row(0, named=True)
+    assert (row["decision"], row["reason"], row["blocked_reason"], row["target_portfolio_id"]) == (
+        "delete", CONTAINED, None, k["portfolio_id"])
