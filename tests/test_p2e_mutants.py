@@ -15,6 +15,7 @@ from almaclean.p2e.cz_link import (
 )
 from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, NO_URL, local_collections, local_groups, platform_of
 from almaclean.p2e.match import CONTAINED, DIFFERENT_TITLE, DISAGREE, NEITHER_STATED, NOT_AVAILABLE, ONE_SIDED, PARTIAL
+from almaclean.p2e.titles import title_matches
 from test_p2e_cz_link import candidates_of, valid_issns, write_kbart
 from test_p2e_rules import keeper, line, p2e_portfolio, review_reason, run
 
@@ -417,3 +418,21 @@ def test_a_ready_relink_says_why_its_p2e_portfolio_is_a_duplicate():
     row = result.pol_relinks.row(0, named=True)
     assert (row["decision"], row["reason"], row["blocked_reason"], row["target_portfolio_id"]) == (
         "delete", CONTAINED, None, k["portfolio_id"])
+
+
+# Titles -------------------------------------------------------------------------------------------
+
+TITLE_MATCH_SCHEMA = {"id": pl.String, "candidate_ids": pl.List(pl.String), "best_score": pl.Float64}
+
+
+def _titled(ids: list[str], titles: list[str | None], years: list[int | None]) -> pl.DataFrame:
+    return pl.DataFrame({"id": ids, "title": titles, "year": years},
+                        schema={"id": pl.String, "title": pl.String, "year": pl.Int32})
+
+
+def test_title_matches_have_the_same_columns_whether_or_not_anything_matches():
+    queries = _titled(["1"], ["Native Plants Journal"], [2001])
+    found = title_matches(queries, _titled(["2"], ["Native plants journal"], [2001]))
+    assert dict(found.schema) == TITLE_MATCH_SCHEMA and found.rows() == [("1", ["2"], 100.0)]
+    nothing = title_matches(queries, _titled(["3"], ["Urban History Review"], [2001]))
+    assert dict(nothing.schema) == TITLE_MATCH_SCHEMA and nothing.height == 0
