@@ -15,7 +15,7 @@ from almaclean.p2e.cz_link import (
 )
 from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, NO_URL, local_collections, local_groups, platform_of
 from almaclean.p2e.match import CONTAINED, DIFFERENT_TITLE, DISAGREE, NEITHER_STATED, NOT_AVAILABLE, ONE_SIDED, PARTIAL
-from almaclean.p2e.titles import title_matches
+from almaclean.p2e.titles import title_key, title_matches
 from test_p2e_cz_link import candidates_of, valid_issns, write_kbart
 from test_p2e_rules import keeper, line, p2e_portfolio, review_reason, run
 
@@ -436,3 +436,16 @@ def test_title_matches_have_the_same_columns_whether_or_not_anything_matches():
     assert dict(found.schema) == TITLE_MATCH_SCHEMA and found.rows() == [("1", ["2"], 100.0)]
     nothing = title_matches(queries, _titled(["3"], ["Urban History Review"], [2001]))
     assert dict(nothing.schema) == TITLE_MATCH_SCHEMA and nothing.height == 0
+
+
+@pytest.mark.parametrize(("title", "key"), [
+    ("Œuvres complètes", "oeuvres completes"), ("Oeuvres completes", "oeuvres completes"),   # ligature or not
+    ("Cæsar's Gallic War", "caesar s gallic war"), ("Straße und Weg", "strasse und weg"),
+    ("The Eugene O'Neill Review", "eugene o neill review"), ("L'Année philologique", "annee philologique"),
+    ("Les Visionnaires - Comédie", "visionnaires comedie"), ("Die Zeit", "zeit"),
+    ("Theatre Survey", "theatre survey"),                     # an article only as a whole word
+    (" -- ", None), (None, None),
+])
+def test_a_title_key_folds_case_accents_ligatures_punctuation_and_a_leading_article(title, key):
+    frame = pl.DataFrame({"title": [title]}, schema={"title": pl.String})
+    assert frame.select(title_key("title")).item() == key
