@@ -15,7 +15,7 @@ from almaclean.p2e.cz_link import (
 )
 from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, NO_URL, local_collections, local_groups, platform_of
 from almaclean.p2e.match import CONTAINED, DIFFERENT_TITLE, DISAGREE, NEITHER_STATED, NOT_AVAILABLE, ONE_SIDED, PARTIAL
-from almaclean.p2e.titles import title_key, title_matches
+from almaclean.p2e.titles import title_key, title_matches, with_titles_differ
 from test_p2e_cz_link import candidates_of, valid_issns, write_kbart
 from test_p2e_rules import keeper, line, p2e_portfolio, review_reason, run
 
@@ -449,3 +449,16 @@ def test_title_matches_have_the_same_columns_whether_or_not_anything_matches():
 def test_a_title_key_folds_case_accents_ligatures_punctuation_and_a_leading_article(title, key):
     frame = pl.DataFrame({"title": [title]}, schema={"title": pl.String})
     assert frame.select(title_key("title")).item() == key
+
+
+@pytest.mark.parametrize(("first", "second", "differ"), [
+    ("Mens", "Mens : revue d'histoire intellectuelle", False),        # all of the shorter title's words
+    ("Financial Education", "Les Devoirs du prince - L'éducation princière", True),   # one word of two
+    ("Native Plants Journal", "Les Visionnaires", True),                                 # none
+    ("Journal of Film and Video", "Film & Video", False),             # small words and "&" left out
+    ("Native Plants Journal", None, False), (None, None, False),      # a missing title says nothing
+])
+def test_titles_differ_when_at_most_half_the_shorter_title_s_words_are_in_the_other_either_way(first, second, differ):
+    for a, b in ((first, second), (second, first)):
+        frame = pl.DataFrame({"title": [a], "keep_title": [b]}, schema={"title": pl.String, "keep_title": pl.String})
+        assert with_titles_differ(frame, "title", "keep_title")["differ"].to_list() == [differ], (a, b)
