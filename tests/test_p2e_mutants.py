@@ -455,6 +455,8 @@ def test_a_title_key_folds_case_accents_ligatures_punctuation_and_a_leading_arti
     ("Mens", "Mens : revue d'histoire intellectuelle", False),        # all of the shorter title's words
     ("Financial Education", "Les Devoirs du prince - L'éducation princière", True),   # one word of two
     ("Native Plants Journal", "Les Visionnaires", True),                                 # none
+    ("Mens", "Urban History Review", True),                           # a one-word title too
+    ("The", "Native Plants Journal", False),                          # only small words: nothing to compare
     ("Journal of Film and Video", "Film & Video", False),             # small words and "&" left out
     ("Native Plants Journal", None, False), (None, None, False),      # a missing title says nothing
 ])
