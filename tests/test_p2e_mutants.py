@@ -14,7 +14,9 @@ from almaclean.p2e.cz_link import (
     group_shares,
 )
 from almaclean.p2e.groups import LOCAL_COLLECTION_STEPS, NO_URL, local_collections, local_groups, platform_of
-from almaclean.p2e.match import CONTAINED, DIFFERENT_TITLE, DISAGREE, NEITHER_STATED, NOT_AVAILABLE, ONE_SIDED, PARTIAL
+from almaclean.p2e.match import (
+    CONTAINED, DIFFERENT_TITLE, DISAGREE, NEITHER_STATED, NOT_AVAILABLE, ONE_SIDED, PARTIAL, TITLE_ONLY,
+)
 from almaclean.p2e.titles import title_key, title_matches, with_titles_differ
 from test_p2e_cz_link import candidates_of, valid_issns, write_kbart
 from test_p2e_rules import keeper, line, p2e_portfolio, review_reason, run
@@ -464,3 +466,22 @@ def test_titles_differ_when_at_most_half_the_shorter_title_s_words_are_in_the_ot
     for a, b in ((first, second), (second, first)):
         frame = pl.DataFrame({"title": [a], "keep_title": [b]}, schema={"title": pl.String, "keep_title": pl.String})
         assert with_titles_differ(frame, "title", "keep_title")["differ"].to_list() == [differ], (a, b)
+
+
+def test_a_title_differing_after_its_first_two_significant_words_is_still_compared():
+    # Blocks are the first two significant words: a misspelt third word still meets its keeper.
+    k = keeper("The Eugene O'Neill Review", issn="1040-9483")
+    p = p2e_portfolio("Eugene O'Neil Review", "000000707")
+    result = run([k, p], [line("000000707")])
+    assert review_reason(result, p["portfolio_id"]) == TITLE_ONLY
+    assert result.review.filter(pl.col("portfolio_id") == p["portfolio_id"])["candidate_keepers"].to_list() == [
+        k["portfolio_id"]]
+
+
+def test_a_title_only_match_names_at_most_five_candidates_the_smallest_ids_first():
+    keepers = [keeper("Théâtre complet. Tome I", collection=f"Garnier {n}") for n in range(7)]
+    p = p2e_portfolio("Theatre complet, tome I", "000000708")
+    result = run([*keepers, p], [line("000000708")])
+    assert review_reason(result, p["portfolio_id"]) == TITLE_ONLY
+    assert result.review.filter(pl.col("portfolio_id") == p["portfolio_id"])["candidate_keepers"].to_list() == [
+        "; ".join(sorted(k["portfolio_id"] for k in keepers)[:5])]
