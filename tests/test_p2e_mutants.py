@@ -6,6 +6,7 @@ import csv
 
 import polars as pl
 import pytest
+from rapidfuzz import fuzz
 
 from almaclean.kinds import read_cz_titles
 from almaclean.normalize.coverage import UNREADABLE, UNSTATED, Coverage, parse_statement
@@ -485,3 +486,11 @@ def test_a_title_only_match_names_at_most_five_candidates_the_smallest_ids_first
     assert review_reason(result, p["portfolio_id"]) == TITLE_ONLY
     assert result.review.filter(pl.col("portfolio_id") == p["portfolio_id"])["candidate_keepers"].to_list() == [
         "; ".join(sorted(k["portfolio_id"] for k in keepers)[:5])]
+
+
+def test_a_title_scoring_exactly_the_cutoff_is_similar_and_just_below_it_is_not():
+    score = fuzz.token_sort_ratio("native plants journal", "native plants journals")
+    queries = _titled(["1"], ["Native Plants Journal"], [None])
+    candidates = _titled(["2"], ["Native Plants Journals"], [None])
+    assert title_matches(queries, candidates, cutoff=score).rows() == [("1", ["2"], score)]
+    assert title_matches(queries, candidates, cutoff=score + 0.01).height == 0
