@@ -494,3 +494,13 @@ def test_a_title_scoring_exactly_the_cutoff_is_similar_and_just_below_it_is_not(
     candidates = _titled(["2"], ["Native Plants Journals"], [None])
     assert title_matches(queries, candidates, cutoff=score).rows() == [("1", ["2"], score)]
     assert title_matches(queries, candidates, cutoff=score + 0.01).height == 0
+
+
+@pytest.mark.parametrize(("year", "candidate_year", "similar"), [
+    (2014, 2015, True), (2016, 2015, True), (2013, 2015, False), (2017, 2015, False),   # within one year
+    (None, 2015, True), (2015, None, True), (None, None, True),      # a year missing on one side does not block
+])
+def test_similar_titles_must_be_published_within_a_year_of_each_other_when_both_say(year, candidate_year, similar):
+    found = title_matches(_titled(["1"], ["Théâtre complet. Tome I"], [year]),
+                          _titled(["2"], ["THEATRE COMPLET, tome I"], [candidate_year]))
+    assert found["candidate_ids"].to_list() == ([["2"]] if similar else [])
