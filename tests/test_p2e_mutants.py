@@ -504,3 +504,10 @@ def test_similar_titles_must_be_published_within_a_year_of_each_other_when_both_
     found = title_matches(_titled(["1"], ["Théâtre complet. Tome I"], [year]),
                           _titled(["2"], ["THEATRE COMPLET, tome I"], [candidate_year]))
     assert found["candidate_ids"].to_list() == ([["2"]] if similar else [])
+
+
+def test_title_candidates_come_best_score_first_then_by_id():
+    queries = _titled(["1"], ["Native Plants Journal"], [None])
+    candidates = _titled(["2", "3", "4"], ["Native Plants Journals", "Native plants journal", "Native Plants Journal."],
+                         [None] * 3)
+    assert title_matches(queries, candidates).rows() == [("1", ["3", "4", "2"], 100.0)]
