@@ -480,7 +480,9 @@ def test_a_title_differing_after_its_first_two_significant_words_is_still_compar
 
 
 def test_a_title_only_match_names_at_most_five_candidates_the_smallest_ids_first():
-    keepers = [keeper("Théâtre complet. Tome I", collection=f"Garnier {n}") for n in range(7)]
+    # Seven records of one title, of three publication years: five candidates named in all.
+    keepers = [keeper("Théâtre complet. Tome I", collection=f"Garnier {n}", publication_date=str(2014 + n % 3))
+               for n in range(7)]
     p = p2e_portfolio("Theatre complet, tome I", "000000708")
     result = run([*keepers, p], [line("000000708")])
     assert review_reason(result, p["portfolio_id"]) == TITLE_ONLY
