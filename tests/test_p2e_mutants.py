@@ -513,3 +513,16 @@ def test_title_candidates_come_best_score_first_then_by_id():
     candidates = _titled(["2", "3", "4"], ["Native Plants Journals", "Native plants journal", "Native Plants Journal."],
                          [None] * 3)
     assert title_matches(queries, candidates).rows() == [("1", ["3", "4", "2"], 100.0)]
+
+
+# Classify ---------------------------------------------------------------------------------------
+
+def test_only_a_portfolio_both_local_and_standalone_is_p2e_whatever_its_legacy_number():
+    in_collection = keeper("Mens", portfolio_linked_to_cz="N", network_number="(EDU01)000555556")
+    cz_standalone = keeper("Mens", collection_id=None, collection_name=None, interface_name=None,
+                           network_number="(EDU01)000555557")
+    p2e = p2e_portfolio("Mens", "000555558")
+    result = run([in_collection, cz_standalone, p2e], [line("000555556"), line("000555557"), line("000555558")])
+    assert result.counts["p2e_portfolios"] == 1
+    assert sorted(result.unmatched_lines["legacy_id"].to_list()) == ["000555556", "000555557"]
+    assert result.not_in_p2e.height == 0
