@@ -10,6 +10,7 @@ from rapidfuzz import fuzz
 
 from almaclean.kinds import read_cz_titles
 from almaclean.normalize.coverage import UNREADABLE, UNSTATED, Coverage, parse_statement
+from almaclean.p2e.analyse import REPEATED_ID_REASON
 from almaclean.p2e.cz_link import (
     JUNK_ROWS, KEPT, LINK_COLLECTION, LINK_PORTFOLIOS, MATCH_CHECK, MATCH_LINK, MATCH_NO_PLATFORM, describe, empty_groups,
     group_shares,
@@ -526,3 +527,12 @@ def test_only_a_portfolio_both_local_and_standalone_is_p2e_whatever_its_legacy_n
     assert result.counts["p2e_portfolios"] == 1
     assert sorted(result.unmatched_lines["legacy_id"].to_list()) == ["000555556", "000555557"]
     assert result.not_in_p2e.height == 0
+
+
+def test_a_portfolio_id_on_two_differing_local_rows_is_one_review_row_the_first_row_s():
+    first = p2e_portfolio("Mens", "000000709", issn="1492-8647")
+    second = {**first, "title": "Mens (second row)", "url": "https://www.erudit.org/fr/revues/mens/"}
+    result = run([first, second], [line("000000709")])
+    assert result.deletion_candidates.height == 0
+    rows = result.review.filter(pl.col("portfolio_id") == first["portfolio_id"])
+    assert rows.select("reason", "title").rows() == [(REPEATED_ID_REASON, "Mens")]
