@@ -536,3 +536,11 @@ def test_a_portfolio_id_on_two_differing_local_rows_is_one_review_row_the_first_
     assert result.deletion_candidates.height == 0
     rows = result.review.filter(pl.col("portfolio_id") == first["portfolio_id"])
     assert rows.select("reason", "title").rows() == [(REPEATED_ID_REASON, "Mens")]
+
+
+def test_a_p2e_line_without_a_type_is_a_portfolio_line_and_agrees_with_one_that_says_so():
+    k = keeper("Mens", issn="1492-8647")
+    p = p2e_portfolio("Mens", "000000710", issn="1492-8647")
+    result = run([k, p], [line("000000710"), line("000000710", p2e_type=None)])
+    assert result.deletion_candidates["portfolio_id"].to_list() == [p["portfolio_id"]]
+    assert result.review.height == 0
