@@ -544,3 +544,10 @@ def test_a_p2e_line_without_a_type_is_a_portfolio_line_and_agrees_with_one_that_
     result = run([k, p], [line("000000710"), line("000000710", p2e_type=None)])
     assert result.deletion_candidates["portfolio_id"].to_list() == [p["portfolio_id"]]
     assert result.review.height == 0
+
+
+def test_a_p2e_legacy_number_is_read_as_one_number_not_as_an_035_cell():
+    # An 035 cell skips bare OCLC-looking values; a P2E file's legacy number is one number, kept whole.
+    p = p2e_portfolio("Mens", "on1234567")
+    result = run([p], [line("on1234567")])
+    assert result.counts["p2e_portfolios"] == 1 and result.unmatched_lines.height == 0
