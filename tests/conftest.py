@@ -42,7 +42,7 @@ def _started_on_one_worker_only(what: str, config) -> None:
     if not UNDER_XDIST:
         return
     worker = os.environ["PYTEST_XDIST_WORKER"]
-    claim = Path(config.getoption("basetemp")).parent / f"{what.replace(' ', '-')}.worker"
+    claim = _run_folder(config) / f"{what.replace(' ', '-')}.worker"
     try:
         with open(claim, "x", encoding="utf-8") as file:
             file.write(worker)
@@ -72,13 +72,19 @@ def pytest_collection_modifyitems(items):
 
 def pytest_xdist_auto_num_workers(config):
     """-n auto: one worker more than the cores this process may use, since many tests wait on a
-    command they started (measured on two cores: 309 s with three workers, 334 s with two)."""
+    command they started."""
     return len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) + 1
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "alone: the test times how fast something answers; under pytest-xdist it "
                                        "runs while no other test of the run does")
+
+
+def _run_folder(config) -> Path:
+    """The folder of this run that its workers share: pytest-xdist gives each worker a --basetemp
+    inside it."""
+    return Path(config.getoption("basetemp")).parent
 
 
 class _RunLock:
@@ -116,8 +122,7 @@ def pytest_runtest_protocol(item, nextitem):
         return
     import fcntl
 
-    # pytest-xdist gives each worker a --basetemp inside the run's own folder
-    lock = item.stash[RUN_LOCK] = _RunLock(Path(item.config.getoption("basetemp")).parent)
+    lock = item.stash[RUN_LOCK] = _RunLock(_run_folder(item.config))
     lock.hold(fcntl.LOCK_EX if item.get_closest_marker("alone") else fcntl.LOCK_SH)
     try:
         yield

@@ -53,7 +53,8 @@ _PLAIN_CELL = r"^[\s;,|]*[0-9Xx\-]+(?:\s*[;,|][\s;,|]*[0-9Xx\-]+)*[\s;,|]*$"
 
 
 def _compact(token: str) -> str:
-    """The token without qualifiers, prefixes, brackets, hyphens, spaces and dots; x -> X."""
+    """The token read after NFKC without format characters, then without qualifiers, prefixes,
+    trailing ISBD punctuation, brackets, hyphens, spaces and dots; x -> X."""
     if _BARE_TOKEN.fullmatch(token):
         return token.replace("-", "").replace("x", "X")
     text = "".join(c for c in unicodedata.normalize("NFKC", token) if unicodedata.category(c) != "Cf")
