@@ -116,3 +116,23 @@ def test_an_export_without_unrecognised_columns_reads_no_raw_cells(tmp_path, db_
     ingest_file(engine, "portfolios", portfolios, "EDU01")
     assert unmapped_headers(engine, [1]) == {1: {}}
     assert unmapped_cells(engine, "portfolios", [1], pl.Series(["53200000000000001"])).height == 0
+
+
+def test_nightly_s_analysis_takes_the_stored_frames_and_keeps_no_hold_on_them(tmp_path, db_url):
+    """Each nightly institution analyses its stored rows (1,000,000 portfolios at the benchmark's
+    size): the frames are handed over, not kept, so the portfolio export's memory goes back while
+    the decisions are built (bench/p2e.py's nightly peak RSS)."""
+    import gc
+    import weakref
+
+    engine = open_database(db_url)
+    portfolios, p2e = _files(tmp_path)
+    ingest_file(engine, "portfolios", portfolios, "EDU01")
+    ingest_file(engine, "p2e", p2e, "EDU01")
+    frames = load_current(engine, "EDU01")
+    export = weakref.ref(frames["portfolios"])
+    result = analyse(engine, frames)
+    gc.collect()
+    assert frames == {} and export() is None
+    assert set(result.deletion_candidates["portfolio_id"]) == {"53200000000000004"}
+    engine.dispose()

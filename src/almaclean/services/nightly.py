@@ -196,7 +196,10 @@ def load_current(engine: Engine, institution: str, current: dict[str, list[int]]
 
 def analyse(engine: Engine, frames: dict[str, pl.DataFrame]) -> P2EResult:
     """The P2E analysis of the stored files, knowing which columns each had (evidence), with the
-    cells of columns stored before almaclean knew them read again for the P2E portfolios."""
+    cells of columns stored before almaclean knew them read again for the P2E portfolios.
+
+    The frames are taken out of `frames` (it is empty after): held by nobody else, the portfolio
+    export's memory goes back while the analysis runs, before its decisions are built."""
     present, extra = {}, None
     for kind, frame in frames.items():
         ids = sorted(int(i) for i in frame["source_file_id"].unique())
@@ -204,7 +207,9 @@ def analyse(engine: Engine, frames: dict[str, pl.DataFrame]) -> P2EResult:
         present[kind] = columns_every_file_had(sources_by_id(engine, ids), frame, unmapped) if ids else frozenset()
         if kind == "portfolios":
             extra = stored_extra_cells(engine, ids, unmapped)
-    return analyse_p2e(frames["portfolios"], frames["p2e"], frames["po-lines"], present=present, extra=extra)
+    del frame
+    return analyse_p2e(frames.pop("portfolios"), frames.pop("p2e"), frames.pop("po-lines"), present=present,
+                       extra=extra)
 
 
 def analysed_sources(frames: dict[str, pl.DataFrame]) -> dict[str, list[int]]:
@@ -236,16 +241,17 @@ def run_institution(engine: Engine, inbox: Path, institution: str, folder: Path,
             _reuse(engine, run, result, folder, facts)
             return result
         frames = load_current(engine, institution, current)
+        result.analysed = analysed_sources(frames)
+        exported_ids = frames["portfolios"].get_column("portfolio_id")
         analysis = analyse(engine, frames)
         before = history.run_findings(engine, previous) if previous is not None else None
         if before is not None:
             keep_previous_findings(folder, before)
-        findings, changes = findings_and_changes(analysis, before, frames["portfolios"]["portfolio_id"])
+        findings, changes = findings_and_changes(analysis, before, exported_ids)
         run.count(analysis.counts, findings, changes)
         # Files first, then the record: a run whose files could not be written is not the one
         # the next run compares with.
         write_institution_files(folder, analysis, changes)
-        result.analysed = analysed_sources(frames)
         result.counts = dict(analysis.counts)
         result.not_checked = [text for item, text in evidence_lines(analysis, without_po_lines=False)
                               if item != "evidence"]

@@ -92,8 +92,9 @@ def _reanalyse(run: Path, bundle: dict, entry: dict, previous: pl.DataFrame | No
 
     _store_inputs(run, bundle, entry["code"], engine)
     frames = load_current(engine, entry["code"])
+    exported_ids = frames["portfolios"].get_column("portfolio_id")
     result = analyse(engine, frames)
-    return result, *findings_and_changes(result, previous, frames["portfolios"]["portfolio_id"])
+    return result, *findings_and_changes(result, previous, exported_ids)
 
 
 def _compare_selected(bundle: dict, out: Path, compared: list[str]) -> list[str]:
