@@ -551,3 +551,16 @@ def test_a_p2e_legacy_number_is_read_as_one_number_not_as_an_035_cell():
     p = p2e_portfolio("Mens", "on1234567")
     result = run([p], [line("on1234567")])
     assert result.counts["p2e_portfolios"] == 1 and result.unmatched_lines.height == 0
+
+
+def test_p2e_lines_without_row_numbers_are_named_by_their_content_alone_in_a_conflict():
+    # A P2E frame from elsewhere than a file read (the store, a test) has no row numbers: each
+    # disagreeing line is then named by what it says, with nothing made up before it.
+    from almaclean.p2e.classify import CONFLICT
+
+    p = p2e_portfolio("Mens", "000000730", issn="1492-8647")
+    result = run([keeper("Mens", issn="1492-8647"), p],
+                 [line("000000730"), line("000000730", p2e_type="database")])
+    assert review_reason(result, p["portfolio_id"]) == (
+        f"{CONFLICT}: (000000730, database) and (000000730, portfolio); which one migration used cannot be told "
+        "from the file: check the record in Alma and decide by hand")
