@@ -21,7 +21,7 @@ from almaclean.p2e.match import (
 )
 from almaclean.p2e.titles import title_key, title_matches, with_titles_differ
 from test_p2e_cz_link import candidates_of, valid_issns, write_kbart
-from test_p2e_rules import keeper, line, p2e_portfolio, review_reason, run
+from test_p2e_rules import deleted, keeper, line, p2e_portfolio, review_reason, run
 
 EMPTY_GROUPS_SCHEMA = {"group": pl.String, "cz_list": pl.String, "portfolios": pl.Int64, "matched": pl.Int64,
                        "share": pl.Float64, "proposal": pl.String}
@@ -564,3 +564,25 @@ def test_p2e_lines_without_row_numbers_are_named_by_their_content_alone_in_a_con
     assert review_reason(result, p["portfolio_id"]) == (
         f"{CONFLICT}: (000000730, database) and (000000730, portfolio); which one migration used cannot be told "
         "from the file: check the record in Alma and decide by hand")
+
+
+def test_a_line_repeated_word_for_word_is_named_once_in_a_conflict_by_its_first_row():
+    from almaclean.p2e.classify import CONFLICT
+
+    p = p2e_portfolio("Mens", "000000731", issn="1492-8647")
+    result = run([keeper("Mens", issn="1492-8647"), p],
+                 [line("000000731", row=1), line("000000731", p2e_type="database", row=2), line("000000731", row=3)])
+    assert review_reason(result, p["portfolio_id"]) == (
+        f"{CONFLICT}: row 1 (000000731, portfolio) and row 2 (000000731, database); which one migration used cannot "
+        "be told from the file: check the record in Alma and decide by hand")
+
+
+def test_two_legacy_numbers_of_one_bib_whose_lines_say_the_same_are_no_conflict():
+    # A merged bib carries the legacy numbers of both old records; P2E lines that agree in every
+    # field but the number agree: the duplicate is deleted, not sent to review.
+    p = p2e_portfolio("Mens", "000000732", issn="1492-8647",
+                      network_number="(OCoLC)12345; (EDU01)000000732; (EDU01)000000733")
+    result = run([keeper("Mens", issn="1492-8647"), p],
+                 [line("000000732", row=1), line("000000733", row=2)])
+    assert result.review.height == 0
+    assert deleted(result) == {p["portfolio_id"]}
