@@ -8,7 +8,7 @@ from polars.testing import assert_frame_equal
 from almaclean.p2e.match import DELETE, DISAGREE, NO_DUPLICATE, REVIEW, TITLE_ONLY
 from almaclean.p2e.relink import (
     CANCELLED, CLOSED_RELINK_STEPS, COPY_STEP, NEEDS_REVIEW, NO_KEEPER_YET, RELINK_COLUMNS, RELINK_STEPS,
-    SEVERAL_KEEPERS, UNKNOWN_STATUS_STEP, guarded_portfolios, po_line_links, po_line_status, relinks,
+    SEVERAL_KEEPERS, UNKNOWN_STATUS_STEP, awaiting_relink, guarded_portfolios, po_line_links, po_line_status, relinks,
 )
 
 P1, P2, P3, P4, P5, P6 = (f"53{n:015d}" for n in range(1, 7))
@@ -72,6 +72,23 @@ def test_guarded_portfolios_join_their_po_lines_once_each():
     lines = po_export([{"po_line": "POL-3", "status": "ACTIVE", "mms_id": B1, "portfolio_id": None}])
     assert guarded_portfolios(frame, lines).to_dicts() == [{"portfolio_id": P1, "po_lines": "POL-1; POL-2; POL-3"}]
 
+
+
+def test_a_portfolio_s_po_lines_are_named_in_the_order_its_sources_give_them():
+    # The Groups sheet shows each kept portfolio's PO lines as the librarian will look them up:
+    # the portfolio export's first, in its order, then the P2E file's, then the PO line export's.
+    frame = p2e([(P1, B1, "POL-9; POL-1", "POL-5; POL-1")])
+    lines = po_export([{"po_line": "POL-3", "status": "ACTIVE", "mms_id": B1, "portfolio_id": None}])
+    assert guarded_portfolios(frame, lines).to_dicts() == [{"portfolio_id": P1, "po_lines": "POL-9; POL-1; POL-5; POL-3"}]
+
+
+def test_only_duplicates_decided_delete_await_their_relinks_the_others_wait_on_review():
+    frame = p2e([(P1, B1, "POL-1; POL-2", None), (P2, B2, "POL-3", None)])
+    decided = decisions([(P1, DELETE, "neither states coverage", K1, KB1),
+                         (P2, REVIEW, TITLE_ONLY, None, None)])
+    pol = relinks(frame, decided, None)
+    assert pol["portfolio_id"].to_list() == [P1, P1, P2]
+    assert awaiting_relink(pol).select("portfolio_id", "po_line").rows() == [(P1, "POL-1"), (P1, "POL-2")]
 
 def test_each_relink_row_says_ready_or_why_blocked_and_gives_the_steps():
     frame = p2e([(P1, B1, "POL-1", None), (P2, B2, "POL-2", None), (P3, B3, "POL-3", None),
