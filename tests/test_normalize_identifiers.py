@@ -2,6 +2,7 @@
 lists (the table bundled with the package: tests/data/kbart/README.md)."""
 from __future__ import annotations
 
+import logging
 import re
 
 import polars as pl
@@ -43,6 +44,8 @@ def kbart_identifiers(source: str) -> pl.DataFrame:
         ("9780801883620 (pbk., alk. paper); 0801883628", ["9780801883620 (pbk., alk. paper)", "0801883628"]),
         ("ISSN 0898-5510", ["ISSN 0898-5510"]),
         ("978 2 406 04437 6", ["978 2 406 04437 6"]),  # an ISBN written with spaces is one value
+        ("2269-479x 0264-360x", ["2269-479x", "0264-360x"]),  # a lower-case X check digit still looks like one
+        ("0898-5510   (Online)", ["0898-5510   (Online)"]),  # one value is kept as written
         ("  1538-4594 ;; ", ["1538-4594"]),
         (" ; | ", []),
         ("", []),
@@ -137,6 +140,8 @@ def test_lower_case_x_check_digit_is_accepted_and_upper_cased():
     # 2269-479X: online ISSN of Garnier's "Revue d'Histoire et de Philosophie religieuses"
     assert classify("2269-479x") == ("issn", "2269-479X")
     assert classify("2269479x") == ("issn", "2269-479X")
+    assert classify("ISSN 2269-479x") == ("issn", "2269-479X")      # with a prefix: the slow path
+    assert classify("2269-479x online") == ("issn", "2269-479X")    # a qualifier word after it
     # 0-8044-2957-X: a valid ISBN-10 whose check digit is X
     assert classify("0-8044-2957-x") == ("isbn", "9780804429573")
     assert classify("0-8044-2957-X") == ("isbn", "9780804429573")
@@ -188,10 +193,11 @@ def test_identifier_table_keeps_every_token_in_order_with_its_source():
     ]
 
 
-def test_identifier_table_valid_only_is_the_valid_rows_across_chunks(monkeypatch):
+def test_identifier_table_valid_only_is_the_valid_rows_across_chunks(monkeypatch, caplog):
     from almaclean.normalize import identifiers
 
     monkeypatch.setattr(identifiers, "CHUNK_ROWS", 2)  # five chunks for nine rows
+    caplog.set_level(logging.INFO, logger="almaclean.normalize.identifiers")
     frame = pl.DataFrame({
         "portfolio_id": [f"5349669791{i:07d}" for i in range(9)],
         "issn": ["0898-5510; 2374-8753", None, "1552-8339", "", "0264-360x", "bad", None, "1522-8339", "x"],
@@ -202,6 +208,9 @@ def test_identifier_table_valid_only_is_the_valid_rows_across_chunks(monkeypatch
     assert valid.columns == ["portfolio_id", "id_type", "value"]
     assert valid.rows() == full.filter(pl.col("valid")).select("portfolio_id", "id_type", "value").rows()
     assert valid.height == 6 and full.height == 11
+    # what -v says of each reading counts every chunk once
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("identifiers:")]
+    assert said == ["identifiers: 11 tokens from 9 rows x 2 columns, 6 valid, 5 invalid or unknown"] * 2
 
 
 def test_identifier_table_with_composite_key_and_no_tokens():
