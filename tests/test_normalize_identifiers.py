@@ -220,6 +220,14 @@ def test_identifier_table_with_composite_key_and_no_tokens():
     assert table.columns == ["file", "row", "source_column", "raw", "id_type", "value", "valid"]
 
 
+
+def test_identifier_table_of_no_column_is_an_empty_table_of_the_same_columns():
+    frame = pl.DataFrame({"portfolio_id": ["53496697930003681"], "issn": ["1492-8647"]})
+    table = identifier_table(frame, "portfolio_id", [])
+    assert table.height == 0
+    assert table.schema == {"portfolio_id": pl.String, "source_column": pl.String, "raw": pl.String,
+                            "id_type": pl.String, "value": pl.String, "valid": pl.Boolean}
+
 def test_identifier_table_agrees_with_split_values_and_classify_on_mixed_cells():
     # the table splits plain cells with polars; the result must equal the per-cell functions
     cells = [
