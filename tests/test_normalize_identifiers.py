@@ -153,6 +153,8 @@ def test_isbn10_converts_to_the_same_isbn13():
     assert isbn13 == ("isbn", "9782406044376")
     assert classify("2-406-04437-8") == isbn13
     assert classify("2406044378") == isbn13
+    # its ISBN-13's check digit 0: the EAN weighted sum is a multiple of 10 (checked with python-stdnum)
+    assert classify("1-985344-02-5") == ("isbn", "9781985344020") == ("isbn", stdnum_isbn.to_isbn13("1985344025"))
 
 
 def test_bad_isbns_from_garnier_and_erudit_are_flagged():
