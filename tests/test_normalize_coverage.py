@@ -68,6 +68,10 @@ def test_parse_statement(text, expected):
         ("1990", None, "R2Y", Coverage(NOW - 1, None, None, True)),  # only the last 2 years
         ("2025", None, "R5Y", Coverage(2025, None, None, True)),  # the later start wins
         (None, None, "r1y", Coverage(NOW, None, None, True)),
+        # a window in months or days starts in the earliest year it can reach: 18 months back from any
+        # day of this year reach at most two years back, 30 days at most one
+        (None, None, "R18M", Coverage(NOW - 2, None, None, True)),
+        (None, None, "R30D", Coverage(NOW - 1, None, None, True)),
         ("1950", "1960", 3, Coverage(1950, 1960, 3.0, True)),  # a number of years
         ("1950", "1960", "0", Coverage(1950, 1960, None, True)),
         (None, None, None, UNSTATED),
@@ -85,6 +89,33 @@ def test_from_columns(start, end, embargo, expected):
 def test_from_columns_rejects_what_it_cannot_read(start, end, embargo):
     with pytest.raises(ValueError):
         from_columns(start, end, embargo, current_year=NOW)
+
+
+@pytest.mark.parametrize(("start", "end", "said"), [
+    ("19xx", None, "start '19xx' is not a year or a YYYY-MM-DD date"),
+    ("1990", "soon", "end 'soon' is not a year or a YYYY-MM-DD date"),
+])
+def test_a_date_that_cannot_be_read_is_named_with_its_side_and_what_was_expected(start, end, said):
+    # the caller adds the file, row and column: the message says which date and why
+    with pytest.raises(ValueError) as refused:
+        from_columns(start, end, None, current_year=NOW)
+    assert str(refused.value) == said
+
+
+@pytest.mark.parametrize(("text", "spans"), [
+    # the last five years of a journal whose holdings start earlier: from the rolling start on
+    ("Available from 2010. Most recent 5 year(s) available.", ((NOW - 4, None),)),
+    # a holding that starts inside the window keeps its own start
+    ("Available from 2024. Most recent 5 year(s) available.", ((2024, None),)),
+    # a closed holding is cut at the window's start and keeps its end; one ended before it is gone
+    ("Available from 1990 until 2000. Available from 2010 until 2024. Most recent 5 year(s) available.",
+     ((NOW - 4, 2024),)),
+    ("Most recent 18 month(s) available.", ((NOW - 2, None),)),
+])
+def test_a_rolling_window_keeps_what_falls_inside_it(text, spans):
+    coverage = parse_statement(text, current_year=NOW)
+    assert [(s.start.year if s.start else None, s.end.year if s.end else None) for s in coverage.ranges()] == list(spans)
+    assert (coverage.from_year, coverage.to_year) == spans[0]
 
 
 @pytest.mark.parametrize(
