@@ -74,6 +74,7 @@ def test_parse_statement(text, expected):
         (None, None, "R30D", Coverage(NOW - 1, None, None, True)),
         ("1950", "1960", 3, Coverage(1950, 1960, 3.0, True)),  # a number of years
         ("1950", "1960", "0", Coverage(1950, 1960, None, True)),
+        ("1950", "1960", "3", Coverage(1950, 1960, 3.0, True)),  # a number of years, written
         (None, None, None, UNSTATED),
         ("", " ", "", UNSTATED),
     ],
@@ -94,12 +95,32 @@ def test_from_columns_rejects_what_it_cannot_read(start, end, embargo):
 @pytest.mark.parametrize(("start", "end", "said"), [
     ("19xx", None, "start '19xx' is not a year or a YYYY-MM-DD date"),
     ("1990", "soon", "end 'soon' is not a year or a YYYY-MM-DD date"),
+    ("1990", None, "embargo '4 years' is not a KBART embargo (P4Y, R2Y, P6M) or a number of years"),
 ])
 def test_a_date_that_cannot_be_read_is_named_with_its_side_and_what_was_expected(start, end, said):
-    # the caller adds the file, row and column: the message says which date and why
+    # the caller adds the file, row and column: the message says which value and why
+    embargo = "4 years" if said.startswith("embargo") else None
     with pytest.raises(ValueError) as refused:
-        from_columns(start, end, None, current_year=NOW)
+        from_columns(start, end, embargo, current_year=NOW)
     assert str(refused.value) == said
+
+
+def test_a_rolling_embargo_counts_back_from_the_year_it_is_given():
+    assert from_columns(None, None, "R2Y", current_year=2040) == Coverage(2039, None, None, True)
+    assert parse_statement("Most recent 2 year(s) available.", current_year=2040).from_year == 2039
+
+
+@pytest.mark.parametrize(("text", "start"), [
+    # spans starting in one year are ordered by volume, then issue; none stated is the year's first
+    ("Available from 2000 volume: 5 until 2001. Available from 2000 volume: 3 until 2003.", (2000, 3, None)),
+    ("Available from 2000 volume: 1 until 2001. Available from 2000 until 2005.", (2000, None, None)),
+    ("Available from 2000 volume: 1 issue: 5 until 2001. Available from 2000 volume: 1 issue: 2 until 2003.",
+     (2000, 1, 2)),
+    ("Available from 2000 volume: 1 issue: 1 until 2001. Available from 2000 volume: 1 until 2005.", (2000, 1, None)),
+])
+def test_overlapping_spans_are_one_from_the_earliest_start_at_the_finest_granularity_given(text, start):
+    (span,) = parse_statement(text, current_year=NOW).ranges()
+    assert (span.start.year, span.start.volume, span.start.issue) == start
 
 
 @pytest.mark.parametrize(("text", "spans"), [
