@@ -56,6 +56,8 @@ def test_embargo_wordings(text, embargo):
     "Only local", "see note", "Available", "from 1990 until sometime", "1990 or so", "Available from 2010 until 2005.",
     "Disponible jusqu'à nouvel ordre", "1990 - 2010 (print only)", "12345", "Most recent year not available.",
     "Coverage varies", "vol. 1-20",
+    # only a comma may stand between a year and its volume or issue: anything else is not read as one
+    "Available from 2000 - volume: 3.", "Available from 2000 and volume: 3.", "Available from 2000 volume: 2 - issue: 3.",
 ])
 def test_text_not_read_whole_is_unreadable_never_unstated(text):
     coverage = parse_statement(text, current_year=NOW)

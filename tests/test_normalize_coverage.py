@@ -123,6 +123,20 @@ def test_overlapping_spans_are_one_from_the_earliest_start_at_the_finest_granula
     assert (span.start.year, span.start.volume, span.start.issue) == start
 
 
+@pytest.mark.parametrize(("text", "end"), [
+    # spans ending in one year end at the later volume, then issue; an end without one counts as
+    # the year's first issue (the safe side for a keeper: it is not taken to hold the whole year)
+    ("Available from 2000 until 2005 volume: 12. Available from 2001 until 2005 volume: 10.", (2005, 12, None)),
+    ("Available from 2000 until 2005. Available from 2001 until 2005 volume: 1.", (2005, 1, None)),
+    ("Available from 2000 until 2005 volume: 1 issue: 4. Available from 2001 until 2005 volume: 1 issue: 2.",
+     (2005, 1, 4)),
+    ("Available from 2000 until 2005 volume: 1. Available from 2001 until 2005 volume: 1 issue: 1.", (2005, 1, 1)),
+])
+def test_overlapping_spans_are_one_to_the_latest_end_at_the_finest_granularity_given(text, end):
+    (span,) = parse_statement(text, current_year=NOW).ranges()
+    assert (span.end.year, span.end.volume, span.end.issue) == end
+
+
 @pytest.mark.parametrize(("text", "spans"), [
     # the last five years of a journal whose holdings start earlier: from the rolling start on
     ("Available from 2010. Most recent 5 year(s) available.", ((NOW - 4, None),)),
