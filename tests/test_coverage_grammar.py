@@ -58,6 +58,8 @@ def test_embargo_wordings(text, embargo):
     "Coverage varies", "vol. 1-20",
     # only a comma may stand between a year and its volume or issue: anything else is not read as one
     "Available from 2000 - volume: 3.", "Available from 2000 and volume: 3.", "Available from 2000 volume: 2 - issue: 3.",
+    # a year is one from 1500 to 2099
+    "Available from 1499.", "Available from 2000 until 2100.",
 ])
 def test_text_not_read_whole_is_unreadable_never_unstated(text):
     coverage = parse_statement(text, current_year=NOW)
@@ -175,3 +177,16 @@ def test_containment_is_transitive_and_unreadable_poisons_it(first, second):
         assert a.from_year == b.from_year and a.to_year == b.to_year
     garbled = parse_statement(worded(*second) + " (see note)", current_year=NOW)
     assert contains(a, garbled, current_year=NOW) is None
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    ("Available from 1500.", (1500, None, None), None),
+    ("Available from 2000 until 2099.", (2000, None, None), (2099, None, None)),
+    # a point written volume and issue first, its year in parentheses
+    ("Available from volume: 3 issue: 2 (1998).", (1998, 3, 2), None),
+    ("Available from 1998 volume: 3 issue: 2.", (1998, 3, 2), None),
+])
+def test_points_are_read_with_their_year_volume_and_issue(text, start, end):
+    (span,) = parse_statement(text, current_year=NOW).ranges()
+    assert (span.start.year, span.start.volume, span.start.issue) == start
+    assert (None if span.end is None else (span.end.year, span.end.volume, span.end.issue)) == end
