@@ -60,6 +60,8 @@ def test_embargo_wordings(text, embargo):
     "Available from 2000 - volume: 3.", "Available from 2000 and volume: 3.", "Available from 2000 volume: 2 - issue: 3.",
     # a year is one from 1500 to 2099
     "Available from 1499.", "Available from 2000 until 2100.",
+    # a year in parentheses belongs to the volume or issue before it, closed
+    "Available from (1998).", "Available from volume: 3 (1998.",
 ])
 def test_text_not_read_whole_is_unreadable_never_unstated(text):
     coverage = parse_statement(text, current_year=NOW)
@@ -185,6 +187,9 @@ def test_containment_is_transitive_and_unreadable_poisons_it(first, second):
     # a point written volume and issue first, its year in parentheses
     ("Available from volume: 3 issue: 2 (1998).", (1998, 3, 2), None),
     ("Available from 1998 volume: 3 issue: 2.", (1998, 3, 2), None),
+    ("Available from issue: 2 (1998).", (1998, None, 2), None),
+    # invisible format characters (a zero-width space, a soft hyphen) are not text
+    ("Available from 1998\u200b until 20\u00ad05.", (1998, None, None), (2005, None, None)),
 ])
 def test_points_are_read_with_their_year_volume_and_issue(text, start, end):
     (span,) = parse_statement(text, current_year=NOW).ranges()
