@@ -188,10 +188,17 @@ def test_containment_is_transitive_and_unreadable_poisons_it(first, second):
     ("Available from volume: 3 issue: 2 (1998).", (1998, 3, 2), None),
     ("Available from 1998 volume: 3 issue: 2.", (1998, 3, 2), None),
     ("Available from issue: 2 (1998).", (1998, None, 2), None),
+    # typographic and grave apostrophes, "n°" for an issue number
+    ("Disponible de 1998 jusqu\u2019à 2005.", (1998, None, None), (2005, None, None)),
+    ("Disponible de 1998 jusqu`à 2005.", (1998, None, None), (2005, None, None)),
+    ("Disponible à partir de 1998 vol. 3 n° 2.", (1998, 3, 2), None),
+    ("Disponible à partir de 1998 vol. 3 nº 2.", (1998, 3, 2), None),
+    # a plural ending in parentheses is read as the plural: "letzte(n)" is "letzten"
+    ("Die letzte(n) 2 Jahr(e) verfügbar.", (NOW - 1, None, None), None),
     # invisible format characters (a zero-width space, a soft hyphen) are not text
     ("Available from 1998\u200b until 20\u00ad05.", (1998, None, None), (2005, None, None)),
 ])
-def test_points_are_read_with_their_year_volume_and_issue(text, start, end):
+def test_each_wording_is_read_to_its_start_and_end_points(text, start, end):
     (span,) = parse_statement(text, current_year=NOW).ranges()
     assert (span.start.year, span.start.volume, span.start.issue) == start
     assert (None if span.end is None else (span.end.year, span.end.volume, span.end.issue)) == end
