@@ -47,6 +47,8 @@ def test_wordings_read_whole(text, expected):
     ("Les 2 dernières années ne sont pas disponibles.", 2.0),
     ("Les 6 derniers mois ne sont pas disponibles.", 0.5),
     ("Die letzten 2 Jahre sind nicht verfügbar.", 2.0),
+    ("Embargo: 3 year(s).", 3.0),                       # a colon and a comma belong to the wording
+    ("Most recent 1 year(s), not available.", 1.0),
 ])
 def test_embargo_wordings(text, embargo):
     assert parse_statement(text, current_year=NOW).embargo_years == embargo
@@ -62,6 +64,8 @@ def test_embargo_wordings(text, embargo):
     "Available from 1499.", "Available from 2000 until 2100.",
     # a year in parentheses belongs to the volume or issue before it, closed
     "Available from (1998).", "Available from volume: 3 (1998.",
+    # a window says whether its years are available or not, and nothing else
+    "Most recent 2 year(s).", "Most recent 2 year(s) available for members.",
 ])
 def test_text_not_read_whole_is_unreadable_never_unstated(text):
     coverage = parse_statement(text, current_year=NOW)
