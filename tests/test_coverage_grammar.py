@@ -206,3 +206,21 @@ def test_each_wording_is_read_to_its_start_and_end_points(text, start, end):
     (span,) = parse_statement(text, current_year=NOW).ranges()
     assert (span.start.year, span.start.volume, span.start.issue) == start
     assert (None if span.end is None else (span.end.year, span.end.volume, span.end.issue)) == end
+
+
+@pytest.mark.parametrize("joined_by", [",", "and", "et", "und", "y", "&", "+"])
+def test_spans_of_one_clause_are_joined_by_a_comma_or_a_word_for_and(joined_by):
+    coverage = parse_statement(f"1990 - 2000 {joined_by} 2005 - 2010", current_year=NOW)
+    assert [(s.start.year, s.end.year) for s in coverage.ranges()] == [(1990, 2000), (2005, 2010)]
+
+
+@pytest.mark.parametrize(("text", "start", "embargo"), [
+    # every clause is read, a window's as well as the spans after it
+    ("Most recent 1 year(s) not available. Available from 1998.", 1998, 1.0),
+    # of two rolling windows the shorter one holds: its start is the later
+    ("Most recent 2 year(s) available. Most recent 5 year(s) available.", NOW - 1, None),
+    ("Most recent 5 year(s) available. Most recent 2 year(s) available.", NOW - 1, None),
+])
+def test_windows_and_spans_of_one_statement_are_read_together(text, start, embargo):
+    coverage = parse_statement(text, current_year=NOW)
+    assert (coverage.from_year, coverage.embargo_years) == (start, embargo)
