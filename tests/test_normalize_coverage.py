@@ -231,3 +231,11 @@ def test_the_current_year_given_is_the_one_used():
     keeper = Coverage(1990, None, 4.0, True)
     assert contains(keeper, Coverage(2000, 2030, None, True), current_year=2040) is True
     assert contains(keeper, Coverage(2000, 2037, None, True), current_year=2040) is False
+
+
+def test_ranges_of_a_coverage_made_from_years_alone_and_of_one_not_stated_or_unreadable():
+    from almaclean.normalize.coverage import Point, Span
+
+    assert Coverage(None, 2000, None, True).ranges() == (Span(None, Point(2000)),)      # from the first issue
+    assert Coverage(1990, None, 2.0, True).ranges() == (Span(Point(1990), None),)       # open
+    assert UNSTATED.ranges() == () and UNREADABLE.ranges() == ()                        # nothing to compare
