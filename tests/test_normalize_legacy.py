@@ -133,3 +133,11 @@ def test_vectorised_keys_follow_the_rule_on_messy_cells():
             got[index].append(key)
         mismatches = [(c, got[i], reference(c)) for i, c in enumerate(cells) if got[i] != reference(c)]
         assert not mismatches, mismatches[:5]
+
+
+def test_legacy_key_table_keeps_a_composite_key_of_several_columns():
+    frame = pl.DataFrame({"file": ["a.csv", "a.csv"], "row": ["2", "3"],
+                          "network_number": ["(OCoLC)12345; (EDU01)000123456", None]})
+    table = legacy_key_table(frame, ["file", "row"], "network_number")
+    assert table.columns == ["file", "row", "legacy_key"]
+    assert table.rows() == [("a.csv", "2", "EDU01000123456"), ("a.csv", "2", "000123456")]
