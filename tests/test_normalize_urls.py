@@ -69,6 +69,24 @@ def test_nested_proxies_are_all_removed():
 def test_ezproxy_url_parameter_keeps_the_target_query_as_written():
     proxied = "https://proxy.example.edu/login?url=https://www.jstor.org/action/doBasicSearch?Query=a&so=rel"
     assert strip_proxy(proxied) == "https://www.jstor.org/action/doBasicSearch?Query=a&so=rel"
+    # a url= target that is not itself encoded keeps its escapes as written
+    escaped = "https://proxy.example.edu/login?url=https://www.jstor.org/action/doBasicSearch?Query=a%26b"
+    assert strip_proxy(escaped) == "https://www.jstor.org/action/doBasicSearch?Query=a%26b"
+
+
+def test_a_qurl_target_is_decoded_even_without_an_encoded_scheme():
+    proxied = "https://login.libproxy.example.edu/login?qurl=www.jstor.org%2Fstable%2F1234"
+    assert strip_proxy(proxied) == "www.jstor.org/stable/1234"
+
+
+def test_a_proxy_host_is_recognised_by_its_label_whatever_its_path():
+    # EZproxy's other entry points ("/connect?url=") on a host labelled as a proxy
+    assert strip_proxy("https://ezproxy.example.edu/connect?url=https://www.jstor.org/stable/1") == \
+        "https://www.jstor.org/stable/1"
+
+
+def test_a_wam_proxy_of_two_labels_gives_back_the_real_host():
+    assert strip_proxy("http://0-www.jstor.org.example.edu/stable/1") == "http://www.jstor.org/stable/1"
 
 
 @pytest.mark.parametrize(
@@ -78,6 +96,8 @@ def test_ezproxy_url_parameter_keeps_the_target_query_as_written():
         "https://www.jstor.org/action/redirect?url=https://example.org/",  # not a proxy host
         "https://proxy.example.edu/login?url=not a url",  # the target must be a URL
         "https://ezproxy.example.edu/menu",  # the proxy's own page
+        "https://www.example.org/redirector/x?url=https://www.jstor.org/",  # a redirector, not OpenAthens'
+        "https://www.proxy.com/journal/1",  # a host named proxy, nothing rewritten before it
     ],
 )
 def test_non_proxy_urls_are_kept(url):
