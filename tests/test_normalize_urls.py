@@ -85,6 +85,11 @@ def test_a_proxy_host_is_recognised_by_its_label_whatever_its_path():
         "https://www.jstor.org/stable/1"
 
 
+def test_a_rewritten_host_is_undone_where_it_stands_not_where_the_query_repeats_it():
+    proxied = "https://www-jstor-org.ezproxy.example.edu/action/redirect?return=https://www-jstor-org.ezproxy.example.edu/s"
+    assert strip_proxy(proxied) == "https://www.jstor.org/action/redirect?return=https://www-jstor-org.ezproxy.example.edu/s"
+
+
 def test_a_wam_proxy_of_two_labels_gives_back_the_real_host():
     assert strip_proxy("http://0-www.jstor.org.example.edu/stable/1") == "http://www.jstor.org/stable/1"
 
@@ -98,6 +103,7 @@ def test_a_wam_proxy_of_two_labels_gives_back_the_real_host():
         "https://ezproxy.example.edu/menu",  # the proxy's own page
         "https://www.example.org/redirector/x?url=https://www.jstor.org/",  # a redirector, not OpenAthens'
         "https://www.proxy.com/journal/1",  # a host named proxy, nothing rewritten before it
+        "http://0-www.jstor.org.lib.corp.internal/stable/1",  # a WAM-like host whose proxy part is not registrable
     ],
 )
 def test_non_proxy_urls_are_kept(url):
