@@ -129,6 +129,9 @@ def test_real_hosts_lose_www_so_garnier_variants_collapse(title_urls):
         ("muse.jhu.edu/journal/142", "muse.jhu.edu"),
         ("https://user:pw@num.classiques-garnier.com/x", "num.classiques-garnier.com"),
         ("https://www.érudit.example/fr", "érudit.example"),
+        ("//www.jstor.org/stable/1", "jstor.org"),             # protocol-relative
+        ("//Xerte.example.org/toolkit", "xerte.example.org"),
+        ("https://www.jstor.org./stable/1", "jstor.org"),       # a fully qualified name's final dot
         ("", None),
         (None, None),
         ("n/a", None),
