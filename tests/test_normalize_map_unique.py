@@ -1,0 +1,25 @@
+"""map_unique: a per-value function over a big column, run once per distinct value."""
+from __future__ import annotations
+
+import polars as pl
+
+from almaclean.normalize import map_unique
+
+
+def test_each_value_gets_its_function_s_result_nulls_included_in_the_column_s_order():
+    seen = []
+
+    def described(value):
+        seen.append(value)
+        return "empty" if value is None else value.upper()
+
+    column = pl.Series("cell", ["b", None, "a", "b", None, "c"])
+    assert map_unique(column, described, pl.String).to_list() == ["B", "empty", "A", "B", "empty", "C"]
+    assert sorted(seen, key=str) == sorted(["b", None, "a", "c"], key=str)  # once per distinct value
+    assert map_unique(column, described, pl.String).name == "cell"
+
+
+def test_lists_come_back_as_lists_and_an_empty_one_as_null():
+    column = pl.Series("cell", ["a;b", "", None, "a;b"])
+    split = map_unique(column, lambda value: value.split(";") if value else [], pl.List(pl.String))
+    assert split.to_list() == [["a", "b"], None, None, ["a", "b"]]
