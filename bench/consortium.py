@@ -54,13 +54,22 @@ def sizes(institutions: int, smallest: int, largest: int) -> list[int]:
     return [int(round(smallest + i * step, -3)) for i in range(institutions)]
 
 
-def prepare_samples(work: Path, portfolios: list[int], distinct: int) -> list[Path]:
-    """One sample folder per institution: the first `distinct` generated, the rest reused."""
+def assigned_sizes(portfolios: list[int], distinct: int) -> list[int]:
+    """Each institution's size: `distinct` sizes spread over the whole range (smallest to largest),
+    the i-th institution taking the (i mod distinct)-th of them."""
+    count = max(1, min(distinct, len(portfolios)))
+    picks = [portfolios[round(i * (len(portfolios) - 1) / max(count - 1, 1))] for i in range(count)]
+    return [picks[i % count] for i in range(len(portfolios))]
+
+
+def prepare_samples(work: Path, sizes_by_institution: list[int], distinct: int) -> list[Path]:
+    """One sample folder per institution: the first `distinct` generated (assigned_sizes spreads
+    their sizes over the range), the i-th institution the copy of sample i mod distinct."""
     from almaclean.sample.changes import changed_export
     from almaclean.sample.generator import BASE_PORTFOLIOS, generate
 
     folders = []
-    for index, size in enumerate(portfolios[:distinct]):
+    for index, size in enumerate(sizes_by_institution[:distinct]):
         folder = work / "samples" / f"{index:02d}-{size}"
         if not (folder / "truth.json").exists():
             started = time.perf_counter()
@@ -69,7 +78,7 @@ def prepare_samples(work: Path, portfolios: list[int], distinct: int) -> list[Pa
         if not (folder / "portfolios-1pct.csv").exists():
             changed_export(folder / "portfolios.csv", folder / "portfolios-1pct.csv", seed=index)
         folders.append(folder)
-    return [folders[i % len(folders)] for i in range(len(portfolios))]
+    return [folders[i % len(folders)] for i in range(len(sizes_by_institution))]
 
 
 def fill_inbox(inbox: Path, samples: list[Path], night: int) -> None:
@@ -245,9 +254,10 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="almaclean-consortium-"))
-    portfolios = sizes(args.institutions, args.min_portfolios, args.max_portfolios)
+    portfolios = assigned_sizes(sizes(args.institutions, args.min_portfolios, args.max_portfolios), args.distinct)
     print(f"{args.institutions} institutions, {sum(portfolios):,} portfolios in all "
-          f"({min(portfolios):,} to {max(portfolios):,} each), {args.workers} workers; work folder {work}", flush=True)
+          f"({min(portfolios):,} to {max(portfolios):,} each, {len(set(portfolios))} different samples), "
+          f"{args.workers} workers; work folder {work}", flush=True)
     samples = prepare_samples(work, portfolios, args.distinct)
     with prefect_server(work):
         runners = (["baseline"] if args.baseline else []) + args.runner
