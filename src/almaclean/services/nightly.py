@@ -207,7 +207,6 @@ def analyse(engine: Engine, frames: dict[str, pl.DataFrame]) -> P2EResult:
         present[kind] = columns_every_file_had(sources_by_id(engine, ids), frame, unmapped) if ids else frozenset()
         if kind == "portfolios":
             extra = stored_extra_cells(engine, ids, unmapped)
-    del frame
     return analyse_p2e(frames.pop("portfolios"), frames.pop("p2e"), frames.pop("po-lines"), present=present,
                        extra=extra)
 
