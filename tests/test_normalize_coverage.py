@@ -8,6 +8,8 @@ from almaclean.normalize.coverage import (
     UNREADABLE,
     UNSTATED,
     Coverage,
+    Point,
+    Span,
     contains,
     from_columns,
     parse_statement,
@@ -234,16 +236,12 @@ def test_the_current_year_given_is_the_one_used():
 
 
 def test_ranges_of_a_coverage_made_from_years_alone_and_of_one_not_stated_or_unreadable():
-    from almaclean.normalize.coverage import Point, Span
-
     assert Coverage(None, 2000, None, True).ranges() == (Span(None, Point(2000)),)      # from the first issue
     assert Coverage(1990, None, 2.0, True).ranges() == (Span(Point(1990), None),)       # open
     assert UNSTATED.ranges() == () and UNREADABLE.ranges() == ()                        # nothing to compare
 
 
 def test_a_rolling_window_keeps_a_span_ending_in_its_first_year_and_a_start_in_it_as_written():
-    from almaclean.normalize.coverage import Point, Span
-
     # NOW - 4 is the first year of the last five: a span ending then has that one year left
     ends_then = parse_statement(f"Available from 1990 until {NOW - 4}. Most recent 5 year(s) available.",
                                 current_year=NOW)

@@ -11,6 +11,7 @@ from rapidfuzz import fuzz
 from almaclean.kinds import read_cz_titles
 from almaclean.normalize.coverage import UNREADABLE, UNSTATED, Coverage, parse_statement
 from almaclean.p2e.analyse import REPEATED_ID_REASON
+from almaclean.p2e.classify import CONFLICT
 from almaclean.p2e.cz_link import (
     JUNK_ROWS, KEPT, LINK_COLLECTION, LINK_PORTFOLIOS, MATCH_CHECK, MATCH_LINK, MATCH_NO_PLATFORM, describe, empty_groups,
     group_shares,
@@ -556,8 +557,6 @@ def test_a_p2e_legacy_number_is_read_as_one_number_not_as_an_035_cell():
 def test_p2e_lines_without_row_numbers_are_named_by_their_content_alone_in_a_conflict():
     # A P2E frame from elsewhere than a file read (the store, a test) has no row numbers: each
     # disagreeing line is then named by what it says, with nothing made up before it.
-    from almaclean.p2e.classify import CONFLICT
-
     p = p2e_portfolio("Mens", "000000730", issn="1492-8647")
     result = run([keeper("Mens", issn="1492-8647"), p],
                  [line("000000730"), line("000000730", p2e_type="database")])
@@ -567,8 +566,6 @@ def test_p2e_lines_without_row_numbers_are_named_by_their_content_alone_in_a_con
 
 
 def test_a_line_repeated_word_for_word_is_named_once_in_a_conflict_by_its_first_row():
-    from almaclean.p2e.classify import CONFLICT
-
     p = p2e_portfolio("Mens", "000000731", issn="1492-8647")
     result = run([keeper("Mens", issn="1492-8647"), p],
                  [line("000000731", row=1), line("000000731", p2e_type="database", row=2), line("000000731", row=3)])
