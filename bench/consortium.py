@@ -23,8 +23,8 @@ database of its own: the "before" figures, measured beside the others.
 --pg names a server where a database <name>_bench_consortium_<runner> is made for each runner
 (dropped first, kept after for inspection); without it each runner gets a SQLite file in the work
 folder. --distinct K generates K different institutions, their sizes spread over the range, and
-gives the others copies of them in turn under their own codes (generating 40 institutions of up to 200,000 portfolios
-takes a while); --workdir keeps the generated samples for the next run.
+gives the others copies of them in turn under their own codes (generating 40 institutions of up
+to 200,000 portfolios takes a while); --workdir keeps the generated samples for the next run.
 """
 from __future__ import annotations
 

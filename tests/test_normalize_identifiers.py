@@ -222,7 +222,6 @@ def test_identifier_table_with_composite_key_and_no_tokens():
     assert table.columns == ["file", "row", "source_column", "raw", "id_type", "value", "valid"]
 
 
-
 def test_identifier_table_of_no_column_is_an_empty_table_of_the_same_columns():
     frame = pl.DataFrame({"portfolio_id": ["53496697930003681"], "issn": ["1492-8647"]})
     table = identifier_table(frame, "portfolio_id", [])

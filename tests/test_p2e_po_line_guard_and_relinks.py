@@ -73,7 +73,6 @@ def test_guarded_portfolios_join_their_po_lines_once_each():
     assert guarded_portfolios(frame, lines).to_dicts() == [{"portfolio_id": P1, "po_lines": "POL-1; POL-2; POL-3"}]
 
 
-
 def test_a_portfolio_s_po_lines_are_named_in_the_order_its_sources_give_them():
     # The Groups sheet shows each kept portfolio's PO lines as the librarian will look them up:
     # the portfolio export's first, in its order, then the P2E file's, then the PO line export's.
