@@ -3,9 +3,9 @@
 Each tree runs its own test command, README.md's second command, as CI runs it (.ci/run): the
 baseline in a git worktree of its own beside this checkout (its own .venv and lock file; beside,
 so that an old suite reading files from `../shared` finds them where this checkout would), this
-checkout as it stands. Runs alternate (baseline, this checkout, baseline, ...), so a machine whose speed drifts
-slows both alike; each pair gives a ratio, target at most 0.80 (the suite 20% faster). A first,
-untimed `--collect-only` of each tree does the set-up (uv's install), which is not measured.
+checkout as it stands. Runs alternate (baseline, this checkout, baseline, ...), so a machine
+whose speed drifts slows both alike; each pair gives a ratio, target at most 0.80 (the suite 20%
+faster). A first, untimed `--collect-only` of each tree does the set-up (uv's install).
 
 Beside wall time it prints the processor time of everything the suite started (user + system of
 the waited-for processes) and the machine's speed during the run: a fixed pure-Python loop timed
@@ -86,7 +86,7 @@ class Run:
     ok: bool
 
     def line(self, reference_probe: float) -> str:
-        speed = reference_probe / self.probe if self.probe == self.probe else float("nan")
+        speed = reference_probe / self.probe   # nan when the suite ended before a sample
         status = "" if self.ok else "  FAILED"
         return (f"{self.label:<28} {self.wall:7.1f} s wall  {self.cpu:7.1f} s CPU  {self.passed:5d} passed  "
                 f"machine speed {speed:.2f}{status}")
@@ -130,14 +130,15 @@ def compare(trees: dict[str, Path], pairs: int) -> None:
         subprocess.run(["bash", "-c", commands[label] + " --collect-only -q"], cwd=tree, check=True,
                        capture_output=True)
     runs: list[Run] = []
+    ratios: list[float] = []
     for pair in range(1, pairs + 1):
         for label, tree in trees.items():
             runs.append(run_suite(label, tree, commands[label]))
             print(runs[-1].line(runs[0].probe), flush=True)
         base, this = runs[-2], runs[-1]
-        print(f"pair {pair}: {this.wall / base.wall:.2f}x the baseline's time, "
+        ratios.append(this.wall / base.wall)
+        print(f"pair {pair}: {ratios[-1]:.2f}x the baseline's time, "
               f"{this.cpu / base.cpu:.2f}x its processor time (target at most {TARGET:.2f}x)", flush=True)
-    ratios = [runs[i + 1].wall / runs[i].wall for i in range(0, len(runs), 2)]
     median = statistics.median(ratios)
     print(f"ratios: {', '.join(f'{r:.2f}x' for r in ratios)}; median {median:.2f}x "
           f"(target at most {TARGET:.2f}x: {'met' if median <= TARGET else 'NOT met'})")
