@@ -77,8 +77,8 @@ def pytest_xdist_auto_num_workers(config):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "alone: the test times how fast something answers; under pytest-xdist it "
-                                       "runs while no other test of the run does")
+    config.addinivalue_line("markers", "alone: the test times how fast something answers; under pytest-xdist the "
+                                       "run's other tests are paused while it runs")
 
 
 def _run_folder(config) -> Path:
@@ -87,68 +87,34 @@ def _run_folder(config) -> Path:
     return Path(config.getoption("basetemp")).parent
 
 
-class _RunLock:
-    """The run's lock file, shared by its workers (not by other runs): held exclusively, no other test
-    of the run is running. Taking it goes through a gate, so a waiting exclusive holder goes first,
-    before the other worker's next test."""
-
-    def __init__(self, run_folder: Path):
-        self._gate = open(run_folder / "alone.gate", "a")
-        self._lock = open(run_folder / "alone.lock", "a")
-
-    def hold(self, mode: int) -> None:
-        import fcntl
-
-        fcntl.flock(self._lock, fcntl.LOCK_UN)  # a waiting exclusive holder may go first
-        fcntl.flock(self._gate, fcntl.LOCK_EX)
-        fcntl.flock(self._lock, mode)
-        fcntl.flock(self._gate, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        self._lock.close()
-        self._gate.close()
-
-
 UNDER_XDIST = "PYTEST_XDIST_WORKER" in os.environ
-RUN_LOCK = pytest.StashKey[_RunLock]()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    """Under pytest-xdist every test holds the run's lock shared, from the set-up of its fixtures
-    (module-wide ones included) to their tear-down; a test marked `alone` exclusively."""
+@contextmanager
+def _machine_to_itself(config):
     if not UNDER_XDIST:
         yield
         return
-    import fcntl
+    from others_paused import others_paused
 
-    lock = item.stash[RUN_LOCK] = _RunLock(_run_folder(item.config))
-    lock.hold(fcntl.LOCK_EX if item.get_closest_marker("alone") else fcntl.LOCK_SH)
-    try:
+    with others_paused(_run_folder(config)):
         yield
-    finally:
-        lock.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    if item.get_closest_marker("alone") is None:
+        yield
+        return
+    with _machine_to_itself(item.config):
+        yield
 
 
 @pytest.fixture
 def timed_alone(request):
-    """`with timed_alone(): ...` runs the timed part of a test while no other test of the run runs:
-    on two cores, a test beside it would measure the machine, not the code."""
-    import fcntl
-
-    @contextmanager
-    def alone():
-        lock = request.node.stash.get(RUN_LOCK, None)
-        if lock is None:
-            yield
-            return
-        lock.hold(fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            lock.hold(fcntl.LOCK_SH)
-
-    return alone
+    """`with timed_alone(): ...` runs the timed part of a test with the machine to itself: on two
+    cores, a test beside it would measure the machine, not the code."""
+    return lambda: _machine_to_itself(request.config)
 
 
 @pytest.fixture(autouse=True)
