@@ -187,12 +187,17 @@ def unpacked_select(table: str, dialect: Dialect):
 
 def view_statements(dialect: Dialect) -> list[str]:
     """DROP and CREATE of every content table's view (VIEWS), for the dialect."""
-    quote = dialect.identifier_preparer.quote
-    statements = []
-    for table, view in VIEWS.items():
-        body = unpacked_select(table, dialect).compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-        statements += [f"DROP VIEW IF EXISTS {quote(view)}", f"CREATE VIEW {quote(view)} AS {body}"]
-    return statements
+    if dialect.name not in _VIEW_STATEMENTS:  # compiling them costs more than making a new database
+        quote = dialect.identifier_preparer.quote
+        statements = []
+        for table, view in VIEWS.items():
+            body = unpacked_select(table, dialect).compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+            statements += [f"DROP VIEW IF EXISTS {quote(view)}", f"CREATE VIEW {quote(view)} AS {body}"]
+        _VIEW_STATEMENTS[dialect.name] = tuple(statements)
+    return list(_VIEW_STATEMENTS[dialect.name])
+
+
+_VIEW_STATEMENTS: dict[str, tuple[str, ...]] = {}  # dialect name -> view_statements()
 
 
 KEY_OF_TABLE = {kind.table: kind.key for kind in KINDS}
