@@ -11,6 +11,8 @@ import fastexcel
 import polars as pl
 import pytest
 import xlsxwriter
+from hypothesis import given
+from hypothesis import strategies as st
 from xlsxwriter.xmlwriter import XMLwriter
 
 from almaclean.errors import AlmacleanError
@@ -99,6 +101,13 @@ def _tricky_frame(values: list[str] = TRICKY) -> pl.DataFrame:
     return pl.concat([blank, frame.head(20), blank, frame.slice(20), blank])
 
 
+@pytest.fixture(params=["polars", "python"])
+def cell_path(request, monkeypatch):
+    """Each chunk through the polars query, or cell by cell in Python (what small chunks take)."""
+    monkeypatch.setattr(xlsx_cells, "PYTHON_CELLS", -1 if request.param == "polars" else 10**9)
+    return request.param
+
+
 @pytest.fixture
 def small_chunks(monkeypatch):
     monkeypatch.setattr(xlsx_cells, "MIN_CHUNK_ROWS", 1)
@@ -140,7 +149,7 @@ def test_the_zip_level_is_this_writer_s_own(tmp_path):
     assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
 
 
-def test_tricky_text_gives_the_same_package_as_xlsxwriter(tmp_path):
+def test_tricky_text_gives_the_same_package_as_xlsxwriter(tmp_path, cell_path):
     frame = _tricky_frame()
     header = ["Portfolio Id", "", " Title "]
     members = _assert_same_package(tmp_path, [Sheet("Tricky", header, frame)])
@@ -150,7 +159,7 @@ def test_tricky_text_gives_the_same_package_as_xlsxwriter(tmp_path):
     assert '<row r="2">' not in xml  # leading all-empty row: no <row> element
 
 
-def test_many_small_chunks_and_highlights_give_the_same_package(tmp_path, small_chunks):
+def test_many_small_chunks_and_highlights_give_the_same_package(tmp_path, small_chunks, cell_path):
     frame = _tricky_frame()
     n = frame.height
     # Highlights on text, on null and "" cells, on a whole empty row, and outside the frame (ignored).
@@ -166,7 +175,7 @@ def test_many_small_chunks_and_highlights_give_the_same_package(tmp_path, small_
     assert re.search(r'<c r="A2" s="\d+"/>', members["xl/worksheets/sheet1.xml"].decode())
 
 
-def test_numbers_when_asked_give_the_same_package(tmp_path, small_chunks):
+def test_numbers_when_asked_give_the_same_package(tmp_path, small_chunks, cell_path):
     frame = pl.DataFrame({
         "what": ["dups", "relinks", None, "deleted", "ratio"],
         "count": [12, 3, None, 12_345_678_901_234_567, -4],
@@ -190,7 +199,7 @@ def _realdata_frame(rows_per_file: int) -> pl.DataFrame:
     return pl.concat(frames, how="diagonal")
 
 
-def test_real_kbart_lists_give_the_same_package_and_read_back(tmp_path, small_chunks, monkeypatch):
+def test_real_kbart_lists_give_the_same_package_and_read_back(tmp_path, small_chunks, monkeypatch, cell_path):
     monkeypatch.setattr(xlsx_cells, "CHUNK_CELLS", 26 * 300)
     frame = _realdata_frame(400)
     header = list(frame.columns)
@@ -198,7 +207,7 @@ def test_real_kbart_lists_give_the_same_package_and_read_back(tmp_path, small_ch
     assert _read_back(tmp_path / "ours.xlsx", "KBART") == _expected_cells(header, frame)
 
 
-def test_tricky_text_reads_back_as_written(tmp_path):
+def test_tricky_text_reads_back_as_written(tmp_path, cell_path):
     # Kept for byte parity but not read back as is: xlsxwriter escapes "_x005F_x0041_" as
     # "_x005F_x005F_x0041_" (its escapes overlap), read as "_x005FA"; the reader leaves U+FFFE/U+FFFF
     # as their "_xFFFE_" escapes.
@@ -209,7 +218,7 @@ def test_tricky_text_reads_back_as_written(tmp_path):
     assert _read_back(path, "Tricky") == _expected_cells(header, frame)
 
 
-def test_rich_text_lookalikes_stay_literal_text(tmp_path):
+def test_rich_text_lookalikes_stay_literal_text(tmp_path, cell_path):
     values = ["<r>x</r>", "<r><t>injected</t></r>", "<r>"]
     frame = pl.DataFrame({"c0": values, "c1": ["plain", None, "<r>y</r>"]})
     header = ["<r>head</r>", "Note"]
@@ -246,3 +255,25 @@ def test_control_escaping_matches_xlsxwriter():
 def test_whitespace_set_is_pythons():
     python_space = {chr(c) for c in range(0x110000) if re.match(r"\s", chr(c))}
     assert set(xlsx_cells.PYTHON_WHITESPACE) == python_space
+
+
+CELL_TEXT = st.one_of(st.none(), st.sampled_from(TRICKY), st.text(max_size=6))
+
+
+@given(rows=st.integers(0, 6), columns=st.integers(1, 4), data=st.data())
+def test_both_cell_paths_write_the_same_rows(rows, columns, data):
+    """Whatever the cells, styles, highlights and numbers: the Python path writes the polars
+    query's text, and names the same last row."""
+    numeric = data.draw(st.lists(st.booleans(), min_size=columns, max_size=columns))
+    cells = {f"k{c}": data.draw(st.lists(st.one_of(st.none(), st.from_regex(r"-?[0-9]{1,4}(\.[0-9]{1,3})?",
+                                                                             fullmatch=True))
+                                         if numeric[c] else CELL_TEXT, min_size=rows, max_size=rows))
+             for c in range(columns)}
+    chunk = pl.DataFrame(cells, schema={name: pl.String for name in cells})
+    marked = {c: sorted(data.draw(st.sets(st.integers(0, rows - 1)))) if rows else []
+              for c in data.draw(st.sets(st.integers(0, columns - 1)))}
+    styles = xlsx_cells.CellStyles(every=data.draw(st.none() | st.integers(0, 3)), highlight=data.draw(st.integers(1, 5)),
+                                   marked={c: r for c, r in marked.items() if r})
+    first_row, keep_empty = data.draw(st.integers(0, 70_000)), data.draw(st.booleans())
+    expected = xlsx_cells._polars_rows_xml(chunk, first_row, numeric, styles, keep_empty=keep_empty, as_bytes=False)
+    assert xlsx_cells._python_rows_xml(chunk, first_row, numeric, styles, keep_empty=keep_empty) == expected

@@ -112,12 +112,17 @@ def _too_long(sheet: Sheet, row: int, col: int) -> AlmacleanError:
 
 def _first_too_long(frame: pl.DataFrame) -> tuple[int, int] | None:
     """(row, column) of the first cell, in writing order, longer than Excel allows."""
+    texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    if not texts or frame.height == 0:
+        return None
+    # Cheap filter first, one query for every column: a text under half the limit fits whatever
+    # its characters.
+    longest = dict(zip(texts, frame.select(pl.col(texts).str.len_chars().max()).row(0)))
     found = []
-    for col, (name, dtype) in enumerate(frame.schema.items()):
-        if dtype != pl.String:
+    for col, name in enumerate(frame.columns):
+        if (longest.get(name) or 0) <= EXCEL_MAX_CHARS // 2:
             continue
         value = pl.col(name)
-        # Cheap filter first: a text under half the limit fits whatever its characters.
         rows = frame.select(pl.arg_where(value.str.len_chars() > EXCEL_MAX_CHARS // 2)).to_series()
         if rows.len():
             lengths = frame[name].gather(rows).to_frame().select(utf16_length(value)).to_series()

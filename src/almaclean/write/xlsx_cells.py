@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 CHUNK_CELLS = 50_000  # cells per chunk: bounds memory whatever the sheet's width; bigger chunks were slower
 MIN_CHUNK_ROWS = 1_000
 XML_THREADS = 2
+# Up to this many cells a chunk is written cell by cell in Python: building and running the polars
+# query costs 10-25 ms whatever the chunk's size, Python about 1 microsecond a cell.
+PYTHON_CELLS = 4_000
 
 # Cells needing xlsxwriter's control-character escaping: computed one by one in Python (rare).
 _NEEDS_CONTROL_ESCAPE = r"[\x00-\x08\x0B-\x1F\x{FFFE}\x{FFFF}]|_x[0-9a-fA-F]{4}_"
@@ -41,6 +44,8 @@ PYTHON_WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+_PYTHON_WHITESPACE_SET = frozenset(PYTHON_WHITESPACE)
+_PRESERVED_TEXT = '<t xml:space="preserve">'
 _WS_CLASS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in PYTHON_WHITESPACE) + "]"
 
 
@@ -99,7 +104,7 @@ def _xml_text(col: pl.Expr) -> pl.Expr:
 def _text_open_tag(col: pl.Expr) -> pl.Expr:
     """`<t xml:space="preserve">` when the text starts or ends with whitespace."""
     edge_space = col.str.contains(f"^{_WS_CLASS}") | col.str.contains(f"{_WS_CLASS}$")
-    return pl.when(edge_space).then(pl.lit('<t xml:space="preserve">')).otherwise(pl.lit("<t>"))
+    return pl.when(edge_space).then(pl.lit(_PRESERVED_TEXT)).otherwise(pl.lit("<t>"))
 
 
 def _style_attr(styles: CellStyles, highlighted: pl.Expr | None) -> pl.Expr:
@@ -137,6 +142,14 @@ def rows_xml(chunk: pl.DataFrame, first_row: int, numeric: Sequence[bool], style
     Returns the XML (as_bytes: UTF-8 encoded, straight from polars, no Python text on the way)
     and the last worksheet row that got a `<row>` (None if none did).
     """
+    if chunk.height * chunk.width <= PYTHON_CELLS:
+        xml, last = _python_rows_xml(chunk, first_row, numeric, styles, keep_empty=keep_empty)
+        return (xml.encode("utf-8") if as_bytes else xml), last
+    return _polars_rows_xml(chunk, first_row, numeric, styles, keep_empty=keep_empty, as_bytes=as_bytes)
+
+
+def _polars_rows_xml(chunk: pl.DataFrame, first_row: int, numeric: Sequence[bool], styles: CellStyles, *,
+                     keep_empty: bool, as_bytes: bool) -> tuple[str | bytes, int | None]:
     names = [f"c{i}" for i in range(chunk.width)]
     chunk = _with_control_escapes(chunk.select(pl.nth(i).alias(name) for i, name in enumerate(names)))
     extra: list[pl.Expr | pl.Series] = [(pl.int_range(pl.len()) + first_row).alias("__index")]
@@ -159,6 +172,37 @@ def rows_xml(chunk: pl.DataFrame, first_row: int, numeric: Sequence[bool], style
         return (b"" if as_bytes else ""), None
     xml = written.get_column("xml").str.join("")
     return (xml.cast(pl.Binary) if as_bytes else xml).item(), written.get_column("__index").item(-1)
+
+
+def _python_rows_xml(chunk: pl.DataFrame, first_row: int, numeric: Sequence[bool], styles: CellStyles, *,
+                     keep_empty: bool) -> tuple[str, int | None]:
+    """rows_xml, cell by cell in Python: the same text (tests/test_xlsx_cells.py compares the two),
+    for a chunk too small to repay building the polars query (a header, a summary sheet)."""
+    plain = f' s="{styles.every}"' if styles.every is not None else ""
+    highlight = f' s="{styles.highlight}"'
+    marked = {col: set(rows) for col, rows in styles.marked.items()}
+    letters = [xl_col_to_name(i) for i in range(chunk.width)]
+    columns = [chunk.to_series(i).to_list() for i in range(chunk.width)]
+    rows, last = [], None
+    for index, values in enumerate(zip(*columns), start=first_row):
+        cells = []
+        for col, value in enumerate(values):
+            lit = index - first_row in marked[col] if col in marked else False
+            ref = f'<c r="{letters[col]}{index + 1}"'
+            if numeric[col] and value is not None:
+                cells.append(f"{ref}{highlight if lit else plain}><v>{value}</v></c>")
+            elif value is not None and (keep_empty or value != ""):
+                text = escape_control_characters(value)
+                edge_space = text[:1] in _PYTHON_WHITESPACE_SET or text[-1:] in _PYTHON_WHITESPACE_SET
+                text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                open_tag = _PRESERVED_TEXT if edge_space else "<t>"
+                cells.append(f'{ref}{highlight if lit else plain} t="inlineStr"><is>{open_tag}{text}</t></is></c>')
+            elif lit:
+                cells.append(f"{ref}{highlight}/>")
+        if cells:
+            rows.append(f'<row r="{index + 1}">{"".join(cells)}</row>')
+            last = index
+    return "".join(rows), last
 
 
 def frame_rows_xml(frame: pl.DataFrame, first_row: int, numeric: Sequence[bool],
