@@ -23,3 +23,19 @@ def test_lists_come_back_as_lists_and_an_empty_one_as_null():
     column = pl.Series("cell", ["a;b", "", None, "a;b"])
     split = map_unique(column, lambda value: value.split(";") if value else [], pl.List(pl.String))
     assert split.to_list() == [["a", "b"], None, None, ["a", "b"]]
+
+
+def test_a_column_of_nulls_only_gets_the_result_for_null_from_one_call():
+    seen = []
+
+    def described(value):
+        seen.append(value)
+        return "empty"
+
+    column = pl.Series("cell", [None, None, None], dtype=pl.String)
+    result = map_unique(column, described, pl.String)
+    assert (result.to_list(), result.name, result.dtype, seen) == (["empty"] * 3, "cell", pl.String, [None])
+    split = map_unique(column, lambda value: [], pl.List(pl.String))
+    assert (split.to_list(), split.dtype) == ([None] * 3, pl.List(pl.String))
+    assert map_unique(column, lambda value: ["x"], pl.List(pl.String)).to_list() == [["x"]] * 3
+    assert map_unique(column.head(0), described, pl.String).to_list() == []

@@ -23,6 +23,12 @@ def map_unique(series: pl.Series, function: Callable[[Any], Any], return_dtype: 
 
     For return_dtype List(String) an empty list comes back as null.
     """
+    if series.len() and series.null_count() == series.len():  # nothing but nulls: one call, no join
+        value = function(None)
+        if return_dtype == pl.List(pl.String) and not value:
+            return pl.Series(series.name, [None], dtype=return_dtype).extend_constant(None, series.len() - 1)
+        if return_dtype != pl.List(pl.String):
+            return pl.Series(series.name, [value], dtype=return_dtype).extend_constant(value, series.len() - 1)
     distinct = series.unique(maintain_order=True)
     values = [function(value) for value in distinct.to_list()]
     if return_dtype == pl.List(pl.String):
