@@ -13,6 +13,22 @@ from hypothesis import settings
 # Mutation testing (pyproject [tool.mutmut]) runs each property on fewer examples.
 settings.register_profile("mutmut", max_examples=12)
 
+
+def _polars_on_one_thread_in_this_worker() -> None:
+    """Each pytest-xdist worker runs polars on one thread: the workers already fill the cores, and
+    a pool per worker spent a third more processor time on the tests' small frames. The commands the
+    tests start keep polars' own pool (the variable is gone once this process's pool is made)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ or "POLARS_MAX_THREADS" in os.environ:
+        return
+    os.environ["POLARS_MAX_THREADS"] = "1"
+    import polars
+
+    polars.thread_pool_size()  # the pool is made on first use, with the variable read then
+    del os.environ["POLARS_MAX_THREADS"]
+
+
+_polars_on_one_thread_in_this_worker()
+
 REPO = Path(__file__).resolve().parents[1]
 # Excerpts of the four real KBART lists, byte for byte (tests/data/kbart/README.md: source, CC0)
 KBART_DIR = REPO / "tests" / "data" / "kbart"

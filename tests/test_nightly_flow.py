@@ -22,7 +22,6 @@ from almaclean.nightly.changes import CHANGED, NEW, NO_LONGER, OPEN, RESOLVED
 from almaclean.sample.generator import generate
 from almaclean.store.db import open_database
 from almaclean.write.csvfile import write_csv
-from almaclean.orchestration.flows import nightly_flow
 
 INSTITUTION = "EDU01"
 T1, T2 = 1_700_000_000, 1_700_090_000  # inbox file times: run 1's files, then the newer exports
@@ -91,6 +90,8 @@ def _edit_scenario(sample, truth, first_findings):
 
 
 def test_two_nightly_runs_report_new_resolved_and_open_sets(prefect_server, tmp_path, monkeypatch):
+    from almaclean.orchestration.flows import nightly_flow  # Prefect: imported where its server runs
+
     sample = tmp_path / "sample"
     generate(sample, seed=7, scale=0.1)
     truth = json.loads((sample / "truth.json").read_text(encoding="utf-8"))
