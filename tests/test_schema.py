@@ -69,6 +69,44 @@ def test_schema_creation_is_idempotent(db_url):
         second.dispose()
 
 
+def _sqlite_contents(path) -> tuple[list, dict]:
+    """Every schema object as SQLite keeps its SQL, and every table's rows."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        objects = sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall(), key=str)
+        rows = {name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=str)
+                for kind, name, _, _ in objects if kind == "table"}
+    return objects, rows
+
+
+def test_an_empty_sqlite_database_made_from_the_dump_is_the_one_the_migrations_make(tmp_path, monkeypatch, caplog):
+    """After a process's first empty SQLite database, the next ones are made from a dump of the
+    migrations' result: the same tables, indexes, views and rows, at the same version; and a
+    database that is not empty is never made from it."""
+    from almaclean.store import schema
+
+    monkeypatch.setattr(schema, "_EMPTY_SQLITE_MADE", [])
+    by_migrations = tmp_path / "migrations.db"
+    open_database(f"sqlite:///{by_migrations}").dispose()
+    assert schema._EMPTY_SQLITE_MADE  # the next empty one comes from the dump
+    from_dump = tmp_path / "dump.db"
+    with caplog.at_level("INFO", logger="almaclean.store.schema"):
+        engine = open_database(f"sqlite:///{from_dump}")
+    assert f"made at schema {schema.HEAD}" in caplog.text and "upgraded" not in caplog.text
+    assert schema.is_current(engine)
+    engine.dispose()
+    objects, rows = _sqlite_contents(by_migrations)
+    assert _sqlite_contents(from_dump) == (objects, rows)
+    assert {kind for kind, *_ in objects} == {"table", "index", "view"} and rows["alembic_version"] == [(schema.HEAD,)]
+
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "not-empty.db") as conn:
+        conn.execute("CREATE TABLE someone_elses (x)")
+    assert not schema._made_from_head_dump(open_database(f"sqlite:///{tmp_path / 'not-empty.db'}", migrate=False))
+
+
 def test_a_database_made_before_schema_versions_is_upgraded_and_keeps_its_files(tmp_path):
     """The first almaclean versions created the tables with no alembic_version: such a database
     holding data waits for `almaclean db upgrade` (its migrations rewrite tables), which backs it
