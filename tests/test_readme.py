@@ -19,7 +19,7 @@ FENCED = re.compile(r"^```[^\n]*\n(.*?)^```", re.DOTALL | re.MULTILINE)
 INLINE = re.compile(r"`([^`\n]+)`")
 FLAG = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
 # Options of other programs the README shows (uv's, pytest's): not almaclean's.
-OTHER_PROGRAMS_OPTIONS = {"--extra", "-n", "--pdb"}
+OTHER_PROGRAMS_OPTIONS = {"--extra", "--compile-bytecode", "-n", "--pdb"}
 
 
 def _help_flags(parser) -> set[str]:
