@@ -50,6 +50,8 @@ _KEY_TEXT = re.compile(r"api[\s_-]?key|apikey|unauthori[sz]ed|not authori[sz]ed|
 _PATH_TEXT = re.compile(r"path not found|no such path|report not found|analysis .*not found|invalid path",
                         re.IGNORECASE)
 _DAILY_TEXT = re.compile(r"daily", re.IGNORECASE)
+# The retry jitter's own generator: the global one belongs to the program that uses almaclean.
+_JITTER = random.Random()
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,7 @@ class ReportReader:
 
     def _backoff(self, attempt: int) -> float:
         delay = min(self.policy.first_delay * 2 ** attempt, self.policy.max_delay)
-        return delay * (1 + random.random() / 4)
+        return delay * (1 + _JITTER.random() / 4)
 
     def _answer(self, response: httpx.Response, report: str, columns: tuple[Column, ...] | None, *,
                 mid_report: bool) -> Page | _Answer | _Wait:
