@@ -27,7 +27,7 @@ _WATCHDOG = ("import os, signal, sys\n"
              "        pass\n")
 
 
-def _parents() -> dict[int, int]:
+def parents() -> dict[int, int]:
     """Each running process's parent (Linux /proc)."""
     found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -39,19 +39,20 @@ def _parents() -> dict[int, int]:
     return found
 
 
-def _state(pid: int) -> str:
+def state(pid: int) -> str:
+    """The process's state letter in /proc ("R", "S", "T" stopped, "Z" zombie...), "gone" if none."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return "gone"
 
 
-def _others_and_theirs(parents: dict[int, int]) -> list[int]:
+def _others_and_theirs(parent_of: dict[int, int]) -> list[int]:
     """The other workers (the other children of the controller), then everything they started."""
     me, controller = os.getpid(), os.getppid()
-    found = [pid for pid, parent in parents.items() if parent == controller and pid != me]
+    found = [pid for pid, parent in parent_of.items() if parent == controller and pid != me]
     children: dict[int, list[int]] = {}
-    for pid, parent in parents.items():
+    for pid, parent in parent_of.items():
         children.setdefault(parent, []).append(pid)
     for pid in found:  # grows while it is walked: breadth first
         found.extend(children.get(pid, ()))
@@ -67,7 +68,7 @@ def others_paused(run_folder: Path):
         seen: set[int] = set()
         try:
             # A process not yet paused may start another: walk again until a walk finds none new.
-            while new := [pid for pid in _others_and_theirs(_parents()) if pid not in seen]:
+            while new := [pid for pid in _others_and_theirs(parents()) if pid not in seen]:
                 for pid in new:
                     seen.add(pid)
                     try:
@@ -78,7 +79,7 @@ def others_paused(run_folder: Path):
                     watchdog.stdin.write(f"{pid}\n")
                 watchdog.stdin.flush()
             deadline = time.monotonic() + 2
-            while time.monotonic() < deadline and any(_state(pid) not in ("T", "t", "Z", "X", "gone") for pid in paused):
+            while time.monotonic() < deadline and any(state(pid) not in ("T", "t", "Z", "X", "gone") for pid in paused):
                 time.sleep(0.005)
             yield
         finally:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from almaclean.sample.generator import generate
+from others_paused import parents, state
 
 STOP_WITHIN_SECONDS = 2.0
 SAMPLE_SCALE = 4          # 20,000 portfolios, 6,700 P2E lines
@@ -42,24 +43,12 @@ def _command(*args: str) -> list[str]:
 
 
 def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (Linux /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
+    """The processes whose parent is `pid`."""
+    return [child for child, parent in parents().items() if parent == pid]
 
 
 def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    return state(pid) not in ("Z", "gone")
 
 
 def _signalled(args: list[str], data: Path, marker: str, signum: int, *, alone, env: dict | None = None,
