@@ -13,12 +13,14 @@ from hypothesis import settings
 # Mutation testing (pyproject [tool.mutmut]) runs each property on fewer examples.
 settings.register_profile("mutmut", max_examples=12)
 
+UNDER_XDIST = "PYTEST_XDIST_WORKER" in os.environ
+
 
 def _polars_on_one_thread_in_this_worker() -> None:
     """Each pytest-xdist worker runs polars on one thread: the workers already fill the cores, and
     a pool per worker spent a third more processor time on the tests' small frames. The commands the
     tests start keep polars' own pool (the variable is gone once this process's pool is made)."""
-    if "PYTEST_XDIST_WORKER" not in os.environ or "POLARS_MAX_THREADS" in os.environ:
+    if not UNDER_XDIST or "POLARS_MAX_THREADS" in os.environ:
         return
     os.environ["POLARS_MAX_THREADS"] = "1"
     import polars
@@ -110,9 +112,6 @@ def _run_folder(config) -> Path:
     """The folder of this run that its workers share: pytest-xdist gives each worker a --basetemp
     inside it."""
     return Path(config.getoption("basetemp")).parent
-
-
-UNDER_XDIST = "PYTEST_XDIST_WORKER" in os.environ
 
 
 @contextmanager

@@ -86,10 +86,10 @@ def test_an_empty_sqlite_database_made_from_the_dump_is_the_one_the_migrations_m
     database that is not empty is never made from it."""
     from almaclean.store import schema
 
-    monkeypatch.setattr(schema, "_EMPTY_SQLITE_MADE", [])
+    monkeypatch.setattr(schema, "_migrated_an_empty_sqlite", False)
     by_migrations = tmp_path / "migrations.db"
     open_database(f"sqlite:///{by_migrations}").dispose()
-    assert schema._EMPTY_SQLITE_MADE  # the next empty one comes from the dump
+    assert schema._migrated_an_empty_sqlite  # the next empty one comes from the dump
     from_dump = tmp_path / "dump.db"
     with caplog.at_level("INFO", logger="almaclean.store.schema"):
         engine = open_database(f"sqlite:///{from_dump}")

@@ -212,14 +212,16 @@ def upgrade(engine: Engine, *, allow_rewrites: bool = False, on_step: StepHook |
 
     Without allow_rewrites, a database holding data that needs a migration which rewrites
     tables is left as it is: UpgradeNeeded says to run `almaclean db upgrade`. Returns the
-    revisions applied; on_step(step, seconds) is told of each as it completes."""
+    revisions applied; on_step(step, seconds) is told of each as it completes. An empty SQLite
+    database after the process's first is made in one transaction from _sqlite_head_dump()."""
+    global _migrated_an_empty_sqlite
     try:
         current = plan(engine)
         if current.rewriting and not allow_rewrites:
             raise UpgradeNeeded(needs_upgrade_message(engine, current))
         empty_sqlite = (on_step is None and current.revision is None and not current.has_data
                         and engine.dialect.name == "sqlite")
-        if empty_sqlite and _EMPTY_SQLITE_MADE and _made_from_head_dump(engine):
+        if empty_sqlite and _migrated_an_empty_sqlite and _made_from_head_dump(engine):
             log.info("database %s made at schema %s", _name(engine), HEAD)
             return [step.revision for step in current.steps]
         applied = []
@@ -234,7 +236,7 @@ def upgrade(engine: Engine, *, allow_rewrites: bool = False, on_step: StepHook |
         if applied:
             log.info("database %s upgraded from schema %s to %s", _name(engine), current.revision or "(none)", HEAD)
         if empty_sqlite and applied:
-            _EMPTY_SQLITE_MADE.append(_name(engine))
+            _migrated_an_empty_sqlite = True
         return applied
     except AlmacleanError:
         raise
@@ -246,10 +248,10 @@ def upgrade(engine: Engine, *, allow_rewrites: bool = False, on_step: StepHook |
         raise AlmacleanError(f"cannot prepare the database {_name(engine)}: {exc}") from exc
 
 
-# The empty SQLite databases this process has brought to HEAD through the migrations. From the
-# second one on, an empty SQLite database is made from _sqlite_head_dump() in one transaction: a
-# test run or a batch makes hundreds, and the migrations cost about 60 ms each time, the dump 5 ms.
-_EMPTY_SQLITE_MADE: list[str] = []
+# Whether this process has brought an empty SQLite database to HEAD through the migrations. From
+# the second one on, an empty SQLite database is made from _sqlite_head_dump() in one transaction:
+# a test run makes hundreds, and the migrations cost about 60 ms each time, the dump 8 ms.
+_migrated_an_empty_sqlite = False
 
 
 @cache
