@@ -56,6 +56,28 @@ def test_split_values(cell, expected):
     assert split_values(cell) == expected
 
 
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("(0898-5510 2374-8753)", ["0898-5510", "2374-8753"]),
+        ("(0898-5510) (2374-8753)", ["0898-5510", "2374-8753"]),
+        ("0898-5510 (2374-8753)", ["0898-5510", "2374-8753"]),
+        ("(0898-5510; 2374-8753)", ["0898-5510", "2374-8753"]),
+        ("[0898-5510 2374-8753]", ["0898-5510", "2374-8753"]),
+        ("[0968-8005]", ["0968-8005"]),
+        ("(978 2 406 04437 6)", ["978 2 406 04437 6"]),
+        # a qualifier stays with its value, digits or not
+        ("9780306406157 (v. 1)", ["9780306406157 (v. 1)"]),
+        ("9780306406157 (2nd ed.)", ["9780306406157 (2nd ed.)"]),
+        ("0306406152 (pbk., alk. paper)", ["0306406152 (pbk., alk. paper)"]),
+        ("0898-5510 (Print) (2374-8753)", ["0898-5510 (Print)", "2374-8753"]),
+        ("(0898-5510 (2374-8753))", ["0898-5510", "2374-8753"]),
+    ],
+)
+def test_parentheses_or_brackets_around_identifiers_only_are_read_as_if_absent(cell, expected):
+    assert split_values(cell) == expected
+
+
 # --- classify --------------------------------------------------------------------------
 
 def test_valid_hyphenated_issns_from_jstor_are_kept_in_normal_form():
@@ -134,6 +156,21 @@ def test_how_a_valid_identifier_is_written_never_changes_what_it_is(plain, full_
         written = written[:position] + character + written[position:]
     assert classify(before + written + after) == classify(plain) != ("unknown", None)
     assert classify(plain)[1] is not None
+
+
+@given(st.lists(st.tuples(valid_identifiers(), st.sampled_from(["{}", "({})", "[{}]", "{} (Online)", "{} (pbk.)"])),
+                min_size=1, max_size=3),
+       st.sampled_from([" ", "; ", ", ", " | ", ";"]), st.sampled_from(["({})", "[{}]"]), st.booleans())
+def test_identifiers_bare_wrapped_or_qualified_and_joined_by_any_separator_are_read_alike(values, separator, around,
+                                                                                         wrap_cell):
+    """Each value bare, in parentheses or brackets, or with a qualifier; the values joined by any
+    separator; a cell of values without qualifiers perhaps wrapped whole: the same identifiers."""
+    cell = separator.join(form.format(value) for value, form in values)
+    if wrap_cell and not any(" (" in form for _, form in values):
+        cell = around.format(cell)
+    read = [classify(value) for value in split_values(cell)]
+    assert read == [classify(value) for value, _ in values]
+    assert all(value is not None for _, value in read)
 
 
 def test_lower_case_x_check_digit_is_accepted_and_upper_cased():

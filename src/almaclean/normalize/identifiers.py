@@ -3,7 +3,9 @@
 Rules (the only place they live):
 - A cell may hold several values separated by ``;``, ``,`` or ``|``, or by whitespace when
   every whitespace-separated part looks like an identifier ("0898-5510 2374-8753").
-  A qualifier such as "(Online)" belongs to the value before it.
+  A qualifier such as "(Online)" belongs to the value before it. Parentheses or brackets
+  around identifiers only are no qualifier: they are read as if absent ("(0898-5510
+  2374-8753)", "0898-5510 (2374-8753)", "[0898-5510; 2374-8753]").
 - A token is read after Unicode compatibility normalisation (NFKC: full-width digits and
   hyphens are ASCII ones) without invisible format characters (a zero-width space, a soft
   hyphen, a byte order mark), then cleaned of qualifiers ("(Online)", "(pbk.)", "eISSN:",
@@ -31,6 +33,8 @@ from almaclean.normalize import map_unique
 log = logging.getLogger(__name__)
 
 _SEPARATORS = re.compile(r"[;,|](?![^()]*\))")  # not inside "(pbk., alk. paper)"
+_WRAPPED = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
+_PIECES = re.compile(r"[\s;,|]+")
 _QUALIFIER_WORD = re.compile(
     r"^(?:\(.*|online|print|electronic|ebook|e-book|pbk\.?|hbk\.?|paperback|hardback|pdf|epub)$",
     re.IGNORECASE,
@@ -85,10 +89,25 @@ def _split_on_whitespace(part: str) -> list[str]:
     return [part]
 
 
+def _unwrapped(match: re.Match[str]) -> str:
+    """Parentheses or brackets around identifiers only, taken away; any other (a qualifier such
+    as "(pbk.)" or "(v. 1)") kept."""
+    content = match.group(1) if match.group(1) is not None else match.group(2)
+    pieces = [piece for piece in _PIECES.split(content) if piece]
+    if pieces and (all(map(_looks_like_identifier, pieces)) or _looks_like_identifier(content)):
+        return f" {content} "
+    return match.group(0)
+
+
 def split_values(cell: str | None) -> list[str]:
     """The values of one identifier cell, trimmed, empties dropped: "a; b | c" -> ["a", "b", "c"]."""
     if cell is None:
         return []
+    while "(" in cell or "[" in cell:   # innermost first: "(a (b))"
+        unwrapped = _WRAPPED.sub(_unwrapped, cell)
+        if unwrapped == cell:
+            break
+        cell = unwrapped
     values: list[str] = []
     for part in _SEPARATORS.split(cell):
         part = part.strip()
