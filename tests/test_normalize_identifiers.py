@@ -121,6 +121,14 @@ def test_qualifiers_prefixes_and_fillers_are_ignored(token, expected):
         ("0306406152 (pbk.) :", ("isbn", "9780306406157")),
         ("ISBN 0-306-40615-2 /", ("isbn", "9780306406157")),
         ("2434-561X =", ("issn", "2434-561X")),
+        # MARC 020 $q qualifiers with digits, and $c terms of availability after " : "
+        ("9780306406157 (v. 1)", ("isbn", "9780306406157")),
+        ("978-0-306-40615-7 (v. 2, pt. 1 : alk. paper)", ("isbn", "9780306406157")),
+        ("0306406152 (2nd ed.)", ("isbn", "9780306406157")),
+        ("0306406152 (pbk.) : $10.00", ("isbn", "9780306406157")),
+        ("ISBN 9780306406157 (hbk. : v. 1) : £25.00", ("isbn", "9780306406157")),
+        # what follows " : " is kept when it is an identifier: two values are no one value
+        ("0898-5510 : 2374-8753", ("unknown", None)),
     ],
 )
 def test_a_value_written_with_compatibility_forms_invisible_characters_or_isbd_punctuation_is_that_value(
@@ -147,7 +155,8 @@ def valid_identifiers(draw) -> str:
 
 @given(valid_identifiers(), st.booleans(), st.lists(st.tuples(st.integers(0, 20), st.sampled_from(_INVISIBLE)),
                                                       max_size=3),
-       st.sampled_from(["", " :", " /", " =", " +", " (pbk.) :"]),
+       st.sampled_from(["", " :", " /", " =", " +", " (pbk.) :", " (v. 1)", " (2nd ed.)", " (v. 2, pt. 1 : alk. paper)",
+                        " (pbk.) : $10.00", " : £25.00", " (ebook) : 45 EUR", " (2019)", " (ISSN-L)"]),
        st.sampled_from(["", "ISBN ", "ISSN: ", "e-ISSN "]))
 def test_how_a_valid_identifier_is_written_never_changes_what_it_is(plain, full_width, invisible, after, before):
     written = plain.translate(_FULL_WIDTH) if full_width else plain

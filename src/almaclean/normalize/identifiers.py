@@ -8,9 +8,11 @@ Rules (the only place they live):
   2374-8753)", "0898-5510 (2374-8753)", "[0898-5510; 2374-8753]").
 - A token is read after Unicode compatibility normalisation (NFKC: full-width digits and
   hyphens are ASCII ones) without invisible format characters (a zero-width space, a soft
-  hyphen, a byte order mark), then cleaned of qualifiers ("(Online)", "(pbk.)", "eISSN:",
-  "ISBN ", brackets), the ISBD punctuation a catalogue record leaves after it (" :", " /",
-  " =", " +"), hyphens, spaces and dots, and a lower-case x becomes X. Then:
+  hyphen, a byte order mark), then cleaned of qualifiers (anything in parentheses that is no
+  identifier: "(Online)", "(pbk.)", "(v. 1)", "(2nd ed.)"; "eISSN:", "ISBN ", brackets), of the
+  terms of availability MARC 020 $c puts after " : " (a price: anything there that is no
+  identifier), of the ISBD punctuation a catalogue record leaves after it (" :", " /", " =",
+  " +"), of hyphens, spaces and dots, and a lower-case x becomes X. Then:
   8 chars ``[0-9]{7}[0-9X]`` -> ISSN, normalised "NNNN-NNNX" when the check digit is valid;
   10 chars ``[0-9]{9}[0-9X]`` -> ISBN-10, normalised to the 13 digits of its ISBN-13 when valid;
   13 digits starting 978/979 -> ISBN, normalised to its 13 digits when valid;
@@ -42,7 +44,8 @@ _QUALIFIER_WORD = re.compile(
 _ISSN = re.compile(r"[0-9]{7}[0-9X]")
 _ISBN10 = re.compile(r"[0-9]{9}[0-9X]")
 _ISBN13 = re.compile(r"97[89][0-9]{10}")
-_PARENTHESISED_WORDS = re.compile(r"\((?:[^()0-9]*)\)")  # "(Online)", "(pbk.)"; not "(0898-5510)"
+_PARENTHESISED = re.compile(r"\(([^()]*)\)")
+_AFTER_COLON = re.compile(r"\s:\s*(.*)$")   # "0306406152 (pbk.) : $10.00": MARC 020 $a : $c
 _PREFIX = re.compile(r"^\s*(?:[ep]-?)?(?:issn|isbn)(?:-?l|-?1[03])?\s*[:.]?\s*", re.IGNORECASE)
 _TRAILING_WORDS = re.compile(
     r"\s+(?:online|print|electronic|ebook|e-book|pbk|hbk|paperback|hardback|pdf|epub)\.?\s*$",
@@ -62,12 +65,24 @@ def _compact(token: str) -> str:
     if _BARE_TOKEN.fullmatch(token):
         return token.replace("-", "").replace("x", "X")
     text = "".join(c for c in unicodedata.normalize("NFKC", token) if unicodedata.category(c) != "Cf")
-    text = _PARENTHESISED_WORDS.sub(" ", text)
+    text = _PARENTHESISED.sub(_qualifier_dropped, text)
     text = _PREFIX.sub("", text)
+    text = _AFTER_COLON.sub(_terms_dropped, text)
     text = _ISBD_AFTER.sub("", text)
     text = _TRAILING_WORDS.sub("", text)
     text = _BRACKETS_AND_FILLERS.sub("", text)
     return text.replace("x", "X")
+
+
+def _qualifier_dropped(match: re.Match[str]) -> str:
+    """A parenthesised qualifier ("(pbk.)", "(v. 1)") gone; a parenthesised identifier kept."""
+    return match.group(1) if _looks_like_identifier(match.group(1)) else " "
+
+
+def _terms_dropped(match: re.Match[str]) -> str:
+    """What follows " : " gone unless it is an identifier (then the token is two values and
+    stays unknown)."""
+    return match.group(0) if match.group(1) and _looks_like_identifier(match.group(1)) else ""
 
 
 def _looks_like_identifier(word: str) -> bool:
