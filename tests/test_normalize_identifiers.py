@@ -129,6 +129,14 @@ def test_qualifiers_prefixes_and_fillers_are_ignored(token, expected):
         ("ISBN 9780306406157 (hbk. : v. 1) : £25.00", ("isbn", "9780306406157")),
         # what follows " : " is kept when it is an identifier: two values are no one value
         ("0898-5510 : 2374-8753", ("unknown", None)),
+        # words before or after it, letters only
+        ("Print ISBN: 9780306406157", ("isbn", "9780306406157")),
+        ("Online ISSN: 2374-8753", ("issn", "2374-8753")),
+        ("Print ISBN: [0306406152]", ("isbn", "9780306406157")),
+        ("9780306406157 ebk", ("isbn", "9780306406157")),
+        ("0264-360 X", ("issn", "0264-360X")),        # a check digit written apart is no word
+        ("ISBN-13: 978-0-306-40615-7", ("isbn", "9780306406157")),
+        ("Order 0306406152 no. 7", ("unknown", None)),   # a digit among the words: not a label
     ],
 )
 def test_a_value_written_with_compatibility_forms_invisible_characters_or_isbd_punctuation_is_that_value(
@@ -156,8 +164,10 @@ def valid_identifiers(draw) -> str:
 @given(valid_identifiers(), st.booleans(), st.lists(st.tuples(st.integers(0, 20), st.sampled_from(_INVISIBLE)),
                                                       max_size=3),
        st.sampled_from(["", " :", " /", " =", " +", " (pbk.) :", " (v. 1)", " (2nd ed.)", " (v. 2, pt. 1 : alk. paper)",
-                        " (pbk.) : $10.00", " : £25.00", " (ebook) : 45 EUR", " (2019)", " (ISSN-L)"]),
-       st.sampled_from(["", "ISBN ", "ISSN: ", "e-ISSN "]))
+                        " (pbk.) : $10.00", " : £25.00", " (ebook) : 45 EUR", " (2019)", " (ISSN-L)", " ebk",
+                        " eISBN", " online resource."]),
+       st.sampled_from(["", "ISBN ", "ISSN: ", "e-ISSN ", "Print ISBN: ", "eBook ISBN ", "Online ISSN : ",
+                        "ISSN électronique: "]))
 def test_how_a_valid_identifier_is_written_never_changes_what_it_is(plain, full_width, invisible, after, before):
     written = plain.translate(_FULL_WIDTH) if full_width else plain
     for position, character in invisible:

@@ -12,7 +12,9 @@ Rules (the only place they live):
   identifier: "(Online)", "(pbk.)", "(v. 1)", "(2nd ed.)"; "eISSN:", "ISBN ", brackets), of the
   terms of availability MARC 020 $c puts after " : " (a price: anything there that is no
   identifier), of the ISBD punctuation a catalogue record leaves after it (" :", " /", " =",
-  " +"), of hyphens, spaces and dots, and a lower-case x becomes X. Then:
+  " +"), of words before or after it ("Print ISBN: ...", "eBook ISBN ...", "... ebk": letters
+  only, so no digit of it is lost), of hyphens, spaces and dots, and a lower-case x becomes X.
+  Then:
   8 chars ``[0-9]{7}[0-9X]`` -> ISSN, normalised "NNNN-NNNX" when the check digit is valid;
   10 chars ``[0-9]{9}[0-9X]`` -> ISBN-10, normalised to the 13 digits of its ISBN-13 when valid;
   13 digits starting 978/979 -> ISBN, normalised to its 13 digits when valid;
@@ -45,13 +47,18 @@ _ISSN = re.compile(r"[0-9]{7}[0-9X]")
 _ISBN10 = re.compile(r"[0-9]{9}[0-9X]")
 _ISBN13 = re.compile(r"97[89][0-9]{10}")
 _PARENTHESISED = re.compile(r"\(([^()]*)\)")
-_AFTER_COLON = re.compile(r"\s:\s*(.*)$")   # "0306406152 (pbk.) : $10.00": MARC 020 $a : $c
+_LAST_COLON = re.compile(r"^(.*)\s:\s*(.*)$")   # "0306406152 (pbk.) : $10.00": MARC 020 $a : $c
 _PREFIX = re.compile(r"^\s*(?:[ep]-?)?(?:issn|isbn)(?:-?l|-?1[03])?\s*[:.]?\s*", re.IGNORECASE)
 _TRAILING_WORDS = re.compile(
     r"\s+(?:online|print|electronic|ebook|e-book|pbk|hbk|paperback|hardback|pdf|epub)\.?\s*$",
     re.IGNORECASE,
 )
 _ISBD_AFTER = re.compile(r"[\s:/=+]+$")   # "0306406152 :" (a MARC 020 $a before its $c)
+# Words (letters only) at the start of a token, or after its last digit: labels
+# ("Print ISBN:", "eBook ISBN", "ebk"). Possessive throughout: linear on any text. A word after
+# the identifier has two letters or more, so that a check digit X written apart stays.
+_LABEL_BEFORE = re.compile(r"^(?:[^\W\d_]++[\s.\-]*+)++:?+\s*+")
+_LABEL_AFTER = re.compile(r"(?<=[0-9Xx])(?:[\s.\-]++[^\W\d_]{2,}+)++[\s.:]*+$")
 _BRACKETS_AND_FILLERS = re.compile(r"[()\[\]{}\s\-.\u2010\u2011\u2012\u2013\u2014]")
 _BARE_TOKEN = re.compile(r"[0-9Xx\-]+")
 _BARE_CELL_TOKEN = r"^[0-9Xx\-]+$"
@@ -67,9 +74,10 @@ def _compact(token: str) -> str:
     text = "".join(c for c in unicodedata.normalize("NFKC", token) if unicodedata.category(c) != "Cf")
     text = _PARENTHESISED.sub(_qualifier_dropped, text)
     text = _PREFIX.sub("", text)
-    text = _AFTER_COLON.sub(_terms_dropped, text)
+    text = _without_terms(text)
     text = _ISBD_AFTER.sub("", text)
     text = _TRAILING_WORDS.sub("", text)
+    text = _LABEL_AFTER.sub("", _LABEL_BEFORE.sub("", text.strip()))
     text = _BRACKETS_AND_FILLERS.sub("", text)
     return text.replace("x", "X")
 
@@ -79,10 +87,12 @@ def _qualifier_dropped(match: re.Match[str]) -> str:
     return match.group(1) if _looks_like_identifier(match.group(1)) else " "
 
 
-def _terms_dropped(match: re.Match[str]) -> str:
-    """What follows " : " gone unless it is an identifier (then the token is two values and
-    stays unknown)."""
-    return match.group(0) if match.group(1) and _looks_like_identifier(match.group(1)) else ""
+def _without_terms(text: str) -> str:
+    """What follows the last " : " gone, again and again, until what follows it is an
+    identifier ("Online ISSN : 0898-5510"; "0898-5510 : 2374-8753" stays two values, unknown)."""
+    while (found := _LAST_COLON.match(text)) and not (found.group(2) and _looks_like_identifier(found.group(2))):
+        text = found.group(1)
+    return text
 
 
 def _looks_like_identifier(word: str) -> bool:
