@@ -72,6 +72,15 @@ def test_split_values(cell, expected):
         ("0306406152 (pbk., alk. paper)", ["0306406152 (pbk., alk. paper)"]),
         ("0898-5510 (Print) (2374-8753)", ["0898-5510 (Print)", "2374-8753"]),
         ("(0898-5510 (2374-8753))", ["0898-5510", "2374-8753"]),
+        # a word of letters labels the value after it when it ends with ":" or starts the cell,
+        # else the value before it
+        ("Print: 0898-5510 Online: 2374-8753", ["Print: 0898-5510", "Online: 2374-8753"]),
+        ("ISSN 0898-5510 2374-8753", ["ISSN 0898-5510", "2374-8753"]),
+        ("9780306406157 eISBN 0306406152 pISBN", ["9780306406157 eISBN", "0306406152 pISBN"]),
+        ("e-ISSN 2374-8753 p-ISSN 0898-5510", ["e-ISSN 2374-8753 p-ISSN", "0898-5510"]),
+        ("Print ISSN: 0898-5510", ["Print ISSN: 0898-5510"]),
+        ("0898-5510 Online:", ["0898-5510 Online:"]),
+        ("0898-5510 2374-8753 Online:", ["0898-5510", "2374-8753 Online:"]),
     ],
 )
 def test_parentheses_or_brackets_around_identifiers_only_are_read_as_if_absent(cell, expected):
@@ -177,15 +186,17 @@ def test_how_a_valid_identifier_is_written_never_changes_what_it_is(plain, full_
     assert classify(plain)[1] is not None
 
 
-@given(st.lists(st.tuples(valid_identifiers(), st.sampled_from(["{}", "({})", "[{}]", "{} (Online)", "{} (pbk.)"])),
+@given(st.lists(st.tuples(valid_identifiers(), st.sampled_from(["{}", "({})", "[{}]", "{} (Online)", "{} (pbk.)",
+                                                               "ISSN: {}", "Print ISBN: {}", "{} ebk", "{} e-ISSN"])),
                 min_size=1, max_size=3),
        st.sampled_from([" ", "; ", ", ", " | ", ";"]), st.sampled_from(["({})", "[{}]"]), st.booleans())
 def test_identifiers_bare_wrapped_or_qualified_and_joined_by_any_separator_are_read_alike(values, separator, around,
                                                                                          wrap_cell):
-    """Each value bare, in parentheses or brackets, or with a qualifier; the values joined by any
-    separator; a cell of values without qualifiers perhaps wrapped whole: the same identifiers."""
+    """Each value bare, in parentheses or brackets, or with a qualifier or a label; the values
+    joined by any separator; a cell of bare or wrapped values perhaps wrapped whole: the same
+    identifiers."""
     cell = separator.join(form.format(value) for value, form in values)
-    if wrap_cell and not any(" (" in form for _, form in values):
+    if wrap_cell and not any(" " in form for _, form in values):
         cell = around.format(cell)
     read = [classify(value) for value in split_values(cell)]
     assert read == [classify(value) for value, _ in values]

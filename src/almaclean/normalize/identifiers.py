@@ -3,7 +3,9 @@
 Rules (the only place they live):
 - A cell may hold several values separated by ``;``, ``,`` or ``|``, or by whitespace when
   every whitespace-separated part looks like an identifier ("0898-5510 2374-8753").
-  A qualifier such as "(Online)" belongs to the value before it. Parentheses or brackets
+  A qualifier such as "(Online)" belongs to the value before it; so does a word of letters
+  ("... ebk"), unless it ends with ":" or starts the cell: then it labels the value after it
+  ("Print: 0898-5510 Online: 2374-8753"). Parentheses or brackets
   around identifiers only are no qualifier: they are read as if absent ("(0898-5510
   2374-8753)", "0898-5510 (2374-8753)", "[0898-5510; 2374-8753]").
 - A token is read after Unicode compatibility normalisation (NFKC: full-width digits and
@@ -43,6 +45,7 @@ _QUALIFIER_WORD = re.compile(
     r"^(?:\(.*|online|print|electronic|ebook|e-book|pbk\.?|hbk\.?|paperback|hardback|pdf|epub)$",
     re.IGNORECASE,
 )
+_LABEL_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*:?")   # "Print:", "ISSN", "e-ISSN:", "ebk"
 _ISSN = re.compile(r"[0-9]{7}[0-9X]")
 _ISBN10 = re.compile(r"[0-9]{9}[0-9X]")
 _ISBN13 = re.compile(r"97[89][0-9]{10}")
@@ -58,7 +61,7 @@ _ISBD_AFTER = re.compile(r"[\s:/=+]+$")   # "0306406152 :" (a MARC 020 $a before
 # ("Print ISBN:", "eBook ISBN", "ebk"). Possessive throughout: linear on any text. A word after
 # the identifier has two letters or more, so that a check digit X written apart stays.
 _LABEL_BEFORE = re.compile(r"^(?:[^\W\d_]++[\s.\-]*+)++:?+\s*+")
-_LABEL_AFTER = re.compile(r"(?<=[0-9Xx])(?:[\s.\-]++[^\W\d_]{2,}+)++[\s.:]*+$")
+_LABEL_AFTER = re.compile(r"(?<=[0-9Xx])(?:[\s.\-]++(?:[^\W\d_]++(?:-[^\W\d_]++)++|[^\W\d_]{2,}+))++[\s.:]*+$")
 _BRACKETS_AND_FILLERS = re.compile(r"[()\[\]{}\s\-.\u2010\u2011\u2012\u2013\u2014]")
 _BARE_TOKEN = re.compile(r"[0-9Xx\-]+")
 _BARE_CELL_TOKEN = r"^[0-9Xx\-]+$"
@@ -101,14 +104,24 @@ def _looks_like_identifier(word: str) -> bool:
 
 
 def _split_on_whitespace(part: str) -> list[str]:
-    """Split "a b" into values only when every word (qualifiers attached) looks like an identifier."""
+    """Split "a b" into values only when every word, its qualifiers and labels attached, looks
+    like an identifier. A word of letters only is a label: of the value after it when it ends
+    with ":" or comes first ("Print: a Online: b", "ISSN a b"), else of the value before it, as
+    a qualifier is ("a (Online) b ebk")."""
     groups: list[str] = []
+    label = ""
     for word in part.split():
         inside_parentheses = bool(groups) and groups[-1].count("(") > groups[-1].count(")")
-        if groups and (inside_parentheses or _QUALIFIER_WORD.match(word)):
+        is_label = _LABEL_WORD.fullmatch(word) is not None
+        if groups and (inside_parentheses or _QUALIFIER_WORD.match(word) or (is_label and not word.endswith(":"))):
             groups[-1] = f"{groups[-1]} {word}"
+        elif is_label:
+            label = f"{label}{word} "
         else:
-            groups.append(word)
+            groups.append(label + word)
+            label = ""
+    if label and groups:   # a label after the last value: that value's
+        groups[-1] = f"{groups[-1]} {label.strip()}"
     if len(groups) > 1 and all(_looks_like_identifier(group) for group in groups):
         return groups
     return [part]
