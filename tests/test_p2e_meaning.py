@@ -155,6 +155,10 @@ def test_without_a_material_type_a_record_with_an_isbn_is_a_book():
     ("issn", "1492-8647", "1492-8647\u200b", "ISSN 1492-8647"),                  # a zero-width space
     ("isbn", "9780306406157", "0-306-40615-2 (pbk.) :", "ISBN 9780306406157"),   # ISBD punctuation
     ("isbn", "978-0-306-40615-7", "ISBN 978-0-306-40615-7 /", "ISBN 9780306406157"),
+    ("isbn", "9780306406157", "0306406152 (pbk.) : $10.00", "ISBN 9780306406157"),   # MARC 020 $q and $c
+    ("isbn", "9780306406157", "9780306406157 (v. 1)", "ISBN 9780306406157"),          # a qualifier with a digit
+    ("issn", "1492-8647", "Online ISSN: 1492-8647", "ISSN 1492-8647"),                # a label
+    ("issn", "1492-8647", "(1492-8647)", "ISSN 1492-8647"),                           # in parentheses
 ])
 def test_an_identifier_written_otherwise_is_the_same_identifier_not_an_invalid_one(column, keeper_value, written,
                                                                                   shared):
@@ -164,6 +168,19 @@ def test_an_identifier_written_otherwise_is_the_same_identifier_not_an_invalid_o
     assert decision_of(result, p["portfolio_id"]) == "delete"
     row = result.deletion_candidates.row(0, named=True)
     assert (row["keep_portfolio_id"], row["shared"], row["unshared"]) == (k["portfolio_id"], shared, None)
+
+
+
+@pytest.mark.parametrize("written", ["Print: 0898-5510 Online: 1492-8647", "(0898-5510 1492-8647)",
+                                     "0898-5510 (1492-8647)", "ISSN 0898-5510 1492-8647"])
+def test_a_cell_of_two_labelled_or_wrapped_issns_is_read_as_both_not_as_one_invalid_value(written):
+    k = keeper("Mens", issn="1492-8647")
+    p = p2e_portfolio("Mens", "000000702", issn=written)
+    result = run([k, p], [line("000000702")])
+    assert decision_of(result, p["portfolio_id"]) == "delete"
+    row = result.deletion_candidates.row(0, named=True)
+    assert (row["keep_portfolio_id"], row["shared"], row["unshared"]) == (k["portfolio_id"], "ISSN 1492-8647",
+                                                                          "ISSN 0898-5510")
 
 
 # Coverage -----------------------------------------------------------------------------------------
