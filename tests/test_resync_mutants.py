@@ -287,10 +287,16 @@ def test_guide_edits_hold_pending_rows_and_keep_n_on_rows_that_would_duplicate_a
     ("URL", "jkey=abc", "jkey=def", None),
     ("FROM_YEAR", "1995", "95", "'95' is not a year (four digits)"),
     ("ISSN", None, "0038-7135", "'0038-7135' is not a valid ISSN"),
+    ("ISBN", None, "978-0-306-40615-7", None),
+    ("ISSN", None, "ISSN 0038-7134", "'ISSN 0038-7134' holds more than the ISSN: write it alone, as 0038-7134"),
+    ("ISSN", None, "0038-7134 (Online)", "'0038-7134 (Online)' holds more than the ISSN: write it alone, as 0038-7134"),
+    ("ISBN", None, "0306406152 (pbk.) : $10.00",
+     "'0306406152 (pbk.) : $10.00' holds more than the ISBN: write it alone, as 9780306406157"),
+    ("ISBN", None, "978 0 306 40615 7", "'978 0 306 40615 7' holds more than the ISBN: write it alone, as 9780306406157"),
 ])
 def test_a_typed_value_is_checked_against_the_cell_it_replaces(column, old, typed, message):
     header = ["PORTFOLIO_PID", column]
-    name = {"URL": "override_url", "FROM_YEAR": "local_coverage", "ISSN": "no_identifier"}[column]
+    name = {"URL": "override_url", "FROM_YEAR": "local_coverage", "ISSN": "no_identifier", "ISBN": "no_identifier"}[column]
     table = sheet(["decision", "row", "PORTFOLIO_PID", f"{column} new value"], [["keep", "2", PID[0], typed]])
     if message is None:
         assert parse({name: table}, header, [[PID[0], old]]).values == {(name, 0, column): typed}

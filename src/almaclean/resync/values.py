@@ -5,7 +5,8 @@ the value is fine, else the problem in plain words.
 Years are four digits, months 1-12, days 1-31; an embargo operator is one of Alma's comparison
 signs (> embargo, < moving wall, with = variants) and its year and month counts are whole
 numbers; a URL that replaces a web address is an http(s) address with a host (a cell that held
-parser parameters may hold parser parameters again); an ISSN or ISBN has a valid check digit;
+parser parameters may hold parser parameters again); an ISSN or ISBN has a valid check digit and
+is written alone (digits, hyphens between them: no label, qualifier or price);
 volumes, issues and PO lines are one line of text.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 from almaclean.normalize.identifiers import classify
 
 EMBARGO_OPERATORS = (">", ">=", "<", "<=", "=")
+_LOADER_IDENTIFIER = re.compile(r"[0-9Xx]+(?:-[0-9Xx]+)*")   # digits, hyphens between them: as the loader takes it
 _DATE_FORMATS = (
     (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$"), ("y", "m", "d")),
     (re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"), ("y", "m", "d")),
@@ -94,9 +96,11 @@ def _url(value: str, old: str | None) -> str | None:
 def _identifier(kind: str) -> Callable[[str, str | None], str | None]:
     def check(value: str, old: str | None) -> str | None:
         found, normalised = classify(value.strip())
-        if found == kind and normalised:
-            return None
-        return f"{value!r} is not a valid {kind.upper()} (check its digits)"
+        if found != kind or not normalised:
+            return f"{value!r} is not a valid {kind.upper()} (check its digits)"
+        if not _LOADER_IDENTIFIER.fullmatch(value.strip()):   # a label, qualifier or price around it
+            return f"{value!r} holds more than the {kind.upper()}: write it alone, as {normalised}"
+        return None
     return check
 
 
