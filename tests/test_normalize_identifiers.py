@@ -146,6 +146,7 @@ def test_qualifiers_prefixes_and_fillers_are_ignored(token, expected):
         ("0264-360 X", ("issn", "0264-360X")),        # a check digit written apart is no word
         ("ISBN-13: 978-0-306-40615-7", ("isbn", "9780306406157")),
         ("Order 0306406152 no. 7", ("unknown", None)),   # a digit among the words: not a label
+        ("(Online) 0898-5510", ("issn", "0898-5510")),     # a qualifier before it, apart
     ],
 )
 def test_a_value_written_with_compatibility_forms_invisible_characters_or_isbd_punctuation_is_that_value(
@@ -201,6 +202,14 @@ def test_identifiers_bare_wrapped_or_qualified_and_joined_by_any_separator_are_r
     read = [classify(value) for value in split_values(cell)]
     assert read == [classify(value) for value, _ in values]
     assert all(value is not None for _, value in read)
+
+
+@given(valid_identifiers(), st.sampled_from(["(OCoLC)", "(OCoLC) ", "(DLC)", "(CaOONL)", "ocm", "ocn", "on"]))
+def test_a_system_control_number_is_never_an_issn_or_isbn_whatever_its_digits(identifier, prefix):
+    """An OCLC or other 035 control number in an identifier column ("(OCoLC)12345678",
+    "ocm12345678"): digits that happen to carry a valid check digit are still no ISSN or ISBN."""
+    assert classify(prefix + identifier.replace("-", "")) == ("unknown", None)
+    assert [classify(value) for value in split_values(prefix + identifier.replace("-", ""))] == [("unknown", None)]
 
 
 def test_lower_case_x_check_digit_is_accepted_and_upper_cased():

@@ -15,8 +15,9 @@ Rules (the only place they live):
   terms of availability MARC 020 $c puts after " : " (a price: anything there that is no
   identifier), of the ISBD punctuation a catalogue record leaves after it (" :", " /", " =",
   " +"), of words before or after it ("Print ISBN: ...", "eBook ISBN ...", "... ebk": letters
-  only, so no digit of it is lost), of hyphens, spaces and dots, and a lower-case x becomes X.
-  Then:
+  only, so no digit of it is lost; a word before it ends in a space, hyphen, dot or colon, so an
+  OCLC number "ocm12345678" is no ISSN), of hyphens, spaces and dots, and a lower-case x becomes
+  X. A system control number, "(OCoLC)12345678", is never an ISSN or ISBN: unknown. Then:
   8 chars ``[0-9]{7}[0-9X]`` -> ISSN, normalised "NNNN-NNNX" when the check digit is valid;
   10 chars ``[0-9]{9}[0-9X]`` -> ISBN-10, normalised to the 13 digits of its ISBN-13 when valid;
   13 digits starting 978/979 -> ISBN, normalised to its 13 digits when valid;
@@ -60,7 +61,10 @@ _ISBD_AFTER = re.compile(r"[\s:/=+]+$")   # "0306406152 :" (a MARC 020 $a before
 # Words (letters only) at the start of a token, or after its last digit: labels
 # ("Print ISBN:", "eBook ISBN", "ebk"). Possessive throughout: linear on any text. A word after
 # the identifier has two letters or more, so that a check digit X written apart stays.
-_LABEL_BEFORE = re.compile(r"^(?:[^\W\d_]++[\s.\-]*+)++:?+\s*+")
+_LABEL_BEFORE = re.compile(r"^(?:[^\W\d_]++(?:[\s.\-]*+:\s*+|[\s.\-]++))++")   # not "ocm12345678", an OCLC number
+# A MARC organisation code before the digits ("(OCoLC)12345678", "(DLC)..."): a system control
+# number (035), never an ISSN or ISBN, however many digits it has.
+_CONTROL_NUMBER = re.compile(r"^\s*\(([^()0-9\s]+)\)\s*[0-9]")
 _LABEL_AFTER = re.compile(r"(?<=[0-9Xx])(?:[\s.\-]++(?:[^\W\d_]++(?:-[^\W\d_]++)++|[^\W\d_]{2,}+))++[\s.:]*+$")
 _BRACKETS_AND_FILLERS = re.compile(r"[()\[\]{}\s\-.\u2010\u2011\u2012\u2013\u2014]")
 _BARE_TOKEN = re.compile(r"[0-9Xx\-]+")
@@ -75,6 +79,9 @@ def _compact(token: str) -> str:
     if _BARE_TOKEN.fullmatch(token):
         return token.replace("-", "").replace("x", "X")
     text = "".join(c for c in unicodedata.normalize("NFKC", token) if unicodedata.category(c) != "Cf")
+    control = _CONTROL_NUMBER.match(text)
+    if control and not _QUALIFIER_WORD.match(control.group(1).rstrip(".")):   # "(Online) 0898-5510" is one
+        return text   # letters stay: classified unknown
     text = _PARENTHESISED.sub(_qualifier_dropped, text)
     text = _PREFIX.sub("", text)
     text = _without_terms(text)
