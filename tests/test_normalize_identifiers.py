@@ -38,6 +38,11 @@ def kbart_identifiers(source: str) -> pl.DataFrame:
         ("0898-5510; 2374-8753", ["0898-5510", "2374-8753"]),
         ("9782406044376 | 2406044378", ["9782406044376", "2406044378"]),
         ("0935-9915,1861-9908", ["0935-9915", "1861-9908"]),
+        ("0898-5510/2374-8753", ["0898-5510", "2374-8753"]),
+        ("9780306406157 (pbk.) / 9780306406164 (ebook)", ["9780306406157 (pbk.)", "9780306406164 (ebook)"]),
+        ("(0898-5510/2374-8753)", ["0898-5510", "2374-8753"]),
+        ("n/a", ["n/a"]),
+        ("N/A; 0898-5510", ["N/A", "0898-5510"]),
         ("0898-5510 2374-8753", ["0898-5510", "2374-8753"]),
         ("0898-5510 (Online)", ["0898-5510 (Online)"]),
         ("0898-5510 (Print) 2374-8753 (Online)", ["0898-5510 (Print)", "2374-8753 (Online)"]),
@@ -190,7 +195,7 @@ def test_how_a_valid_identifier_is_written_never_changes_what_it_is(plain, full_
 @given(st.lists(st.tuples(valid_identifiers(), st.sampled_from(["{}", "({})", "[{}]", "{} (Online)", "{} (pbk.)",
                                                                "ISSN: {}", "Print ISBN: {}", "{} ebk", "{} e-ISSN"])),
                 min_size=1, max_size=3),
-       st.sampled_from([" ", "; ", ", ", " | ", ";"]), st.sampled_from(["({})", "[{}]"]), st.booleans())
+       st.sampled_from([" ", "; ", ", ", " | ", ";", "/", " / "]), st.sampled_from(["({})", "[{}]"]), st.booleans())
 def test_identifiers_bare_wrapped_or_qualified_and_joined_by_any_separator_are_read_alike(values, separator, around,
                                                                                          wrap_cell):
     """Each value bare, in parentheses or brackets, or with a qualifier or a label; the values

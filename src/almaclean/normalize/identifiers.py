@@ -1,8 +1,9 @@
 """ISSN / ISBN cells: split, classify, normalise; invalid values are kept raw and flagged.
 
 Rules (the only place they live):
-- A cell may hold several values separated by ``;``, ``,`` or ``|``, or by whitespace when
-  every whitespace-separated part looks like an identifier ("0898-5510 2374-8753").
+- A cell may hold several values separated by ``;``, ``,`` or ``|``, or by whitespace or ``/``
+  when every part looks like an identifier ("0898-5510 2374-8753", "0898-5510/2374-8753"; "n/a"
+  stays one value).
   A qualifier such as "(Online)" belongs to the value before it; so does a word of letters
   ("... ebk"), unless it ends with ":" or starts the cell: then it labels the value after it
   ("Print: 0898-5510 Online: 2374-8753"). Parentheses or brackets
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 
 _SEPARATORS = re.compile(r"[;,|](?![^()]*\))")  # not inside "(pbk., alk. paper)"
 _WRAPPED = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
-_PIECES = re.compile(r"[\s;,|]+")
+_PIECES = re.compile(r"[\s;,|/]+")
+_WORDS = re.compile(r"\s+|/")   # "0898-5510/2374-8753" is two values; "n/a" stays one
 _QUALIFIER_WORD = re.compile(
     r"^(?:\(.*|online|print|electronic|ebook|e-book|pbk\.?|hbk\.?|paperback|hardback|pdf|epub)$",
     re.IGNORECASE,
@@ -111,13 +113,15 @@ def _looks_like_identifier(word: str) -> bool:
 
 
 def _split_on_whitespace(part: str) -> list[str]:
-    """Split "a b" into values only when every word, its qualifiers and labels attached, looks
+    """Split "a b" or "a/b" into values only when every word, its qualifiers and labels attached, looks
     like an identifier. A word of letters only is a label: of the value after it when it ends
     with ":" or comes first ("Print: a Online: b", "ISSN a b"), else of the value before it, as
     a qualifier is ("a (Online) b ebk")."""
     groups: list[str] = []
     label = ""
-    for word in part.split():
+    for word in _WORDS.split(part):
+        if not word:
+            continue
         inside_parentheses = bool(groups) and groups[-1].count("(") > groups[-1].count(")")
         is_label = _LABEL_WORD.fullmatch(word) is not None
         if groups and (inside_parentheses or _QUALIFIER_WORD.match(word) or (is_label and not word.endswith(":"))):
