@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import os
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,17 +41,45 @@ ERUDIT = "ERUDIT_GLOBAL_ALLTITLES_2025-04-01.txt"
 KBART_FILES = {"JSTOR": JSTOR, "MUSE": MUSE, "GARNIER": GARNIER, "ERUDIT": ERUDIT}
 
 
+# The Prefect test server, open from the first flow test to the last one of its group (below).
+_PREFECT_SERVER = ExitStack()
+_PREFECT_SERVER_STOPPED = False
+
+
 @pytest.fixture(scope="session")
 def prefect_server(request):
     """One temporary Prefect API for every flow test of the session (starting one costs 10-20 s)."""
     from prefect.testing.utilities import prefect_test_harness
 
     _started_on_one_worker_only("the Prefect test server", request.config)
-
     # The commands allow a temporary server 180 s to start (orchestration); a slow or busy CI
     # machine needs more than the harness's default 30 s too.
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
+    _PREFECT_SERVER.enter_context(prefect_test_harness(server_startup_timeout=180))
+    yield
+    _PREFECT_SERVER.close()
+
+
+def _on_the_prefect_server_worker(item) -> bool:
+    mark = item.get_closest_marker("xdist_group") if item is not None else None
+    return mark is not None and mark.args[0] == ON_THE_PREFECT_SERVER_WORKER.args[0]
+
+
+def pytest_runtest_setup(item):
+    if _PREFECT_SERVER_STOPPED and (_on_the_prefect_server_worker(item) or "prefect_server" in item.fixturenames):
+        pytest.fail("the Prefect test server stopped after the last test of its xdist_group, and this test comes "
+                    "later: a test that asks for it must be in the group (ON_THE_PREFECT_SERVER_WORKER)")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    """The Prefect test server stops after the last test of its group, not at the end of the session:
+    its events client keeps a websocket open whose keepalive pings draw from the global `random`
+    at any moment, which hypothesis, drawing in a later test of the same worker, takes for a
+    strategy using `random` (HypothesisDeprecationWarning)."""
+    global _PREFECT_SERVER_STOPPED
+    if _on_the_prefect_server_worker(item) and not _on_the_prefect_server_worker(nextitem):
+        _PREFECT_SERVER.close()
+        _PREFECT_SERVER_STOPPED = True
 
 
 def _started_on_one_worker_only(what: str, config) -> None:
