@@ -435,3 +435,23 @@ def test_a_required_column_absent_leaves_its_category_not_checked_even_when_ever
     # Every category has its columns and holds nothing, but one required column is absent: not Activate all.
     empty, _ = audited(header[:-2], [r[:-2] for r in rows])
     assert empty.counts == dict.fromkeys(empty.counts, 0) and empty.decision == "manual_load"
+
+
+def test_a_row_is_matchable_after_the_deletion_only_by_an_identifier_the_loader_can_match():
+    from almaclean.resync.reload import no_identifier_rows
+
+    header = ["PORTFOLIO_PID", "ISSN", "ISBN", "OTHER_SYSTEM_NUMBER"]
+    rows = [
+        [PID[0], "0038-7134", None, None],
+        [PID[1], "n/a", None, None],                        # no ISSN at all
+        [PID[2], "0038-7135", None, None],                  # a wrong check digit: the record may carry it too
+        [PID[0], "ISSN 0038-7134 (Online)", None, None],    # not alone: the loader takes the cell as written
+        [PID[1], "n/a", None, "(OCoLC)12345"],              # matched by its other system number
+        [PID[2], None, "978-0-306-40615-7", None],
+        [PID[0], "0038-7134; 1234-5679", None, None],       # several, each alone
+        [PID[1], None, None, None],
+        [PID[2], "12345", None, None],                      # digits, but no ISSN or ISBN
+    ]
+    assert no_identifier_rows(header, export_frame(header, rows)) == [1, 3, 7, 8]
+    assert no_identifier_rows(["PORTFOLIO_PID", "OTHER_SYSTEM_NUMBER"],
+                              export_frame(["PORTFOLIO_PID", "OTHER_SYSTEM_NUMBER"], [[PID[0], "x"], [PID[1], " "]])) == [1]

@@ -14,22 +14,43 @@ import polars as pl
 
 from almaclean.normalize.identifiers import identifier_table
 from almaclean.resync.audit import filled, positions_of
+from almaclean.resync.values import LOADER_IDENTIFIER
 
 MATCH_COLUMNS = ("ISSN", "ISBN", "OTHER_SYSTEM_NUMBER")
 TITLE_IDENTIFIERS = ("ISSN", "ISBN")
-WHAT_TO_ADD = ("add an ISSN, ISBN or OTHER_SYSTEM_NUMBER (e.g. the 035 of its bibliographic record): after the "
-               "deletion its PORTFOLIO_PID no longer exists and the Portfolio Loader matches a row by these")
+WHAT_TO_ADD = ("add an ISSN, ISBN or OTHER_SYSTEM_NUMBER (e.g. the 035 of its bibliographic record; an ISSN or ISBN "
+               "alone, digits and hyphens): after the deletion its PORTFOLIO_PID no longer exists and the Portfolio "
+               "Loader matches a row by these")
 
 
 def no_identifier_rows(header, frame: pl.DataFrame) -> list[int]:
-    """Frame rows holding a portfolio (some cell) but no ISSN, ISBN or OTHER_SYSTEM_NUMBER value."""
+    """Frame rows holding a portfolio (some cell) but nothing the loader can match them by: no
+    OTHER_SYSTEM_NUMBER value, and no ISSN or ISBN written alone in their ISSN and ISBN cells
+    ("n/a", "see note" or "ISSN 0038-7134 (Online)" is none; one with a wrong check digit still is,
+    as the record may carry it too)."""
     if not frame.width:
         return []
-    positions = positions_of(header, MATCH_COLUMNS)
-    has_id = pl.any_horizontal([filled(f"c{p}") for p in positions]) if positions else pl.lit(False)
+    others = positions_of(header, [c for c in MATCH_COLUMNS if c not in TITLE_IDENTIFIERS])
+    has_id = pl.any_horizontal([filled(f"c{p}") for p in others]) if others else pl.lit(False)
+    identified = _rows_with_an_identifier(header, frame)
+    if identified is not None:
+        has_id = has_id | pl.int_range(pl.len()).is_in(identified.implode())
     has_cell = pl.any_horizontal(pl.all().is_not_null())
     found = frame.select(pl.arg_where(has_cell & ~has_id)).to_series()
     return found.cast(pl.Int64).to_list()
+
+
+def _rows_with_an_identifier(header, frame: pl.DataFrame) -> pl.Series | None:
+    """Frame rows whose ISSN or ISBN cells hold an ISSN or ISBN written as the loader takes it
+    (alone: digits, hyphens), valid or not; None without such columns."""
+    positions = positions_of(header, TITLE_IDENTIFIERS)
+    if not positions:
+        return None
+    cells = frame.select([f"c{p}" for p in positions]).with_row_index("__i")
+    ids = identifier_table(cells, "__i", [f"c{p}" for p in positions], valid_only=False)
+    matchable = (pl.col("id_type") != "unknown") & pl.col("raw").str.strip_chars().str.contains(
+        f"^(?:{LOADER_IDENTIFIER.pattern})$")
+    return ids.filter(matchable).get_column("__i").unique().cast(pl.Int64)
 
 
 def _linked(header) -> pl.Expr:

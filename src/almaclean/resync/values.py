@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from almaclean.normalize.identifiers import classify
 
 EMBARGO_OPERATORS = (">", ">=", "<", "<=", "=")
-_LOADER_IDENTIFIER = re.compile(r"[0-9Xx]+(?:-[0-9Xx]+)*")   # digits, hyphens between them: as the loader takes it
+LOADER_IDENTIFIER = re.compile(r"[0-9Xx]+(?:-[0-9Xx]+)*")   # an ISSN or ISBN as the loader takes it: digits, hyphens
 _DATE_FORMATS = (
     (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$"), ("y", "m", "d")),
     (re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"), ("y", "m", "d")),
@@ -98,7 +98,7 @@ def _identifier(kind: str) -> Callable[[str, str | None], str | None]:
         found, normalised = classify(value.strip())
         if found != kind or not normalised:
             return f"{value!r} is not a valid {kind.upper()} (check its digits)"
-        if not _LOADER_IDENTIFIER.fullmatch(value.strip()):   # a label, qualifier or price around it
+        if not LOADER_IDENTIFIER.fullmatch(value.strip()):   # a label, qualifier or price around it
             return f"{value!r} holds more than the {kind.upper()}: write it alone, as {normalised}"
         return None
     return check
