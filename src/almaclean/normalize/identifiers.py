@@ -6,9 +6,9 @@ Rules (the only place they live):
   stays one value).
   A qualifier such as "(Online)" belongs to the value before it; so does a word of letters
   ("... ebk"), unless it ends with ":" or starts the cell: then it labels the value after it
-  ("Print: 0898-5510 Online: 2374-8753"). Parentheses or brackets
-  around identifiers only are no qualifier: they are read as if absent ("(0898-5510
-  2374-8753)", "0898-5510 (2374-8753)", "[0898-5510; 2374-8753]").
+  ("Print: 0898-5510 Online: 2374-8753"). Parentheses or brackets around identifiers only are
+  no qualifier: they are read as if absent ("(0898-5510 2374-8753)", "0898-5510 (2374-8753)",
+  "[0898-5510; 2374-8753]").
 - A token is read after Unicode compatibility normalisation (NFKC: full-width digits and
   hyphens are ASCII ones) without invisible format characters (a zero-width space, a soft
   hyphen, a byte order mark), then cleaned of qualifiers (anything in parentheses that is no
@@ -60,13 +60,14 @@ _TRAILING_WORDS = re.compile(
     re.IGNORECASE,
 )
 _ISBD_AFTER = re.compile(r"[\s:/=+]+$")   # "0306406152 :" (a MARC 020 $a before its $c)
-# Words (letters only) at the start of a token, or after its last digit: labels
-# ("Print ISBN:", "eBook ISBN", "ebk"). Possessive throughout: linear on any text. A word after
-# the identifier has two letters or more, so that a check digit X written apart stays.
-_LABEL_BEFORE = re.compile(r"^(?:[^\W\d_]++(?:[\s.\-]*+:\s*+|[\s.\-]++))++")   # not "ocm12345678", an OCLC number
 # A MARC organisation code before the digits ("(OCoLC)12345678", "(DLC)..."): a system control
 # number (035), never an ISSN or ISBN, however many digits it has.
 _CONTROL_NUMBER = re.compile(r"^\s*\(([^()0-9\s]+)\)\s*[0-9]")
+# Words (letters only) at the start of a token, or after its last digit: labels ("Print ISBN:",
+# "eBook ISBN", "ebk"). Possessive throughout: linear on any text. A word before the identifier
+# ends in a space, hyphen, dot or colon ("ocm12345678" is an OCLC number, not a labelled ISSN); a
+# word after it has two letters or more, so that a check digit X written apart stays.
+_LABEL_BEFORE = re.compile(r"^(?:[^\W\d_]++(?:[\s.\-]*+:\s*+|[\s.\-]++))++")
 _LABEL_AFTER = re.compile(r"(?<=[0-9Xx])(?:[\s.\-]++(?:[^\W\d_]++(?:-[^\W\d_]++)++|[^\W\d_]{2,}+))++[\s.:]*+$")
 _BRACKETS_AND_FILLERS = re.compile(r"[()\[\]{}\s\-.\u2010\u2011\u2012\u2013\u2014]")
 _BARE_TOKEN = re.compile(r"[0-9Xx\-]+")
