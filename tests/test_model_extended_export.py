@@ -1,9 +1,11 @@
 """The Extended Export model: every confirmed column has a role and a source; the guide's columns
 are local; each local coverage and embargo column has a global twin; header cells are compared
-after Unicode normalisation."""
+after Unicode normalisation; a cell of only spaces and invisible format characters is blank."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from almaclean.model import GLOBAL, LOCAL, SYSTEM, header_key
 from almaclean.model import extended_export as model
@@ -80,3 +82,19 @@ def test_required_columns_per_topic():
     assert model.required_columns("access") == ("PROXY_ENABLE", "PROXY_SELECTED", "PROXY_LEVEL", "GROUP_NAME",
                                                 "OWNERSHIP", "ACCESS_TYPE")
     assert "ADDITIONAL_PO_LINES" not in model.required_columns("acquisitions")
+
+
+_NOTHING_CHARACTERS = [" ", "\t", "\n", "\r", "\u00a0", "\u2007", "\u202f", "\u3000", "\u200b", "\u200c", "\u200d",
+                       "\u2060", "\ufeff", "\u00ad", "\u200e", "\u202a"]
+
+
+@given(st.text(st.sampled_from(_NOTHING_CHARACTERS), max_size=8),
+       st.text(st.characters(blacklist_categories=("Cf", "Zs", "Zl", "Zp", "Cc", "Cs")), min_size=1, max_size=3),
+       st.text(st.sampled_from(_NOTHING_CHARACTERS), max_size=8))
+def test_a_cell_is_blank_when_it_holds_only_spaces_and_invisible_format_characters(before, text, after):
+    import polars as pl
+
+    from almaclean.model.columns import blank
+
+    cells = pl.DataFrame({"cell": [None, before + after, before + text + after]}, schema={"cell": pl.String})
+    assert cells.select(blank(pl.col("cell"))).to_series().to_list() == [True, True, False]

@@ -114,6 +114,22 @@ def test_unrecognised_columns_are_judged_by_name_and_content():
     assert "bibliographic description" in caveats["column 'Subjects'"]
 
 
+@pytest.mark.parametrize("nothing", ["\u200b", "\ufeff", " \u00a0\u200b ", "\u00ad"])
+def test_a_cell_holding_only_invisible_characters_is_no_local_data_and_no_value(nothing):
+    """A public note or an unrecognised local-looking column holding only a zero-width space, a byte
+    order mark or a soft hyphen sets nothing: the P2E portfolio is deleted, the column is empty."""
+    k = keeper("Mens", issn="1492-8647")
+    p = p2e_portfolio("Mens", "000000509", issn="1492-8647", public_note=nothing)
+    cells = pl.DataFrame({"portfolio_id": [p["portfolio_id"]], "header": ["Local Access Restriction"],
+                          "value": [nothing]})
+    extra = ExtraCells(("Local Access Restriction",),
+                       lambda ids: cells.join(pl.DataFrame({"portfolio_id": ids}), on="portfolio_id", how="semi"))
+    result = run([k, p], [line("000000509")], extra=extra)
+    assert deleted(result) == {p["portfolio_id"]}
+    caveats = dict((text.split(":")[0], text) for item, text in result.caveats if item == "not recognised")
+    assert "nothing to lose" in caveats["column 'Local Access Restriction'"]
+
+
 def test_local_data_columns_the_export_lacks_are_said_and_do_not_block():
     k = keeper("Mens", issn="1492-8647")
     p = p2e_portfolio("Mens", "000000508", issn="1492-8647")

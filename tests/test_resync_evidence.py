@@ -275,3 +275,17 @@ def test_d_next_steps_name_collection_and_service_settings_before_deleting(tmp_p
                   "Linking tab", "Group Settings tab"):
         assert words in steps[outside]
     assert any("enter again what you wrote down (the collection's PO line and licence" in s for s in steps[delete:])
+
+
+@pytest.mark.parametrize("nothing", ["\u200b", "\ufeff", " \u00a0\u200b ", "\u00ad"])
+def test_a_local_cell_holding_only_invisible_characters_is_empty_and_still_gives_activate_all(tmp_path, nothing):
+    """A zero-width space, a byte order mark or a soft hyphen, alone or among spaces, sets nothing:
+    the public note and PO line cells holding only that leave the decision "Activate all"."""
+    rows = clean_rows()
+    rows[1]["PUBLIC_NOTES"] = nothing
+    rows[2]["PO_LINE"] = nothing
+    plan = plan_of(realistic_export(tmp_path / "JSTOR+Arts_portfolios.xlsx", rows))
+    assert plan.audit.decision == "reactivate_all"
+    assert plan.audit.counts == {c: 0 for c in CATEGORIES}
+    rows[1]["PUBLIC_NOTES"] = nothing + "Campus only"
+    assert plan_of(realistic_export(tmp_path / "JSTOR+Arts_portfolios-2.xlsx", rows)).audit.decision != "reactivate_all"

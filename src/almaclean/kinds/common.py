@@ -13,6 +13,7 @@ from almaclean.errors import InputError
 from almaclean.kinds.aliases import ALMA_ID_COLUMNS, JOIN_SEPARATOR, REQUIRED, canonical_columns
 from almaclean.kinds.headers import HeaderChange, report_header_changes
 from almaclean.kinds.mapping import UserMapping, require_columns, resolve_columns
+from almaclean.model.columns import blank
 from almaclean.read.table import TextTable, check_text_columns, read_table
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def unmapped_cells(read: KindRead, key: str) -> tuple[tuple[str, ...], pl.DataFr
         pl.int_range(read.table.first_row, read.table.first_row + read.table.frame.height, dtype=pl.Int64)
         .alias("row"), *names)
     cells = (rows.unpivot(index="row", variable_name="header", value_name="value")
-             .filter(pl.col("value").is_not_null() & (pl.col("value").str.strip_chars() != ""))
+             .filter(~blank(pl.col("value")))
              .join(read.canonical.select("row", key), on="row")
              .select(key, pl.col("header").replace_strict(names, return_dtype=pl.String), "value"))
     return tuple(dict.fromkeys(names.values())), cells

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import polars as pl
+
 GLOBAL = "global"   # comes back from the Community Zone when the collection is activated again
 LOCAL = "local"     # the institution's own settings and data: lost with a deleted collection
 SYSTEM = "system"   # identifiers, names, creation and modification dates: nothing to lose
 ROLES = (GLOBAL, LOCAL, SYSTEM)
+_NOTHING = r"^[\s\p{Cf}]*$"   # spaces and invisible format characters only (polars' syntax)
+
+
+def blank(cell: pl.Expr) -> pl.Expr:
+    """A cell that holds nothing: null, or only spaces and invisible format characters (a
+    zero-width space, a byte order mark, a soft hyphen: Unicode category Cf). Such a cell is
+    evidence that nothing is set there; any other text is data."""
+    return cell.is_null() | cell.str.contains(_NOTHING)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from almaclean.kinds.mapping import resolve_columns
+from almaclean.model.columns import blank
 from almaclean.model.portfolio import (
     BY_COLUMN, DESCRIPTIVE, EMPTY_EVERYWHERE, LOCAL_DATA, LOCAL_LOOKING, PO_LINE_COLUMNS, judge_unknown,
 )
@@ -95,7 +96,7 @@ def _set(column: pl.Expr, value: pl.Expr) -> pl.Expr:
     unset = pl.lit(False)
     for name, words in flags.items():
         unset = unset | ((column == name) & folded.is_in(words))
-    return value.is_not_null() & (value.str.strip_chars() != "") & ~unset
+    return ~blank(value) & ~unset
 
 
 def local_data(ids: pl.Series, wide: pl.DataFrame, extra: ExtraCells) -> LocalData:
@@ -125,7 +126,7 @@ def local_data(ids: pl.Series, wide: pl.DataFrame, extra: ExtraCells) -> LocalDa
                                                         return_dtype=pl.String).alias("what"), "value",
     ).unique().sort("portfolio_id", "what", "value")
     unknown_headers = [h for h in extra.headers if canonical[h] is None and h.strip()]
-    unknown_cells = cells.filter(pl.col("header").is_in(unknown_headers) & pl.col("value").str.strip_chars().ne(""))
+    unknown_cells = cells.filter(pl.col("header").is_in(unknown_headers) & ~blank(pl.col("value")))
     counts = dict(unknown_cells.group_by("header").agg(pl.col("portfolio_id").n_unique()).iter_rows())
     judged = [(h, counts.get(h, 0), judge_unknown(h, counts.get(h, 0))) for h in unknown_headers]
     local_looking = [h for h, _, how in judged if how == LOCAL_LOOKING]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from almaclean.model import header_key
+from almaclean.model.columns import blank
 from almaclean.model import extended_export as model
 from almaclean.read.table import excel_letter
 
@@ -87,12 +88,12 @@ def positions_of(header, names: tuple[str, ...] | list[str]) -> list[int]:
 
 
 def filled(col: str) -> pl.Expr:
-    """A cell holds data: not null and not only spaces."""
-    return pl.col(col).str.strip_chars().fill_null("") != ""
+    """A cell holds data: not blank (model.columns.blank)."""
+    return ~blank(pl.col(col))
 
 
 def _text(col: str) -> pl.Expr:
-    return pl.col(col).str.strip_chars().replace("", None)
+    return pl.when(filled(col)).then(pl.col(col).str.strip_chars())
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ import logging
 
 import polars as pl
 
+from almaclean.model.columns import blank
+
 log = logging.getLogger(__name__)
 
 CLOSED_STATUSES = ("CLOSED", "CANCELLED", "CANCELED")
@@ -14,7 +16,7 @@ ISSUE_COLUMNS = ("index", "row", "portfolio_pid", "po_line", "reason", "closed_o
 
 
 def _norm(col: str) -> pl.Expr:
-    return pl.col(col).str.strip_chars().replace("", None)
+    return pl.when(~blank(pl.col(col))).then(pl.col(col).str.strip_chars())
 
 
 def check_po_lines(rows: pl.DataFrame, po_lines: pl.DataFrame) -> pl.DataFrame:

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, Executable, Integer, bindparam, selec
 from almaclean.kinds import canonical_columns
 from almaclean.kinds.mapping import resolve_columns
 from almaclean.kinds.registry import BY_NAME
+from almaclean.model.columns import blank
 from almaclean.store.content import column_mapping, driver_statement, restored_cells, span_rows
 from almaclean.store.fields import check_codec, unpacked
 from almaclean.store.ingest import TABLE_OF_KIND
@@ -122,7 +123,7 @@ def unmapped_cells(engine: Engine, kind: str, ids: list[int], keys: pl.Series,
         decoded = mine.select(key, pl.col("raw_cells").str.json_decode(pl.Struct({n: pl.String for n in names}))
                               .alias("cells")).unnest("cells")
         parts.append(decoded.unpivot(index=key, variable_name="header", value_name="value")
-                     .filter(pl.col("value").is_not_null() & (pl.col("value").str.strip_chars() != ""))
+                     .filter(~blank(pl.col("value")))
                      .with_columns(pl.col("header").replace_strict(names, return_dtype=pl.String)))
     return pl.concat(parts)
 
