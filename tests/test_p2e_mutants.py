@@ -6,6 +6,8 @@ import csv
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
 from almaclean.kinds import read_cz_titles
@@ -449,6 +451,7 @@ def test_title_matches_have_the_same_columns_whether_or_not_anything_matches():
     ("The Eugene O'Neill Review", "eugene o neill review"), ("L'Année philologique", "annee philologique"),
     ("Les Visionnaires - Comédie", "visionnaires comedie"), ("Die Zeit", "zeit"),
     ("Theatre Survey", "theatre survey"),                     # an article only as a whole word
+    ("Ency\u00adclo\u200bpedia of\ufeff Things", "encyclopedia of things"),   # soft hyphen, zero-width space, BOM
     (" -- ", None), (None, None),
 ])
 def test_a_title_key_folds_case_accents_ligatures_punctuation_and_a_leading_article(title, key):
@@ -583,3 +586,17 @@ def test_two_legacy_numbers_of_one_bib_whose_lines_say_the_same_are_no_conflict(
                  [line("000000732", row=1), line("000000733", row=2)])
     assert result.review.height == 0
     assert deleted(result) == {p["portfolio_id"]}
+
+
+@given(st.sampled_from(["Native Plants Journal", "The Eugene O'Neill Review", "Œuvres complètes", "Mens",
+                        "Journal of Film and Video"]),
+       st.lists(st.tuples(st.integers(0, 40), st.sampled_from(["\u00ad", "\u200b", "\ufeff", "\u200c", "\u2060"])),
+                max_size=4))
+def test_invisible_format_characters_anywhere_in_a_title_never_change_its_key(title, insertions):
+    written = title
+    for position, character in insertions:
+        position = min(position, len(written))
+        written = written[:position] + character + written[position:]
+    frame = pl.DataFrame({"title": [title, written]})
+    plain, disguised = frame.select(title_key("title")).to_series().to_list()
+    assert disguised == plain

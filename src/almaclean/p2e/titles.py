@@ -1,7 +1,8 @@
 """Title keys and the title-similarity tier (review only, never deletion).
 
-A title key is the title case-folded, accents stripped, punctuation turned into spaces and a
-leading article dropped, so "The Eugene O'neill Review" and "Eugene O'Neill Review" share one.
+A title key is the title case-folded, accents and invisible format characters (a soft hyphen, a
+zero-width space) stripped, punctuation turned into spaces and a leading article dropped, so
+"The Eugene O'neill Review" and "Eugene O'Neill Review" share one.
 Similar titles are found by blocking on the first two significant words of the key (so the
 work grows with the block sizes, not with P2E x keepers), scoring unique key pairs with
 rapidfuzz ``token_sort_ratio`` and gating on the publication year (within one year when both
@@ -25,7 +26,7 @@ _STOPWORDS = [
 
 
 def title_key(column: str) -> pl.Expr:
-    """Normalised title: casefold, no accents or punctuation, no leading article."""
+    """Normalised title: casefold, no accents, format characters or punctuation, no leading article."""
     text = (
         pl.col(column)
         .str.to_lowercase()
@@ -33,7 +34,7 @@ def title_key(column: str) -> pl.Expr:
         .str.replace_all("æ", "ae", literal=True)
         .str.replace_all("ß", "ss", literal=True)
         .str.normalize("NFKD")
-        .str.replace_all(r"\p{M}", "")
+        .str.replace_all(r"[\p{M}\p{Cf}]", "")   # accents; invisible format characters ("Ency\u00adclopedia")
         .str.replace_all(r"[^\p{L}\p{N}]+", " ")
         .str.strip_chars()
         .str.replace(_LEADING_ARTICLE, "")
