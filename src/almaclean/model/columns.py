@@ -20,6 +20,11 @@ def blank(cell: pl.Expr) -> pl.Expr:
     return cell.is_null() | cell.str.contains(_NOTHING)
 
 
+def text_of(cell: pl.Expr) -> pl.Expr:
+    """A cell's text without its edge spaces; null when the cell is blank."""
+    return pl.when(~blank(cell)).then(cell.str.strip_chars())
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of an export, as the rules read it.

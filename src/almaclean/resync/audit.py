@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from almaclean.model import header_key
-from almaclean.model.columns import blank
+from almaclean.model.columns import blank, text_of
 from almaclean.model import extended_export as model
 from almaclean.read.table import excel_letter
 
@@ -92,10 +92,6 @@ def filled(col: str) -> pl.Expr:
     return ~blank(pl.col(col))
 
 
-def _text(col: str) -> pl.Expr:
-    return pl.when(filled(col)).then(pl.col(col).str.strip_chars())
-
-
 @dataclass(frozen=True)
 class LocalCell:
     """One local column of the export: where it is, what it is, and its GLOBAL_ twin's position."""
@@ -107,14 +103,14 @@ class LocalCell:
     def local(self) -> pl.Expr:
         """True in the rows where this cell holds local data (see the module notes)."""
         spec = model.BY_NAME[self.name]
-        value = _text(f"c{self.position}")
+        value = text_of(pl.col(f"c{self.position}"))
         found = value.is_not_null()
         if spec.neutral:
             found = found & ~value.str.to_lowercase().is_in([v.lower() for v in spec.neutral])
         if spec.local_pattern:
             found = found & value.str.contains(spec.local_pattern)
         if self.twin is not None:
-            found = found & value.ne_missing(_text(f"c{self.twin}"))
+            found = found & value.ne_missing(text_of(pl.col(f"c{self.twin}")))
         return found   # never null: an empty cell is False in the first term
 
 
@@ -307,7 +303,7 @@ def local_details(audit: Audit, frame: pl.DataFrame, category: str, rows_index: 
         value = _quoted(cell.name, f"c{cell.position}")
         if cell.twin is not None:
             twin = model.BY_NAME[cell.name].twin
-            value = pl.concat_str(value, pl.when(_text(f"c{cell.twin}").is_null()).then(pl.lit(f" ({twin} empty)"))
+            value = pl.concat_str(value, pl.when(blank(pl.col(f"c{cell.twin}"))).then(pl.lit(f" ({twin} empty)"))
                                   .otherwise(_quoted(f" ({twin}", f"c{cell.twin}", "')")))
         parts.append(pl.when(cell.local()).then(value))
     if not parts:

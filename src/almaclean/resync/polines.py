@@ -6,17 +6,13 @@ import logging
 
 import polars as pl
 
-from almaclean.model.columns import blank
+from almaclean.model.columns import text_of
 
 log = logging.getLogger(__name__)
 
 CLOSED_STATUSES = ("CLOSED", "CANCELLED", "CANCELED")
 
 ISSUE_COLUMNS = ("index", "row", "portfolio_pid", "po_line", "reason", "closed_only")
-
-
-def _norm(col: str) -> pl.Expr:
-    return pl.when(~blank(pl.col(col))).then(pl.col(col).str.strip_chars())
 
 
 def check_po_lines(rows: pl.DataFrame, po_lines: pl.DataFrame) -> pl.DataFrame:
@@ -27,13 +23,13 @@ def check_po_lines(rows: pl.DataFrame, po_lines: pl.DataFrame) -> pl.DataFrame:
     Returns ISSUE_COLUMNS, one line per flagged row (reasons joined with "; "); closed_only:
     the line's only problem is that it is CLOSED (a finished order that stays on the portfolio).
     """
-    cells = rows.with_columns(_norm("po_line").alias("_pol")).filter(pl.col("_pol").is_not_null())
+    cells = rows.with_columns(text_of(pl.col("po_line")).alias("_pol")).filter(pl.col("_pol").is_not_null())
     pols = (
         po_lines.select(
-            _norm("po_line").alias("_pol"),
-            _norm("status").str.to_uppercase().alias("_status"),
-            _norm("mms_id").alias("_pol_mms"),
-            _norm("portfolio_id").alias("_pol_pid"),
+            text_of(pl.col("po_line")).alias("_pol"),
+            text_of(pl.col("status")).str.to_uppercase().alias("_status"),
+            text_of(pl.col("mms_id")).alias("_pol_mms"),
+            text_of(pl.col("portfolio_id")).alias("_pol_pid"),
         )
         .filter(pl.col("_pol").is_not_null())
         .unique(subset="_pol", keep="first")
