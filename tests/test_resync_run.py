@@ -194,3 +194,35 @@ def test_the_draft_loader_says_it_is_a_draft_where_the_loader_reads_no_cell(tmp_
             'gives."') in sheet.replace("&apos;", "'")
     assert "<dc:title>DRAFT: do not upload (JSTOR Arts and Sciences I)</dc:title>" in core
     assert '<tabColor rgb="FFC00000"/>' in sheet
+
+
+def test_a_typed_issn_with_a_label_is_refused_exit_2_naming_the_cell_and_nothing_is_written(tmp_path, capsys):
+    """The loader file takes a typed ISSN as written: one with a label is refused before anything is
+    written, naming the workbook, its row and its column; the database keeps what it held."""
+    import sqlite3
+
+    from almaclean.cli import main
+
+    rows = clean_rows()
+    rows[2] |= {"issn_1": None, "PUBLIC_NOTES": "Campus only"}
+    (tmp_path / "in").mkdir()
+    export = export_of(tmp_path / "in" / EXPORT, rows)
+    db = tmp_path / "user.db"
+    first = resync_run([export], out=tmp_path / "out", db_url=f"sqlite:///{db}", institution="EDU01")
+    filled = fill(first / "JSTOR-Arts-and-Sciences-I" / "review.xlsx", tmp_path / "filled.xlsx", {
+        ("no_identifier", "4", "ISSN new value"): "ISSN 0038-7134", ("no_identifier", "4", "decision"): "keep"})
+
+    def stored() -> dict[str, int]:
+        with sqlite3.connect(db) as conn:
+            tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            return {name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in tables}
+
+    before, runs = stored(), sorted(p.name for p in (tmp_path / "out").iterdir())
+    code = main(["resync", str(export), "--decisions", str(filled), "--institution", "EDU01",
+                 "--out", str(tmp_path / "out"), "--db", f"sqlite:///{db}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    # the review sheet's row 2 is the export's row 4
+    assert "filled.xlsx: row 2, column 'ISSN new value': sheet 'no_identifier'" in err
+    assert "holds more than the ISSN: write it alone, as 0038-7134" in err
+    assert stored() == before and sorted(p.name for p in (tmp_path / "out").iterdir()) == runs
